@@ -1,0 +1,57 @@
+"""Every query on accounts and their balances."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+ACCOUNT_SELECT = """
+    SELECT a.id, a.fund_id, a.code, a.name, a.type, a.normal_side, a.allow_negative,
+           a.currency, a.created_at, b.debits, b.credits, b.postings_count
+      FROM accounts a
+      JOIN account_balances b ON b.fund_id = a.fund_id AND b.account_id = a.id
+"""
+
+
+async def insert_account(
+    connection: asyncpg.Connection, *, fund_id: uuid.UUID, account_id: uuid.UUID, code: str,
+    name: str, type: str, normal_side: str, allow_negative: bool, currency: str, now: datetime,
+) -> None:
+    await connection.execute(
+        """
+        INSERT INTO accounts
+            (fund_id, id, code, name, type, normal_side, allow_negative, currency, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        """,
+        fund_id, account_id, code, name, type, normal_side, allow_negative, currency, now,
+    )
+
+
+async def get_account(
+    connection: asyncpg.Connection, account_id: uuid.UUID
+) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await connection.fetchrow(
+        ACCOUNT_SELECT + " WHERE a.id = $1", account_id
+    )
+    return record
+
+
+async def get_account_in_fund(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, account_id: uuid.UUID
+) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await connection.fetchrow(
+        ACCOUNT_SELECT + " WHERE a.fund_id = $1 AND a.id = $2", fund_id, account_id
+    )
+    return record
+
+
+async def list_accounts(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, after_code: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return list(await connection.fetch(
+        ACCOUNT_SELECT + " WHERE a.fund_id = $1 AND ($2::text IS NULL OR a.code > $2)"
+        " ORDER BY a.code LIMIT $3",
+        fund_id, after_code, limit,
+    ))

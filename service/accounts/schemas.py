@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.accounts import AccountType, Side
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$", examples=["111"])
+    name: str = Field(min_length=1, max_length=200, examples=["Tiền mặt"])
+    type: AccountType
+    allow_negative: bool = Field(
+        default=True, description="false: the balance may never go below zero (cash)"
+    )
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="defaults to the fund's currency"
+    )
+
+
+class AccountRead(BaseModel):
+    id: uuid.UUID
+    fund_id: uuid.UUID
+    code: str
+    name: str
+    type: AccountType
+    normal_side: Side
+    allow_negative: bool
+    currency: str
+    balance: int = Field(description="signed on the account's normal side, in minor units")
+    debits: int
+    credits: int
+    postings_count: int
+    created_at: datetime

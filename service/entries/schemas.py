@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from ledger.accounts import Side
+from ledger.entries import POSTINGS_COUNT_MAX
+
+# A JSON integer only: 5000000.0, "5000000" and true are refused.
+AmountMinor = Annotated[StrictInt, Field(description="integer minor units (VND: đồng)")]
+
+
+class PostingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account_id: uuid.UUID
+    side: Side
+    amount: AmountMinor
+
+
+class EntryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_date: date
+    description: str = Field(min_length=1, max_length=500)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    postings: list[PostingCreate] = Field(max_length=POSTINGS_COUNT_MAX)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class PostingRead(BaseModel):
+    line: int
+    account_id: uuid.UUID
+    side: Side
+    amount: int
+    currency: str
+
+
+class EntryRead(BaseModel):
+    id: uuid.UUID
+    fund_id: uuid.UUID
+    sequence: int
+    voucher_number: str | None
+    effective_date: date
+    recorded_at: datetime
+    description: str
+    currency: str
+    postings: list[PostingRead]
+    metadata: dict[str, Any]
+    reverses_entry_id: uuid.UUID | None
+    actor: str
+    hash: str = Field(description="SHA-256 (hex) of the RFC 8785 JSON of the entry's content")
+
+
+class ReversalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_date: date | None = Field(
+        default=None, description="defaults to today (Asia/Ho_Chi_Minh)"
+    )
+    description: str | None = Field(default=None, min_length=1, max_length=500)

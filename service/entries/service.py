@@ -1,0 +1,142 @@
+"""Posting and reading journal entries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from ledger.accounts import Side
+from ledger.entries import Entry, Posting, build_entry, content_hash, reverse_entry
+from ledger.money import check_currency
+from service.context import RequestContext
+from service.entries import repository
+from service.entries.schemas import EntryCreate, EntryRead, PostingRead, ReversalCreate
+from service.errors import AlreadyReversed, NotFound
+from service.funds import repository as funds
+from service.ids import new_id
+from service.pagination import Page, decode_cursor, make_page
+
+
+async def post_entry(
+    ctx: RequestContext, fund_id: uuid.UUID, entry: Entry, voucher_number: str | None = None
+) -> EntryRead:
+    """Write a validated entry. The one path every posting takes.
+
+    Round trips: the fund lock (which also hands out the gapless sequence) and
+    one statement for the entry and its postings; balances move by trigger.
+    """
+    ctx.writes_to_fund(fund_id)
+    fund = await funds.next_entry_sequence(ctx.connection, fund_id)
+    if fund is None:
+        raise NotFound(f"fund {fund_id} not found")
+    entry_id = new_id()
+    currency = entry.postings[0].currency
+    document = entry_document(
+        fund_id, entry_id, fund["sequence"], voucher_number, entry, currency,
+        ctx.now.isoformat(), ctx.actor,
+    )
+    entry_hash = content_hash(document)
+    await repository.insert_entry(
+        ctx.connection, fund_id=fund_id, entry_id=entry_id, sequence=fund["sequence"],
+        voucher_number=voucher_number, effective_date=entry.effective_date,
+        recorded_at=ctx.now, description=entry.description, currency=currency,
+        metadata=dict(entry.metadata),
+        reverses_entry_id=uuid.UUID(entry.reverses_entry_id) if entry.reverses_entry_id else None,
+        actor=ctx.actor, hash=entry_hash,
+        account_ids=[uuid.UUID(p.account_id) for p in entry.postings],
+        sides=[p.side.value for p in entry.postings],
+        amounts=[p.amount for p in entry.postings],
+        currencies=[p.currency for p in entry.postings],
+    )
+    return EntryRead(
+        id=entry_id, fund_id=fund_id, sequence=fund["sequence"], voucher_number=voucher_number,
+        effective_date=entry.effective_date, recorded_at=ctx.now,
+        description=entry.description, currency=currency,
+        postings=[
+            PostingRead(line=n, account_id=uuid.UUID(p.account_id), side=p.side,
+                        amount=p.amount, currency=p.currency)
+            for n, p in enumerate(entry.postings, start=1)
+        ],
+        metadata=dict(entry.metadata),
+        reverses_entry_id=uuid.UUID(entry.reverses_entry_id) if entry.reverses_entry_id else None,
+        actor=ctx.actor, hash=entry_hash,
+    )
+
+
+def entry_document(
+    fund_id: uuid.UUID, entry_id: uuid.UUID, sequence: int, voucher_number: str | None,
+    entry: Entry, currency: str, recorded_at: str, actor: str,
+) -> dict[str, Any]:
+    """The entry's content as hashed into `hash` (and, later, into its audit record)."""
+    return {
+        "id": str(entry_id), "fund_id": str(fund_id), "sequence": sequence,
+        "voucher_number": voucher_number, "effective_date": entry.effective_date.isoformat(),
+        "recorded_at": recorded_at, "description": entry.description, "currency": currency,
+        "postings": [
+            {"line": n, "account_id": p.account_id, "side": p.side.value,
+             "amount": p.amount, "currency": p.currency}
+            for n, p in enumerate(entry.postings, start=1)
+        ],
+        "metadata": dict(entry.metadata), "reverses_entry_id": entry.reverses_entry_id,
+        "actor": actor,
+    }
+
+
+async def create_entry(ctx: RequestContext, fund_id: uuid.UUID, body: EntryCreate) -> EntryRead:
+    currency = check_currency(body.currency)
+    entry = build_entry(
+        body.effective_date, body.description,
+        [Posting(str(p.account_id), p.side, p.amount, currency) for p in body.postings],
+        body.metadata,
+    )
+    return await post_entry(ctx, fund_id, entry)
+
+
+def entry_from_record(record: asyncpg.Record) -> EntryRead:
+    values = dict(record)
+    values["postings"] = [PostingRead(**p) for p in (values["postings"] or [])]
+    return EntryRead(**values)
+
+
+def ledger_entry(read: EntryRead) -> Entry:
+    return Entry(
+        effective_date=read.effective_date, description=read.description,
+        postings=tuple(
+            Posting(str(p.account_id), Side(p.side), p.amount, p.currency) for p in read.postings
+        ),
+        metadata=read.metadata,
+        reverses_entry_id=str(read.reverses_entry_id) if read.reverses_entry_id else None,
+    )
+
+
+async def get_entry(ctx: RequestContext, entry_id: uuid.UUID) -> EntryRead:
+    record = await repository.get_entry(ctx.connection, entry_id)
+    if record is None:
+        raise NotFound(f"entry {entry_id} not found")
+    return entry_from_record(record)
+
+
+async def reverse(ctx: RequestContext, entry_id: uuid.UUID, body: ReversalCreate) -> EntryRead:
+    original = await get_entry(ctx, entry_id)
+    existing = await repository.find_reversal(ctx.connection, original.fund_id, entry_id)
+    if existing is not None:
+        raise AlreadyReversed(f"entry {entry_id} was already reversed by entry {existing}")
+    effective_date = body.effective_date or max(ctx.business_date, original.effective_date)
+    reversal = reverse_entry(
+        ledger_entry(original), str(entry_id), effective_date, body.description
+    )
+    return await post_entry(ctx, original.fund_id, reversal)
+
+
+async def list_entries(
+    ctx: RequestContext, fund_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[EntryRead]:
+    if await funds.get_fund(ctx.connection, fund_id) is None:
+        raise NotFound(f"fund {fund_id} not found")
+    after = decode_cursor(cursor, 1)
+    rows = await repository.list_entries(
+        ctx.connection, fund_id, int(after[0]) if after else None, limit + 1
+    )
+    return make_page([entry_from_record(r) for r in rows], limit, lambda e: [e.sequence])

@@ -1,0 +1,54 @@
+"""Every query on funds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+FUND_COLUMNS = "id, name, currency, entry_count, created_at"
+
+
+async def insert_fund(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, name: str, currency: str, now: datetime
+) -> asyncpg.Record:
+    record: asyncpg.Record = await connection.fetchrow(
+        f"INSERT INTO funds (id, name, currency, created_at) VALUES ($1, $2, $3, $4)"
+        f" RETURNING {FUND_COLUMNS}",
+        fund_id, name, currency, now,
+    )
+    return record
+
+
+async def get_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await connection.fetchrow(
+        f"SELECT {FUND_COLUMNS} FROM funds WHERE id = $1", fund_id
+    )
+    return record
+
+
+async def list_funds(
+    connection: asyncpg.Connection, after: uuid.UUID | None, limit: int
+) -> list[asyncpg.Record]:
+    return list(await connection.fetch(
+        f"SELECT {FUND_COLUMNS} FROM funds WHERE ($1::uuid IS NULL OR id > $1)"
+        " ORDER BY id LIMIT $2",
+        after, limit,
+    ))
+
+
+async def next_entry_sequence(
+    connection: asyncpg.Connection, fund_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """Lock the fund for this transaction and take its next entry sequence.
+
+    Every write to a fund takes this lock first, so writes to one fund are
+    serialised (gapless sequences, no deadlock) while funds proceed in parallel.
+    """
+    record: asyncpg.Record | None = await connection.fetchrow(
+        "UPDATE funds SET entry_count = entry_count + 1 WHERE id = $1"
+        " RETURNING entry_count AS sequence, currency",
+        fund_id,
+    )
+    return record

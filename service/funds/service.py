@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import uuid
+
+from ledger.money import check_currency
+from service.context import RequestContext
+from service.errors import NotFound
+from service.funds import repository
+from service.funds.schemas import FundCreate, FundRead
+from service.ids import new_id
+from service.pagination import Page, decode_cursor, make_page
+
+
+async def create_fund(ctx: RequestContext, body: FundCreate) -> FundRead:
+    check_currency(body.currency)
+    fund_id = new_id()
+    ctx.writes_to_fund(fund_id)
+    record = await repository.insert_fund(
+        ctx.connection, fund_id, body.name, body.currency, ctx.now
+    )
+    return FundRead(**dict(record))
+
+
+async def get_fund(ctx: RequestContext, fund_id: uuid.UUID) -> FundRead:
+    record = await repository.get_fund(ctx.connection, fund_id)
+    if record is None:
+        raise NotFound(f"fund {fund_id} not found")
+    return FundRead(**dict(record))
+
+
+async def list_funds(ctx: RequestContext, limit: int, cursor: str | None) -> Page[FundRead]:
+    after = decode_cursor(cursor, 1)
+    rows = await repository.list_funds(
+        ctx.connection, uuid.UUID(after[0]) if after else None, limit + 1
+    )
+    return make_page([FundRead(**dict(r)) for r in rows], limit, lambda f: [str(f.id)])

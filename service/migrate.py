@@ -1,0 +1,39 @@
+"""Run alembic programmatically (as the schema owner)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(owner_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = owner_url
+    return config
+
+
+def upgrade(owner_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(owner_url), revision)
+
+
+def downgrade(owner_url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(owner_url), revision)
+
+
+def execute_script(sql: str) -> None:
+    """Run a multi-statement SQL script inside a migration.
+
+    asyncpg's prepared statements take one command each; the simple query
+    protocol of the underlying driver connection takes a whole script.
+    """
+    from alembic import op
+    from sqlalchemy.util import await_only
+
+    driver_connection = op.get_bind().connection.driver_connection
+    assert driver_connection is not None
+    await_only(driver_connection.execute(sql))

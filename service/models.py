@@ -1,0 +1,173 @@
+"""The schema as SQLModel tables: the reference that `tests/integration/test_migrations.py`
+compares with what the migrations build. Migrations remain the only way the
+schema changes; the request path uses hand-written SQL in each repository.
+
+Every fund-scoped table carries `fund_id` first in its primary key and in each
+foreign key, so the schema can be distributed by fund (Citus) unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlmodel import Field, SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = SQLModel.metadata
+
+
+def _uuid(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UUID(as_uuid=True), nullable=False, **kwargs))
+
+
+class Fund(SQLModel, table=True):
+    __tablename__ = "funds"
+    __table_args__ = (PrimaryKeyConstraint("id", name="pk_funds"),)
+    id: uuid.UUID = _uuid()
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
+    entry_count: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "id", name="pk_accounts"),
+        UniqueConstraint("fund_id", "code", name="uq_accounts_fund_id_code"),
+        UniqueConstraint("fund_id", "id", "currency", name="uq_accounts_fund_id_id_currency"),
+        ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_accounts_fund_id_funds"),
+        Index("ix_accounts_id", "id"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    id: uuid.UUID = _uuid()
+    code: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    type: str = Field(sa_column=Column(Text, nullable=False))
+    normal_side: str = Field(sa_column=Column(Text, nullable=False))
+    allow_negative: bool = Field(sa_column=Column(Boolean, nullable=False))
+    currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AccountBalance(SQLModel, table=True):
+    __tablename__ = "account_balances"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "account_id", name="pk_account_balances"),
+        ForeignKeyConstraint(
+            ["fund_id", "account_id"], ["accounts.fund_id", "accounts.id"],
+            name="fk_account_balances_fund_id_account_id_accounts",
+        ),
+    )
+    fund_id: uuid.UUID = _uuid()
+    account_id: uuid.UUID = _uuid()
+    normal_side: str = Field(sa_column=Column(Text, nullable=False))
+    allow_negative: bool = Field(sa_column=Column(Boolean, nullable=False))
+    debits: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    credits: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    postings_count: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
+class Entry(SQLModel, table=True):
+    __tablename__ = "entries"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "id", name="pk_entries"),
+        UniqueConstraint("fund_id", "sequence", name="uq_entries_fund_id_sequence"),
+        UniqueConstraint(
+            "fund_id", "reverses_entry_id", name="uq_entries_fund_id_reverses_entry_id"
+        ),
+        ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_entries_fund_id_funds"),
+        ForeignKeyConstraint(
+            ["fund_id", "reverses_entry_id"], ["entries.fund_id", "entries.id"],
+            name="fk_entries_fund_id_reverses_entry_id_entries",
+        ),
+        Index("ix_entries_id", "id"),
+        Index(
+            "ix_entries_fund_id_effective_date_sequence", "fund_id", "effective_date", "sequence"
+        ),
+    )
+    fund_id: uuid.UUID = _uuid()
+    id: uuid.UUID = _uuid()
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    voucher_number: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    effective_date: date = Field(sa_column=Column(Date, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
+    metadata_: dict[str, Any] = Field(sa_column=Column("metadata", JSONB, nullable=False))
+    reverses_entry_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
+    )
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    hash: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Posting(SQLModel, table=True):
+    __tablename__ = "postings"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "entry_id", "line", name="pk_postings"),
+        ForeignKeyConstraint(
+            ["fund_id", "entry_id"], ["entries.fund_id", "entries.id"],
+            name="fk_postings_fund_id_entry_id_entries",
+        ),
+        ForeignKeyConstraint(
+            ["fund_id", "account_id", "currency"],
+            ["accounts.fund_id", "accounts.id", "accounts.currency"],
+            name="fk_postings_fund_id_account_id_currency_accounts",
+        ),
+        Index(
+            "ix_postings_fund_id_account_id_effective_date_sequence",
+            "fund_id", "account_id", "effective_date", "sequence",
+        ),
+    )
+    fund_id: uuid.UUID = _uuid()
+    entry_id: uuid.UUID = _uuid()
+    line: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    account_id: uuid.UUID = _uuid()
+    side: str = Field(sa_column=Column(Text, nullable=False))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
+    effective_date: date = Field(sa_column=Column(Date, nullable=False))
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_records"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "principal_id", "key", name="pk_idempotency_records"),
+        Index("ix_idempotency_records_principal_id_key", "principal_id", "key"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    principal_id: str = Field(sa_column=Column(Text, nullable=False))
+    key: str = Field(sa_column=Column(Text, nullable=False))
+    request_hash: str = Field(sa_column=Column(Text, nullable=False))
+    response_status: int = Field(sa_column=Column(Integer, nullable=False))
+    response_body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,0 +1,40 @@
+"""The one settings object. Everything comes from the environment (`CLUBFUND_*`,
+plus the conventional `DATABASE_URL`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLUBFUND_", extra="ignore")
+
+    # The service's connection (role clubfund_app: INSERT and SELECT on the journal).
+    # Unset: `clubfund serve` starts the embedded PostgreSQL in `data_dir`.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CLUBFUND_DATABASE_URL", "DATABASE_URL")
+    )
+    # The schema owner's connection, used only by `clubfund migrate`; defaults to database_url.
+    migrate_database_url: str | None = None
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pool_min_size: int = 2
+    pool_max_size: int = 20
+    # How many rows a list endpoint returns at most per page.
+    page_limit_max: int = 500
+
+    def require_migrate_url(self) -> str:
+        url = self.migrate_database_url or self.database_url
+        if url is None:
+            raise RuntimeError("set DATABASE_URL (or CLUBFUND_MIGRATE_DATABASE_URL) to migrate")
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

