@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import secrets
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -182,11 +183,60 @@ async def app_pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def client(app_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on the app, served from this test's database as the service role."""
-    app = create_app(Settings(database_url="postgresql://unused"), pool=app_pool)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://clubfund.test") as http:
+def app(app_pool: asyncpg.Pool) -> Any:
+    """The app, served from this test's database as the service role."""
+    return create_app(Settings(database_url="postgresql://unused"), pool=app_pool)
+
+
+@pytest.fixture
+def new_token(database: Database) -> Callable[..., Awaitable[str]]:
+    """Make a bearer token: `await new_token("treasurer", scope="club:<id>", write=False)`.
+
+    Roles and scopes as in DESIGN.md (`admin`; `auditor` with `area:<code>` or
+    `club:<id>`; `treasurer`/`chair` with `club:<id>`; `integration` with a scope
+    and `write`).
+    """
+
+    async def make(role: str = "admin", scope: str | None = None, write: bool = False) -> str:
+        return "test-" + secrets.token_hex(16)
+
+    return make
+
+
+@pytest.fixture
+async def client_for(app: Any) -> AsyncIterator[Callable[[str | None], httpx.AsyncClient]]:
+    """`client_for(token)`: an HTTP client that sends that bearer token (None: anonymous)."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(token: str | None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://clubfund.test", headers=headers)
+        clients.append(http)
+        return http
+
+    yield make
+    for http in clients:
+        if not http.is_closed:
+            await http.aclose()
+
+
+@pytest.fixture
+async def client(
+    client_for: Callable[[str | None], httpx.AsyncClient],
+    new_token: Callable[..., Awaitable[str]],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin's HTTP client on the app."""
+    async with client_for(await new_token("admin")) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous(
+    client_for: Callable[[str | None], httpx.AsyncClient],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client with no token."""
+    async with client_for(None) as http:
         yield http
 
 
