@@ -8,6 +8,7 @@ from ledger.accounts import AccountType, Side, signed_balance
 from ledger.money import check_currency
 from service.accounts import repository
 from service.accounts.schemas import AccountCreate, AccountRead
+from service.audit.service import record_write
 from service.context import RequestContext
 from service.errors import NotFound
 from service.funds import repository as funds
@@ -42,11 +43,13 @@ async def create_account(
         type=account_type.value, normal_side=account_type.normal_side.value,
         allow_negative=body.allow_negative, currency=currency, now=ctx.now,
     )
-    return AccountRead(
+    account = AccountRead(
         id=account_id, fund_id=fund_id, code=body.code, name=body.name, type=account_type,
         normal_side=account_type.normal_side, allow_negative=body.allow_negative,
         currency=currency, balance=0, debits=0, credits=0, postings_count=0, created_at=ctx.now,
     )
+    await record_write(ctx, fund_id, "account.created", account.model_dump(mode="json"))
+    return account
 
 
 async def get_account(ctx: RequestContext, account_id: uuid.UUID) -> AccountRead:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from ledger.money import check_currency
+from service.audit.service import record_write
 from service.context import RequestContext
 from service.errors import NotFound
 from service.funds import repository
@@ -18,7 +19,9 @@ async def create_fund(ctx: RequestContext, body: FundCreate) -> FundRead:
     record = await repository.insert_fund(
         ctx.connection, fund_id, body.name, body.currency, ctx.now
     )
-    return FundRead(**dict(record))
+    fund = FundRead(**dict(record))
+    await record_write(ctx, fund_id, "fund.created", fund.model_dump(mode="json"))
+    return fund
 
 
 async def get_fund(ctx: RequestContext, fund_id: uuid.UUID) -> FundRead:
