@@ -49,12 +49,19 @@ def _uuid(**kwargs: Any) -> Any:
 
 class Fund(SQLModel, table=True):
     __tablename__ = "funds"
-    __table_args__ = (PrimaryKeyConstraint("id", name="pk_funds"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("id", name="pk_funds"),
+        ForeignKeyConstraint(["club_id"], ["clubs.id"], name="fk_funds_club_id_clubs"),
+        Index("ix_funds_club_id", "club_id"),
+    )
     id: uuid.UUID = _uuid()
     name: str = Field(sa_column=Column(Text, nullable=False))
     currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
     entry_count: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    club_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
+    )
 
 
 class Account(SQLModel, table=True):
@@ -170,4 +177,44 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(sa_column=Column(Text, nullable=False))
     response_status: int = Field(sa_column=Column(Integer, nullable=False))
     response_body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Area(SQLModel, table=True):
+    __tablename__ = "areas"
+    __table_args__ = (PrimaryKeyConstraint("code", name="pk_areas"),)
+    code: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    level: str = Field(sa_column=Column(Text, nullable=False))
+    valid_from: date = Field(sa_column=Column(Date, nullable=False))
+    valid_to: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AreaParent(SQLModel, table=True):
+    __tablename__ = "area_parents"
+    __table_args__ = (
+        PrimaryKeyConstraint("code", "valid_from", name="pk_area_parents"),
+        ForeignKeyConstraint(["code"], ["areas.code"], name="fk_area_parents_code_areas"),
+        ForeignKeyConstraint(
+            ["parent_code"], ["areas.code"], name="fk_area_parents_parent_code_areas"
+        ),
+        Index("ix_area_parents_parent_code", "parent_code"),
+    )
+    code: str = Field(sa_column=Column(Text, nullable=False))
+    valid_from: date = Field(sa_column=Column(Date, nullable=False))
+    parent_code: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    valid_to: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+
+class Club(SQLModel, table=True):
+    __tablename__ = "clubs"
+    __table_args__ = (
+        PrimaryKeyConstraint("id", name="pk_clubs"),
+        ForeignKeyConstraint(["area_code"], ["areas.code"], name="fk_clubs_area_code_areas"),
+        Index("ix_clubs_area_code", "area_code"),
+    )
+    id: uuid.UUID = _uuid()
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    area_code: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -58,7 +58,7 @@ def run_in_thread(function: Callable[[], Awaitable[T]] | Callable[[], T]) -> T:
 
 
 @dataclass(frozen=True)
-class TestServer:
+class PgServer:
     superuser_url: str  # on database "postgres"
     url_for: Callable[[str, str], str]  # (role, database) -> URL
 
@@ -75,7 +75,7 @@ class TestServer:
 @dataclass(frozen=True)
 class Database:
     name: str
-    server: TestServer
+    server: PgServer
 
     @property
     def owner_url(self) -> str:
@@ -90,7 +90,7 @@ class Database:
         return self.server.super_url(self.name)
 
 
-def _external_server(url: str) -> TestServer:
+def _external_server(url: str) -> PgServer:
     parts = urlsplit(url)
 
     def url_for(role: str, database: str) -> str:
@@ -101,10 +101,10 @@ def _external_server(url: str) -> TestServer:
             netloc = f"{role}:{role}@{host}"
         return urlunsplit((parts.scheme, netloc, "/" + database, parts.query, ""))
 
-    return TestServer(superuser_url=url, url_for=url_for)
+    return PgServer(superuser_url=url, url_for=url_for)
 
 
-async def _prepare_server(server: TestServer) -> None:
+async def _prepare_server(server: PgServer) -> None:
     connection = await asyncpg.connect(server.superuser_url)
     try:
         for role, options in ((OWNER_ROLE, "LOGIN CREATEDB"),
@@ -119,7 +119,7 @@ async def _prepare_server(server: TestServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def test_server() -> Iterator[TestServer]:
+def test_server() -> Iterator[PgServer]:
     external = os.environ.get("CLUBFUND_TEST_DATABASE_URL")
     if external:
         server = _external_server(external)
@@ -132,21 +132,21 @@ def test_server() -> Iterator[TestServer]:
         os.chmod(data_dir, 0o755)
         embedded = start_embedded(Path(data_dir), database="clubfund",
                                   settings=FAST_UNSAFE_SETTINGS)
-        server = TestServer(superuser_url=embedded.superuser_url, url_for=embedded.url)
+        server = PgServer(superuser_url=embedded.superuser_url, url_for=embedded.url)
         run_in_thread(lambda: _prepare_server(server))
         yield server
         embedded.server.cleanup()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
-def template_database(test_server: TestServer) -> str:
+def template_database(test_server: PgServer) -> str:
     from service import migrate
 
     run_in_thread(lambda: migrate.upgrade(test_server.owner_url(TEMPLATE)))
     return TEMPLATE
 
 
-async def clone_database(server: TestServer, template: str) -> Database:
+async def clone_database(server: PgServer, template: str) -> Database:
     name = f"clubfund_test_{os.getpid()}_{next(_clone_numbers)}"
     connection = await asyncpg.connect(server.superuser_url)
     try:
@@ -168,7 +168,7 @@ async def drop_database(database: Database) -> None:
 
 
 @pytest.fixture
-async def database(test_server: TestServer, template_database: str) -> AsyncIterator[Database]:
+async def database(test_server: PgServer, template_database: str) -> AsyncIterator[Database]:
     """A fresh, migrated database for this test alone."""
     db = await clone_database(test_server, template_database)
     yield db
