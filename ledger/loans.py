@@ -1,0 +1,622 @@
+"""Loans: repayment schedules, repayment allocation, arrears and portfolio at risk.
+
+Conventions (part of the public contract):
+
+Rounding
+    Every conversion to money rounds ROUND_HALF_UP to a whole minor unit (VND: one
+    đồng). `rounding_unit` (e.g. 1000) rounds, ROUND_HALF_UP to a multiple of the
+    unit, the level amount the borrower is quoted: the instalment total for
+    equal_installments, the principal part for equal_principal. Interest is never
+    rounded to the unit. The last instalment takes whatever principal is left, so
+    principal sums to `terms.principal` exactly and no đồng is created or lost. When
+    rounding up would use the principal up before the last instalment, the level
+    amount is rounded down to the unit instead. An instalment's principal is clamped
+    to [0, principal still outstanding]: never negative (so when each instalment repays
+    only a few đồng, per-period interest rounding can leave the last declining-balance
+    instalments at 0).
+
+Interest methods
+    flat: each instalment's interest is round(principal × rate_per_period) on the
+    original principal, for every instalment including grace periods.
+    declining_balance: each instalment's interest is charged on the principal
+    outstanding during its period (see day count); equal_installments uses the
+    annuity A = P·r / (1 − (1 + r)^−m), computed in Decimal, r = rate_per_period,
+    m = instalments after grace, rounded to the unit; principal = A − interest. With
+    an actual_* day count each period has its own rate rₖ and A = P / Σₖ Πᵢ≤ₖ 1/(1 + rᵢ),
+    the level payment that repays the loan exactly at those rates. Should a period's
+    interest reach A (a long first period), that instalment is interest only and A is
+    recomputed the same way for the remaining instalments.
+
+Amortization
+    equal_installments (level totals), equal_principal (level principal),
+    interest_only (interest each period, all principal in the last instalment).
+
+Grace periods
+    The first `grace_periods` instalments pay interest only (flat or declining); the
+    principal is spread over the remaining instalments.
+
+Due dates
+    Instalment k (0-based) falls k periods after `first_due_date`: 7 or 14 days, or
+    1 or 3 calendar months, keeping the first due date's day of month and clamping it
+    to the month's length (Jan 31 → Feb 28 → Mar 31 → Apr 30).
+
+Day count (declining balance only; flat loans must use per_period)
+    per_period: interest = outstanding × rate_per_period, whatever the period's length.
+    actual_365 / actual_360 / thirty_360: rate_per_period is turned into an annual rate
+    (× 52, 26, 12 or 4 for weekly, biweekly, monthly, quarterly) and
+    interest = outstanding × annual rate × days / basis, where days are the actual days
+    of the period (basis 365 or 360) or the 30E/360 days (day 31 counts as 30; basis
+    360). Period k runs from the previous due date; the first from `disbursed_on`, or,
+    when that is unknown, from one period before `first_due_date`.
+
+Repayments
+    A payment goes to accrued penalties, then to unpaid interest of the instalments due
+    on or before the payment date (oldest first), then to their unpaid principal
+    (oldest first). What remains pays future instalments ahead, oldest first, interest
+    then principal of each, so an instalment paid a few days early is simply paid.
+    Penalty: penalty_rate_per_day × the unpaid total of each overdue instalment × the
+    days it has been overdue (an instalment is overdue from the day after its due
+    date), accrued at each payment and rounded once per accrual.
+
+Prepayment
+    payoff = accrued penalties + unpaid interest of instalments due on or before the
+    date + all outstanding principal. Interest of instalments not yet due is waived
+    (recorded in `LoanState.interest_waived`); no interest accrues for the part of a
+    period that has run. Paying exactly the payoff closes the loan; paying more raises
+    Overpayment; paying a closed loan raises LoanClosed. A refused payment changes
+    nothing (states are immutable values).
+
+Portfolio at risk
+    A loan is at risk when it is more than `days` days overdue (PAR30: > 30 days).
+"""
+
+from __future__ import annotations
+
+import calendar
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import (
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from enum import StrEnum
+from typing import Final, NamedTuple
+
+from ledger.errors import LedgerError
+from ledger.money import AMOUNT_MINOR_MAX, check_amount
+
+MAX_INSTALLMENTS: Final = 360
+
+# Enough digits for 10^15 × any sane rate × days with many decimals to spare.
+_DECIMAL_CONTEXT: Final = Context(
+    prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
+
+
+class InvalidLoanTerms(LedgerError):
+    code = "invalid_loan_terms"
+
+
+class InvalidLoanState(LedgerError):
+    """The repayment state does not belong to the schedule it is used with."""
+
+    code = "invalid_loan_state"
+
+
+class Overpayment(LedgerError):
+    code = "overpayment"
+
+
+class LoanClosed(LedgerError):
+    code = "loan_closed"
+
+
+class RepaymentOutOfOrder(LedgerError):
+    """A repayment dated before the last one already applied."""
+
+    code = "repayment_out_of_order"
+
+
+class InvalidPortfolioInput(LedgerError):
+    code = "invalid_portfolio_input"
+
+
+class InterestMethod(StrEnum):
+    FLAT = "flat"
+    DECLINING_BALANCE = "declining_balance"
+
+
+class Amortization(StrEnum):
+    EQUAL_INSTALLMENTS = "equal_installments"
+    EQUAL_PRINCIPAL = "equal_principal"
+    INTEREST_ONLY = "interest_only"
+
+
+class Frequency(StrEnum):
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+    @property
+    def periods_per_year(self) -> int:
+        return _PERIODS_PER_YEAR[self]
+
+
+_PERIODS_PER_YEAR: Final[dict[Frequency, int]] = {
+    Frequency.WEEKLY: 52,
+    Frequency.BIWEEKLY: 26,
+    Frequency.MONTHLY: 12,
+    Frequency.QUARTERLY: 4,
+}
+
+
+class DayCount(StrEnum):
+    PER_PERIOD = "per_period"
+    ACTUAL_365 = "actual_365"
+    ACTUAL_360 = "actual_360"
+    THIRTY_360 = "thirty_360"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoanTerms:
+    """What the club and the borrower agreed. Check with `check_loan_terms`."""
+
+    principal: int
+    installments: int
+    frequency: Frequency
+    interest_method: InterestMethod
+    rate_per_period: Decimal
+    first_due_date: date
+    amortization: Amortization = Amortization.EQUAL_INSTALLMENTS
+    disbursed_on: date | None = None
+    grace_periods: int = 0
+    day_count: DayCount = DayCount.PER_PERIOD
+    rounding_unit: int = 1
+    penalty_rate_per_day: Decimal = Decimal(0)
+
+
+class Installment(NamedTuple):
+    number: int  # 1-based
+    due_date: date
+    principal: int
+    interest: int
+    total: int
+
+
+class Schedule(NamedTuple):
+    installments: tuple[Installment, ...]
+    total_principal: int
+    total_interest: int
+
+
+class Allocation(NamedTuple):
+    """How one repayment was split; the parts sum to the amount paid."""
+
+    penalty: int
+    interest: int
+    principal: int
+
+
+class LoanState(NamedTuple):
+    """What has been paid on a schedule so far. Start from `opening_state(schedule)`."""
+
+    principal_paid: tuple[int, ...]  # per instalment, in schedule order
+    interest_paid: tuple[int, ...]  # per instalment, in schedule order
+    penalty_unpaid: int = 0  # accrued up to penalty_accrued_to and not yet paid
+    penalty_paid: int = 0
+    penalty_accrued_to: date | None = None  # date of the last accrual (last repayment)
+    interest_waived: int = 0  # future interest forgiven by a full prepayment
+    closed: bool = False
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _add_months(start: date, months: int) -> date:
+    month_index = start.year * 12 + start.month - 1 + months
+    year, month0 = divmod(month_index, 12)
+    day = min(start.day, calendar.monthrange(year, month0 + 1)[1])
+    return date(year, month0 + 1, day)
+
+
+def installment_due_date(first_due_date: date, frequency: Frequency, index: int) -> date:
+    """Due date `index` periods after `first_due_date` (index 0 is the first; −1 the
+    nominal start of the first period). Months keep the first due date's day, clamped."""
+    if frequency is Frequency.WEEKLY:
+        return first_due_date + timedelta(weeks=index)
+    if frequency is Frequency.BIWEEKLY:
+        return first_due_date + timedelta(weeks=2 * index)
+    if frequency is Frequency.MONTHLY:
+        return _add_months(first_due_date, index)
+    return _add_months(first_due_date, 3 * index)
+
+
+def _days_30e_360(start: date, end: date) -> int:
+    """30E/360 (Eurobond) days: a day 31 counts as day 30."""
+    return (
+        360 * (end.year - start.year)
+        + 30 * (end.month - start.month)
+        + min(end.day, 30)
+        - min(start.day, 30)
+    )
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_date(value: object) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _check_rate(name: str, rate: object) -> Decimal:
+    if not isinstance(rate, Decimal) or not rate.is_finite():
+        raise InvalidLoanTerms(f"{name} must be a finite Decimal, got {rate!r}")
+    if not Decimal(0) <= rate <= Decimal(1):
+        raise InvalidLoanTerms(f"{name} must be between 0 and 1, got {rate}")
+    return rate
+
+
+def check_loan_terms(terms: LoanTerms) -> LoanTerms:
+    """Return `terms` if they describe a loan this module can schedule, else raise
+    InvalidLoanTerms naming the first problem."""
+    if not _is_int(terms.principal) or not 1 <= terms.principal <= AMOUNT_MINOR_MAX:
+        raise InvalidLoanTerms(f"principal must be an integer in 1..{AMOUNT_MINOR_MAX}")
+    if not _is_int(terms.installments) or not 1 <= terms.installments <= MAX_INSTALLMENTS:
+        raise InvalidLoanTerms(f"installments must be an integer in 1..{MAX_INSTALLMENTS}")
+    for name, value, kind in (
+        ("frequency", terms.frequency, Frequency),
+        ("interest_method", terms.interest_method, InterestMethod),
+        ("amortization", terms.amortization, Amortization),
+        ("day_count", terms.day_count, DayCount),
+    ):
+        if not isinstance(value, kind):
+            raise InvalidLoanTerms(f"{name} must be a {kind.__name__}, got {value!r}")
+    _check_rate("rate_per_period", terms.rate_per_period)
+    _check_rate("penalty_rate_per_day", terms.penalty_rate_per_day)
+    if not _is_int(terms.grace_periods) or not 0 <= terms.grace_periods < terms.installments:
+        raise InvalidLoanTerms("grace_periods must be an integer in 0..installments-1")
+    if not _is_int(terms.rounding_unit) or not 1 <= terms.rounding_unit <= AMOUNT_MINOR_MAX:
+        raise InvalidLoanTerms(f"rounding_unit must be an integer in 1..{AMOUNT_MINOR_MAX}")
+    if terms.interest_method is InterestMethod.FLAT and terms.day_count is not DayCount.PER_PERIOD:
+        raise InvalidLoanTerms("flat interest is charged per period: day_count must be per_period")
+    if not _is_date(terms.first_due_date):
+        raise InvalidLoanTerms("first_due_date must be a date")
+    if terms.disbursed_on is not None:
+        if not _is_date(terms.disbursed_on):
+            raise InvalidLoanTerms("disbursed_on must be a date or null")
+        if terms.disbursed_on >= terms.first_due_date:
+            raise InvalidLoanTerms("disbursed_on must be before first_due_date")
+    try:
+        installment_due_date(terms.first_due_date, terms.frequency, -1)
+        installment_due_date(terms.first_due_date, terms.frequency, terms.installments - 1)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidLoanTerms("the due dates run outside the calendar") from exc
+    return terms
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def _round_half_up(value: Decimal, unit: int = 1) -> int:
+    """`value` rounded ROUND_HALF_UP to a multiple of `unit` (minor units)."""
+    return _round_to_unit(value, unit, ROUND_HALF_UP)
+
+
+def _round_to_unit(value: Decimal, unit: int, rounding: str) -> int:
+    with localcontext(_DECIMAL_CONTEXT):
+        return int((value / unit).quantize(Decimal(1), rounding=rounding)) * unit
+
+
+def _period_rate(terms: LoanTerms, start: date, end: date) -> Decimal:
+    """The declining-balance interest rate of the period start..end (see day count)."""
+    rate = terms.rate_per_period
+    if terms.day_count is DayCount.PER_PERIOD:
+        return rate
+    with localcontext(_DECIMAL_CONTEXT):
+        annual = rate * terms.frequency.periods_per_year
+        if terms.day_count is DayCount.ACTUAL_365:
+            return annual * (end - start).days / 365
+        if terms.day_count is DayCount.ACTUAL_360:
+            return annual * (end - start).days / 360
+        return annual * _days_30e_360(start, end) / 360
+
+
+def _annuity(principal: int, period_rates: list[Decimal]) -> Decimal:
+    """The level payment that repays `principal` over periods with these rates:
+    P / Σₖ Πᵢ≤ₖ 1/(1 + rᵢ); with one rate r for m periods, P·r / (1 − (1 + r)^−m)."""
+    with localcontext(_DECIMAL_CONTEXT):
+        discount = Decimal(1)
+        present_value_of_one = Decimal(0)
+        for rate in period_rates:
+            discount /= 1 + rate
+            present_value_of_one += discount
+        return principal / present_value_of_one
+
+
+def build_schedule(terms: LoanTerms) -> Schedule:
+    """The repayment schedule of `terms` (checked first). Principal sums to
+    `terms.principal` exactly; every component is a non-negative integer."""
+    check_loan_terms(terms)
+    rows = _schedule_rows(terms, ROUND_HALF_UP)
+    if len(rows) > 1 and sum(row.principal for row in rows[:-1]) == terms.principal:
+        # Rounding up to the unit used the principal up early, which would leave
+        # instalments without principal (flat ones still charging interest): round down.
+        rows = _schedule_rows(terms, ROUND_FLOOR)
+    for row in rows:
+        if row.total > AMOUNT_MINOR_MAX:
+            raise InvalidLoanTerms(
+                f"instalment {row.number} would be {row.total}, above {AMOUNT_MINOR_MAX}"
+            )
+    return Schedule(
+        installments=rows,
+        total_principal=terms.principal,
+        total_interest=sum(row.interest for row in rows),
+    )
+
+
+def _schedule_rows(terms: LoanTerms, rounding: str) -> tuple[Installment, ...]:
+    """The instalments, with the level amount rounded to the unit by `rounding`."""
+    count = terms.installments
+    amortizing = count - terms.grace_periods
+    flat = terms.interest_method is InterestMethod.FLAT
+    flat_interest = _round_half_up(terms.principal * terms.rate_per_period)
+    # The level amount: the instalment total for declining equal_installments (the
+    # annuity; principal = level - interest), otherwise the principal of each row.
+    annuity = not flat and terms.amortization is Amortization.EQUAL_INSTALLMENTS
+    due_dates = [
+        installment_due_date(terms.first_due_date, terms.frequency, k) for k in range(count)
+    ]
+    period_starts = [
+        terms.disbursed_on or installment_due_date(terms.first_due_date, terms.frequency, -1),
+        *due_dates[:-1],
+    ]
+    rates = [
+        _period_rate(terms, start, end) for start, end in zip(period_starts, due_dates, strict=True)
+    ]
+    with localcontext(_DECIMAL_CONTEXT):
+        even_principal = Decimal(terms.principal) / amortizing
+        if annuity:
+            exact = _annuity(terms.principal, rates[terms.grace_periods :])
+            level = _round_to_unit(exact, terms.rounding_unit, rounding)
+        elif terms.amortization is Amortization.EQUAL_PRINCIPAL:
+            level = _round_to_unit(even_principal, terms.rounding_unit, rounding)
+        else:  # flat: the quoted total is rounded, the interest part is fixed
+            total = _round_to_unit(even_principal + flat_interest, terms.rounding_unit, rounding)
+            level = total - flat_interest
+
+    outstanding = terms.principal
+    rows: list[Installment] = []
+    for k, due in enumerate(due_dates):
+        if flat:
+            interest = flat_interest
+        else:
+            interest = _round_half_up(outstanding * rates[k])
+        if k == count - 1:
+            principal = outstanding
+        elif k < terms.grace_periods or terms.amortization is Amortization.INTEREST_ONLY:
+            principal = 0
+        elif annuity and interest >= level:
+            # The period's interest reaches the level payment (a long first period, a
+            # very high rate): pay interest only and re-level the remaining periods.
+            principal = 0
+            exact = _annuity(outstanding, rates[k + 1 :])
+            level = _round_to_unit(exact, terms.rounding_unit, rounding)
+        else:
+            target = level - interest if annuity else level
+            principal = min(max(target, 0), outstanding)
+        rows.append(Installment(k + 1, due, principal, interest, principal + interest))
+        outstanding -= principal
+    return tuple(rows)
+
+
+# --------------------------------------------------------------------------- repayments
+
+
+def opening_state(schedule: Schedule) -> LoanState:
+    """The state of a loan on which nothing has been paid yet."""
+    zeros = (0,) * len(schedule.installments)
+    return LoanState(principal_paid=zeros, interest_paid=zeros)
+
+
+def _check_state(schedule: Schedule, state: LoanState) -> None:
+    rows = schedule.installments
+    if len(state.principal_paid) != len(rows) or len(state.interest_paid) != len(rows):
+        raise InvalidLoanState("the loan state has a different number of instalments")
+    for row, principal, interest in zip(
+        rows, state.principal_paid, state.interest_paid, strict=True
+    ):
+        if not 0 <= principal <= row.principal or not 0 <= interest <= row.interest:
+            raise InvalidLoanState(f"instalment {row.number} is paid outside 0..its amount")
+    if state.penalty_unpaid < 0 or state.penalty_paid < 0 or state.interest_waived < 0:
+        raise InvalidLoanState("penalties and waived interest cannot be negative")
+
+
+def _count_due(schedule: Schedule, on_date: date) -> int:
+    """How many instalments fall due on or before `on_date` (they are in date order)."""
+    return bisect_right([row.due_date for row in schedule.installments], on_date)
+
+
+def _unpaid(row: Installment, state: LoanState) -> int:
+    index = row.number - 1
+    return row.total - state.principal_paid[index] - state.interest_paid[index]
+
+
+def accrue_penalty(
+    schedule: Schedule, state: LoanState, on_date: date, penalty_rate_per_day: Decimal = Decimal(0)
+) -> LoanState:
+    """`state` with penalties accrued up to `on_date` on every overdue instalment.
+
+    Each instalment unpaid after its due date accrues unpaid total × rate per day, for
+    the days since the later of its due date and the previous accrual."""
+    _check_state(schedule, state)
+    _check_rate("penalty_rate_per_day", penalty_rate_per_day)
+    since = state.penalty_accrued_to
+    if since is not None and on_date < since:
+        raise RepaymentOutOfOrder(f"{on_date} is before the last repayment on {since}")
+    if state.closed:
+        return state
+    base = 0  # sum of unpaid × overdue days
+    for row in schedule.installments:
+        start = row.due_date if since is None else max(row.due_date, since)
+        days = (on_date - start).days
+        if days <= 0:
+            break  # later instalments are due later still
+        base += _unpaid(row, state) * days
+    with localcontext(_DECIMAL_CONTEXT):
+        accrued = _round_half_up(base * penalty_rate_per_day)
+    return state._replace(penalty_unpaid=state.penalty_unpaid + accrued, penalty_accrued_to=on_date)
+
+
+def _payoff(schedule: Schedule, accrued: LoanState, on_date: date) -> int:
+    due = _count_due(schedule, on_date)
+    interest = sum(
+        row.interest - paid
+        for row, paid in zip(schedule.installments[:due], accrued.interest_paid[:due], strict=True)
+    )
+    return accrued.penalty_unpaid + interest + outstanding_principal(schedule, accrued)
+
+
+def payoff_amount(
+    schedule: Schedule, state: LoanState, on_date: date, penalty_rate_per_day: Decimal = Decimal(0)
+) -> int:
+    """What closes the loan on `on_date`: penalties + unpaid interest of instalments
+    due on or before it + all outstanding principal (future interest is waived).
+    0 for a closed loan."""
+    if state.closed:
+        _check_state(schedule, state)
+        return 0
+    accrued = accrue_penalty(schedule, state, on_date, penalty_rate_per_day)
+    return _payoff(schedule, accrued, on_date)
+
+
+def amount_due(
+    schedule: Schedule, state: LoanState, on_date: date, penalty_rate_per_day: Decimal = Decimal(0)
+) -> int:
+    """What brings the loan up to date on `on_date`: penalties + everything unpaid of
+    the instalments due on or before it. 0 for a closed loan."""
+    if state.closed:
+        _check_state(schedule, state)
+        return 0
+    accrued = accrue_penalty(schedule, state, on_date, penalty_rate_per_day)
+    due = _count_due(schedule, on_date)
+    return accrued.penalty_unpaid + sum(
+        _unpaid(row, accrued) for row in schedule.installments[:due]
+    )
+
+
+def allocate_repayment(
+    schedule: Schedule,
+    state: LoanState,
+    amount: int,
+    on_date: date,
+    penalty_rate_per_day: Decimal = Decimal(0),
+) -> tuple[Allocation, LoanState]:
+    """Apply a repayment of `amount` made on `on_date`; return its split and the new state.
+
+    Order: penalties, interest due, principal due (oldest first), then future instalments
+    ahead (interest then principal of each). Paying exactly `payoff_amount` instead pays
+    all principal, waives interest not yet due and closes the loan. Raises Overpayment
+    above the payoff, LoanClosed on a closed loan, RepaymentOutOfOrder for a date before
+    the previous repayment; nothing changes when it raises."""
+    check_amount(amount)
+    _check_state(schedule, state)
+    if state.closed:
+        raise LoanClosed("the loan is closed and accepts no more repayments")
+    accrued = accrue_penalty(schedule, state, on_date, penalty_rate_per_day)
+    payoff = _payoff(schedule, accrued, on_date)
+    if amount > payoff:
+        raise Overpayment(f"repayment {amount} exceeds the payoff amount {payoff} on {on_date}")
+
+    rows = schedule.installments
+    principal_paid = list(accrued.principal_paid)
+    interest_paid = list(accrued.interest_paid)
+    left = amount
+
+    def pay(paid: list[int], index: int, scheduled: int) -> int:
+        nonlocal left
+        part = min(left, scheduled - paid[index])
+        paid[index] += part
+        left -= part
+        return part
+
+    penalty = min(left, accrued.penalty_unpaid)
+    left -= penalty
+    due = _count_due(schedule, on_date)
+    interest = sum(pay(interest_paid, k, rows[k].interest) for k in range(due))
+    principal = sum(pay(principal_paid, k, rows[k].principal) for k in range(due))
+    waived = 0
+    if amount == payoff:
+        principal += sum(pay(principal_paid, k, rows[k].principal) for k in range(due, len(rows)))
+        waived = sum(rows[k].interest - interest_paid[k] for k in range(due, len(rows)))
+    else:
+        for k in range(due, len(rows)):
+            interest += pay(interest_paid, k, rows[k].interest)
+            principal += pay(principal_paid, k, rows[k].principal)
+    assert left == 0 and penalty + interest + principal == amount
+
+    new_state = accrued._replace(
+        principal_paid=tuple(principal_paid),
+        interest_paid=tuple(interest_paid),
+        penalty_unpaid=accrued.penalty_unpaid - penalty,
+        penalty_paid=accrued.penalty_paid + penalty,
+        interest_waived=accrued.interest_waived + waived,
+    )
+    # Every other payment leaves some of the payoff owing, so closed ⇔ paid the payoff.
+    new_state = new_state._replace(closed=amount == payoff)
+    return Allocation(penalty=penalty, interest=interest, principal=principal), new_state
+
+
+# --------------------------------------------------------------------------- position
+
+
+def outstanding_principal(schedule: Schedule, state: LoanState) -> int:
+    """Principal not yet repaid (never negative)."""
+    return schedule.total_principal - sum(state.principal_paid)
+
+
+def is_closed(state: LoanState) -> bool:
+    """True once the loan has been repaid in full (or paid off early)."""
+    return state.closed
+
+
+def days_overdue(schedule: Schedule, state: LoanState, as_of: date) -> int:
+    """Days since the oldest instalment with anything unpaid fell due, counted from the
+    day after its due date (0 on the due date itself, or when nothing is overdue)."""
+    if state.closed:
+        return 0
+    for row in schedule.installments:
+        if _unpaid(row, state) > 0:
+            return max((as_of - row.due_date).days, 0)
+    return 0
+
+
+def portfolio_at_risk(loans: Iterable[tuple[int, int]], days: int = 30) -> tuple[int, int]:
+    """(principal outstanding on loans more than `days` days overdue, total principal
+    outstanding) over (outstanding_principal, days_overdue) pairs. PAR = first / second;
+    the caller divides (and decides what 0 / 0 means)."""
+    if not _is_int(days) or days < 0:
+        raise InvalidPortfolioInput(f"days must be a non-negative integer, got {days!r}")
+    at_risk = total = 0
+    for outstanding, overdue in loans:
+        if not _is_int(outstanding) or outstanding < 0:
+            raise InvalidPortfolioInput(f"outstanding principal must be >= 0, got {outstanding!r}")
+        if not _is_int(overdue) or overdue < 0:
+            raise InvalidPortfolioInput(f"days overdue must be >= 0, got {overdue!r}")
+        total += outstanding
+        if overdue > days:
+            at_risk += outstanding
+    return at_risk, total
