@@ -17,6 +17,7 @@ from service.entries.endpoints import router as entries_router
 from service.errors import install_error_handlers
 from service.funds.endpoints import router as funds_router
 from service.operations.endpoints import router as operations_router
+from service.reports.endpoints import router as reports_router
 from service.settings import Settings, get_settings
 from service.transactions import TransactionMiddleware
 
@@ -77,4 +78,5 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.add_middleware(RequestStatsMiddleware, stats=app.state.request_stats)
     for router in (operations_router, funds_router, accounts_router, entries_router):
         app.include_router(router)
+    app.include_router(reports_router)
     return app

@@ -107,6 +107,10 @@ class AmountOutOfRange(ClubfundError):
     status, code, title = 422, "amount_out_of_range", "An amount or a total is out of range"
 
 
+class ExportTooLarge(ClubfundError):
+    status, code, title = 422, "export_too_large", "The export is too large; narrow the range"
+
+
 # Core errors: one status per class, everything else 422.
 LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {}
 

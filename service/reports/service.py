@@ -1,0 +1,324 @@
+"""Statements, trial balances and financial statements: the store's totals through
+the core's report arithmetic (`ledger.reports`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Final
+
+import asyncpg
+
+from ledger.accounts import AccountType, Side, signed_balance
+from ledger.reports import (
+    AccountTotals,
+    Section,
+    balance_sheet,
+    check_range,
+    income_statement,
+    running_balances,
+    start_of_year,
+    trial_balance,
+)
+from service.context import RequestContext
+from service.errors import ExportTooLarge, InvalidCursor, NotFound
+from service.funds import repository as funds
+from service.pagination import decode_cursor, encode_cursor
+from service.reports import repository
+from service.reports.exports import Cell, Table
+from service.reports.labels import Language, columns, label
+from service.reports.schemas import (
+    BalanceSheetRead,
+    IncomeStatementRead,
+    ReportLineRead,
+    SectionRead,
+    StatementAccount,
+    StatementLineRead,
+    StatementRead,
+    TrialBalanceRead,
+    TrialBalanceRowRead,
+    TrialBalanceTotalsRead,
+)
+
+# A CSV or XLSX statement holds the whole range; beyond this many lines, narrow it.
+EXPORT_LINES_MAX: Final = 100_000
+STATEMENT_COLUMNS: Final = [
+    "effective_date", "entry_id", "sequence", "voucher_number", "description",
+    "debit", "credit", "balance",
+]
+TRIAL_BALANCE_COLUMNS: Final = [
+    "code", "name", "type", "currency", "debits", "credits", "debit_balance",
+    "credit_balance", "balance",
+]
+
+
+# --- statements ------------------------------------------------------------------------
+
+
+def statement_position(cursor: str | None, start: date, end: date) -> tuple[date, int, int]:
+    """Where a page starts: after (date, sequence, line); before the range without cursor."""
+    key = decode_cursor(cursor, 3)
+    if key is None:
+        return start, 0, 0
+    try:
+        day = date.fromisoformat(key[0])
+        sequence, line = int(key[1]), int(key[2])
+    except (TypeError, ValueError) as error:
+        raise InvalidCursor("the cursor does not belong to this statement") from error
+    if not start <= day <= end or isinstance(key[1], bool) or isinstance(key[2], bool):
+        raise InvalidCursor("the cursor lies outside this statement's range")
+    return day, sequence, line
+
+
+async def statement(
+    ctx: RequestContext, account_id: uuid.UUID, start: date, end: date, limit: int,
+    cursor: str | None, language: Language,
+) -> StatementRead:
+    """One page of the statement of `account_id` from `start` to `end` (both included)."""
+    check_range(start, end)
+    account = await repository.get_statement_account(ctx.connection, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} not found")
+    after = statement_position(cursor, start, end)
+    rows = await repository.statement_page(
+        ctx.connection, fund_id=account["fund_id"], account_id=account_id,
+        start=start, end=end, after=after, limit=limit + 1,
+    )
+    return statement_from_rows(account, start, end, rows, limit, language)
+
+
+def statement_from_rows(
+    account: asyncpg.Record, start: date, end: date, rows: list[asyncpg.Record], limit: int,
+    language: Language,
+) -> StatementRead:
+    side = Side(account["normal_side"])
+    first = rows[0]
+    line_rows = [r for r in rows if r["entry_id"] is not None]
+    more = len(line_rows) > limit
+    line_rows = line_rows[:limit]
+    start_balance = signed_balance(side, first["start_debits"], first["start_credits"])
+    balances = running_balances(
+        side, start_balance, [(Side(r["side"]), r["amount"]) for r in line_rows]
+    )
+    items = [
+        StatementLineRead(
+            effective_date=r["effective_date"], entry_id=r["entry_id"], sequence=r["sequence"],
+            line=r["line"], voucher_number=r["voucher_number"], description=r["description"],
+            debit=r["amount"] if r["side"] == Side.DEBIT else 0,
+            credit=r["amount"] if r["side"] == Side.CREDIT else 0,
+            balance=balance,
+        )
+        for r, balance in zip(line_rows, balances, strict=True)
+    ]
+    last = items[-1] if items else None
+    next_cursor = (
+        encode_cursor([last.effective_date.isoformat(), last.sequence, last.line])
+        if more and last is not None else None
+    )
+    return StatementRead(
+        account=StatementAccount(**{k: account[k] for k in (
+            "id", "fund_id", "code", "name", "type", "normal_side", "currency")}),
+        from_=start, to=end,
+        opening_balance=signed_balance(side, first["opening_debits"], first["opening_credits"]),
+        total_debit=first["closing_debits"] - first["opening_debits"],
+        total_credit=first["closing_credits"] - first["opening_credits"],
+        closing_balance=signed_balance(side, first["closing_debits"], first["closing_credits"]),
+        items=items, next_cursor=next_cursor,
+        columns=columns(STATEMENT_COLUMNS, language),
+    )
+
+
+async def statement_table(
+    ctx: RequestContext, account_id: uuid.UUID, start: date, end: date, language: Language
+) -> tuple[Table, str]:
+    """The whole statement as one table: opening row, every line, totals and closing row."""
+    report = await statement(ctx, account_id, start, end, EXPORT_LINES_MAX, None, language)
+    if report.next_cursor is not None:
+        raise ExportTooLarge(
+            f"the statement has more than {EXPORT_LINES_MAX} lines; export a shorter range"
+        )
+    lines: list[list[Cell]] = [
+        [line.effective_date, str(line.entry_id), line.sequence, line.voucher_number,
+         line.description, line.debit, line.credit, line.balance]
+        for line in report.items
+    ]
+    rows: list[list[Cell]] = [
+        [start, None, None, None, label("opening_balance", language), None, None,
+         report.opening_balance],
+        *lines,
+        [end, None, None, None, label("period_totals", language), report.total_debit,
+         report.total_credit, None],
+        [end, None, None, None, label("closing_balance", language), None, None,
+         report.closing_balance],
+    ]
+    table = Table(
+        title=label("statement", language),
+        headers=[label(c, language) for c in STATEMENT_COLUMNS], rows=rows,
+    )
+    return table, f"statement-{report.account.code}-{start}-{end}"
+
+
+# --- account totals --------------------------------------------------------------------
+
+
+async def fund_totals(
+    ctx: RequestContext, fund_id: uuid.UUID, days: list[date]
+) -> tuple[asyncpg.Record, list[list[AccountTotals]]]:
+    """The fund, and every account's totals at the end of each of `days`."""
+    fund = await funds.get_fund(ctx.connection, fund_id)
+    if fund is None:
+        raise NotFound(f"fund {fund_id} not found")
+    by_day: dict[int, list[AccountTotals]] = defaultdict(list)
+    for r in await repository.account_totals(ctx.connection, fund_id, days):
+        by_day[r["day_index"]].append(AccountTotals(
+            str(r["id"]), r["code"], r["name"], AccountType(r["type"]), r["currency"],
+            r["debits"], r["credits"],
+        ))
+    return fund, [by_day[n] for n in range(1, len(days) + 1)]
+
+
+async def trial_balance_report(
+    ctx: RequestContext, fund_id: uuid.UUID, as_of: date, language: Language
+) -> TrialBalanceRead:
+    _, (totals,) = await fund_totals(ctx, fund_id, [as_of])
+    report = trial_balance(totals)
+    return TrialBalanceRead(
+        fund_id=fund_id, as_of=as_of,
+        items=[
+            TrialBalanceRowRead(
+                account_id=uuid.UUID(row.account.account_id), code=row.account.code,
+                name=row.account.name, type=row.account.type,
+                normal_side=row.account.normal_side, currency=row.account.currency,
+                debits=row.account.debits, credits=row.account.credits,
+                debit_balance=row.debit_balance, credit_balance=row.credit_balance,
+                balance=row.account.balance, label=label(row.account.type.value, language),
+            )
+            for row in report.rows
+        ],
+        totals=[
+            TrialBalanceTotalsRead(
+                label=label("total", language), currency=t.currency, debits=t.debits,
+                credits=t.credits, debit_balance=t.debit_balance,
+                credit_balance=t.credit_balance, balanced=t.balanced,
+            )
+            for t in report.totals
+        ],
+        balanced=report.balanced,
+        columns=columns(TRIAL_BALANCE_COLUMNS, language),
+    )
+
+
+def trial_balance_table(report: TrialBalanceRead, language: Language) -> tuple[Table, str]:
+    rows: list[list[Cell]] = [
+        [r.code, r.name, r.label, r.currency, r.debits, r.credits, r.debit_balance,
+         r.credit_balance, r.balance]
+        for r in report.items
+    ]
+    rows.extend(
+        [None, t.label, None, t.currency, t.debits, t.credits, t.debit_balance,
+         t.credit_balance, None]
+        for t in report.totals
+    )
+    table = Table(title=label("trial_balance", language),
+                  headers=[label(c, language) for c in TRIAL_BALANCE_COLUMNS], rows=rows)
+    return table, f"trial-balance-{report.as_of}"
+
+
+# --- financial statements --------------------------------------------------------------
+
+
+def section_read(section: Section, key: str, language: Language) -> SectionRead:
+    return SectionRead(
+        label=label(key, language), total=section.total,
+        lines=[ReportLineRead(account_id=uuid.UUID(line.account_id), code=line.code,
+                              name=line.name, amount=line.amount) for line in section.lines],
+    )
+
+
+def in_currency(accounts: list[AccountTotals], currency: str) -> list[AccountTotals]:
+    return [a for a in accounts if a.currency == currency]
+
+
+async def balance_sheet_report(
+    ctx: RequestContext, fund_id: uuid.UUID, as_of: date, currency: str | None,
+    language: Language,
+) -> BalanceSheetRead:
+    fund, (closing, previous_year) = await fund_totals(
+        ctx, fund_id, [as_of, start_of_year(as_of) - timedelta(days=1)]
+    )
+    currency = currency or fund["currency"]
+    sheet = balance_sheet(in_currency(closing, currency), in_currency(previous_year, currency))
+    keys = ["assets", "liabilities", "equity", "prior_years_surplus", "current_year_surplus",
+            "total_assets", "total_liabilities_and_equity"]
+    return BalanceSheetRead(
+        fund_id=fund_id, as_of=as_of, currency=currency,
+        assets=section_read(sheet.assets, "assets", language),
+        liabilities=section_read(sheet.liabilities, "liabilities", language),
+        equity=section_read(sheet.equity, "equity", language),
+        prior_years_surplus=sheet.prior_years_surplus,
+        current_year_surplus=sheet.current_year_surplus,
+        total_assets=sheet.total_assets,
+        total_liabilities_and_equity=sheet.total_liabilities_and_equity,
+        balanced=sheet.balanced, labels=columns(keys, language),
+    )
+
+
+def _section_rows(section: SectionRead, total_key: str, language: Language) -> list[list[Cell]]:
+    rows: list[list[Cell]] = [
+        [section.label, line.code, line.name, line.amount] for line in section.lines
+    ]
+    rows.append([section.label, None, label(total_key, language), section.total])
+    return rows
+
+
+def balance_sheet_table(report: BalanceSheetRead, language: Language) -> tuple[Table, str]:
+    equity = report.equity.label
+    rows: list[list[Cell]] = [
+        *_section_rows(report.assets, "total_assets", language),
+        *_section_rows(report.liabilities, "total_liabilities", language),
+        *_section_rows(report.equity, "total_equity", language),
+        [equity, None, label("prior_years_surplus", language), report.prior_years_surplus],
+        [equity, None, label("current_year_surplus", language), report.current_year_surplus],
+        [None, None, label("total_liabilities_and_equity", language),
+         report.total_liabilities_and_equity],
+    ]
+    table = Table(
+        title=label("balance_sheet", language),
+        headers=[label(k, language) for k in ("section", "code", "name", "amount")], rows=rows,
+    )
+    return table, f"balance-sheet-{report.as_of}"
+
+
+async def income_statement_report(
+    ctx: RequestContext, fund_id: uuid.UUID, start: date, end: date, currency: str | None,
+    language: Language,
+) -> IncomeStatementRead:
+    check_range(start, end)
+    fund, (closing, opening) = await fund_totals(
+        ctx, fund_id, [end, start - timedelta(days=1)]
+    )
+    currency = currency or fund["currency"]
+    report = income_statement(in_currency(closing, currency), in_currency(opening, currency))
+    return IncomeStatementRead(
+        fund_id=fund_id, from_=start, to=end, currency=currency,
+        income=section_read(report.income, "income", language),
+        expenses=section_read(report.expenses, "expenses", language),
+        surplus=report.surplus,
+        labels=columns(["income", "expenses", "surplus"], language),
+    )
+
+
+def income_statement_table(
+    report: IncomeStatementRead, language: Language
+) -> tuple[Table, str]:
+    rows: list[list[Cell]] = [
+        *_section_rows(report.income, "total_income", language),
+        *_section_rows(report.expenses, "total_expenses", language),
+        [None, None, label("surplus", language), report.surplus],
+    ]
+    table = Table(
+        title=label("income_statement", language),
+        headers=[label(k, language) for k in ("section", "code", "name", "amount")], rows=rows,
+    )
+    return table, f"income-statement-{report.from_}-{report.to}"
