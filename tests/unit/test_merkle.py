@@ -473,6 +473,8 @@ def test_inclusion_rejects_wrong_path_lengths() -> None:
             if path:
                 assert _inclusion_rejected(leaf, i, n, path[:-1], root)
                 assert _inclusion_rejected(leaf, i, n, path[1:], root)
+            with pytest.raises(InvalidProof, match="too long"):
+                verify_inclusion(leaf, i, n, [*path, extra], root)
             for longer in (
                 [*path, extra],
                 [extra, *path],
@@ -567,6 +569,8 @@ def test_consistency_rejects_mutations_and_wrong_lengths() -> None:
             assert _consistency_rejected(m, n, r1, r2, proof[:-1])
             assert _consistency_rejected(m, n, r1, r2, proof[1:])
             assert _consistency_rejected(m, n, r1, r2, [*proof, extra])
+            with pytest.raises(InvalidProof, match="too long"):
+                verify_consistency(m, n, r1, r2, [*proof, extra])
             assert _consistency_rejected(m, n, r1, r2, [extra, *proof])
             assert _consistency_rejected(m, n, r1, r2, [])
     for m, n in ((1, 2), (3, 7), (4, 8), (6, 8), (33, 70)):
@@ -716,6 +720,16 @@ def test_sign_and_verify_tree_head() -> None:
     _raises(InvalidTreeHead, lambda: sign_tree_head(KEY_A, ID_B, FUND, 7, root.hex(), STAMP))
 
 
+def _non_canonical_b64(text: str) -> str:
+    """The same bytes with non-zero padding bits: decodes, but is not canonical."""
+    assert text.endswith("==")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet.index(text[-3])
+    other = text[:-3] + alphabet[last ^ 0b0001] + "=="
+    assert base64.b64decode(other) == base64.b64decode(text) and other != text
+    return other
+
+
 def test_verify_tree_head_rejects_tampering_and_unknown_keys() -> None:
     head = _head(7, _ref_root(7))
     _raises(UnknownKey, lambda: verify_tree_head(head, {ID_B: RAW_B}))
@@ -751,6 +765,7 @@ def test_verify_tree_head_rejects_tampering_and_unknown_keys() -> None:
         {**head, "signature": head["signature"].rstrip("=")},
         {**head, "signature": base64.urlsafe_b64encode(signature).decode().replace("=", "")},
         {**head, "signature": "!" * 88},
+        {**head, "signature": _non_canonical_b64(head["signature"])},
         {**head, "signature": base64.b64encode(signature[:63]).decode()},
         {**head, "signature": signature},
         {k: v for k, v in head.items() if k != "timestamp"},
