@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import Request
 
-from service.transactions import get_connection
-
 BUSINESS_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -35,10 +33,10 @@ class RequestContext:
         self.state.fund_id = fund_id
 
 
-def get_context(request: Request) -> RequestContext:
+async def get_context(request: Request) -> RequestContext:
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     return RequestContext(
-        connection=get_connection(request),
+        connection=request.state.connection,
         actor=getattr(request.state, "principal_id", "anonymous"),
         now=datetime.now(UTC),
         request_id=request_id[:100],

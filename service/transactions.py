@@ -58,7 +58,7 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def get_connection(request: Request) -> asyncpg.Connection:
+async def get_connection(request: Request) -> asyncpg.Connection:
     """FastAPI dependency: the request's connection, inside its transaction."""
     connection: asyncpg.Connection = request.state.connection
     return connection
