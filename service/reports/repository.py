@@ -113,3 +113,103 @@ async def account_totals(
         """,
         fund_id, days,
     ))
+
+
+# Which accounts feed which portfolio figure, by code prefix (the default chart of
+# DESIGN.md). Stocks are balances at the end of `as_of`; flows are movements over
+# [from, as_of].
+PORTFOLIO_STOCKS = {
+    "capital_district_budget": ("4111",),
+    "capital_other_budgets": ("4112",),
+    "capital_donors": ("4113",),
+    "capital_members": ("4114",),
+    "capital_retained_surplus": ("4115",),
+    "cash": ("111", "112"),
+    "loans_outstanding": ("131",),
+}
+PORTFOLIO_FLOWS = {
+    "interest_earned": ("515",),
+    "write_offs": ("811",),
+}
+
+
+async def area_tree(
+    connection: asyncpg.Connection, area: str | None, as_of: date
+) -> list[asyncpg.Record]:
+    """`area` (every province when None) and every area under it in the tree valid on
+    `as_of`, each with its parent then; depth 0 is the top."""
+    return list(await connection.fetch(
+        """
+        WITH RECURSIVE tree AS (
+            SELECT a.code, a.name, a.level, NULL::text AS parent_code, 0 AS depth
+              FROM areas a
+             WHERE ($1::text IS NULL AND a.level = 'province'
+                    AND a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2))
+                OR a.code = $1
+            UNION ALL
+            SELECT c.code, c.name, c.level, t.code, t.depth + 1
+              FROM tree t
+              JOIN area_parents p ON p.parent_code = t.code AND p.valid_from <= $2
+                                 AND (p.valid_to IS NULL OR p.valid_to > $2)
+              JOIN areas c ON c.code = p.code
+        )
+        SELECT code, name, level, parent_code, depth FROM tree ORDER BY depth, code
+        """,
+        area, as_of,
+    ))
+
+
+async def portfolio_amounts(
+    connection: asyncpg.Connection, area_codes: list[str], start: date, as_of: date
+) -> list[asyncpg.Record]:
+    """Per club in the areas: (club_id, name, area_code, figure, amount), each figure
+    summed over the club's funds; clubs with no account of a figure have no row for it."""
+    categories = [*PORTFOLIO_STOCKS.items(), *PORTFOLIO_FLOWS.items()]
+    names = [name for name, prefixes in categories for _ in prefixes]
+    prefixes = [prefix for _, prefixes in categories for prefix in prefixes]
+    flows = [name in PORTFOLIO_FLOWS for name in names]
+    return list(await connection.fetch(
+        """
+        WITH figures AS (
+            SELECT * FROM unnest($2::text[], $3::text[], $4::bool[]) AS f(figure, prefix, flow)
+        ),
+        club_accounts AS (
+            SELECT c.id AS club_id, a.fund_id, a.id AS account_id, a.normal_side,
+                   f.figure, f.flow
+              FROM clubs c
+              JOIN funds fu ON fu.club_id = c.id
+              JOIN accounts a ON a.fund_id = fu.id
+              JOIN figures f ON a.code LIKE f.prefix || '%'
+             WHERE c.area_code = ANY($1::text[])
+        )
+        SELECT ca.club_id, ca.figure,
+               sum(CASE ca.normal_side
+                       WHEN 'debit' THEN coalesce(e.debits - e.credits, 0)
+                                         - coalesce(s.debits - s.credits, 0)
+                       ELSE coalesce(e.credits - e.debits, 0)
+                            - coalesce(s.credits - s.debits, 0) END)::bigint AS amount
+          FROM club_accounts ca
+          LEFT JOIN LATERAL (
+              SELECT debits, credits FROM daily_balances d
+               WHERE d.fund_id = ca.fund_id AND d.account_id = ca.account_id
+                 AND d.effective_date <= $6
+               ORDER BY d.effective_date DESC LIMIT 1
+          ) AS e ON true
+          LEFT JOIN LATERAL (
+              SELECT debits, credits FROM daily_balances d
+               WHERE ca.flow AND d.fund_id = ca.fund_id AND d.account_id = ca.account_id
+                 AND d.effective_date < $5
+               ORDER BY d.effective_date DESC LIMIT 1
+          ) AS s ON true
+         GROUP BY ca.club_id, ca.figure
+        """,
+        area_codes, names, prefixes, flows, start, as_of,
+    ))
+
+
+async def clubs_in(connection: asyncpg.Connection, area_codes: list[str]) -> list[asyncpg.Record]:
+    return list(await connection.fetch(
+        "SELECT id, name, area_code FROM clubs WHERE area_code = ANY($1::text[])"
+        " ORDER BY area_code, name, id",
+        area_codes,
+    ))
