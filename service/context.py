@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import Request
 
+from service.auth.principal import Principal
 from service.transactions import get_connection
 
 BUSINESS_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -24,6 +25,8 @@ class RequestContext:
     now: datetime
     request_id: str
     state: Any
+    # The authenticated caller (None only on public routes); `actor` is its stable id.
+    principal: Principal | None = None
 
     @property
     def business_date(self) -> date:
@@ -34,13 +37,18 @@ class RequestContext:
         """Name the fund this request writes to (its idempotency record lives there)."""
         self.state.fund_id = fund_id
 
+    def keeps_out_of_replay(self, *fields: str) -> None:
+        """Top-level response fields (secrets) stored as null for Idempotency-Key replays."""
+        self.state.replay_redacted_fields = fields
+
 
 def get_context(request: Request) -> RequestContext:
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     return RequestContext(
         connection=get_connection(request),
-        actor=getattr(request.state, "principal_id", "anonymous"),
+        actor=getattr(request.state, "actor", "anonymous"),
         now=datetime.now(UTC),
         request_id=request_id[:100],
         state=request.state,
+        principal=getattr(request.state, "principal", None),
     )
