@@ -42,7 +42,8 @@ async def parse_scope(
             raise InvalidScope("an admin token has no scope (it sees every fund)")
         return None, None
     if scope is None:
-        raise InvalidScope(f"a {role} token needs a scope: `club:<club_id>` or `area:<code>`")
+        needed = "`club:<club_id>`" if role in CLUB_ROLES else "`club:<club_id>` or `area:<code>`"
+        raise InvalidScope(f"a {role} token needs a scope: {needed}")
     kind, _, value = scope.partition(":")
     if kind == "club":
         try:
