@@ -156,9 +156,11 @@ def upgrade() -> None:
 
     -- Authenticate a request and set its scope: one indexed lookup and one
     -- round trip. Returns the token (failure NULL when it may be used) and, for
-    -- a usable token, sets the transaction-local scope settings.
+    -- a usable token, sets the transaction-local scope settings and returns the
+    -- funds in scope (NULL: every fund) for the service's own checks.
     CREATE FUNCTION clubfund_authenticate(presented_hash text)
-    RETURNS TABLE (token_id text, role text, scope text, can_write boolean, failure text)
+    RETURNS TABLE (token_id text, role text, scope text, can_write boolean, failure text,
+                   fund_ids uuid[])
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
     #variable_conflict use_column
     DECLARE
@@ -211,11 +213,9 @@ def upgrade() -> None:
               FROM clubs c WHERE c.area_code IN (SELECT s.code FROM subtree s);
         END IF;
         PERFORM set_config('clubfund.club_ids', scoped_clubs::text, true);
-        PERFORM set_config(
-            'clubfund.fund_ids',
-            (SELECT coalesce(array_agg(f.id), '{}')::text
-               FROM funds f WHERE f.club_id = ANY (scoped_clubs)),
-            true);
+        SELECT coalesce(array_agg(f.id), '{}') INTO fund_ids
+          FROM funds f WHERE f.club_id = ANY (scoped_clubs);
+        PERFORM set_config('clubfund.fund_ids', fund_ids::text, true);
         RETURN NEXT;
     END $$;
 
@@ -229,11 +229,15 @@ def upgrade() -> None:
                   created_by, expires_at, revoked_at, revoked_by) ON tokens TO clubfund_app;
     GRANT INSERT ON tokens TO clubfund_app;
     GRANT UPDATE (revoked_at, revoked_by) ON tokens TO clubfund_app;
+
+    -- GET /readyz (public, unscoped) reports the schema revision.
+    GRANT SELECT ON alembic_version TO clubfund_app;
     """)
 
 
 def downgrade() -> None:
     execute_script("""
+    REVOKE SELECT ON alembic_version FROM clubfund_app;
     DROP POLICY club_scope ON clubs;
     ALTER TABLE clubs DISABLE ROW LEVEL SECURITY;
     DROP POLICY principal_scope ON idempotency_records;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from service.auth.rules import INTEGRATION_READ, INTEGRATION_WRITE
@@ -13,6 +14,11 @@ class Principal:
     role: str
     scope: str | None
     can_write: bool
+    # The funds in scope, resolved when the request began; None: every fund (admin).
+    fund_ids: frozenset[uuid.UUID] | None = None
+
+    def sees_fund(self, fund_id: uuid.UUID) -> bool:
+        return self.fund_ids is None or fund_id in self.fund_ids
 
     @property
     def access(self) -> str:

@@ -10,10 +10,12 @@ async def authenticate(connection: asyncpg.Connection, token_hash: str) -> async
 
     One statement, one round trip (see `clubfund_authenticate` in the
     access-control migration). `failure` is NULL for a usable token, otherwise
-    `unknown_token`, `revoked` or `expired`.
+    `unknown_token`, `revoked` or `expired`; `fund_ids` lists the funds in scope
+    (NULL for an admin: every fund).
     """
     record: asyncpg.Record = await connection.fetchrow(
-        "SELECT token_id, role, scope, can_write, failure FROM clubfund_authenticate($1)",
+        "SELECT token_id, role, scope, can_write, failure, fund_ids"
+        " FROM clubfund_authenticate($1)",
         token_hash,
     )
     return record

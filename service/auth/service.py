@@ -154,8 +154,12 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
             "the bearer token is unknown, expired or revoked",
             headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
         ))
-    principal = Principal(token_id=found["token_id"], role=found["role"], scope=found["scope"],
-                          can_write=found["can_write"])
+    fund_ids = found["fund_ids"]
+    principal = Principal(
+        token_id=found["token_id"], role=found["role"], scope=found["scope"],
+        can_write=found["can_write"],
+        fund_ids=None if fund_ids is None else frozenset(fund_ids),
+    )
     if not rule.allows(principal.access):
         log.warning("authorisation refused: actor=%s route=%s reason=%s may not call this route",
                     principal.actor, where, principal.access)
