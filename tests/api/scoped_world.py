@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
 from service.auth.rules import (
     ADMIN,
@@ -87,3 +88,26 @@ async def build_world(admin: httpx.AsyncClient, owner: Any, new_token: Any) -> W
     spare = await admin.post("/v1/tokens", json={"role": "auditor", "scope": club_a})
     assert spare.status_code == 201, spare.text
     return World(admin=admin, a=a, b=b, tokens=tokens, spare_token_id=spare.json()["id"])
+
+
+async def switch_off_row_level_security(owner: Any) -> None:
+    """Leave only the service's own scope checks (each layer must hold alone)."""
+    tables = await owner.fetch(
+        "SELECT c.oid::regclass::text AS name FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.relrowsecurity"
+    )
+    assert tables
+    for table in tables:
+        await owner.execute(
+            f"ALTER TABLE {table['name']} NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY"
+        )
+
+
+def switch_off_service_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leave only the database's row-level security (each layer must hold alone)."""
+    from service.auth.principal import Principal
+    from service.context import RequestContext
+
+    monkeypatch.setattr(Principal, "sees_fund", lambda self, fund_id: True)
+    monkeypatch.setattr(RequestContext, "fund_scope", property(lambda self: None))

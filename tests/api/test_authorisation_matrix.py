@@ -39,7 +39,13 @@ from service.auth.rules import (
 from service.auth.service import route_templates
 from service.transactions import NO_TRANSACTION_PATHS
 from tests.api.factories import entry_body
-from tests.api.scoped_world import ClubWorld, World, build_world
+from tests.api.scoped_world import (
+    ClubWorld,
+    World,
+    build_world,
+    switch_off_row_level_security,
+    switch_off_service_checks,
+)
 
 PARAMETER = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")
 _numbers = itertools.count(1)
@@ -157,27 +163,6 @@ async def call(http: httpx.AsyncClient, method: str, url: str, body: Any) -> htt
     if body is None and method in WRITE_METHODS:
         return await http.request(method, url)
     return await http.request(method, url, json=body if method in WRITE_METHODS else None)
-
-
-async def switch_off_row_level_security(owner: Any) -> None:
-    tables = await owner.fetch(
-        "SELECT c.oid::regclass::text AS name FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = 'public' AND c.relrowsecurity"
-    )
-    assert tables
-    for table in tables:
-        await owner.execute(
-            f"ALTER TABLE {table['name']} NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY"
-        )
-
-
-def switch_off_service_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    from service.auth.principal import Principal
-    from service.context import RequestContext
-
-    monkeypatch.setattr(Principal, "sees_fund", lambda self, fund_id: True)
-    monkeypatch.setattr(RequestContext, "fund_scope", property(lambda self: None))
 
 
 # Each layer alone must keep every scope: the service's own checks, and the

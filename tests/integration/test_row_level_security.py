@@ -230,23 +230,39 @@ async def test_unusable_tokens_set_no_scope_and_the_hash_stays_hidden(
     assert world.a.fund_id  # the world exists: only the scope hid it
 
 
-async def test_a_pooled_connection_never_carries_a_scope_into_the_next_transaction(
-    database, client, owner_connection, new_token
+async def test_a_connection_never_carries_a_scope_into_its_next_transaction(
+    database, client, owner_connection, new_token, app_connection
 ):
+    """The scope is transaction-local: on a bare connection (no pool resets it) and
+    through the service's pool, the next transaction starts with no scope at all."""
     from service.database import create_pool
 
     world = await build_world(client, owner_connection, new_token)
+    tokens = [world.tokens[kind] for kind in ("admin", "treasurer", "auditor")]
+
+    async def assert_unscoped(connection: asyncpg.Connection) -> None:
+        assert await connection.fetchval("SELECT count(*) FROM funds") == 0
+        assert await connection.fetchval("SELECT count(*) FROM entries") == 0
+        assert await connection.fetchval("SELECT count(*) FROM clubs") == 0
+        for setting in ("all_funds", "fund_ids", "club_ids", "principal_id"):
+            assert await connection.fetchval(
+                f"SELECT current_setting('clubfund.{setting}', true)") in (None, "")
+
+    for token in tokens:
+        async with app_connection.transaction():
+            await app_connection.execute("SELECT FROM clubfund_authenticate($1)",
+                                         hash_token(token))
+            assert await app_connection.fetchval("SELECT count(*) FROM funds") > 0
+        await assert_unscoped(app_connection)
+
     pool = await create_pool(database.app_url, min_size=1, max_size=1)
     try:
-        for token in (world.tokens["admin"], world.tokens["treasurer"]):
+        for token in tokens:
             async with pool.acquire() as connection, connection.transaction():
-                await connection.execute("SELECT FROM clubfund_authenticate($1)", hash_token(token))
+                await connection.execute("SELECT FROM clubfund_authenticate($1)",
+                                         hash_token(token))
                 assert await connection.fetchval("SELECT count(*) FROM funds") > 0
             async with pool.acquire() as connection:
-                assert await connection.fetchval("SELECT count(*) FROM funds") == 0
-                assert await connection.fetchval("SELECT count(*) FROM entries") == 0
-                for setting in ("all_funds", "fund_ids", "club_ids", "principal_id"):
-                    assert await connection.fetchval(
-                        f"SELECT current_setting('clubfund.{setting}', true)") in (None, "")
+                await assert_unscoped(connection)
     finally:
         await pool.close()
