@@ -268,3 +268,17 @@ async def test_a_treasurer_of_club_a_finds_nothing_of_club_b(
         assert response.json()["code"] == "not_found"
     funds = (await treasurer.get("/v1/funds")).json()["items"]
     assert [f["id"] for f in funds] == [world.a.fund_id]
+
+
+async def test_a_route_without_a_rule_is_refused(app, client, caplog):
+    @app.get("/v1/unruled", responses={404: {}})
+    async def unruled() -> dict[str, str]:
+        return {"secret": "nobody declared who may read this"}
+
+    app.state.route_templates = None  # routes changed: match again
+    response = await client.get("/v1/unruled")
+    assert response.status_code == 500 and "secret" not in response.text
+    assert "has no authorisation rule" in response.json()["detail"]
+    assert any("GET /v1/unruled has no authorisation rule" in r.getMessage()
+               for r in caplog.records)
+    assert ("GET", "/v1/unruled") in app_routes(app) - set(RULES)
