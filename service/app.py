@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.endpoints import router as accounts_router
+from service.auth.openapi import document_access
 from service.database import create_pool
 from service.entries.endpoints import router as entries_router
 from service.errors import install_error_handlers
@@ -19,6 +20,7 @@ from service.funds.endpoints import router as funds_router
 from service.operations.endpoints import router as operations_router
 from service.reports.endpoints import router as reports_router
 from service.settings import Settings, get_settings
+from service.tokens.endpoints import router as tokens_router
 from service.transactions import TransactionMiddleware
 
 DESCRIPTION = """
@@ -79,4 +81,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     for router in (operations_router, funds_router, accounts_router, entries_router):
         app.include_router(router)
     app.include_router(reports_router)
+    app.include_router(tokens_router)
+    document_access(app)
     return app

@@ -13,14 +13,14 @@ touches one row per account; a backdated entry also moves the totals of that
 account's later days (few, since only open periods take entries).
 
 Revision ID: 2026_11_23_daily_balances
-Revises: 2026_11_23_areas_clubs
+Revises: 2026_11_23_access_control
 Create Date: 2026-11-23
 """
 
 from service.migrate import execute_script
 
 revision = "2026_11_23_daily_balances"
-down_revision = "2026_11_23_areas_clubs"
+down_revision = "2026_11_23_access_control"
 branch_labels = None
 depends_on = None
 
@@ -40,6 +40,7 @@ def upgrade() -> None:
         CONSTRAINT ck_daily_balances_totals
             CHECK (debits >= 0 AND credits >= 0 AND postings_count > 0)
     );
+    SELECT clubfund_protect_fund_table('daily_balances');
 
     -- Totals only grow, day after day (amounts are positive), so the totals an
     -- existing later day held before this statement are the running maximum of
@@ -117,6 +118,7 @@ def upgrade() -> None:
         REFERENCING NEW TABLE AS new_postings
         FOR EACH STATEMENT EXECUTE FUNCTION apply_postings_to_daily_balances();
 
+    SELECT set_config('clubfund.all_funds', 'on', true);
     INSERT INTO daily_balances
         (fund_id, account_id, effective_date, debits, credits, postings_count)
     SELECT fund_id, account_id, effective_date,
@@ -136,6 +138,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     execute_script("""
     DROP TRIGGER trg_postings_apply_daily_balances ON postings;
+    DROP POLICY fund_scope ON daily_balances;
     DROP FUNCTION apply_postings_to_daily_balances();
     DROP TABLE daily_balances;
     """)

@@ -22,6 +22,7 @@ from service.reports.labels import Language, language_of
 from service.reports.schemas import (
     BalanceSheetRead,
     IncomeStatementRead,
+    PortfolioRead,
     StatementRead,
     TrialBalanceRead,
 )
@@ -141,3 +142,24 @@ def exported(
     table, filename = as_table()
     return file_response(table, export, filename)
 
+
+
+@router.get("/v1/reports/portfolio", response_model=PortfolioRead,
+            responses={**EXPORT_RESPONSES, **problem_responses(*REPORT_PROBLEMS)})
+async def get_portfolio(
+    ctx: Context, language: LanguageParam, export: Format,
+    area: Annotated[str | None, Query(max_length=64, description=(
+        "an area code; omitted: every province"))] = None,
+    as_of: ReportDate = None,
+    start: Annotated[date | None, Query(
+        alias="from", ge=DATE_MIN, le=DATE_MAX,
+        description="start of the period of interest earned and write-offs"
+                    " (default: January 1 of `as_of`'s year)")] = None,
+) -> Any:
+    """Fund and loan indicators per club, rolled up per commune, district and province
+    in the area tree valid on `as_of` (default today). Formulas: docs/reports.md."""
+    day = as_of or ctx.business_date
+    report = await service.portfolio_report(
+        ctx, area, start or date(day.year, 1, 1), day, language
+    )
+    return exported(report, export, lambda: service.portfolio_table(report, language))

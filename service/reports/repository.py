@@ -160,7 +160,8 @@ async def area_tree(
 
 
 async def portfolio_amounts(
-    connection: asyncpg.Connection, area_codes: list[str], start: date, as_of: date
+    connection: asyncpg.Connection, area_codes: list[str], start: date, as_of: date,
+    fund_scope: list[uuid.UUID] | None,
 ) -> list[asyncpg.Record]:
     """Per club in the areas: (club_id, name, area_code, figure, amount), each figure
     summed over the club's funds; clubs with no account of a figure have no row for it."""
@@ -181,6 +182,7 @@ async def portfolio_amounts(
               JOIN accounts a ON a.fund_id = fu.id
               JOIN figures f ON a.code LIKE f.prefix || '%'
              WHERE c.area_code = ANY($1::text[])
+               AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
         )
         SELECT ca.club_id, ca.figure,
                sum(CASE ca.normal_side
@@ -203,13 +205,21 @@ async def portfolio_amounts(
           ) AS s ON true
          GROUP BY ca.club_id, ca.figure
         """,
-        area_codes, names, prefixes, flows, start, as_of,
+        area_codes, names, prefixes, flows, start, as_of, fund_scope,
     ))
 
 
-async def clubs_in(connection: asyncpg.Connection, area_codes: list[str]) -> list[asyncpg.Record]:
+async def clubs_in(
+    connection: asyncpg.Connection, area_codes: list[str], fund_scope: list[uuid.UUID] | None
+) -> list[asyncpg.Record]:
+    """The clubs in the areas; for a scoped caller, only those with a fund in its scope."""
     return list(await connection.fetch(
-        "SELECT id, name, area_code FROM clubs WHERE area_code = ANY($1::text[])"
-        " ORDER BY area_code, name, id",
-        area_codes,
+        """
+        SELECT c.id, c.name, c.area_code FROM clubs c
+         WHERE c.area_code = ANY($1::text[])
+           AND ($2::uuid[] IS NULL OR EXISTS (
+                   SELECT FROM funds f WHERE f.club_id = c.id AND f.id = ANY($2::uuid[])))
+         ORDER BY c.area_code, c.name, c.id
+        """,
+        area_codes, fund_scope,
     ))

@@ -123,6 +123,9 @@ class IncomeStatementRead(BaseModel):
 
 
 class PortfolioRowRead(BaseModel):
+    """One club, or the roll-up of an area. Figures of the loan register (borrowers,
+    amounts due, repayment rate, PAR30) are null where no loan register exists."""
+
     level: str = Field(description="club, commune, district or province")
     label: str = Field(description="the level, in the requested language")
     area_code: str | None = Field(description="the area (for a club: its commune)")
@@ -138,20 +141,20 @@ class PortfolioRowRead(BaseModel):
     capital_total: int
     cash: int
     loans_outstanding: int
-    active_borrowers: int
-    active_borrowers_women: int
-    active_borrowers_aged_60_plus: int
-    amount_fallen_due: int
-    amount_repaid_of_due: int
+    active_borrowers: int | None
+    active_borrowers_women: int | None
+    active_borrowers_aged_60_plus: int | None
+    amount_fallen_due: int | None
+    amount_repaid_of_due: int | None
     repayment_rate: Decimal | None
-    outstanding_at_risk_30: int
+    outstanding_at_risk_30: int | None
     par30: Decimal | None
     interest_earned: int
     write_offs: int
 
 
 class PortfolioRead(BaseModel):
-    area: str
+    area: str | None = Field(description="the area asked for; null: every province")
     as_of: date
     from_: date = Field(serialization_alias="from",
                         description="start of the period of the flows (interest, write-offs)")

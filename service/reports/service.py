@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import fields as dataclass_fields
 from datetime import date, timedelta
 from typing import Final
 
@@ -13,10 +14,12 @@ import asyncpg
 from ledger.accounts import AccountType, Side, signed_balance
 from ledger.reports import (
     AccountTotals,
+    PortfolioFigures,
     Section,
     balance_sheet,
     check_range,
     income_statement,
+    roll_up,
     running_balances,
     start_of_year,
     trial_balance,
@@ -31,6 +34,8 @@ from service.reports.labels import Language, columns, label
 from service.reports.schemas import (
     BalanceSheetRead,
     IncomeStatementRead,
+    PortfolioRead,
+    PortfolioRowRead,
     ReportLineRead,
     SectionRead,
     StatementAccount,
@@ -78,7 +83,7 @@ async def statement(
     """One page of the statement of `account_id` from `start` to `end` (both included)."""
     check_range(start, end)
     account = await repository.get_statement_account(ctx.connection, account_id)
-    if account is None:
+    if account is None or not ctx.sees_fund(account["fund_id"]):
         raise NotFound(f"account {account_id} not found")
     after = statement_position(cursor, start, end)
     rows = await repository.statement_page(
@@ -166,6 +171,7 @@ async def fund_totals(
     ctx: RequestContext, fund_id: uuid.UUID, days: list[date]
 ) -> tuple[asyncpg.Record, list[list[AccountTotals]]]:
     """The fund, and every account's totals at the end of each of `days`."""
+    ctx.require_fund(fund_id)
     fund = await funds.get_fund(ctx.connection, fund_id)
     if fund is None:
         raise NotFound(f"fund {fund_id} not found")
@@ -322,3 +328,113 @@ def income_statement_table(
         headers=[label(k, language) for k in ("section", "code", "name", "amount")], rows=rows,
     )
     return table, f"income-statement-{report.from_}-{report.to}"
+
+
+# --- portfolio -------------------------------------------------------------------------
+
+PORTFOLIO_COLUMNS: Final = [
+    "level", "area_code", "area_name", "clubs", "capital_district_budget",
+    "capital_other_budgets", "capital_donors", "capital_members", "capital_retained_surplus",
+    "capital_total", "cash", "loans_outstanding", "active_borrowers", "active_borrowers_women",
+    "active_borrowers_aged_60_plus", "amount_fallen_due", "amount_repaid_of_due",
+    "repayment_rate", "outstanding_at_risk_30", "par30", "interest_earned", "write_offs",
+]
+# Figures that come from the loan register (loans and members), not from the ledger.
+LOAN_REGISTER_FIGURES: Final = (
+    "active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
+    "amount_fallen_due", "amount_repaid_of_due", "repayment_rate",
+    "outstanding_at_risk_30", "par30",
+)
+
+
+def portfolio_row(
+    level: str, area_code: str | None, club_id: uuid.UUID | None, name: str,
+    parent_code: str | None, figures: PortfolioFigures, loan_register: bool,
+    language: Language,
+) -> PortfolioRowRead:
+    values: dict[str, object] = {
+        f.name: getattr(figures, f.name) for f in dataclass_fields(figures)
+    }
+    values |= {"capital_total": figures.capital_total, "repayment_rate": figures.repayment_rate,
+               "par30": figures.par30}
+    if not loan_register:
+        values |= dict.fromkeys(LOAN_REGISTER_FIGURES)
+    return PortfolioRowRead(
+        level=level, label=label(level, language), area_code=area_code, club_id=club_id,
+        name=name, parent_code=parent_code, **values,  # type: ignore[arg-type]
+    )
+
+
+async def portfolio_report(
+    ctx: RequestContext, area: str | None, start: date, as_of: date, language: Language
+) -> PortfolioRead:
+    """Every club under `area` (every province when None) in the area tree valid on
+    `as_of`, then each area's roll-up, depth first: area, its sub-areas, its clubs."""
+    check_range(start, as_of)
+    tree = await repository.area_tree(ctx.connection, area, as_of)
+    if area is not None and not tree:
+        raise NotFound(f"area {area} not found")
+    codes = [t["code"] for t in tree]
+    scope = ctx.fund_scope
+    clubs = await repository.clubs_in(ctx.connection, codes, scope)
+    amounts: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for r in await repository.portfolio_amounts(ctx.connection, codes, start, as_of, scope):
+        amounts[r["club_id"]][r["figure"]] = r["amount"]
+    parent_of = {t["code"]: t["parent_code"] for t in tree}
+
+    def areas_of(club_key: str) -> list[str]:
+        chain, code = [], club_area[club_key]
+        while code is not None:
+            chain.append(code)
+            code = parent_of.get(code)
+        return chain
+
+    club_area = {str(c["id"]): c["area_code"] for c in clubs}
+    club_figures = {
+        str(c["id"]): PortfolioFigures(clubs=1, **amounts.get(c["id"], {})) for c in clubs
+    }
+    totals = roll_up(club_figures, areas_of)
+    clubs_by_area: dict[str, list[asyncpg.Record]] = defaultdict(list)
+    for c in clubs:
+        clubs_by_area[c["area_code"]].append(c)
+    children: dict[str | None, list[asyncpg.Record]] = defaultdict(list)
+    for t in tree:
+        children[t["parent_code"]].append(t)
+    loan_register = False
+    rows: list[PortfolioRowRead] = []
+
+    def visit(node: asyncpg.Record) -> None:
+        code = node["code"]
+        if code not in totals and node["depth"] > 0:
+            return  # no club of the caller's under this area
+        rows.append(portfolio_row(
+            node["level"], code, None, node["name"], node["parent_code"],
+            totals.get(code, PortfolioFigures()), loan_register, language,
+        ))
+        for child in sorted(children[code], key=lambda t: t["code"]):
+            visit(child)
+        for c in clubs_by_area[code]:
+            rows.append(portfolio_row(
+                "club", code, c["id"], c["name"], code, club_figures[str(c["id"])],
+                loan_register, language,
+            ))
+
+    for top in (t for t in tree if t["depth"] == 0):
+        if area is not None or top["code"] in totals:
+            visit(top)
+    return PortfolioRead(
+        area=area, as_of=as_of, from_=start, items=rows,
+        columns=columns(PORTFOLIO_COLUMNS, language),
+    )
+
+
+def portfolio_table(report: PortfolioRead, language: Language) -> tuple[Table, str]:
+    rows: list[list[Cell]] = []
+    for item in report.items:
+        values = item.model_dump()
+        row: list[Cell] = [item.label, item.area_code, item.name]
+        row.extend(values[key] for key in PORTFOLIO_COLUMNS[3:])
+        rows.append(row)
+    table = Table(title=label("portfolio", language),
+                  headers=[label(c, language) for c in PORTFOLIO_COLUMNS], rows=rows)
+    return table, f"portfolio-{report.area or 'all'}-{report.as_of}"
