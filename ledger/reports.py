@@ -324,11 +324,6 @@ class PortfolioFigures:
         """Outstanding principal of loans > 30 days overdue / all outstanding principal."""
         return ratio(self.outstanding_at_risk_30, self.loans_outstanding)
 
-    def plus(self, other: PortfolioFigures) -> PortfolioFigures:
-        return PortfolioFigures(**{
-            f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)
-        })
-
 
 def roll_up(
     figures: Mapping[str, PortfolioFigures], groups_of: Callable[[str], Iterable[str]]
@@ -336,8 +331,15 @@ def roll_up(
     """Sum each member's figures into every group it belongs to (`groups_of(member)`,
     e.g. a club's commune, district and province). A member counted twice in one group
     is counted once."""
-    totals: dict[str, PortfolioFigures] = {}
+    names = [f.name for f in fields(PortfolioFigures)]
+    sums: dict[str, list[int]] = {}
     for member, member_figures in figures.items():
+        values = [getattr(member_figures, name) for name in names]
         for group in set(groups_of(member)):
-            totals[group] = totals.get(group, PortfolioFigures()).plus(member_figures)
-    return totals
+            total = sums.get(group)
+            if total is None:
+                sums[group] = list(values)
+            else:
+                for index, value in enumerate(values):
+                    total[index] += value
+    return {group: PortfolioFigures(*total) for group, total in sums.items()}

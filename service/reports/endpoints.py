@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from service.context import RequestContext, get_context
 from service.errors import ExportTooLarge, InvalidCursor, NotFound, problem_responses
@@ -162,4 +162,7 @@ async def get_portfolio(
     report = await service.portfolio_report(
         ctx, area, start or date(day.year, 1, 1), day, language
     )
+    if export is ExportFormat.JSON:
+        # Serialised once, straight from the model: a national report has 10,000s of rows.
+        return Response(report.model_dump_json(by_alias=True), media_type="application/json")
     return exported(report, export, lambda: service.portfolio_table(report, language))

@@ -163,26 +163,33 @@ async def portfolio_amounts(
     connection: asyncpg.Connection, area_codes: list[str], start: date, as_of: date,
     fund_scope: list[uuid.UUID] | None,
 ) -> list[asyncpg.Record]:
-    """Per club in the areas: (club_id, name, area_code, figure, amount), each figure
-    summed over the club's funds; clubs with no account of a figure have no row for it."""
+    """Per club in the areas: (club_id, figure, amount), each figure summed over the
+    club's funds; clubs with no account of a figure have no row for it.
+
+    The accounts are probed in index order (fund_id, account_id), so successive probes
+    of `daily_balances` walk neighbouring index pages.
+    """
     categories = [*PORTFOLIO_STOCKS.items(), *PORTFOLIO_FLOWS.items()]
     names = [name for name, prefixes in categories for _ in prefixes]
     prefixes = [prefix for _, prefixes in categories for prefix in prefixes]
-    flows = [name in PORTFOLIO_FLOWS for name in names]
     return list(await connection.fetch(
         """
-        WITH figures AS (
-            SELECT * FROM unnest($2::text[], $3::text[], $4::bool[]) AS f(figure, prefix, flow)
-        ),
-        club_accounts AS (
+        WITH classified AS (
             SELECT c.id AS club_id, a.fund_id, a.id AS account_id, a.normal_side,
-                   f.figure, f.flow
+                   (SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
+                     WHERE a.code LIKE f.prefix || '%' LIMIT 1) AS figure
               FROM clubs c
               JOIN funds fu ON fu.club_id = c.id
               JOIN accounts a ON a.fund_id = fu.id
-              JOIN figures f ON a.code LIKE f.prefix || '%'
              WHERE c.area_code = ANY($1::text[])
                AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
+        ),
+        club_accounts AS MATERIALIZED (
+            SELECT club_id, fund_id, account_id, normal_side, figure,
+                   figure = ANY($4::text[]) AS flow
+              FROM classified
+             WHERE figure IS NOT NULL
+             ORDER BY fund_id, account_id
         )
         SELECT ca.club_id, ca.figure,
                sum(CASE ca.normal_side
@@ -205,7 +212,7 @@ async def portfolio_amounts(
           ) AS s ON true
          GROUP BY ca.club_id, ca.figure
         """,
-        area_codes, names, prefixes, flows, start, as_of, fund_scope,
+        area_codes, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of, fund_scope,
     ))
 
 

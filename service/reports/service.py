@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import fields as dataclass_fields
 from datetime import date, timedelta
-from typing import Final
+from typing import Any, Final
 
 import asyncpg
 
@@ -347,21 +347,23 @@ LOAN_REGISTER_FIGURES: Final = (
 )
 
 
+FIGURE_NAMES: Final = [f.name for f in dataclass_fields(PortfolioFigures)]
+
+
 def portfolio_row(
     level: str, area_code: str | None, club_id: uuid.UUID | None, name: str,
     parent_code: str | None, figures: PortfolioFigures, loan_register: bool,
     language: Language,
 ) -> PortfolioRowRead:
-    values: dict[str, object] = {
-        f.name: getattr(figures, f.name) for f in dataclass_fields(figures)
-    }
+    values: dict[str, Any] = {name: getattr(figures, name) for name in FIGURE_NAMES}
     values |= {"capital_total": figures.capital_total, "repayment_rate": figures.repayment_rate,
                "par30": figures.par30}
     if not loan_register:
         values |= dict.fromkeys(LOAN_REGISTER_FIGURES)
-    return PortfolioRowRead(
+    # Built from trusted values: no validation pass over (possibly) 10,000s of rows.
+    return PortfolioRowRead.model_construct(
         level=level, label=label(level, language), area_code=area_code, club_id=club_id,
-        name=name, parent_code=parent_code, **values,  # type: ignore[arg-type]
+        name=name, parent_code=parent_code, **values,
     )
 
 
@@ -422,7 +424,7 @@ async def portfolio_report(
     for top in (t for t in tree if t["depth"] == 0):
         if area is not None or top["code"] in totals:
             visit(top)
-    return PortfolioRead(
+    return PortfolioRead.model_construct(
         area=area, as_of=as_of, from_=start, items=rows,
         columns=columns(PORTFOLIO_COLUMNS, language),
     )
@@ -431,9 +433,8 @@ async def portfolio_report(
 def portfolio_table(report: PortfolioRead, language: Language) -> tuple[Table, str]:
     rows: list[list[Cell]] = []
     for item in report.items:
-        values = item.model_dump()
         row: list[Cell] = [item.label, item.area_code, item.name]
-        row.extend(values[key] for key in PORTFOLIO_COLUMNS[3:])
+        row.extend(getattr(item, key) for key in PORTFOLIO_COLUMNS[3:])
         rows.append(row)
     table = Table(title=label("portfolio", language),
                   headers=[label(c, language) for c in PORTFOLIO_COLUMNS], rows=rows)
