@@ -225,7 +225,10 @@ class DailyBalance(SQLModel, table=True):
 
     __tablename__ = "daily_balances"
     __table_args__ = (
-        PrimaryKeyConstraint("fund_id", "account_id", "effective_date", name="pk_daily_balances"),
+        PrimaryKeyConstraint(
+            "fund_id", "account_id", "effective_date", name="pk_daily_balances",
+            postgresql_include=["debits", "credits"],
+        ),
         ForeignKeyConstraint(
             ["fund_id", "account_id"], ["accounts.fund_id", "accounts.id"],
             name="fk_daily_balances_fund_id_account_id_accounts",

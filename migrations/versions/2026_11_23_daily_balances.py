@@ -34,7 +34,10 @@ def upgrade() -> None:
         debits         bigint NOT NULL,
         credits        bigint NOT NULL,
         postings_count bigint NOT NULL,
-        CONSTRAINT pk_daily_balances PRIMARY KEY (fund_id, account_id, effective_date),
+        -- The totals ride in the key's index, so "the latest row on or before a date"
+        -- is an index-only probe.
+        CONSTRAINT pk_daily_balances PRIMARY KEY (fund_id, account_id, effective_date)
+            INCLUDE (debits, credits),
         CONSTRAINT fk_daily_balances_fund_id_account_id_accounts
             FOREIGN KEY (fund_id, account_id) REFERENCES accounts (fund_id, id),
         CONSTRAINT ck_daily_balances_totals

@@ -131,6 +131,14 @@ PORTFOLIO_FLOWS = {
     "interest_earned": ("515",),
     "write_offs": ("811",),
 }
+# One column per figure (the names are the constants above, not input).
+FIGURE_COLUMNS = ",\n".join(
+    f"coalesce(sum(CASE ca.normal_side"
+    f" WHEN 'debit' THEN coalesce(e.debits - e.credits, 0) - coalesce(s.debits - s.credits, 0)"
+    f" ELSE coalesce(e.credits - e.debits, 0) - coalesce(s.credits - s.debits, 0) END)"
+    f" FILTER (WHERE ca.figure = '{name}'), 0)::bigint AS {name}"
+    for name in [*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS]
+)
 
 
 async def area_tree(
@@ -163,8 +171,8 @@ async def portfolio_amounts(
     connection: asyncpg.Connection, area_codes: list[str], start: date, as_of: date,
     fund_scope: list[uuid.UUID] | None,
 ) -> list[asyncpg.Record]:
-    """Per club in the areas: (club_id, figure, amount), each figure summed over the
-    club's funds; clubs with no account of a figure have no row for it.
+    """Per club in the areas with an account of any figure: its `club_id` and one column
+    per figure, summed over the club's funds.
 
     The accounts are probed in index order (fund_id, account_id), so successive probes
     of `daily_balances` walk neighbouring index pages.
@@ -173,7 +181,7 @@ async def portfolio_amounts(
     names = [name for name, prefixes in categories for _ in prefixes]
     prefixes = [prefix for _, prefixes in categories for prefix in prefixes]
     return list(await connection.fetch(
-        """
+        f"""
         WITH classified AS (
             SELECT c.id AS club_id, a.fund_id, a.id AS account_id, a.normal_side,
                    (SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
@@ -191,12 +199,7 @@ async def portfolio_amounts(
              WHERE figure IS NOT NULL
              ORDER BY fund_id, account_id
         )
-        SELECT ca.club_id, ca.figure,
-               sum(CASE ca.normal_side
-                       WHEN 'debit' THEN coalesce(e.debits - e.credits, 0)
-                                         - coalesce(s.debits - s.credits, 0)
-                       ELSE coalesce(e.credits - e.debits, 0)
-                            - coalesce(s.credits - s.debits, 0) END)::bigint AS amount
+        SELECT ca.club_id, {FIGURE_COLUMNS}
           FROM club_accounts ca
           LEFT JOIN LATERAL (
               SELECT debits, credits FROM daily_balances d
@@ -210,7 +213,7 @@ async def portfolio_amounts(
                  AND d.effective_date < $5
                ORDER BY d.effective_date DESC LIMIT 1
           ) AS s ON true
-         GROUP BY ca.club_id, ca.figure
+         GROUP BY ca.club_id
         """,
         area_codes, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of, fund_scope,
     ))

@@ -379,9 +379,10 @@ async def portfolio_report(
     codes = [t["code"] for t in tree]
     scope = ctx.fund_scope
     clubs = await repository.clubs_in(ctx.connection, codes, scope)
-    amounts: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-    for r in await repository.portfolio_amounts(ctx.connection, codes, start, as_of, scope):
-        amounts[r["club_id"]][r["figure"]] = r["amount"]
+    amounts = {
+        r["club_id"]: {key: value for key, value in r.items() if key != "club_id"}
+        for r in await repository.portfolio_amounts(ctx.connection, codes, start, as_of, scope)
+    }
     parent_of = {t["code"]: t["parent_code"] for t in tree}
 
     def areas_of(club_key: str) -> list[str]:
