@@ -29,7 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlmodel import Field, SQLModel
 
 NAMING_CONVENTION = {
@@ -218,3 +218,54 @@ class Club(SQLModel, table=True):
     name: str = Field(sa_column=Column(Text, nullable=False))
     area_code: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AuditRecord(SQLModel, table=True):
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "sequence", name="pk_audit_records"),
+        Index("ix_audit_records_feed_key_fund_id_sequence", "feed_key", "fund_id", "sequence"),
+        Index("ix_audit_records_fund_id_subject_id", "fund_id", "subject_id"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    subject_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
+    )
+    record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    feed_key: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AuditNode(SQLModel, table=True):
+    __tablename__ = "audit_nodes"
+    __table_args__ = (PrimaryKeyConstraint("fund_id", "level", "index", name="pk_audit_nodes"),)
+    fund_id: uuid.UUID = _uuid()
+    level: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    index: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AuditTree(SQLModel, table=True):
+    __tablename__ = "audit_trees"
+    __table_args__ = (PrimaryKeyConstraint("fund_id", name="pk_audit_trees"),)
+    fund_id: uuid.UUID = _uuid()
+    tree_size: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    frontier: list[bytes] = Field(
+        sa_column=Column(ARRAY(LargeBinary), nullable=False, server_default="{}")
+    )
+    last_feed_key: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
+class AuditHead(SQLModel, table=True):
+    __tablename__ = "audit_heads"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "tree_size", "key_id", name="pk_audit_heads"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    tree_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    key_id: str = Field(sa_column=Column(Text, nullable=False))
+    root_hash: str = Field(sa_column=Column(Text, nullable=False))
+    timestamp: str = Field(sa_column=Column(Text, nullable=False))
+    signature: str = Field(sa_column=Column(Text, nullable=False))

@@ -7,9 +7,12 @@ from datetime import datetime
 
 import asyncpg
 
+from service.audit.repository import audit_stamp_column
+
 ACCOUNT_SELECT = """
     SELECT a.id, a.fund_id, a.code, a.name, a.type, a.normal_side, a.allow_negative,
-           a.currency, a.created_at, b.debits, b.credits, b.postings_count
+           a.currency, a.created_at, b.debits, b.credits, b.postings_count,
+           """ + audit_stamp_column("a.fund_id", "a.id", ("account.created",)) + """ AS audit
       FROM accounts a
       JOIN account_balances b ON b.fund_id = a.fund_id AND b.account_id = a.id
 """

@@ -10,6 +10,7 @@ import asyncpg
 from ledger.accounts import Side
 from ledger.entries import Entry, Posting, build_entry, content_hash, reverse_entry
 from ledger.money import check_currency
+from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.context import RequestContext
 from service.entries import repository
@@ -52,7 +53,7 @@ async def post_entry(
         currencies=[p.currency for p in entry.postings],
     )
     action = "entry.reversal_posted" if entry.reverses_entry_id else "entry.posted"
-    await record_write(ctx, fund_id, action, document)
+    stamp = await record_write(ctx, fund_id, action, document)
     return EntryRead(
         id=entry_id, fund_id=fund_id, sequence=fund["sequence"], voucher_number=voucher_number,
         effective_date=entry.effective_date, recorded_at=ctx.now,
@@ -64,7 +65,7 @@ async def post_entry(
         ],
         metadata=dict(entry.metadata),
         reverses_entry_id=uuid.UUID(entry.reverses_entry_id) if entry.reverses_entry_id else None,
-        actor=ctx.actor, hash=entry_hash,
+        actor=ctx.actor, hash=entry_hash, audit=AuditStamp(**stamp),
     )
 
 

@@ -7,7 +7,13 @@ from datetime import datetime
 
 import asyncpg
 
+from service.audit.repository import audit_stamp_column
+
 FUND_COLUMNS = "id, name, currency, entry_count, created_at"
+FUND_READ_COLUMNS = (
+    FUND_COLUMNS + ", "
+    + audit_stamp_column("funds.id", "funds.id", ("fund.created",)) + " AS audit"
+)
 
 
 async def insert_fund(
@@ -23,7 +29,7 @@ async def insert_fund(
 
 async def get_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> asyncpg.Record | None:
     record: asyncpg.Record | None = await connection.fetchrow(
-        f"SELECT {FUND_COLUMNS} FROM funds WHERE id = $1", fund_id
+        f"SELECT {FUND_READ_COLUMNS} FROM funds WHERE id = $1", fund_id
     )
     return record
 
@@ -32,7 +38,7 @@ async def list_funds(
     connection: asyncpg.Connection, after: uuid.UUID | None, limit: int
 ) -> list[asyncpg.Record]:
     return list(await connection.fetch(
-        f"SELECT {FUND_COLUMNS} FROM funds WHERE ($1::uuid IS NULL OR id > $1)"
+        f"SELECT {FUND_READ_COLUMNS} FROM funds WHERE ($1::uuid IS NULL OR id > $1)"
         " ORDER BY id LIMIT $2",
         after, limit,
     ))
