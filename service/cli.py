@@ -64,8 +64,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.app import create_app
 
     settings = get_settings()
+    embedded = settings.database_url is None
     owner_url, app_url = database_urls(settings)
-    migrate.upgrade(owner_url)
+    if embedded:  # an external database is migrated by `clubfund migrate`, as its owner
+        migrate.upgrade(owner_url)
     settings = settings.model_copy(update={"database_url": app_url})
     host = args.host or settings.host
     port = args.port or settings.port
