@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.endpoints import router as accounts_router
+from service.audit.endpoints import router as audit_router
 from service.database import create_pool
 from service.entries.endpoints import router as entries_router
 from service.errors import install_error_handlers
@@ -77,4 +78,5 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.add_middleware(RequestStatsMiddleware, stats=app.state.request_stats)
     for router in (operations_router, funds_router, accounts_router, entries_router):
         app.include_router(router)
+    app.include_router(audit_router)
     return app

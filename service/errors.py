@@ -107,6 +107,29 @@ class AmountOutOfRange(ClubfundError):
     status, code, title = 422, "amount_out_of_range", "An amount or a total is out of range"
 
 
+class SequenceOutOfRange(ClubfundError):
+    status, code, title = (
+        422, "sequence_out_of_range", "The sequence is not a record of this tree size"
+    )
+
+
+class TreeSizeOutOfRange(ClubfundError):
+    status, code, title = (
+        422, "tree_size_out_of_range", "The tree size is below 1 or beyond the log"
+    )
+
+
+class InvalidConsistencyRange(ClubfundError):
+    status, code, title = (
+        422, "invalid_consistency_range",
+        "A consistency proof needs 1 <= first <= second <= the log's size",
+    )
+
+
+class AuditKeyMissing(ClubfundError):
+    status, code, title = 503, "audit_key_missing", "No audit signing key is configured"
+
+
 # Core errors: one status per class, everything else 422.
 LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {}
 

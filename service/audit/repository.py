@@ -160,11 +160,11 @@ def stream_records(
     connection: asyncpg.Connection, fund_id: uuid.UUID
 ) -> AsyncIterator[asyncpg.Record]:
     """Every record of a log in stored sequence order (a cursor: call inside a transaction)."""
-    cursor: AsyncIterator[asyncpg.Record] = connection.cursor(
+    cursor: AsyncIterator[asyncpg.Record] = aiter(connection.cursor(
         "SELECT sequence, action, leaf_hash, record FROM audit_records"
         " WHERE fund_id = $1 ORDER BY sequence",
         fund_id, prefetch=STREAM_BATCH_SIZE,
-    )
+    ))
     return cursor
 
 
@@ -172,7 +172,7 @@ def stream_nodes(
     connection: asyncpg.Connection, fund_id: uuid.UUID
 ) -> AsyncIterator[asyncpg.Record]:
     """Every stored interior node in the order appends created them (inside a transaction)."""
-    cursor: AsyncIterator[asyncpg.Record] = connection.cursor(
+    cursor: AsyncIterator[asyncpg.Record] = aiter(connection.cursor(
         """
         SELECT level, index, hash
           FROM audit_nodes
@@ -180,7 +180,7 @@ def stream_nodes(
          ORDER BY ((index + 1) << level) - 1, level
         """,
         fund_id, prefetch=STREAM_BATCH_SIZE,
-    )
+    ))
     return cursor
 
 
@@ -188,7 +188,7 @@ def stream_entries(
     connection: asyncpg.Connection, fund_id: uuid.UUID
 ) -> AsyncIterator[asyncpg.Record]:
     """Every entry of a fund with its postings, in entry sequence order (inside a transaction)."""
-    cursor: AsyncIterator[asyncpg.Record] = connection.cursor(
+    cursor: AsyncIterator[asyncpg.Record] = aiter(connection.cursor(
         """
         SELECT e.id, e.sequence, e.voucher_number, e.effective_date, e.recorded_at,
                e.description, e.currency, e.metadata, e.reverses_entry_id, e.actor, e.hash,
@@ -202,7 +202,7 @@ def stream_entries(
          ORDER BY e.sequence
         """,
         fund_id, prefetch=STREAM_BATCH_SIZE,
-    )
+    ))
     return cursor
 
 
