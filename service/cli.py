@@ -62,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service import migrate
     from service.app import create_app
+    from service.audit.signing import with_audit_key
 
     settings = get_settings()
     embedded = settings.database_url is None
@@ -69,6 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if embedded:  # an external database is migrated by `clubfund migrate`, as its owner
         migrate.upgrade(owner_url)
     settings = settings.model_copy(update={"database_url": app_url})
+    settings = with_audit_key(settings)
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"clubfund listening on http://{host}:{port} (API docs at /docs)", flush=True)
@@ -97,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--check", action="store_true")
     group.add_argument("--write", action="store_true")
     openapi.set_defaults(run=cmd_openapi)
+
+    from service.audit.commands import add_audit_commands
+
+    add_audit_commands(commands)
 
     args = parser.parse_args(argv)
     result: int = args.run(args)

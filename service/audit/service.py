@@ -120,25 +120,31 @@ def head_timestamp(now: datetime) -> str:
 async def signed_head(
     ctx: RequestContext, signer: AuditSigner, fund_id: uuid.UUID
 ) -> SignedTreeHead:
+    await require_log(ctx, fund_id)
+    return await head_now(ctx.connection, signer, fund_id, ctx.now)
+
+
+async def head_now(
+    connection: asyncpg.Connection, signer: AuditSigner, fund_id: uuid.UUID, now: datetime
+) -> SignedTreeHead:
     """The signed head of the log as committed now.
 
     A head is signed once per tree size and key and kept (audit_heads): asking
     again at the same size answers the same head, and the service never signs
     two different roots for one size.
     """
-    await require_log(ctx, fund_id)
-    size, frontier = await repository.get_tree(ctx.connection, fund_id)
-    latest = await repository.latest_head(ctx.connection, fund_id, signer.key_id)
+    size, frontier = await repository.get_tree(connection, fund_id)
+    latest = await repository.latest_head(connection, fund_id, signer.key_id)
     if latest is None or latest["tree_size"] != size:
         root = root_from_frontier(tuple(frontier), size).hex()
         head = sign_tree_head(signer.private_key, signer.key_id, str(fund_id), size, root,
-                              head_timestamp(ctx.now))
+                              head_timestamp(now))
         await repository.insert_head(
-            ctx.connection, fund_id=fund_id, tree_size=size, root_hash=root,
+            connection, fund_id=fund_id, tree_size=size, root_hash=root,
             timestamp=str(head["timestamp"]), key_id=signer.key_id,
             signature=str(head["signature"]),
         )
-        latest = await repository.latest_head(ctx.connection, fund_id, signer.key_id)
+        latest = await repository.latest_head(connection, fund_id, signer.key_id)
         assert latest is not None
     return SignedTreeHead(**dict(latest))
 
@@ -160,13 +166,41 @@ async def inclusion(
         raise SequenceOutOfRange(
             f"sequence must be between 1 and tree_size {tree_size}, got {sequence}"
         )
+    return await inclusion_proof_for(ctx.connection, fund_id, sequence, tree_size)
+
+
+async def inclusion_proof_for(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, sequence: int, tree_size: int
+) -> InclusionProof:
+    """The proof of record `sequence` in the tree of `tree_size` (both already checked)."""
     index = sequence - 1
     wanted = (*inclusion_proof_nodes(index, tree_size), (0, index))
-    nodes = await repository.get_nodes(ctx.connection, fund_id, wanted)
+    nodes = await repository.get_nodes(connection, fund_id, wanted)
     return InclusionProof(
         sequence=sequence, tree_size=tree_size, leaf_hash=nodes[(0, index)].hex(),
         audit_path=hashes_to_hex(inclusion_proof(index, tree_size, nodes)),
     )
+
+
+async def receipt_for_entry(
+    connection: asyncpg.Connection, signer: AuditSigner, entry_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    """A self-contained receipt for an entry: its record, inclusion proof and signed head
+    (checked offline by `ledger.receipts.check_receipt`)."""
+    row = await repository.find_subject_record(
+        connection, entry_id, ("entry.posted", "entry.reversal_posted")
+    )
+    if row is None:
+        raise NotFound(f"entry {entry_id} not found")
+    head = await head_now(connection, signer, row["fund_id"], now)
+    proof = await inclusion_proof_for(connection, row["fund_id"], row["sequence"],
+                                      head.tree_size)
+    return {
+        "record": json.loads(bytes(row["record"])),
+        "leaf_hash": bytes(row["leaf_hash"]).hex(),
+        "proof": proof.model_dump(mode="json"),
+        "head": head.model_dump(mode="json"),
+    }
 
 
 async def consistency(

@@ -89,3 +89,12 @@ def load_signer(settings: Settings) -> AuditSigner:
     for raw in public_keys_from_text(settings.audit_previous_public_keys):
         public_keys.setdefault(key_id_for(raw), raw)
     return AuditSigner(private_key=key, key_id=key_id_for(current), public_keys=public_keys)
+
+
+def with_audit_key(settings: Settings) -> Settings:
+    """Settings that name a signing key: the configured one, or the data directory's
+    (created on first start). Back that file up: heads it signed need its public half."""
+    if settings.audit_signing_key is not None or settings.audit_key_file is not None:
+        return settings
+    path = ensure_key_file(default_key_file(settings))
+    return settings.model_copy(update={"audit_key_file": path})
