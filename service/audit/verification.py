@@ -19,6 +19,7 @@ One pass in one REPEATABLE READ snapshot, never trusting a stored hash:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -39,7 +40,6 @@ from ledger.merkle import (
     append_leaf,
     consistency_proof,
     consistency_proof_nodes,
-    leaf_hash,
     root_from_frontier,
     verify_consistency,
 )
@@ -47,6 +47,7 @@ from ledger.tree_heads import check_tree_head, parse_tree_head
 from service.audit import repository
 
 ENTRY_ACTIONS = ("entry.posted", "entry.reversal_posted")
+LEAF_PREFIX = b"\x00"
 
 
 class Broken(Exception):
@@ -114,6 +115,9 @@ async def _next(iterator: AsyncIterator[asyncpg.Record]) -> asyncpg.Record | Non
 
 
 def _same_json(left: Any, right: Any) -> bool:
+    """Equal as JSON values (1 and 1.0 alike, true and 1 not)."""
+    if json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True):
+        return True
     try:
         return bool(rfc8785.dumps(left) == rfc8785.dumps(right))
     except rfc8785.CanonicalizationError:
@@ -188,11 +192,12 @@ async def _verify(
             raise Broken(sequence, f"record {sequence} belongs to fund {record.get('fund_id')!r}")
         try:
             canonical = canonical_record(record)
-            leaf = leaf_hash(record)
-        except (LedgerError, rfc8785.CanonicalizationError) as error:
+        except rfc8785.CanonicalizationError as error:
             raise Broken(sequence, f"record {sequence} cannot be canonicalised") from error
         if canonical != stored:
             raise Broken(sequence, f"record {sequence} is not stored in canonical form")
+        # SHA-256(0x00 || JCS(record)), JCS computed once just above.
+        leaf = hashlib.sha256(LEAF_PREFIX + canonical).digest()
         if leaf != bytes(row["leaf_hash"]):
             raise Broken(sequence, f"record {sequence} does not hash to its stored leaf hash")
         if record.get("action") != row["action"]:
