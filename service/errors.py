@@ -246,3 +246,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(asyncpg.PostgresError, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+class InvalidScope(ClubfundError):
+    status, code, title = 422, "invalid_scope", "The token's role and scope do not fit together"

@@ -17,7 +17,9 @@ fund's row lock (the one `post_entry` takes) and the log's row lock, hashes
 the record and the O(log n) new interior nodes, and updates the frontier.
 
 Records, nodes and heads are append-only for every role; the service role may
-only SELECT and INSERT them.
+only SELECT and INSERT them. All four tables carry the standard fund-scope
+row-level security policy; the service-wide log (nil fund id) is in scope only
+for callers who see every fund.
 
 The change feed orders records by `feed_key`: the inserting transaction's id,
 raised to the fund's previous key so that one fund's records never go
@@ -25,14 +27,14 @@ backwards; readers return only keys below the oldest running transaction, so
 a record that commits late can never land behind a cursor already handed out.
 
 Revision ID: 2026_11_23_audit_log
-Revises: 2026_11_23_areas_clubs
+Revises: 2026_11_23_access_control
 Create Date: 2026-11-23
 """
 
 from service.migrate import execute_script
 
 revision = "2026_11_23_audit_log"
-down_revision = "2026_11_23_areas_clubs"
+down_revision = "2026_11_23_access_control"
 branch_labels = None
 depends_on = None
 
@@ -155,6 +157,11 @@ def upgrade() -> None:
         FOR EACH ROW EXECUTE FUNCTION forbid_journal_change();
     CREATE TRIGGER trg_audit_heads_no_truncate BEFORE TRUNCATE ON audit_heads
         FOR EACH STATEMENT EXECUTE FUNCTION forbid_journal_change();
+
+    SELECT clubfund_protect_fund_table('audit_records');
+    SELECT clubfund_protect_fund_table('audit_nodes');
+    SELECT clubfund_protect_fund_table('audit_trees');
+    SELECT clubfund_protect_fund_table('audit_heads');
 
     GRANT SELECT, INSERT ON audit_records, audit_nodes, audit_heads, audit_trees
         TO clubfund_app;

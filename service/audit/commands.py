@@ -34,6 +34,7 @@ from service.audit.signing import (
     default_key_file,
     load_signer,
 )
+from service.auth.repository import grant_all_funds
 from service.database import init_connection
 from service.errors import AuditKeyMissing, NotFound
 from service.settings import Settings, get_settings
@@ -123,7 +124,12 @@ async def run_verify(
     total_records = 0
     started = time.perf_counter()
     try:
-        logs = [fund] if fund is not None else await repository.list_logs(connection)
+        if fund is not None:
+            logs = [fund]
+        else:
+            async with connection.transaction():
+                await grant_all_funds(connection)
+                logs = await repository.list_logs(connection)
         if heads:
             print(f"checking against {len(heads)} saved signed head(s)"
                   + ("" if keys else " (signatures not checked: no public key)"))
@@ -170,6 +176,7 @@ async def write_receipt(url: str, signer: AuditSigner, entry_id: uuid.UUID) -> d
     connection = await connect(url)
     try:
         async with connection.transaction():
+            await grant_all_funds(connection)
             return await receipt_for_entry(connection, signer, entry_id, datetime.now(UTC))
     finally:
         await connection.close()

@@ -28,6 +28,15 @@ async def append_record(
     return int(row["audit_sequence"]), bytes(row["audit_leaf_hash"])
 
 
+async def scope_transaction_to_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> None:
+    """Row-level security: this transaction sees `fund_id`'s rows (and only those)."""
+    await connection.execute(
+        "SELECT set_config('clubfund.all_funds', 'off', true),"
+        " set_config('clubfund.fund_ids', $1, true)",
+        "{" + str(fund_id) + "}",
+    )
+
+
 async def log_exists(connection: asyncpg.Connection, fund_id: uuid.UUID) -> bool:
     """A fund's log exists once the fund does; the service-wide log always does."""
     found = await connection.fetchval(
@@ -229,7 +238,8 @@ async def account_totals(
 
 
 async def list_events(
-    connection: asyncpg.Connection, after: tuple[int, uuid.UUID, int] | None, limit: int
+    connection: asyncpg.Connection, after: tuple[int, uuid.UUID, int] | None, limit: int,
+    fund_ids: list[uuid.UUID] | None = None,
 ) -> list[asyncpg.Record]:
     """Records of every log in feed order, only below the oldest running transaction.
 
@@ -244,10 +254,11 @@ async def list_events(
           FROM audit_records
          WHERE feed_key < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
            AND (feed_key, fund_id, sequence) > ($1, $2, $3)
+           AND ($5::uuid[] IS NULL OR fund_id = ANY ($5))
          ORDER BY feed_key, fund_id, sequence
          LIMIT $4
         """,
-        key, fund_id, sequence, limit,
+        key, fund_id, sequence, limit, fund_ids,
     ))
 
 

@@ -90,6 +90,8 @@ async def record_write(
 
 
 async def require_log(ctx: RequestContext, fund_id: uuid.UUID) -> None:
+    """404 unless the fund (or the nil id's service-wide log) exists in the caller's scope."""
+    ctx.require_fund(fund_id)
     if not await repository.log_exists(ctx.connection, fund_id):
         raise NotFound(f"fund {fund_id} not found")
 
@@ -254,6 +256,6 @@ async def list_events(ctx: RequestContext, limit: int, after: str | None) -> Eve
             position = (int(key[0]), uuid.UUID(str(key[1])), int(key[2]))
         except (TypeError, ValueError) as error:
             raise InvalidCursor("the cursor does not belong to the event feed") from error
-    rows = await repository.list_events(ctx.connection, position, limit)
+    rows = await repository.list_events(ctx.connection, position, limit, ctx.fund_scope)
     items = [event_read(r) for r in rows]
     return EventPage(items=items, next_cursor=items[-1].cursor if items else after)

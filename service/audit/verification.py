@@ -142,6 +142,8 @@ async def verify_log(
     report = VerifyReport(fund_id=fund_id)
     started = time.perf_counter()
     async with connection.transaction(isolation="repeatable_read", readonly=True):
+        # This fund's rows, whatever scope the connection had (the caller checked it).
+        await repository.scope_transaction_to_fund(connection, fund_id)
         try:
             await _verify(connection, fund_id, report, heads, public_keys)
         except Broken as broken:

@@ -153,21 +153,23 @@ async def test_the_receipt_commands(client, posted, database, audit_signing_key,
     assert "unknown_key" in capsys.readouterr().out
 
 
-async def test_key_rotation_keeps_old_heads_verifiable(app_pool, client_for, posted,
+async def test_key_rotation_keeps_old_heads_verifiable(app_pool, client, new_token, posted,
                                                        audit_signing_key):
     from service.audit.signing import private_key_from_base64
 
     old_public = base64.b64encode(
         public_key_raw(private_key_from_base64(audit_signing_key))).decode()
     new_key = private_key_to_base64(Ed25519PrivateKey.generate())
-    old_head = (await client_for("t").get(f"/v1/funds/{posted['fund_id']}/audit/head")).json()
+    old_head = (await client.get(f"/v1/funds/{posted['fund_id']}/audit/head")).json()
 
     rotated = create_app(Settings(database_url="postgresql://unused", audit_signing_key=new_key,
                                   audit_previous_public_keys=old_public), pool=app_pool)
     import httpx
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=rotated),
-                                 base_url="http://clubfund.test") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=rotated), base_url="http://clubfund.test",
+        headers={"Authorization": f"Bearer {await new_token('admin')}"},
+    ) as http:
         keys = await published_keys(http)
         assert len(keys) == 2
         new_head = (await http.get(f"/v1/funds/{posted['fund_id']}/audit/head")).json()

@@ -23,6 +23,7 @@ import pytest
 from ledger.audit_records import record_parts
 from service.pagination import decode_cursor
 from tests.api.factories import create_account, create_fund, entry_body
+from tests.api.scoped_world import build_world
 
 WRITERS = 20
 ENTRIES_PER_WRITER = 15
@@ -35,10 +36,24 @@ def cursor_key(cursor: str) -> tuple:
     return int(key[0]), uuid.UUID(key[1]), int(key[2])
 
 
-async def test_events_start_anonymously_empty(anonymous):
+async def test_the_feed_needs_a_token_and_starts_empty(anonymous, client):
     response = await anonymous.get("/v1/events")
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    response = await client.get("/v1/events")
     assert response.status_code == 200
     assert response.json() == {"items": [], "next_cursor": None}
+
+
+async def test_a_scoped_token_reads_only_its_funds_events(client, owner_connection, new_token,
+                                                          client_for):
+    world = await build_world(client, owner_connection, new_token)
+    for kind in ("auditor", "integration_read"):
+        reader = client_for(world.tokens[kind])
+        items = (await reader.get("/v1/events", params={"limit": 500})).json()["items"]
+        assert items and {i["fund_id"] for i in items} == {world.a.fund_id}
+    everything = (await client.get("/v1/events", params={"limit": 500})).json()["items"]
+    assert {world.a.fund_id, world.b.fund_id} <= {i["fund_id"] for i in everything}
 
 
 async def test_a_bad_cursor_is_refused(client):
@@ -81,6 +96,7 @@ async def test_the_feed_sees_every_event_once_and_in_order_under_concurrent_writ
             for n in range(5):
                 fund_id = uuid.UUID(rng.choice(funds)["id"])
                 async with connection.transaction():
+                    await connection.execute("SELECT set_config('clubfund.all_funds', 'on', true)")
                     await connection.fetchval("SELECT pg_current_xact_id()")  # an early id
                     await asyncio.sleep(rng.uniform(0.05, 0.3))
                     head, tail = record_parts({
