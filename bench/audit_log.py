@@ -113,13 +113,14 @@ async def bulk_build(owner: asyncpg.Connection, fund_id: uuid.UUID, size: int) -
     return seconds
 
 
-async def superuser_checkpoint(owner_url: str) -> None:
-    """Start the appends after a checkpoint, as a steady-state server would be."""
-    connection = await asyncpg.connect(owner_url.replace("clubfund_owner@", "postgres@", 1))
-    try:
-        await connection.execute("CHECKPOINT")
-    finally:
-        await connection.close()
+async def see_every_fund(connection: asyncpg.Connection) -> None:
+    """Row-level security: this session sees every fund, as an admin's request does."""
+    await connection.execute("SET clubfund.all_funds = 'on'")
+
+
+def superuser_url(owner_url: str) -> str:
+    """The embedded server's superuser, on the same database."""
+    return owner_url.replace("clubfund_owner@", "postgres@", 1)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -129,19 +130,21 @@ def percentile(values: list[float], share: float) -> float:
 
 async def measure(app_url: str, owner_url: str, size: int, appends: int) -> dict:
     fund_id = uuid.uuid4()
-    owner = await asyncpg.connect(owner_url)
+    # The bulk load uses COPY, which row-level security allows only to a superuser.
+    owner = await asyncpg.connect(superuser_url(owner_url))
     try:
         build_seconds = await bulk_build(owner, fund_id, size)
         storage = await owner.fetchval(
             "SELECT (pg_total_relation_size('audit_records')"
             " + pg_total_relation_size('audit_nodes')) / (SELECT count(*) FROM audit_records)"
         )
-        await superuser_checkpoint(owner_url)
+        await owner.execute("CHECKPOINT")
     finally:
         await owner.close()
 
     app = await asyncpg.connect(app_url)
     await init_connection(app)
+    await see_every_fund(app)
     try:
         # Appends: one committed transaction each, the service's own statement.
         latencies = []
