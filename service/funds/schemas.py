@@ -18,3 +18,4 @@ class FundRead(BaseModel):
     currency: str
     entry_count: int
     created_at: datetime
+    club_id: uuid.UUID | None = Field(default=None, description="the club owning this fund")

@@ -37,3 +37,51 @@ def entry_body(debit: str, credit: str, amount: int, when: str = "2026-03-05",
             {"account_id": credit, "side": "credit", "amount": amount},
         ],
     }
+
+
+async def create_area(
+    client: httpx.AsyncClient, code: str, level: str, parent_code: str | None = None,
+    valid_from: str = "2020-01-01", name: str | None = None,
+) -> dict:
+    response = await client.post("/v1/areas", json={
+        "code": code, "name": name or f"Area {code}", "level": level,
+        "parent_code": parent_code, "valid_from": valid_from,
+    })
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def create_commune(client: httpx.AsyncClient, prefix: str = "51") -> str:
+    """A province, a district and a commune under it; returns the commune's code."""
+    await create_area(client, prefix, "province")
+    await create_area(client, f"{prefix}1", "district", prefix)
+    await create_area(client, f"{prefix}101", "commune", f"{prefix}1")
+    return f"{prefix}101"
+
+
+async def create_club(
+    client: httpx.AsyncClient, area_code: str, name: str = "CLB LTH xã Tịnh Hà",
+    established_on: str = "2025-01-01",
+) -> dict:
+    response = await client.post("/v1/clubs", json={
+        "name": name, "area_code": area_code, "established_on": established_on,
+    })
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def create_member(
+    client: httpx.AsyncClient, club_id: str, name: str = "Nguyễn Thị A",
+    gender: str = "female", birth_year: int = 1955,
+) -> dict:
+    response = await client.post(f"/v1/clubs/{club_id}/members", json={
+        "name": name, "gender": gender, "birth_year": birth_year,
+    })
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def accounts_by_code(client: httpx.AsyncClient, fund_id: str) -> dict[str, dict]:
+    response = await client.get(f"/v1/funds/{fund_id}/accounts", params={"limit": 500})
+    assert response.status_code == 200, response.text
+    return {a["code"]: a for a in response.json()["items"]}
