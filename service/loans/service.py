@@ -121,6 +121,18 @@ def terms_of(record: asyncpg.Record) -> LoanTerms:
     )
 
 
+def terms_of_application(body: LoanCreate) -> LoanTerms:
+    """The terms an application asks for (not yet disbursed)."""
+    return LoanTerms(
+        principal=body.principal, installments=body.installments, frequency=body.frequency,
+        interest_method=body.interest_method, rate_per_period=Decimal(body.rate_per_period),
+        first_due_date=body.first_due_date, amortization=body.amortization,
+        grace_periods=body.grace_periods, day_count=body.day_count,
+        rounding_unit=body.rounding_unit,
+        penalty_rate_per_day=Decimal(body.penalty_rate_per_day),
+    )
+
+
 def loan_of(record: asyncpg.Record) -> Loan:
     terms = terms_of(record)
     return Loan(record, terms, build_schedule(terms), state_from_json(record["repayment_state"]))
@@ -188,14 +200,7 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
         raise UnknownMember(f"member {body.member_id} is not a member of this fund's club")
     if member["status"] != "active":
         raise UnknownMember(f"member {body.member_id} is {member['status']}, not active")
-    terms = LoanTerms(
-        principal=body.principal, installments=body.installments, frequency=body.frequency,
-        interest_method=body.interest_method, rate_per_period=Decimal(body.rate_per_period),
-        first_due_date=body.first_due_date, amortization=body.amortization,
-        grace_periods=body.grace_periods, day_count=body.day_count,
-        rounding_unit=body.rounding_unit,
-        penalty_rate_per_day=Decimal(body.penalty_rate_per_day),
-    )
+    terms = terms_of_application(body)
     schedule = build_schedule(terms)
     applied_on = body.applied_on or ctx.business_date
     if applied_on >= body.first_due_date:
