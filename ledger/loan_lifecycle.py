@@ -21,13 +21,12 @@ from enum import StrEnum
 from typing import Any, Final
 
 from ledger.errors import LedgerError
-from ledger.loans import LoanState
+from ledger.loans import InvalidLoanState, LoanState
 
 
-class LoanTransitionRefused(LedgerError):
-    """The loan's status does not allow this action."""
-
-    code = "invalid_loan_state"
+class LoanTransitionRefused(InvalidLoanState):
+    """The loan's status does not allow this action (code `invalid_loan_state`, shared
+    with the core's refusal of a repayment state that does not fit the loan)."""
 
 
 class SameActorApproval(LedgerError):
