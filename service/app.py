@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.endpoints import router as accounts_router
 from service.areas.endpoints import router as areas_router
+from service.auth.openapi import document_access
 from service.cashbook.endpoints import router as cashbook_router
 from service.clubs.endpoints import router as clubs_router
 from service.database import create_pool
@@ -23,6 +24,7 @@ from service.loans.endpoints import router as loans_router
 from service.operations.endpoints import router as operations_router
 from service.periods.endpoints import router as periods_router
 from service.settings import Settings, get_settings
+from service.tokens.endpoints import router as tokens_router
 from service.transactions import TransactionMiddleware
 
 DESCRIPTION = """
@@ -84,4 +86,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         app.include_router(router)
     for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):
         app.include_router(router)
+    app.include_router(tokens_router)
+    document_access(app)
     return app

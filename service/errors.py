@@ -225,6 +225,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
 
 
+class InvalidScope(ClubfundError):
+    status, code, title = 422, "invalid_scope", "The token's role and scope do not fit together"
+
+
 # --- the club fund domain: areas, clubs, members, loans, periods -----------------------------
 from ledger import loan_lifecycle, loans, periods  # noqa: E402
 

@@ -7,12 +7,19 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+def migrations_dir() -> Path:
+    """`migrations/` beside the source tree, or in the working directory (the image)."""
+    for candidate in (Path(__file__).resolve().parent.parent / "migrations",
+                      Path.cwd() / "migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise RuntimeError("migrations/ not found beside the package or in the working directory")
 
 
 def alembic_config(owner_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["database_url"] = owner_url
     return config
 

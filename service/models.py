@@ -222,6 +222,38 @@ class Club(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class Token(SQLModel, table=True):
+    """A bearer token: only its SHA-256 hash is stored (see service/auth)."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (
+        PrimaryKeyConstraint("id", name="pk_tokens"),
+        UniqueConstraint("hash", name="uq_tokens_hash"),
+        ForeignKeyConstraint(["scope_club_id"], ["clubs.id"], name="fk_tokens_scope_club_id_clubs"),
+        ForeignKeyConstraint(
+            ["scope_area_code"], ["areas.code"], name="fk_tokens_scope_area_code_areas"
+        ),
+    )
+    id: str = Field(sa_column=Column(Text, nullable=False))
+    hash: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(sa_column=Column(Text, nullable=False))
+    scope_club_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
+    )
+    scope_area_code: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    can_write: bool = Field(sa_column=Column(Boolean, nullable=False))
+    label: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_by: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    revoked_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
 class ClubArea(SQLModel, table=True):
     __tablename__ = "club_areas"
     __table_args__ = (

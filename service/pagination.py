@@ -42,7 +42,7 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
     return key
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> tuple[int, str | None]:

@@ -6,14 +6,19 @@ opened, committed or rolled back: the handler gets the connection through
 client never sees a 2xx for something that was not stored. A 4xx or 5xx rolls
 everything back: bad input leaves nothing written.
 
+Before anything else the request is authenticated and its fund scope set in
+its transaction (`service.auth.service.authorise_request`): every query of the
+request, including the idempotency lookup, runs under row-level security.
+
 Idempotency (DESIGN.md rule 5): a POST with `Idempotency-Key` is looked up
 first; if a response is stored for the same caller and key, it is replayed when
 the request is the same (method, path and canonical JSON body) and refused
 with 409 `idempotency_conflict` otherwise. A successful response is stored in
-the same transaction as the write it describes, keyed by the fund it wrote to
-(`request.state.fund_id`). Two concurrent requests with one key: the second
-blocks on the first's row, its insert conflicts, its own writes are rolled
-back and the first's response is replayed.
+the same transaction as the write it describes, keyed by the caller (its token
+id) and the fund it wrote to (`request.state.fund_id`). Two concurrent requests
+with one key: the second blocks on the first's row, its insert conflicts, its
+own writes are rolled back and the first's response is replayed (looked up in
+a new transaction under the same scope).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import rfc8785
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.auth.service import authorise_request, restore_scope
 from service.errors import IdempotencyConflict, ValidationFailed, problem_for
 
 # POSTs that create no fund-scoped row keep their idempotency record here.
@@ -36,14 +42,6 @@ GLOBAL_FUND_ID = uuid.UUID(int=0)
 IDEMPOTENCY_KEY_LENGTH_MAX = 200
 REPLAY_HEADER = b"idempotent-replayed"
 NO_TRANSACTION_PATHS = ("/healthz", "/metrics", "/docs", "/redoc", "/openapi.json")
-
-
-def principal_id_from_scope(scope: Scope) -> str:
-    """Who is calling, as a short non-secret id: a hash of the bearer token."""
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            return "tok_" + hashlib.sha256(value.split(b" ", 1)[-1].strip()).hexdigest()[:16]
-    return "anonymous"
 
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -58,7 +56,7 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def get_connection(request: Request) -> asyncpg.Connection:
+async def get_connection(request: Request) -> asyncpg.Connection:
     """FastAPI dependency: the request's connection, inside its transaction."""
     connection: asyncpg.Connection = request.state.connection
     return connection
@@ -82,22 +80,39 @@ class TransactionMiddleware:
                 f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
             )))
             return
-        principal_id = principal_id_from_scope(scope)
         fingerprint = request_hash(method, scope["path"], scope.get("query_string", b""), body)
         pool: asyncpg.Pool = scope["app"].state.pool
 
         async with pool.acquire() as connection:
-            if key is not None:
-                stored = await find_stored_response(connection, principal_id, key)
-                if stored is not None:
+            transaction = connection.transaction()
+            await transaction.start()
+            stored = None
+            try:
+                # Authenticate and set this transaction's fund scope before anything
+                # else reads a row (see service/auth/service.py).
+                access = await authorise_request(connection, scope)
+                if access.principal is None:
+                    key = None
+                if access.refusal is None and key is not None:
+                    stored = await find_stored_response(connection, access.principal_id, key)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            if access.refusal is not None or stored is not None:
+                await transaction.rollback()
+                if access.refusal is not None:
+                    await send_response(send, problem_for(access.refusal))
+                else:
+                    assert stored is not None
                     await replay(send, stored, fingerprint)
-                    return
+                return
+            principal_id = access.principal_id
             captured = CapturedResponse()
             state = scope.setdefault("state", {})
             state["connection"] = connection
             state["principal_id"] = principal_id
-            transaction = connection.transaction()
-            await transaction.start()
+            state["principal"] = access.principal
+            state["actor"] = access.actor
             try:
                 await self.app(scope, replay_body(body), captured.send)
             except BaseException:
@@ -111,11 +126,14 @@ class TransactionMiddleware:
                 if key is not None:
                     fund_id = state.get("fund_id") or GLOBAL_FUND_ID
                     stored_now = await store_response(
-                        connection, fund_id, principal_id, key, fingerprint, captured
+                        connection, fund_id, principal_id, key, fingerprint, captured,
+                        state.get("replay_redacted_fields", ()),
                     )
                     if not stored_now:
                         await transaction.rollback()
-                        stored = await find_stored_response(connection, principal_id, key)
+                        async with connection.transaction():
+                            await restore_scope(connection, access)
+                            stored = await find_stored_response(connection, principal_id, key)
                         assert stored is not None
                         await replay(send, stored, fingerprint)
                         return
@@ -209,9 +227,18 @@ async def find_stored_response(
 
 async def store_response(
     connection: asyncpg.Connection, fund_id: uuid.UUID, principal_id: str, key: str,
-    fingerprint: str, captured: CapturedResponse,
+    fingerprint: str, captured: CapturedResponse, redacted_fields: tuple[str, ...] = (),
 ) -> bool:
-    """Store the response; False when another request with this key got there first."""
+    """Store the response; False when another request with this key got there first.
+
+    `redacted_fields` (top-level JSON fields, e.g. a new token's secret) are
+    stored as null: a replay never shows a secret again.
+    """
+    body = bytes(captured.body)
+    if redacted_fields:
+        document = json.loads(body)
+        document.update(dict.fromkeys(redacted_fields))
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
     stored = await connection.fetchval(
         """
         INSERT INTO idempotency_records
@@ -220,8 +247,7 @@ async def store_response(
         ON CONFLICT DO NOTHING
         RETURNING true
         """,
-        fund_id, principal_id, key, fingerprint, captured.status, bytes(captured.body),
-        datetime.now(UTC),
+        fund_id, principal_id, key, fingerprint, captured.status, body, datetime.now(UTC),
     )
     return bool(stored)
 

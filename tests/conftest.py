@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import secrets
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -25,8 +25,11 @@ import httpx
 import pytest
 
 from service.app import create_app
+from service.auth.repository import grant_all_funds
 from service.database import create_pool
 from service.settings import Settings
+from service.tokens.schemas import TokenCreate
+from service.tokens.service import issue_token
 
 T = TypeVar("T")
 TEMPLATE = "clubfund_template"
@@ -194,11 +197,23 @@ def new_token(database: Database) -> Callable[..., Awaitable[str]]:
 
     Roles and scopes as in DESIGN.md (`admin`; `auditor` with `area:<code>` or
     `club:<id>`; `treasurer`/`chair` with `club:<id>`; `integration` with a scope
-    and `write`).
+    and `write`). The token is real: issued in the test's database like
+    `clubfund token create` does.
     """
 
     async def make(role: str = "admin", scope: str | None = None, write: bool = False) -> str:
-        return "test-" + secrets.token_hex(16)
+        connection = await asyncpg.connect(database.owner_url)
+        try:
+            async with connection.transaction():
+                await grant_all_funds(connection)
+                created = await issue_token(
+                    connection, TokenCreate(role=role, scope=scope, write=write),  # type: ignore[arg-type]
+                    created_by="test", now=datetime.now(UTC),
+                )
+        finally:
+            await connection.close()
+        assert created.token is not None
+        return created.token
 
     return make
 
@@ -242,7 +257,11 @@ async def anonymous(
 
 @pytest.fixture
 async def owner_connection(database: Database) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database.owner_url)
+    """The schema owner, seeing every fund (a session-wide `clubfund.all_funds`: tests
+    use it to build data around the service; row-level security binds it otherwise)."""
+    connection = await asyncpg.connect(
+        database.owner_url, server_settings={"clubfund.all_funds": "on"}
+    )
     yield connection
     await connection.close()
 

@@ -45,7 +45,9 @@ def test_readme_serve_command_in_a_fresh_clone(tmp_path):
         while True:
             assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                ready = httpx.get(f"{base}/readyz", timeout=2)
+                assert ready.status_code in (200, 503), ready.text
+                if ready.status_code == 200:
                     break
             except httpx.TransportError:
                 pass

@@ -9,18 +9,20 @@ periods, loans and their append-only events.
   a unique (fund_id, voucher_number).
 - closed_periods: append-only; a trigger on entries and postings refuses any row
   dated in a closed month, whatever path inserts it.
+- every new table is under row-level security: fund-scoped tables by fund,
+  club_areas and members by club.
 - loans: one row per loan with its terms and current repayment state (updated
   under the fund lock); loan_events: append-only history of every state change.
 
 Revision ID: 2026_11_23_club_fund_domain
-Revises: 2026_11_23_areas_clubs
+Revises: 2026_11_23_access_control
 Create Date: 2026-11-23
 """
 
 from service.migrate import execute_script
 
 revision = "2026_11_23_club_fund_domain"
-down_revision = "2026_11_23_areas_clubs"
+down_revision = "2026_11_23_access_control"
 branch_labels = None
 depends_on = None
 
@@ -38,6 +40,7 @@ def upgrade() -> None:
         CONSTRAINT ck_club_areas_validity CHECK (valid_to IS NULL OR valid_to > valid_from)
     );
     CREATE INDEX ix_club_areas_area_code ON club_areas (area_code);
+    SELECT clubfund_protect_club_table('club_areas');
 
     CREATE TABLE members (
         id         uuid        NOT NULL,
@@ -56,6 +59,7 @@ def upgrade() -> None:
         CONSTRAINT ck_members_status CHECK (status IN ('active', 'inactive', 'left'))
     );
     CREATE INDEX ix_members_club_id_id ON members (club_id, id);
+    SELECT clubfund_protect_club_table('members');
 
     CREATE TABLE voucher_counters (
         fund_id     uuid    NOT NULL,
@@ -67,6 +71,7 @@ def upgrade() -> None:
         CONSTRAINT ck_voucher_counters_kind CHECK (kind IN ('PT', 'PC')),
         CONSTRAINT ck_voucher_counters_last_number CHECK (last_number > 0)
     );
+    SELECT clubfund_protect_fund_table('voucher_counters');
     ALTER TABLE entries ADD CONSTRAINT uq_entries_fund_id_voucher_number
         UNIQUE (fund_id, voucher_number);
 
@@ -79,6 +84,7 @@ def upgrade() -> None:
         CONSTRAINT fk_closed_periods_fund_id_funds FOREIGN KEY (fund_id) REFERENCES funds (id),
         CONSTRAINT ck_closed_periods_first_day CHECK (extract(day FROM period) = 1)
     );
+    SELECT clubfund_protect_fund_table('closed_periods');
     CREATE TRIGGER trg_closed_periods_append_only BEFORE UPDATE OR DELETE ON closed_periods
         FOR EACH ROW EXECUTE FUNCTION forbid_journal_change();
     CREATE TRIGGER trg_closed_periods_no_truncate BEFORE TRUNCATE ON closed_periods
@@ -155,6 +161,7 @@ def upgrade() -> None:
             OR (disbursed_on IS NOT NULL AND account_id IS NOT NULL))
     );
     CREATE INDEX ix_loans_id ON loans (id);
+    SELECT clubfund_protect_fund_table('loans');
     CREATE INDEX ix_loans_member_id ON loans (member_id);
 
     CREATE TABLE loan_events (
@@ -177,6 +184,7 @@ def upgrade() -> None:
             'written_off'))
     );
     CREATE INDEX ix_loan_events_fund_id_entry_id ON loan_events (fund_id, entry_id);
+    SELECT clubfund_protect_fund_table('loan_events');
     CREATE TRIGGER trg_loan_events_append_only BEFORE UPDATE OR DELETE ON loan_events
         FOR EACH ROW EXECUTE FUNCTION forbid_journal_change();
     CREATE TRIGGER trg_loan_events_no_truncate BEFORE TRUNCATE ON loan_events

@@ -232,6 +232,7 @@ def upgrade() -> None:
     GRANT SELECT, INSERT ON accounts TO clubfund_app;
     GRANT SELECT ON account_balances TO clubfund_app;
     GRANT SELECT, INSERT ON entries, postings, idempotency_records TO clubfund_app;
+    GRANT SELECT ON alembic_version TO clubfund_app;  -- for /readyz
     """)
 
 

@@ -31,6 +31,7 @@ def account_from_record(record: asyncpg.Record) -> AccountRead:
 async def create_account(
     ctx: RequestContext, fund_id: uuid.UUID, body: AccountCreate
 ) -> AccountRead:
+    ctx.require_fund(fund_id)
     fund = await funds.get_fund(ctx.connection, fund_id)
     if fund is None:
         raise NotFound(f"fund {fund_id} not found")
@@ -54,7 +55,7 @@ async def create_account(
 
 async def get_account(ctx: RequestContext, account_id: uuid.UUID) -> AccountRead:
     record = await repository.get_account(ctx.connection, account_id)
-    if record is None:
+    if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound(f"account {account_id} not found")
     return account_from_record(record)
 
@@ -62,6 +63,7 @@ async def get_account(ctx: RequestContext, account_id: uuid.UUID) -> AccountRead
 async def list_accounts(
     ctx: RequestContext, fund_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[AccountRead]:
+    ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
         raise NotFound(f"fund {fund_id} not found")
     after = decode_cursor(cursor, 1)

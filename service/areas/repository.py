@@ -48,6 +48,40 @@ async def funds_in_area(
     return [r["id"] for r in rows]
 
 
+async def visible_area_codes(
+    connection: asyncpg.Connection, fund_ids: list[uuid.UUID] | None, scope_area: str | None,
+    as_of: date,
+) -> list[str]:
+    """The areas a scoped caller may see: those holding (on `as_of`) a club whose funds are
+    in `fund_ids` (None: every club row-level security lets through), with their
+    ancestors, and the area `scope_area` with everything under it."""
+    rows = await connection.fetch(
+        """
+        WITH RECURSIVE up(code) AS (
+            SELECT c.area_code FROM clubs c
+             WHERE $1::uuid[] IS NULL
+                OR c.id IN (SELECT f.club_id FROM funds f WHERE f.id = ANY($1::uuid[]))
+            UNION
+            SELECT p.parent_code
+              FROM area_parents p
+              JOIN up u ON p.code = u.code
+             WHERE p.parent_code IS NOT NULL
+               AND p.valid_from <= $3 AND (p.valid_to IS NULL OR p.valid_to > $3)
+        ), down(code) AS (
+            SELECT a.code FROM areas a WHERE a.code = $2
+            UNION
+            SELECT p.code
+              FROM area_parents p
+              JOIN down d ON p.parent_code = d.code
+             WHERE p.valid_from <= $3 AND (p.valid_to IS NULL OR p.valid_to > $3)
+        )
+        SELECT code FROM up UNION SELECT code FROM down ORDER BY 1
+        """,
+        fund_ids, scope_area, as_of,
+    )
+    return [r["code"] for r in rows]
+
+
 async def insert_area(
     connection: asyncpg.Connection, *, code: str, name: str, level: str, valid_from: date,
     now: datetime,
@@ -79,13 +113,15 @@ async def get_area(
 
 
 async def list_areas(
-    connection: asyncpg.Connection, level: str | None, after_code: str | None, limit: int
+    connection: asyncpg.Connection, level: str | None, after_code: str | None, limit: int,
+    only: list[str] | None = None,
 ) -> list[asyncpg.Record]:
     return list(await connection.fetch(
         f"SELECT {AREA_COLUMNS} FROM areas"
         " WHERE ($1::text IS NULL OR level = $1) AND ($2::text IS NULL OR code > $2)"
+        " AND ($4::text[] IS NULL OR code = ANY($4::text[]))"
         " ORDER BY code LIMIT $3",
-        level, after_code, limit,
+        level, after_code, limit, only,
     ))
 
 

@@ -108,7 +108,26 @@ async def dissolve_area(ctx: RequestContext, code: str, body: AreaDissolution) -
     return await get_area(ctx, code, area["valid_from"])
 
 
-async def get_area(ctx: RequestContext, code: str, as_of: date | None = None) -> AreaRead:
+async def visible_codes(ctx: RequestContext) -> list[str] | None:
+    """The areas the caller may see; None: every area (an admin, or no caller)."""
+    principal = ctx.principal
+    if principal is None or principal.role == "admin":
+        return None
+    scope = principal.scope or ""
+    scope_area = scope.removeprefix("area:") if scope.startswith("area:") else None
+    return await repository.visible_area_codes(
+        ctx.connection, ctx.fund_scope, scope_area, ctx.business_date
+    )
+
+
+async def get_area(
+    ctx: RequestContext, code: str, as_of: date | None = None, *, checked: bool = False
+) -> AreaRead:
+    """An area the caller may see (outside its scope: not found, as if it did not exist)."""
+    if not checked:
+        visible = await visible_codes(ctx)
+        if visible is not None and code not in visible:
+            raise NotFound(f"area {code} not found")
     area = await repository.get_area(ctx.connection, code)
     if area is None:
         raise NotFound(f"area {code} not found")
@@ -133,7 +152,7 @@ async def list_areas(
     after = decode_cursor(cursor, 1)
     rows = await repository.list_areas(
         ctx.connection, level.value if level else None, str(after[0]) if after else None,
-        limit + 1,
+        limit + 1, await visible_codes(ctx),
     )
-    areas = [await get_area(ctx, r["code"]) for r in rows]
+    areas = [await get_area(ctx, r["code"], checked=True) for r in rows]
     return make_page(areas, limit, lambda a: [a.code])

@@ -88,6 +88,7 @@ def check_source(operation: CashOperation, body: CashOperationCreate) -> Funding
 async def post_cash_operation(
     ctx: RequestContext, fund_id: uuid.UUID, operation: CashOperation, body: CashOperationCreate
 ) -> EntryRead:
+    ctx.require_fund(fund_id)
     source = check_source(operation, body)
     fund = await funds.get_fund(ctx.connection, fund_id)
     if fund is None:

@@ -47,9 +47,10 @@ async def get_club(
 
 async def list_clubs(
     connection: asyncpg.Connection, area_codes: list[str] | None, as_of: date,
-    after: uuid.UUID | None, limit: int,
+    after: uuid.UUID | None, limit: int, fund_scope: list[uuid.UUID] | None,
 ) -> list[asyncpg.Record]:
-    """Clubs in id order; with `area_codes`, only those in one of them on `as_of`."""
+    """Clubs in id order; with `area_codes`, only those in one of them on `as_of`; with
+    `fund_scope`, only the clubs of those funds."""
     return list(await connection.fetch(
         CLUB_SELECT + """
          WHERE ($1::uuid IS NULL OR c.id > $1)
@@ -57,9 +58,11 @@ async def list_clubs(
                 SELECT 1 FROM club_areas ca
                  WHERE ca.club_id = c.id AND ca.area_code = ANY($2)
                    AND ca.valid_from <= $3 AND (ca.valid_to IS NULL OR ca.valid_to > $3)))
+           AND ($5::uuid[] IS NULL
+                OR c.id IN (SELECT f.club_id FROM funds f WHERE f.id = ANY($5::uuid[])))
          ORDER BY c.id LIMIT $4
         """,
-        after, area_codes, as_of, limit,
+        after, area_codes, as_of, limit, fund_scope,
     ))
 
 
@@ -117,6 +120,7 @@ def club_values(record: asyncpg.Record) -> dict[str, Any]:
     values = dict(record)
     values["areas"] = values["areas"] or []
     values["established_on"] = (
-        date.fromisoformat(values["areas"][0]["valid_from"]) if values["areas"] else None
+        date.fromisoformat(values["areas"][0]["valid_from"]) if values["areas"]
+        else values["created_at"].date()
     )
     return values

@@ -66,7 +66,7 @@ async def create_club(ctx: RequestContext, body: ClubCreate) -> ClubRead:
 
 async def get_club(ctx: RequestContext, club_id: uuid.UUID) -> ClubRead:
     record = await repository.get_club(ctx.connection, club_id)
-    if record is None:
+    if record is None or record["fund_id"] is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound(f"club {club_id} not found")
     return ClubRead(**repository.club_values(record))
 
@@ -83,7 +83,8 @@ async def list_clubs(
             raise UnknownArea(f"area {area_code} not found")
     after = decode_cursor(cursor, 1)
     rows = await repository.list_clubs(
-        ctx.connection, codes, day, uuid.UUID(after[0]) if after else None, limit + 1
+        ctx.connection, codes, day, uuid.UUID(after[0]) if after else None, limit + 1,
+        ctx.fund_scope,
     )
     return make_page(
         [ClubRead(**repository.club_values(r)) for r in rows], limit, lambda c: [str(c.id)]
@@ -93,7 +94,7 @@ async def list_clubs(
 async def move_club(ctx: RequestContext, club_id: uuid.UUID, body: ClubMove) -> ClubRead:
     """From `valid_from` on the club belongs to another commune; its history stays."""
     record = await repository.get_club(ctx.connection, club_id, for_update=True)
-    if record is None:
+    if record is None or record["fund_id"] is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound(f"club {club_id} not found")
     club = ClubRead(**repository.club_values(record))
     if club.areas and club.areas[-1].valid_from >= body.valid_from:

@@ -47,6 +47,7 @@ from ledger.loans import (
 )
 from service.areas import service as areas
 from service.areas.schemas import AreaCreate, AreaDissolution, AreaLevel
+from service.auth.repository import grant_all_funds
 from service.cashbook.schemas import CashOperationCreate
 from service.cashbook.service import CashOperation, post_cash_operation
 from service.clubs import service as clubs
@@ -311,6 +312,7 @@ async def load_club(
     _, commune, commune_name = old_communes()[index % len(old_communes())]
     established = date(2023, 3, 1) + timedelta(days=rng.randint(0, 640))
     async with pool.acquire() as connection, connection.transaction():
+        await grant_all_funds(connection)  # the demo acts as an operator, on every fund
         number = f"{index + 1:02d}"
         treasurer = context(connection, f"demo:treasurer:{number}", today)
         chair = context(connection, f"demo:chair:{number}", today)
@@ -383,6 +385,12 @@ async def reorganise(connection: asyncpg.Connection, today: datetime,
         await areas.dissolve_area(admin, district, AreaDissolution(valid_to=REORGANISATION))
 
 
+async def database_has_clubs(pool: asyncpg.Pool) -> bool:
+    async with pool.acquire() as connection, connection.transaction():
+        await grant_all_funds(connection)
+        return bool(await connection.fetchval("SELECT count(*) FROM clubs"))
+
+
 async def load_demo(
     pool: asyncpg.Pool, *, clubs_count: int = 30, seed: int = 1336,
     end_date: date | None = None, workers: int = 4,
@@ -394,9 +402,10 @@ async def load_demo(
     if end < REORGANISATION + timedelta(days=31):
         raise DemoNotLoaded("the demo year ends after the 2025 reorganisation (August 2025)")
     start = periods.next_period(add_months(periods.period_of(end), -12))
+    if await database_has_clubs(pool):
+        raise DemoNotLoaded("the database already holds clubs")
     async with pool.acquire() as connection, connection.transaction():
-        if await connection.fetchval("SELECT count(*) FROM clubs"):
-            raise DemoNotLoaded("the database already holds clubs")
+        await grant_all_funds(connection)
         await create_areas(connection, today)
     semaphore = asyncio.Semaphore(workers)
 
@@ -407,6 +416,7 @@ async def load_demo(
     books = await asyncio.gather(*(one(index) for index in range(clubs_count)))
     club_ids: dict[str, list[uuid.UUID]] = {}
     async with pool.acquire() as connection, connection.transaction():
+        await grant_all_funds(connection)
         for book in books:
             area = old_communes()[book.index % len(old_communes())][1]
             club_ids.setdefault(area, []).append(book.club_id)

@@ -132,7 +132,7 @@ def ledger_entry(read: EntryRead) -> Entry:
 
 async def get_entry(ctx: RequestContext, entry_id: uuid.UUID) -> EntryRead:
     record = await repository.get_entry(ctx.connection, entry_id)
-    if record is None:
+    if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound(f"entry {entry_id} not found")
     return entry_from_record(record)
 
@@ -157,6 +157,7 @@ async def reverse(ctx: RequestContext, entry_id: uuid.UUID, body: ReversalCreate
 async def list_entries(
     ctx: RequestContext, fund_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[EntryRead]:
+    ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
         raise NotFound(f"fund {fund_id} not found")
     after = decode_cursor(cursor, 1)

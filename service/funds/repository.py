@@ -30,12 +30,15 @@ async def get_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> asyncp
 
 
 async def list_funds(
-    connection: asyncpg.Connection, after: uuid.UUID | None, limit: int
+    connection: asyncpg.Connection, after: uuid.UUID | None, limit: int,
+    fund_ids: list[uuid.UUID] | None = None,
 ) -> list[asyncpg.Record]:
+    """Funds in id order; only `fund_ids` when given (None: every fund)."""
     return list(await connection.fetch(
         f"SELECT {FUND_COLUMNS} FROM funds WHERE ($1::uuid IS NULL OR id > $1)"
+        " AND ($3::uuid[] IS NULL OR id = ANY ($3))"
         " ORDER BY id LIMIT $2",
-        after, limit,
+        after, limit, fund_ids,
     ))
 
 

@@ -25,6 +25,7 @@ async def create_fund(ctx: RequestContext, body: FundCreate) -> FundRead:
 
 
 async def get_fund(ctx: RequestContext, fund_id: uuid.UUID) -> FundRead:
+    ctx.require_fund(fund_id)
     record = await repository.get_fund(ctx.connection, fund_id)
     if record is None:
         raise NotFound(f"fund {fund_id} not found")
@@ -34,6 +35,6 @@ async def get_fund(ctx: RequestContext, fund_id: uuid.UUID) -> FundRead:
 async def list_funds(ctx: RequestContext, limit: int, cursor: str | None) -> Page[FundRead]:
     after = decode_cursor(cursor, 1)
     rows = await repository.list_funds(
-        ctx.connection, uuid.UUID(after[0]) if after else None, limit + 1
+        ctx.connection, uuid.UUID(after[0]) if after else None, limit + 1, ctx.fund_scope
     )
     return make_page([FundRead(**dict(r)) for r in rows], limit, lambda f: [str(f.id)])

@@ -141,10 +141,10 @@ def loan_of(record: asyncpg.Record) -> Loan:
 async def load_for_write(ctx: RequestContext, loan_id: uuid.UUID) -> Loan:
     """Lock the loan's fund, then read the loan: every loan write is serialised there."""
     fund_id = await repository.fund_of_loan(ctx.connection, loan_id)
-    if fund_id is None:
+    if fund_id is None or not ctx.sees_fund(fund_id):
         raise NotFound(f"loan {loan_id} not found")
-    await funds.lock_fund(ctx.connection, fund_id)
     ctx.writes_to_fund(fund_id)
+    await funds.lock_fund(ctx.connection, fund_id)
     record = await repository.get_loan(ctx.connection, loan_id, fund_id)
     assert record is not None
     return loan_of(record)
@@ -192,6 +192,7 @@ async def chart_accounts(
 
 
 async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCreate) -> LoanRead:
+    ctx.require_fund(fund_id)
     fund = await funds.lock_fund(ctx.connection, fund_id)
     if fund is None:
         raise NotFound(f"fund {fund_id} not found")
@@ -419,7 +420,7 @@ def loan_read(loan: Loan, as_of: date, events: list[LoanEventRead] | None = None
 
 async def get_loan(ctx: RequestContext, loan_id: uuid.UUID, as_of: date | None = None) -> LoanRead:
     record = await repository.get_loan(ctx.connection, loan_id)
-    if record is None:
+    if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound(f"loan {loan_id} not found")
     events = [
         LoanEventRead(**dict(r))
@@ -430,7 +431,7 @@ async def get_loan(ctx: RequestContext, loan_id: uuid.UUID, as_of: date | None =
 
 async def get_schedule(ctx: RequestContext, loan_id: uuid.UUID) -> ScheduleRead:
     record = await repository.get_loan(ctx.connection, loan_id)
-    if record is None:
+    if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound(f"loan {loan_id} not found")
     loan = loan_of(record)
     return ScheduleRead(
@@ -451,6 +452,7 @@ async def list_loans(
     ctx: RequestContext, fund_id: uuid.UUID, status: LoanStatus | None, as_of: date | None,
     limit: int, cursor: str | None,
 ) -> Page[LoanRead]:
+    ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
         raise NotFound(f"fund {fund_id} not found")
     after = decode_cursor(cursor, 1)

@@ -30,6 +30,7 @@ def closed_period_read(record: asyncpg.Record) -> ClosedPeriodRead:
 
 async def close_period(ctx: RequestContext, fund_id: uuid.UUID, text: str) -> ClosedPeriodRead:
     period = periods.parse_period(text)
+    ctx.require_fund(fund_id)
     fund = await funds.lock_fund(ctx.connection, fund_id)
     if fund is None:
         raise NotFound(f"fund {fund_id} not found")
@@ -47,6 +48,7 @@ async def close_period(ctx: RequestContext, fund_id: uuid.UUID, text: str) -> Cl
 async def list_closed_periods(
     ctx: RequestContext, fund_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[ClosedPeriodRead]:
+    ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
         raise NotFound(f"fund {fund_id} not found")
     after = decode_cursor(cursor, 1)

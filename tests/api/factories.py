@@ -40,6 +40,51 @@ def entry_body(debit: str, credit: str, amount: int, when: str = "2026-03-05",
 
 
 async def create_area(
+    connection: Any, code: str, level: str = "province", parent_code: str | None = None,
+    valid_from: str = "2025-07-01",
+) -> str:
+    """An area (and its parent link), inserted as the schema owner."""
+    from datetime import UTC, date, datetime
+
+    start = date.fromisoformat(valid_from)
+    await connection.execute(
+        "INSERT INTO areas (code, name, level, valid_from, created_at)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        code, f"Area {code}", level, start, datetime.now(UTC),
+    )
+    await connection.execute(
+        "INSERT INTO area_parents (code, valid_from, parent_code) VALUES ($1, $2, $3)",
+        code, start, parent_code,
+    )
+    return code
+
+
+async def create_club(connection: Any, area_code: str, name: str = "CLB thử") -> dict[str, Any]:
+    """A club in `area_code` with its income fund, inserted as the schema owner (who must
+    see every fund: the `owner_connection` fixture does). Returns {"club_id", "fund_id"}."""
+    import uuid
+    from datetime import UTC, datetime
+
+    club_id, fund_id = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    await connection.execute(
+        "INSERT INTO clubs (id, name, area_code, created_at) VALUES ($1, $2, $3, $4)",
+        club_id, name, area_code, now,
+    )
+    await connection.execute(
+        "INSERT INTO funds (id, name, currency, created_at, club_id)"
+        " VALUES ($1, $2, 'VND', $3, $4)",
+        fund_id, f"Quỹ {name}", now, club_id,
+    )
+    await connection.execute(  # in its commune since the commune began
+        "INSERT INTO club_areas (club_id, valid_from, area_code)"
+        " SELECT $1, valid_from, code FROM areas WHERE code = $2",
+        club_id, area_code,
+    )
+    return {"club_id": str(club_id), "fund_id": str(fund_id)}
+
+
+async def post_area(
     client: httpx.AsyncClient, code: str, level: str, parent_code: str | None = None,
     valid_from: str = "2020-01-01", name: str | None = None,
 ) -> dict:
@@ -51,15 +96,15 @@ async def create_area(
     return dict(response.json())
 
 
-async def create_commune(client: httpx.AsyncClient, prefix: str = "51") -> str:
+async def post_commune(client: httpx.AsyncClient, prefix: str = "51") -> str:
     """A province, a district and a commune under it; returns the commune's code."""
-    await create_area(client, prefix, "province")
-    await create_area(client, f"{prefix}1", "district", prefix)
-    await create_area(client, f"{prefix}101", "commune", f"{prefix}1")
+    await post_area(client, prefix, "province")
+    await post_area(client, f"{prefix}1", "district", prefix)
+    await post_area(client, f"{prefix}101", "commune", f"{prefix}1")
     return f"{prefix}101"
 
 
-async def create_club(
+async def post_club(
     client: httpx.AsyncClient, area_code: str, name: str = "CLB LTH xã Tịnh Hà",
     established_on: str = "2025-01-01",
 ) -> dict:
@@ -70,7 +115,7 @@ async def create_club(
     return dict(response.json())
 
 
-async def create_member(
+async def post_member(
     client: httpx.AsyncClient, club_id: str, name: str = "Nguyễn Thị A",
     gender: str = "female", birth_year: int = 1955,
 ) -> dict:

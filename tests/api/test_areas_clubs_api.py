@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 from service.areas.repository import area_subtree_codes, funds_in_area
-from tests.api.factories import create_area, create_club, create_member
+from tests.api.factories import post_area, post_club, post_member
 from tests.api.test_loans_api import assert_problem
 
 BEFORE, AFTER = date(2025, 6, 30), date(2025, 7, 1)
@@ -16,17 +16,17 @@ async def build_province(client) -> dict:
     """Province 51 with districts 522 and 523 until 2025-07-01; communes 20001, 20002 in
     522 and 20101 in 523. On 2025-07-01 districts go, 20001 and 20002 merge into 30001,
     and 20101 sits directly under the province."""
-    await create_area(client, "51", "province", valid_from="2004-01-01", name="Quảng Ngãi")
-    await create_area(client, "522", "district", "51", valid_from="2004-01-01")
-    await create_area(client, "523", "district", "51", valid_from="2004-01-01")
-    await create_area(client, "20001", "commune", "522", valid_from="2004-01-01")
-    await create_area(client, "20002", "commune", "522", valid_from="2004-01-01")
-    await create_area(client, "20101", "commune", "523", valid_from="2004-01-01")
+    await post_area(client, "51", "province", valid_from="2004-01-01", name="Quảng Ngãi")
+    await post_area(client, "522", "district", "51", valid_from="2004-01-01")
+    await post_area(client, "523", "district", "51", valid_from="2004-01-01")
+    await post_area(client, "20001", "commune", "522", valid_from="2004-01-01")
+    await post_area(client, "20002", "commune", "522", valid_from="2004-01-01")
+    await post_area(client, "20101", "commune", "523", valid_from="2004-01-01")
     clubs = {
-        code: await create_club(client, code, name=f"CLB {code}", established_on="2020-01-01")
+        code: await post_club(client, code, name=f"CLB {code}", established_on="2020-01-01")
         for code in ("20001", "20002", "20101")
     }
-    await create_area(client, "30001", "commune", "51", valid_from="2025-07-01")
+    await post_area(client, "30001", "commune", "51", valid_from="2025-07-01")
     for code in ("20001", "20002"):
         moved = await client.post(f"/v1/clubs/{clubs[code]['id']}/area",
                                   json={"area_code": "30001", "valid_from": "2025-07-01"})
@@ -46,6 +46,7 @@ async def build_province(client) -> dict:
 
 async def test_reports_as_of_a_date_see_the_tree_valid_then(client, app_connection):
     clubs = await build_province(client)
+    await app_connection.execute("SELECT set_config('clubfund.all_funds', 'on', false)")
     assert await area_subtree_codes(app_connection, "51", BEFORE) == [
         "20001", "20002", "20101", "51", "522", "523"]
     assert await area_subtree_codes(app_connection, "51", AFTER) == ["20101", "30001", "51"]
@@ -86,9 +87,9 @@ async def test_reports_as_of_a_date_see_the_tree_valid_then(client, app_connecti
 
 
 async def test_bad_areas_and_reorganisations_are_refused(client):
-    await create_area(client, "51", "province", valid_from="2004-01-01")
-    await create_area(client, "522", "district", "51", valid_from="2004-01-01")
-    await create_area(client, "20001", "commune", "522", valid_from="2004-01-01")
+    await post_area(client, "51", "province", valid_from="2004-01-01")
+    await post_area(client, "522", "district", "51", valid_from="2004-01-01")
+    await post_area(client, "20001", "commune", "522", valid_from="2004-01-01")
     cases = [
         ({"code": "51", "name": "x", "level": "province", "valid_from": "2020-01-01"},
          409, "duplicate_area"),
@@ -120,11 +121,11 @@ async def test_bad_areas_and_reorganisations_are_refused(client):
 
 
 async def test_members_are_listed_by_club(client):
-    await create_area(client, "51", "province")
-    await create_area(client, "511", "district", "51")
-    await create_area(client, "51101", "commune", "511")
-    club = await create_club(client, "51101")
-    created = [await create_member(client, club["id"], f"Bà {n}", birth_year=1950 + n)
+    await post_area(client, "51", "province")
+    await post_area(client, "511", "district", "51")
+    await post_area(client, "51101", "commune", "511")
+    club = await post_club(client, "51101")
+    created = [await post_member(client, club["id"], f"Bà {n}", birth_year=1950 + n)
                for n in range(3)]
     page = (await client.get(f"/v1/clubs/{club['id']}/members", params={"limit": 2})).json()
     rest = (await client.get(f"/v1/clubs/{club['id']}/members",

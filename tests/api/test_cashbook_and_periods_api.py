@@ -9,13 +9,13 @@ import uuid
 import asyncpg
 import pytest
 
-from tests.api.factories import accounts_by_code, create_club, create_commune
+from tests.api.factories import accounts_by_code, post_club, post_commune
 from tests.api.test_loans_api import assert_problem, snapshot
 
 
 @pytest.fixture
 async def fund(client) -> str:
-    club = await create_club(client, await create_commune(client))
+    club = await post_club(client, await post_commune(client))
     return str(club["fund_id"])
 
 
@@ -100,7 +100,7 @@ async def test_voucher_numbers_stay_gapless_under_concurrent_requests(
 ):
     await client.post(f"/v1/funds/{fund}/donations",
                       json={"amount": 10_000_000, "effective_date": "2026-01-02"})
-    clients = [client_for(await new_token("treasurer")) for _ in range(8)]
+    clients = [client_for(await new_token("admin")) for _ in range(8)]
 
     async def post(n: int):
         http = clients[n % len(clients)]
@@ -172,7 +172,7 @@ async def test_months_close_in_order_and_only_once_they_have_ended(client, fund)
     assert_problem(await client.post(f"{url}/2025-13/close"), 422, "invalid_period")
     listed = (await client.get(url)).json()
     assert [p["period"] for p in listed["items"]] == ["2025-11", "2025-12"]
-    other = await create_club(client, "51101", name="CLB mới")
+    other = await post_club(client, "51101", name="CLB mới")
     assert_problem(await client.post(f"/v1/funds/{other['fund_id']}/periods/2099-01/close"),
                    409, "period_not_ended")
 
@@ -185,6 +185,7 @@ async def test_the_database_refuses_journal_rows_in_a_closed_month_on_any_path(
     assert (await client.post(f"/v1/funds/{fund}/periods/2026-01/close")).status_code == 201
     accounts = await accounts_by_code(client, fund)
     fund_id = uuid.UUID(fund)
+    await app_connection.execute("SELECT set_config('clubfund.all_funds', 'on', false)")
     with pytest.raises(asyncpg.CheckViolationError, match="closed period"):
         await app_connection.execute(
             "INSERT INTO entries (fund_id, id, sequence, effective_date, recorded_at,"

@@ -33,7 +33,7 @@
 
 from __future__ import annotations
 
-from tests.api.factories import accounts_by_code, create_club, create_commune, create_member
+from tests.api.factories import accounts_by_code, post_club, post_commune, post_member
 
 EXPECTED_BALANCES = {
     "111": 49_084_766,
@@ -60,12 +60,12 @@ async def post(http, path, body=None, status=201):
 
 
 async def test_a_club_year_matches_the_balances_computed_by_hand(client_for, new_token, client):
-    commune = await create_commune(client)
-    club = await create_club(client, commune, established_on="2025-01-01")
+    commune = await post_commune(client)
+    club = await post_club(client, commune, established_on="2025-01-01")
     fund = club["fund_id"]
     treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
     chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
-    members = [await create_member(treasurer, club["id"], f"Thành viên {n}") for n in (1, 2, 3)]
+    members = [await post_member(treasurer, club["id"], f"Thành viên {n}") for n in (1, 2, 3)]
 
     vouchers = []
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.factories import accounts_by_code, create_club, create_commune, create_member
+from tests.api.factories import accounts_by_code, post_club, post_commune, post_member
 
 PROBLEM = "application/problem+json"
 
@@ -37,18 +37,18 @@ def assert_problem(response, status: int, code: str) -> None:
 
 @pytest.fixture
 async def club(client, client_for, new_token):
-    commune = await create_commune(client)
-    club = await create_club(client, commune)
+    commune = await post_commune(client)
+    club = await post_club(client, commune)
     treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
     chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
-    member = await create_member(treasurer, club["id"])
+    member = await post_member(treasurer, club["id"])
     grant = await treasurer.post(f"/v1/funds/{club['fund_id']}/seed-grants", json={
         "amount": 8_000_000, "source": "district_budget", "decision_number": "1/QĐ-UBND",
         "effective_date": "2026-01-05",
     })
     assert grant.status_code == 201, grant.text
     return {"fund": club["fund_id"], "club": club["id"], "member": member["id"],
-            "treasurer": treasurer, "chair": chair}
+            "treasurer": treasurer, "chair": chair, "admin": client}
 
 
 async def apply(club, principal=5_000_000, **extra) -> dict:
@@ -92,11 +92,18 @@ async def test_application_is_recorded_with_its_schedule(club):
 async def test_approval_by_the_recorder_is_refused_and_writes_nothing(
     club, superuser_connection
 ):
-    loan = await apply(club)
+    recorded_by_chair = await club["chair"].post(f"/v1/funds/{club['fund']}/loans", json={
+        "member_id": club["member"], "principal": 5_000_000, "installments": 12,
+        "rate_per_period": "0.01", "first_due_date": "2026-03-05", "applied_on": "2026-02-01"})
+    assert recorded_by_chair.status_code == 201, recorded_by_chair.text
+    loan = recorded_by_chair.json()
     before = await snapshot(superuser_connection)
-    response = await club["treasurer"].post(f"/v1/loans/{loan['id']}/approval", json={},
-                                            headers={"Idempotency-Key": "self-approval"})
+    response = await club["chair"].post(f"/v1/loans/{loan['id']}/approval", json={},
+                                        headers={"Idempotency-Key": "self-approval"})
     assert_problem(response, 403, "same_actor_approval")
+    assert await snapshot(superuser_connection) == before
+    treasurer = await club["treasurer"].post(f"/v1/loans/{loan['id']}/approval", json={})
+    assert_problem(treasurer, 403, "forbidden")  # approving is a chair's (or admin's) task
     assert await snapshot(superuser_connection) == before
     assert (await club["chair"].get(f"/v1/loans/{loan['id']}")).json()["status"] == "applied"
 
@@ -134,14 +141,13 @@ async def test_repayment_on_a_written_off_loan_is_refused_and_writes_nothing(
     club, superuser_connection
 ):
     loan = await disbursed(club)
-    request = await club["treasurer"].post(f"/v1/loans/{loan['id']}/write-off",
-                                           json={"reason": "qua đời",
-                                                 "effective_date": "2026-09-01"})
+    request = await club["chair"].post(f"/v1/loans/{loan['id']}/write-off",
+                                       json={"reason": "qua đời", "effective_date": "2026-09-01"})
     assert request.status_code == 200, request.text
     assert request.json()["status"] == "write_off_requested"
-    same = await club["treasurer"].post(f"/v1/loans/{loan['id']}/write-off/approval", json={})
+    same = await club["chair"].post(f"/v1/loans/{loan['id']}/write-off/approval", json={})
     assert_problem(same, 403, "same_actor_approval")
-    approval = await club["chair"].post(f"/v1/loans/{loan['id']}/write-off/approval",
+    approval = await club["admin"].post(f"/v1/loans/{loan['id']}/write-off/approval",
                                         json={"effective_date": "2026-09-02"})
     assert approval.status_code == 200, approval.text
     assert approval.json()["status"] == "written_off"
@@ -270,8 +276,8 @@ async def test_overpayment_and_out_of_order_repayments_are_refused(club):
 
 async def test_bad_applications_are_refused(club, client):
     fund = club["fund"]
-    other_club = await create_club(client, "51101", name="CLB khác")
-    stranger = await create_member(client, other_club["id"], "Người ngoài")
+    other_club = await post_club(client, "51101", name="CLB khác")
+    stranger = await post_member(client, other_club["id"], "Người ngoài")
     cases = [
         ({"member_id": stranger["id"]}, 422, "unknown_member"),
         ({"rate_per_period": 0.01}, 422, "validation_error"),

@@ -73,7 +73,8 @@ async def test_a_small_demo_is_deterministic_and_consistent(
     """) == 0
     # months are closed up to the one before last, and the tree changed on 2025-07-01
     assert await connection.fetchval("SELECT max(period) FROM closed_periods") == date(2026, 9, 1)
-    async with app_pool.acquire() as app:
+    async with app_pool.acquire() as app, app.transaction():
+        await app.execute("SELECT set_config('clubfund.all_funds', 'on', true)")
         assert len(await funds_in_area(app, "51", date(2026, 1, 1))) == 2
         assert "522" in await area_subtree_codes(app, "51", date(2025, 6, 30))
         assert "522" not in await area_subtree_codes(app, "51", date(2025, 7, 1))

@@ -1,0 +1,184 @@
+"""Posting throughput: single HTTP postings against pgbench's TPC-B on the same server.
+
+Starts a private embedded PostgreSQL (durable defaults: fsync and synchronous_commit
+on), measures pgbench's built-in TPC-B transaction, then the service's
+`POST /v1/funds/{fund_id}/entries` under uvicorn, and prints a table with the ratio.
+
+    .venv/bin/python bench/posting.py [--seconds 15] [--clients 16] [--workers 1 2]
+
+The load generator is Python (httpx) on the same 2 cores, so the HTTP figures
+include its cost; pgbench's client is C. Both are reported as they were measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service import migrate  # noqa: E402
+from service.embedded import start_embedded  # noqa: E402
+
+FUNDS = 64
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pgbench_tps(db, clients: int, seconds: int) -> float:
+    db.psql("DROP DATABASE IF EXISTS pgbench", "CREATE DATABASE pgbench")
+    url = db.url("postgres", "pgbench")
+    db.run_tool("pgbench", "-i", "-q", "-s", "10", url)
+    output = db.run_tool("pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), url)
+    match = re.search(r"tps = ([0-9.]+)", output)
+    assert match, output
+    return float(match.group(1))
+
+
+async def http_load(base: str, token: str | None, clients: int, seconds: int) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
+                                 timeout=30) as http:
+        ledgers = []
+        for n in range(FUNDS):
+            fund = (await http.post("/v1/funds", json={"name": f"Bench {n}"})).json()
+            cash = (await http.post(f"/v1/funds/{fund['id']}/accounts",
+                                    json={"code": "111", "name": "Cash", "type": "asset"})).json()
+            capital = (await http.post(f"/v1/funds/{fund['id']}/accounts",
+                                       json={"code": "4111", "name": "Capital",
+                                             "type": "equity"})).json()
+            ledgers.append((fund["id"], cash["id"], capital["id"]))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    host, port = base.removeprefix("http://").split(":")
+    deadline = time.monotonic() + seconds
+
+    async def worker(number: int) -> None:
+        """One keep-alive connection, one request at a time, raw HTTP/1.1: the
+        load generator must cost far less CPU than the server it measures."""
+        rng = random.Random(number)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        while time.monotonic() < deadline:
+            fund, cash, capital = rng.choice(ledgers)
+            amount = rng.randint(1, 1_000_000)
+            body = json.dumps({
+                "effective_date": "2026-03-05", "description": "bench", "currency": "VND",
+                "postings": [{"account_id": cash, "side": "debit", "amount": amount},
+                             {"account_id": capital, "side": "credit", "amount": amount}],
+            }).encode()
+            request = (
+                f"POST /v1/funds/{fund}/entries HTTP/1.1\r\nHost: {host}\r\n{auth}"
+                f"Content-Type: application/json\r\nIdempotency-Key: {os.urandom(8).hex()}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker(n) for n in range(clients)))
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "tps": statuses.get(201, 0) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "statuses": statuses,
+    }
+
+
+def serve(app_url: str, workers: int, port: int) -> subprocess.Popen:
+    env = dict(os.environ, CLUBFUND_DATABASE_URL=app_url, CLUBFUND_POOL_MAX_SIZE="16")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools"],
+        cwd=ROOT, env=env,
+    )
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError("uvicorn did not start")
+
+
+def admin_token(owner_url: str) -> str | None:
+    """An admin token for the benchmark (None where the service has no tokens)."""
+    try:
+        from service.cli import main as cli  # noqa: F401
+    except ImportError:
+        return None
+    env = dict(os.environ, DATABASE_URL=owner_url)
+    result = subprocess.run([sys.executable, "-m", "service.cli", "token", "create",
+                             "--role", "admin"], cwd=ROOT, env=env, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="clubfund-bench-") as data_dir:
+        os.chmod(data_dir, 0o755)
+        db = start_embedded(Path(data_dir))
+        migrate.upgrade(db.owner_url)
+        token = admin_token(db.owner_url)
+        baseline = pgbench_tps(db, args.clients, args.seconds)
+        rows = [("pgbench TPC-B (baseline)", args.clients, baseline, None, None, 1.0)]
+        for workers in args.workers:
+            port = free_port()
+            process = serve(db.app_url, workers, port)
+            try:
+                result = asyncio.run(http_load(f"http://127.0.0.1:{port}", token,
+                                               args.clients, args.seconds))
+            finally:
+                process.terminate()
+                process.wait()
+            assert set(result["statuses"]) == {201}, result["statuses"]
+            rows.append((f"POST entries, uvicorn x{workers}", args.clients, result["tps"],
+                         result["p50_ms"], result["p99_ms"], result["tps"] / baseline))
+        db.server.cleanup()  # type: ignore[attr-defined]
+    print(f"\nPosting throughput, {args.seconds} s per run, {os.cpu_count()} cores\n")
+    print("| workload | clients | tx/s | p50 ms | p99 ms | ratio to pgbench |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, clients, tps, p50, p99, ratio in rows:
+        p50_text = f"{p50:.1f}" if p50 is not None else "–"
+        p99_text = f"{p99:.1f}" if p99 is not None else "–"
+        print(f"| {name} | {clients} | {tps:,.0f} | {p50_text} | {p99_text} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Who may call which route: one rule per (method, path template).
+
+Every route of the app must have a row here: the middleware refuses a route
+without one (500, logged), and tests/api/test_authorisation_matrix.py fails
+when the table and the app's routes differ. A rule names the kinds of token
+that may call the route; *where* they may call it (which funds) is the token's
+scope, enforced by row-level security: a resource outside the scope is not
+found (404), exactly like one that does not exist.
+
+Adding a route: add one line, e.g.
+    ("POST", "/v1/loans/{loan_id}/approval"): APPROVE,
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+# What a token is allowed to be: its role, and for integrations whether it writes.
+ADMIN: Final = "admin"
+AUDITOR: Final = "auditor"
+TREASURER: Final = "treasurer"
+CHAIR: Final = "chair"
+INTEGRATION_READ: Final = "integration_read"
+INTEGRATION_WRITE: Final = "integration_write"
+ACCESS_KINDS: Final = frozenset(
+    {ADMIN, AUDITOR, TREASURER, CHAIR, INTEGRATION_READ, INTEGRATION_WRITE}
+)
+WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`roles`: the access kinds that may call the route inside their scope.
+    `public`: no token needed (operations endpoints, docs)."""
+
+    roles: frozenset[str] = frozenset()
+    public: bool = False
+
+    def allows(self, access: str) -> bool:
+        return self.public or access in self.roles
+
+
+PUBLIC: Final = Rule(public=True)
+# Read inside the scope: everyone.
+READ: Final = Rule(ACCESS_KINDS)
+# Record money movements and ledger data: the club's officers, admins, writing integrations.
+RECORD: Final = Rule(frozenset({TREASURER, CHAIR, ADMIN, INTEGRATION_WRITE}))
+# The second pair of eyes: approvals, write-offs, period closes.
+APPROVE: Final = Rule(frozenset({CHAIR, ADMIN}))
+# Reference data and access control.
+ADMIN_ONLY: Final = Rule(frozenset({ADMIN}))
+
+RULES: dict[tuple[str, str], Rule] = {
+    # operations and documentation
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    # funds
+    ("POST", "/v1/funds"): ADMIN_ONLY,
+    ("GET", "/v1/funds"): READ,
+    ("GET", "/v1/funds/{fund_id}"): READ,
+    # accounts
+    ("POST", "/v1/funds/{fund_id}/accounts"): RECORD,
+    ("GET", "/v1/funds/{fund_id}/accounts"): READ,
+    ("GET", "/v1/accounts/{account_id}"): READ,
+    # entries
+    ("POST", "/v1/funds/{fund_id}/entries"): RECORD,
+    ("GET", "/v1/funds/{fund_id}/entries"): READ,
+    ("GET", "/v1/entries/{entry_id}"): READ,
+    ("POST", "/v1/entries/{entry_id}/reversal"): RECORD,
+    # tokens
+    ("POST", "/v1/tokens"): ADMIN_ONLY,
+    ("GET", "/v1/tokens"): ADMIN_ONLY,
+    ("POST", "/v1/tokens/{token_id}/revocation"): ADMIN_ONLY,
+    # areas (reference data: the admin keeps the tree; reads show the areas of the scope)
+    ("POST", "/v1/areas"): ADMIN_ONLY,
+    ("GET", "/v1/areas"): READ,
+    ("GET", "/v1/areas/{code}"): READ,
+    ("POST", "/v1/areas/{code}/parents"): ADMIN_ONLY,
+    ("POST", "/v1/areas/{code}/dissolution"): ADMIN_ONLY,
+    # clubs and members
+    ("POST", "/v1/clubs"): ADMIN_ONLY,
+    ("GET", "/v1/clubs"): READ,
+    ("GET", "/v1/clubs/{club_id}"): READ,
+    ("POST", "/v1/clubs/{club_id}/area"): ADMIN_ONLY,
+    ("POST", "/v1/clubs/{club_id}/members"): RECORD,
+    ("GET", "/v1/clubs/{club_id}/members"): READ,
+    # cash book
+    ("POST", "/v1/funds/{fund_id}/seed-grants"): RECORD,
+    ("POST", "/v1/funds/{fund_id}/donations"): RECORD,
+    ("POST", "/v1/funds/{fund_id}/contributions"): RECORD,
+    ("POST", "/v1/funds/{fund_id}/expenses"): RECORD,
+    # loans
+    ("POST", "/v1/funds/{fund_id}/loans"): RECORD,
+    ("GET", "/v1/funds/{fund_id}/loans"): READ,
+    ("GET", "/v1/loans/{loan_id}"): READ,
+    ("GET", "/v1/loans/{loan_id}/schedule"): READ,
+    ("POST", "/v1/loans/{loan_id}/approval"): APPROVE,
+    ("POST", "/v1/loans/{loan_id}/disbursement"): RECORD,
+    ("POST", "/v1/loans/{loan_id}/repayments"): RECORD,
+    ("POST", "/v1/loans/{loan_id}/write-off"): RECORD,
+    ("POST", "/v1/loans/{loan_id}/write-off/approval"): APPROVE,
+    # periods
+    ("POST", "/v1/funds/{fund_id}/periods/{period}/close"): APPROVE,
+    ("GET", "/v1/funds/{fund_id}/periods"): READ,
+}
+
+
+def rule_for(method: str, path_template: str) -> Rule | None:
+    """The rule of a route (HEAD is treated as GET); None when it has none."""
+    return RULES.get(("GET" if method == "HEAD" else method, path_template))

@@ -1,0 +1,173 @@
+"""Authentication and authorisation of every request, before its handler runs.
+
+`authorise_request` is called by the TransactionMiddleware right after it opened
+the request's transaction:
+
+1. find the route (method, path template) and its rule in `service.auth.rules`;
+   a route with no rule is refused (fail closed);
+2. public routes go through with no scope (they see no fund-scoped row);
+3. otherwise the bearer token is looked up by its SHA-256 hash and, in the same
+   statement, the transaction's fund scope is set (`clubfund_authenticate`);
+   no token, or an unknown, revoked or expired one: 401 with
+   `WWW-Authenticate: Bearer`;
+4. a token whose role may not call the route: 403 `forbidden` (also for writes
+   by auditors and read-only integrations). Resources outside the token's scope
+   are invisible through row-level security and answer 404 in the handlers.
+
+Tokens are never logged: a refused request is logged with the token's id when
+it is known, or a short hash of what was presented.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from starlette.routing import compile_path
+from starlette.types import Scope
+
+from service.auth import repository
+from service.auth.principal import Principal
+from service.auth.rules import Rule, rule_for
+from service.errors import ClubfundError, Forbidden, Unauthenticated
+
+log = logging.getLogger("clubfund.auth")
+TOKEN_LENGTH_MAX = 200
+CHALLENGE = 'Bearer realm="clubfund"'
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="clubfund", error="invalid_token"'
+
+
+class MissingRule(ClubfundError):
+    """A route that nobody declared in the rule table: a bug, refused."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """The outcome: a principal (None on public or unknown routes) or a refusal."""
+
+    principal: Principal | None = None
+    refusal: ClubfundError | None = None
+    token_hash: str | None = None
+
+    @property
+    def principal_id(self) -> str:
+        return self.principal.token_id if self.principal else "anonymous"
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor if self.principal else "anonymous"
+
+
+def hash_token(token: str) -> str:
+    """What is stored and looked up: SHA-256 of the token (tokens carry 256 random bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RouteTemplate:
+    method: str
+    path: str  # the template, e.g. /v1/funds/{fund_id}
+    pattern: re.Pattern[str]
+
+
+def route_templates(app: Any) -> list[RouteTemplate]:
+    """Every (method, path template) the app serves, in the router's order (cached)."""
+    cached: list[RouteTemplate] | None = getattr(app.state, "route_templates", None)
+    if cached is not None:
+        return cached
+    try:  # FastAPI versions that flatten included routers lazily
+        from fastapi.routing import iter_route_contexts
+
+        routes: Iterable[Any] = iter_route_contexts(app.routes)
+    except ImportError:
+        routes = app.routes
+    templates: list[RouteTemplate] = []
+    for route in routes:
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if path is None or not methods:
+            continue
+        pattern, _, _ = compile_path(path)
+        served = set(methods) - {"HEAD"} or set(methods)
+        templates.extend(RouteTemplate(method, path, pattern) for method in sorted(served))
+    app.state.route_templates = templates
+    return templates
+
+
+def route_of(scope: Scope) -> tuple[str, str] | None:
+    """(method, path template) of the route that will handle this request, if any."""
+    method = "GET" if scope["method"] == "HEAD" else scope["method"]
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path):]
+    for template in route_templates(scope["app"]):
+        if template.method == method and template.pattern.match(path):
+            return template.method, template.path
+    return None
+
+
+def presented_token(scope: Scope) -> str | None:
+    """The bearer token; None when there is no Authorization header, "" when it is malformed."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            header: str = value.decode("latin-1")
+            scheme, _, token = header.partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token or len(token) > TOKEN_LENGTH_MAX:
+                return ""
+            return token
+    return None
+
+
+async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Access:
+    route = route_of(scope)
+    if route is None:  # no such route: the router answers 404 or 405
+        return Access()
+    method, template = route
+    where = f"{method} {template}"
+    rule: Rule | None = rule_for(method, template)
+    if rule is None:
+        log.error("refused: route %s has no authorisation rule", where)
+        return Access(refusal=MissingRule(f"route {where} has no authorisation rule"))
+    if rule.public:
+        return Access()
+
+    token = presented_token(scope)
+    if not token:
+        reason = "no bearer token" if token is None else "malformed Authorization header"
+        log.warning("authentication failed: actor=anonymous route=%s reason=%s", where, reason)
+        return Access(refusal=Unauthenticated(
+            "send `Authorization: Bearer <token>`", headers={"WWW-Authenticate": CHALLENGE}
+        ))
+    token_hash = hash_token(token)
+    found = await repository.authenticate(connection, token_hash)
+    if found["failure"] is not None:
+        actor = found["token_id"] or f"presented:{token_hash[:12]}"
+        log.warning("authentication failed: actor=%s route=%s reason=%s",
+                    actor, where, found["failure"])
+        return Access(refusal=Unauthenticated(
+            "the bearer token is unknown, expired or revoked",
+            headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
+        ))
+    fund_ids = found["fund_ids"]
+    principal = Principal(
+        token_id=found["token_id"], role=found["role"], scope=found["scope"],
+        can_write=found["can_write"],
+        fund_ids=None if fund_ids is None else frozenset(fund_ids),
+    )
+    if not rule.allows(principal.access):
+        log.warning("authorisation refused: actor=%s route=%s reason=%s may not call this route",
+                    principal.actor, where, principal.access)
+        return Access(refusal=Forbidden(f"a {principal.access} token may not call {where}"))
+    return Access(principal=principal, token_hash=token_hash)
+
+
+async def restore_scope(connection: asyncpg.Connection, access: Access) -> None:
+    """Set the same scope again in a new transaction on this connection."""
+    if access.token_hash is not None:
+        await repository.authenticate(connection, access.token_hash)
