@@ -318,3 +318,30 @@ async def test_the_fund_lists_its_loans_with_their_position(club):
     applied = (await club["chair"].get(f"/v1/funds/{club['fund']}/loans",
                                        params={"status": "applied"})).json()
     assert [loan["id"] for loan in applied["items"]] == [second["id"]]
+
+
+async def test_concurrent_repayments_on_one_loan_are_applied_one_after_another(
+    club, client_for, new_token, superuser_connection
+):
+    loan = await disbursed(club)
+    tellers = [client_for(await new_token("treasurer", scope=f"club:{club['club']}"))
+               for _ in range(4)]
+    url = f"/v1/loans/{loan['id']}/repayments"
+    responses = await __import__("asyncio").gather(*(
+        tellers[n % 4].post(url, json={"amount": 100_000, "effective_date": "2026-03-05"})
+        for n in range(12)
+    ))
+    assert sorted(r.status_code for r in responses) == [201] * 12
+    # 1,200,000 in all, applied in turn: instalment 1 (50,000 + 416,667), instalment 2 paid
+    # ahead (50,000 + 416,667), instalment 3's interest 50,000 and 216,666 of its principal
+    outstanding = [r.json()["outstanding_principal"] for r in responses]
+    assert len(set(outstanding)) == 12 and min(outstanding) == 3_950_000
+    read = (await club["chair"].get(f"/v1/loans/{loan['id']}")).json()
+    assert (read["principal_repaid"], read["interest_paid"]) == (1_050_000, 150_000)
+    balance = await superuser_connection.fetchval(
+        "SELECT b.debits - b.credits FROM account_balances b JOIN loans l"
+        " ON l.fund_id = b.fund_id AND l.account_id = b.account_id WHERE l.id = $1",
+        __import__("uuid").UUID(loan["id"]))
+    assert balance == read["outstanding_principal"] == 3_950_000
+    vouchers = sorted(r.json()["voucher_number"] for r in responses)
+    assert vouchers == [f"PT-2026-{n:04d}" for n in range(2, 14)]  # the seed grant took 0001
