@@ -23,3 +23,4 @@ class FundRead(BaseModel):
     audit: AuditStamp | None = Field(
         default=None, description="the audit record that created this fund"
     )
+    club_id: uuid.UUID | None = Field(default=None, description="the club owning this fund")
