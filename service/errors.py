@@ -130,6 +130,10 @@ class AuditKeyMissing(ClubfundError):
     status, code, title = 503, "audit_key_missing", "No audit signing key is configured"
 
 
+class ExportTooLarge(ClubfundError):
+    status, code, title = 422, "export_too_large", "The export is too large; narrow the range"
+
+
 # Core errors: one status per class, everything else 422.
 LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {}
 

@@ -273,6 +273,25 @@ class AuditHead(SQLModel, table=True):
     signature: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class DailyBalance(SQLModel, table=True):
+    """An account's cumulative totals at the end of each day it has postings on."""
+
+    __tablename__ = "daily_balances"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "account_id", "effective_date", name="pk_daily_balances"),
+        ForeignKeyConstraint(
+            ["fund_id", "account_id"], ["accounts.fund_id", "accounts.id"],
+            name="fk_daily_balances_fund_id_account_id_accounts",
+        ),
+    )
+    fund_id: uuid.UUID = _uuid()
+    account_id: uuid.UUID = _uuid()
+    effective_date: date = Field(sa_column=Column(Date, nullable=False))
+    debits: int = Field(sa_column=Column(BigInteger, nullable=False))
+    credits: int = Field(sa_column=Column(BigInteger, nullable=False))
+    postings_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class Token(SQLModel, table=True):
     """A bearer token: only its SHA-256 hash is stored (see service/auth)."""
 

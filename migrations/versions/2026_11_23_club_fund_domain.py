@@ -15,7 +15,7 @@ periods, loans and their append-only events.
   under the fund lock); loan_events: append-only history of every state change.
 
 Revision ID: 2026_11_23_club_fund_domain
-Revises: 2026_11_23_access_control
+Revises: 2026_11_23_audit_log
 Create Date: 2026-11-23
 """
 

@@ -73,6 +73,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/funds/{fund_id}/entries"): READ,
     ("GET", "/v1/entries/{entry_id}"): READ,
     ("POST", "/v1/entries/{entry_id}/reversal"): RECORD,
+    # reports
+    ("GET", "/v1/accounts/{account_id}/statement"): READ,
+    ("GET", "/v1/funds/{fund_id}/trial-balance"): READ,
+    ("GET", "/v1/funds/{fund_id}/balance-sheet"): READ,
+    ("GET", "/v1/funds/{fund_id}/income-statement"): READ,
+    ("GET", "/v1/reports/portfolio"): READ,
     # tokens
     ("POST", "/v1/tokens"): ADMIN_ONLY,
     ("GET", "/v1/tokens"): ADMIN_ONLY,

@@ -1,0 +1,530 @@
+"""Report benchmarks: statements, trial balances and the portfolio roll-up at scale.
+
+    /work/main/.venv/bin/python bench/reports.py [--data-dir DIR] [--national-postings N]
+
+Starts the embedded PostgreSQL (in a temporary directory, or in `--data-dir`, where
+the loaded data is kept and reused by the next run), migrates a database, builds the
+data with set-based SQL as the schema owner — every entry a valid balanced entry
+inserted through the real triggers (balances, daily balances, the deferred balancing
+check): nothing is bypassed — and prints a table of latencies with a baseline measured
+in the same run. Not a test: nothing here asserts a time.
+
+Data
+    big fund: one fund, 1,000,000 entries of two postings over 2024–2026 (about 900 a
+    day, 2 % backdated by two days), cash on every entry: the cash account has
+    1,000,000 postings and the fund 2,000,000.
+    national: 10,000 clubs (2 provinces × 10 districts × 50 communes × 10 clubs), one
+    fund each with the default chart, 500 entries (1,000 postings) each over 2025–2026:
+    10,000,000 postings in all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+from service import migrate  # noqa: E402
+from service.app import create_app  # noqa: E402
+from service.database import create_pool  # noqa: E402
+from service.embedded import FAST_UNSAFE_SETTINGS, EmbeddedDatabase, start_embedded  # noqa: E402
+from service.settings import Settings  # noqa: E402
+
+DATABASE = "clubfund_bench"
+BIG_START = date(2024, 1, 1)
+BIG_DAYS = 1096
+NATIONAL_START = date(2025, 1, 1)
+NATIONAL_DAYS = 730
+ENTRIES_PER_FUND = 500
+PROVINCES, DISTRICTS, COMMUNES, CLUBS = 2, 10, 50, 10  # per parent
+CHART = [
+    ("111", "Tiền mặt", "asset", False), ("112", "Tiền gửi ngân hàng", "asset", False),
+    ("131", "Cho vay hội viên", "asset", True), ("4111", "Vốn ngân sách huyện", "equity", True),
+    ("4112", "Vốn ngân sách xã, tỉnh", "equity", True), ("4113", "Vốn tài trợ", "equity", True),
+    ("4114", "Vốn hội viên", "equity", True), ("4115", "Vốn bổ sung", "equity", True),
+    ("515", "Thu lãi cho vay", "income", True), ("642", "Chi phí hoạt động", "expense", True),
+    ("711", "Thu nhập khác", "income", True), ("811", "Xóa nợ", "expense", True),
+]
+
+
+def md5_uuid(text: str) -> uuid.UUID:
+    """The id the loader's SQL gives (`md5(text)::uuid`), so Python can name rows."""
+    return uuid.UUID(hashlib.md5(text.encode()).hexdigest())
+
+
+def fund_id(name: str) -> uuid.UUID:
+    return md5_uuid(f"fund/{name}")
+
+
+def account_id(fund: uuid.UUID, code: str) -> uuid.UUID:
+    return md5_uuid(f"{fund}/{code}")
+
+
+BIG_FUND = fund_id("big")
+
+
+# --- loading -------------------------------------------------------------------------
+
+FUNDS_SQL = """
+    INSERT INTO funds (id, name, currency, created_at, club_id)
+    SELECT md5('fund/' || f)::uuid, 'Quỹ ' || f, 'VND', now(),
+           CASE WHEN $2::bool THEN md5('club/' || f)::uuid END
+      FROM unnest($1::text[]) AS f
+"""
+ACCOUNTS_SQL = """
+    INSERT INTO accounts (fund_id, id, code, name, type, normal_side, allow_negative,
+                          currency, created_at)
+    SELECT md5('fund/' || f)::uuid, md5(md5('fund/' || f)::uuid::text || '/' || c.code)::uuid,
+           c.code, c.name, c.type,
+           CASE WHEN c.type IN ('asset', 'expense') THEN 'debit' ELSE 'credit' END,
+           c.allow_negative, 'VND', now()
+      FROM unnest($1::text[]) AS f
+     CROSS JOIN unnest($2::text[], $3::text[], $4::text[], $5::bool[])
+           AS c(code, name, type, allow_negative)
+"""
+
+
+async def create_funds(connection: asyncpg.Connection, names: list[str], clubs: bool) -> None:
+    await connection.execute(FUNDS_SQL, names, clubs)
+    await connection.execute(ACCOUNTS_SQL, names, *(list(c) for c in zip(*CHART, strict=True)))
+
+
+# The account of a posting: md5(fund_id || '/' || code), as in ACCOUNTS_SQL.
+POSTINGS_FROM_E = """
+    INSERT INTO postings (fund_id, entry_id, line, account_id, side, amount, currency,
+                          effective_date, sequence)
+    SELECT e.fund_id, e.id, l.line,
+           md5(e.fund_id::text || '/' || CASE l.line WHEN 1 THEN k.debit ELSE k.credit END)::uuid,
+           CASE l.line WHEN 1 THEN 'debit' ELSE 'credit' END,
+           k.amount, 'VND', e.effective_date, e.sequence
+      FROM e
+     CROSS JOIN LATERAL ({kinds}) AS k(debit, credit, amount)
+     CROSS JOIN (VALUES (1::smallint), (2::smallint)) AS l(line)
+"""
+
+# Big fund: entry n of kind n % 4 — grant (Dr 111 / Cr 4111), loan (Dr 131 / Cr 111),
+# interest (Dr 111 / Cr 515), expense (Dr 642 / Cr 111); 2 % dated two days back.
+BIG_KINDS = """
+    SELECT (ARRAY['111', '131', '111', '642'])[e.sequence % 4 + 1],
+           (ARRAY['4111', '111', '515', '111'])[e.sequence % 4 + 1],
+           (ARRAY[1000000 + (e.sequence * 7919) % 1000 * 1000, 300000 + e.sequence % 97 * 1000,
+                  50000 + e.sequence % 1000, 100000 + e.sequence % 500])[e.sequence % 4 + 1]
+"""
+BIG_CHUNK_SQL = """
+    WITH e AS (
+        INSERT INTO entries (fund_id, id, sequence, effective_date, recorded_at, description,
+                             currency, metadata, actor, hash)
+        SELECT $1, gen_random_uuid(), n,
+               $4::date + ((n - 1) * $5::bigint / $6::bigint)::int
+                   - CASE WHEN n % 50 = 0 THEN 2 ELSE 0 END,
+               now(), 'Bench entry ' || n, 'VND', '{}'::jsonb, 'bench', md5(n::text)
+          FROM generate_series($2::bigint, $3::bigint) AS n
+        RETURNING fund_id, id, sequence, effective_date
+    )
+""" + POSTINGS_FROM_E.format(kinds=BIG_KINDS)
+
+# A club fund's entry n, by n % 10: seed grant from a source 4111..4114 (Dr 111), two
+# loans (Dr 131 / Cr 111), a bank deposit (Dr 112 / Cr 111), three repayments
+# (Dr 111 / Cr 131), interest (Dr 111 / Cr 515), an expense (Dr 642 / Cr 111) and a
+# write-off (Dr 811 / Cr 131). Cash and loans outstanding stay positive.
+NATIONAL_KINDS = """
+    SELECT (ARRAY['111', '131', '131', '112', '111', '111', '111', '111', '642', '811'])
+               [e.sequence % 10 + 1],
+           CASE WHEN e.sequence % 10 = 0 THEN '411' || (1 + (e.sequence / 10) % 4)
+                ELSE (ARRAY['', '111', '111', '111', '131', '131', '131', '515', '111', '131'])
+                         [e.sequence % 10 + 1] END,
+           (ARRAY[2000000, 500000, 500000, 200000, 150000, 150000, 150000, 30000, 20000,
+                  50000])[e.sequence % 10 + 1]
+"""
+NATIONAL_CHUNK_SQL = """
+    WITH e AS (
+        INSERT INTO entries (fund_id, id, sequence, effective_date, recorded_at, description,
+                             currency, metadata, actor, hash)
+        SELECT md5('fund/' || f)::uuid, gen_random_uuid(), n,
+               $3::date + ((n - 1) * $4::int / $5::int), now(), 'Bench entry', 'VND',
+               '{}'::jsonb, 'bench', md5(f || '/' || n)
+          FROM generate_series($1::int, $2::int) AS f
+         CROSS JOIN generate_series(1, $5::int) AS n
+        RETURNING fund_id, id, sequence, effective_date
+    )
+""" + POSTINGS_FROM_E.format(kinds=NATIONAL_KINDS)
+
+
+async def load_big_fund(connection: asyncpg.Connection, entries: int, chunk: int) -> float:
+    started = time.perf_counter()
+    await create_funds(connection, ["big"], clubs=False)
+    for first in range(1, entries + 1, chunk):
+        last = min(first + chunk - 1, entries)
+        async with connection.transaction():
+            await connection.execute(BIG_CHUNK_SQL, BIG_FUND, first, last, BIG_START,
+                                     BIG_DAYS, entries)
+        print(f"  big fund: {last:,} of {entries:,} entries", flush=True, end="\r")
+    await connection.execute("UPDATE funds SET entry_count = $2 WHERE id = $1", BIG_FUND,
+                             entries)
+    print()
+    return time.perf_counter() - started
+
+
+AREAS_SQL = """
+    INSERT INTO areas (code, name, level, valid_from, created_at)
+    SELECT code, name, level, '2020-01-01', now()
+      FROM unnest($1::text[], $2::text[], $3::text[]) AS a(code, name, level);
+"""
+
+
+def area_rows() -> tuple[list[tuple[str, str, str, str | None]], list[str]]:
+    """(code, name, level, parent) of every area, and each club's commune in order."""
+    rows: list[tuple[str, str, str, str | None]] = []
+    communes: list[str] = []
+    for p in range(1, PROVINCES + 1):
+        province = f"9{p}"
+        rows.append((province, f"Tỉnh {p}", "province", None))
+        for d in range(1, DISTRICTS + 1):
+            district = f"{province}{d:02d}"
+            rows.append((district, f"Huyện {p}.{d}", "district", province))
+            for c in range(1, COMMUNES + 1):
+                commune = f"{district}{c:03d}"
+                rows.append((commune, f"Xã {p}.{d}.{c}", "commune", district))
+                communes.extend([commune] * CLUBS)
+    return rows, communes
+
+
+async def load_national(url: str, funds: int, chunk_funds: int) -> float:
+    started = time.perf_counter()
+    connection = await connect(url)
+    try:
+        async with connection.transaction():
+            rows, communes = area_rows()
+            columns = [list(c) for c in zip(*rows, strict=True)]
+            await connection.execute(AREAS_SQL, *columns[:3])
+            await connection.execute(
+                "INSERT INTO area_parents (code, valid_from, parent_code)"
+                " SELECT code, '2020-01-01', parent FROM unnest($1::text[], $2::text[])"
+                " AS a(code, parent)",
+                [r[0] for r in rows], [r[3] for r in rows],
+            )
+            names = [str(n) for n in range(1, funds + 1)]
+            await connection.execute(
+                "INSERT INTO clubs (id, name, area_code, created_at)"
+                " SELECT md5('club/' || f)::uuid, 'CLB ' || f, c, now()"
+                " FROM unnest($1::text[], $2::text[]) AS x(f, c)",
+                names, [communes[n % len(communes)] for n in range(funds)],
+            )
+            await create_funds(connection, names, clubs=True)
+    finally:
+        await connection.close()
+    chunks = [(first, min(first + chunk_funds - 1, funds))
+              for first in range(1, funds + 1, chunk_funds)]
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        worker_connection = await connect(url)
+        try:
+            while chunks:
+                first, last = chunks.pop(0)
+                async with worker_connection.transaction():
+                    await worker_connection.execute(
+                        NATIONAL_CHUNK_SQL, first, last, NATIONAL_START, NATIONAL_DAYS,
+                        ENTRIES_PER_FUND,
+                    )
+                done += (last - first + 1) * ENTRIES_PER_FUND * 2
+                print(f"  national: {done:,} postings", flush=True, end="\r")
+        finally:
+            await worker_connection.close()
+
+    await asyncio.gather(worker(), worker())  # two cores: two loaders
+    connection = await connect(url)
+    try:
+        await connection.execute(
+            "UPDATE funds SET entry_count = $1 WHERE club_id IS NOT NULL", ENTRIES_PER_FUND)
+    finally:
+        await connection.close()
+    print()
+    return time.perf_counter() - started
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """The schema owner, seeing every fund (row-level security binds the owner too)."""
+    return await asyncpg.connect(url, server_settings={"clubfund.all_funds": "on"})
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def timed(
+    runs: int, action: Callable[[int], Awaitable[Any]]
+) -> list[float]:
+    """Milliseconds of each run (after two warm-up runs)."""
+    for n in range(2):
+        await action(-1 - n)
+    samples = []
+    for n in range(runs):
+        started = time.perf_counter()
+        await action(n)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+class Results:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, int, float, float, str]] = []
+
+    def add(self, name: str, samples: list[float], baseline: list[float] | None = None,
+            note: str = "") -> None:
+        p50, p99 = statistics.median(samples), percentile(samples, 0.99)
+        if baseline:
+            note = (f"{p50 / statistics.median(baseline):.1f}× baseline p50"
+                    + (f"; {note}" if note else ""))
+        self.rows.append((name, len(samples), p50, p99, note))
+        print(f"  {name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms {note}", flush=True)
+
+    def table(self) -> str:
+        lines = ["| measurement | runs | p50 ms | p99 ms | note |", "|---|---:|---:|---:|---|"]
+        lines += [f"| {name} | {runs} | {p50:.2f} | {p99:.2f} | {note} |"
+                  for name, runs, p50, p99, note in self.rows]
+        return "\n".join(lines)
+
+
+def pgbench_select_only(db: EmbeddedDatabase, seconds: int) -> tuple[float, float]:
+    """(tps, mean latency ms) of pgbench's built-in select-only script, 2 clients."""
+    db.psql("DROP DATABASE IF EXISTS pgbench", "CREATE DATABASE pgbench")
+    url = db.url("postgres", "pgbench")
+    subprocess.run([str(db.bin_path("pgbench")), "-i", "-q", "-s", "10", url], check=True,
+                   capture_output=True)
+    output = subprocess.run(
+        [str(db.bin_path("pgbench")), "-n", "-S", "-c", "2", "-j", "2", "-T", str(seconds),
+         url], check=True, capture_output=True, text=True,
+    ).stdout
+    tps = float(output.split("tps = ")[1].split()[0])
+    latency = float(output.split("latency average = ")[1].split()[0])
+    return tps, latency
+
+
+async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
+    from service.pagination import encode_cursor
+    from service.reports import repository
+    from service.tokens.schemas import TokenCreate
+    from service.tokens.service import issue_token
+
+    results = Results()
+    rng = random.Random(7)
+    owner = await connect(db.owner_url)
+    async with owner.transaction():
+        created = await issue_token(owner, TokenCreate(role="admin"), created_by="bench",
+                                    now=datetime.now(UTC))
+    pool = await create_pool(db.app_url, min_size=2, max_size=4)
+    app = create_app(Settings(database_url="postgresql://unused"), pool=pool)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                             headers={"Authorization": f"Bearer {created.token}"})
+    cash = account_id(BIG_FUND, "111")
+    postings = await owner.fetchval(
+        "SELECT postings_count FROM account_balances WHERE fund_id = $1 AND account_id = $2",
+        BIG_FUND, cash)
+    fund_postings = await owner.fetchval(
+        "SELECT sum(postings_count)::bigint FROM account_balances WHERE fund_id = $1", BIG_FUND)
+    print(f"big fund: cash has {postings:,} postings, the fund {fund_postings:,}")
+
+    def random_day(start: date, days: int) -> date:
+        return start + timedelta(days=rng.randrange(days))
+
+    # Statements: the first page of a year from a random day; a page at a random cursor.
+    async def statement_page(_: int) -> None:
+        start = random_day(BIG_START, BIG_DAYS - 365)
+        response = await http.get(f"/v1/accounts/{cash}/statement",
+                                  params={"from": str(start), "to": str(start + timedelta(365))})
+        assert response.status_code == 200 and len(response.json()["items"]) == 50
+
+    cursors = []
+    for _ in range(args.samples + 2):
+        start = random_day(BIG_START, BIG_DAYS - 365)
+        position = await owner.fetchrow(
+            "SELECT effective_date, sequence, line FROM postings WHERE fund_id = $1"
+            " AND account_id = $2 AND effective_date >= $3 ORDER BY effective_date, sequence"
+            " LIMIT 1 OFFSET $4", BIG_FUND, cash, start, rng.randrange(min(100_000,
+                                                                            postings // 4)))
+        cursors.append((start, encode_cursor(
+            [position[0].isoformat(), position[1], position[2]])))
+
+    async def statement_cursor(n: int) -> None:
+        start, cursor = cursors[n]
+        response = await http.get(f"/v1/accounts/{cash}/statement", params={
+            "from": str(start), "to": str(start + timedelta(365)), "cursor": cursor})
+        assert response.status_code == 200 and len(response.json()["items"]) == 50
+
+    async def statement_sql(_: int) -> None:
+        start = random_day(BIG_START, BIG_DAYS - 365)
+        rows = await repository.statement_page(
+            owner, fund_id=BIG_FUND, account_id=cash, start=start,
+            end=start + timedelta(365), after=(start, 0, 0), limit=51)
+        assert len(rows) == 51
+
+    async def plain_select(_: int) -> None:
+        start = random_day(BIG_START, BIG_DAYS - 365)
+        rows = await owner.fetch(
+            "SELECT p.effective_date, p.sequence, p.line, p.side, p.amount, e.voucher_number,"
+            " e.description FROM postings p JOIN entries e ON e.fund_id = p.fund_id"
+            " AND e.id = p.entry_id WHERE p.fund_id = $1 AND p.account_id = $2"
+            " AND p.effective_date >= $3 ORDER BY p.effective_date, p.sequence, p.line"
+            " LIMIT 51", BIG_FUND, cash, start)
+        assert len(rows) == 51
+
+    async def naive_opening(_: int) -> None:
+        start = random_day(BIG_START, BIG_DAYS)
+        await owner.fetchval(
+            "SELECT sum(CASE side WHEN 'debit' THEN amount ELSE -amount END) FROM postings"
+            " WHERE fund_id = $1 AND account_id = $2 AND effective_date < $3",
+            BIG_FUND, cash, start)
+
+    print("measuring statements", flush=True)
+    baseline = await timed(args.samples, plain_select)
+    results.add(f"baseline: plain indexed SELECT of 51 statement rows ({postings:,} postings)",
+                baseline)
+    results.add("statement, first page (HTTP, 50 lines)", await timed(args.samples,
+                statement_page), baseline)
+    results.add("statement, page at a random cursor (HTTP)", await timed(args.samples,
+                statement_cursor), baseline)
+    results.add("statement page SQL alone (one statement)", await timed(args.samples,
+                statement_sql), baseline)
+    results.add("for comparison: opening balance summed from postings", await timed(
+        10, naive_opening), baseline, "what daily_balances avoids")
+
+    # Trial balance as of a random date over the big fund.
+    async def trial_balance(_: int) -> None:
+        day = random_day(BIG_START, BIG_DAYS)
+        response = await http.get(f"/v1/funds/{BIG_FUND}/trial-balance",
+                                  params={"as_of": str(day)})
+        assert response.status_code == 200 and response.json()["balanced"]
+
+    async def current_balances(_: int) -> None:
+        await owner.fetch("SELECT * FROM account_balances WHERE fund_id = $1", BIG_FUND)
+
+    async def naive_trial_balance(_: int) -> None:
+        await owner.fetch(
+            "SELECT account_id, sum(amount) FILTER (WHERE side = 'debit'),"
+            " sum(amount) FILTER (WHERE side = 'credit') FROM postings"
+            " WHERE fund_id = $1 AND effective_date <= $2 GROUP BY account_id",
+            BIG_FUND, random_day(BIG_START, BIG_DAYS))
+
+    print("measuring trial balances", flush=True)
+    baseline = await timed(args.samples, current_balances)
+    results.add("baseline: plain SELECT of the fund's current balances", baseline)
+    results.add(f"trial balance as of a random date (HTTP, {fund_postings:,} postings)",
+                await timed(args.samples, trial_balance), baseline)
+    results.add("for comparison: trial balance summed from postings", await timed(
+        3, naive_trial_balance), baseline, "what daily_balances avoids")
+
+    # Portfolio over every club.
+    clubs = await owner.fetchval("SELECT count(*) FROM clubs")
+    national = await owner.fetchval(
+        "SELECT sum(b.postings_count)::bigint FROM account_balances b"
+        " JOIN funds f ON f.id = b.fund_id WHERE f.club_id IS NOT NULL")
+    print(f"national: {clubs:,} clubs, {national:,} postings; measuring the portfolio",
+          flush=True)
+
+    async def portfolio(_: int) -> None:
+        day = random_day(NATIONAL_START, NATIONAL_DAYS)
+        response = await http.get("/v1/reports/portfolio", params={"as_of": str(day)})
+        assert response.status_code == 200 and len(response.json()["items"]) > clubs
+
+    async def portfolio_sql(_: int) -> None:
+        day = random_day(NATIONAL_START, NATIONAL_DAYS)
+        codes = [r[0] for r in await repository.area_tree(owner, None, day)]
+        await repository.portfolio_amounts(owner, codes, date(day.year, 1, 1), day, None)
+
+    async def portfolio_baseline(_: int) -> None:
+        await owner.fetch(
+            "SELECT c.id, a.code, b.debits, b.credits FROM clubs c"
+            " JOIN funds f ON f.club_id = c.id JOIN accounts a ON a.fund_id = f.id"
+            " JOIN account_balances b ON b.fund_id = a.fund_id AND b.account_id = a.id")
+
+    baseline = await timed(args.portfolio_samples, portfolio_baseline)
+    results.add("baseline: plain SELECT of every club account's current balance", baseline)
+    results.add(f"portfolio of {clubs:,} clubs as of a random date (HTTP)", await timed(
+        args.portfolio_samples, portfolio), baseline)
+    results.add("portfolio figures SQL alone", await timed(args.portfolio_samples,
+                portfolio_sql), baseline)
+    await http.aclose()
+    await pool.close()
+    await owner.close()
+    return results
+
+
+async def load(db: EmbeddedDatabase, args: argparse.Namespace) -> None:
+    owner = await connect(db.owner_url)
+    try:
+        big = await owner.fetchval("SELECT entry_count FROM funds WHERE id = $1", BIG_FUND)
+        clubs = await owner.fetchval("SELECT count(*) FROM clubs")
+    finally:
+        await owner.close()
+    if big is None:
+        print(f"loading the big fund: {args.big_entries:,} entries", flush=True)
+        owner = await connect(db.owner_url)
+        try:
+            seconds = await load_big_fund(owner, args.big_entries, 50_000)
+        finally:
+            await owner.close()
+        print(f"  {args.big_entries * 2 / seconds:,.0f} postings/s through the triggers")
+    if clubs == 0 and args.funds:
+        print(f"loading {args.funds:,} club funds of {ENTRIES_PER_FUND * 2} postings",
+              flush=True)
+        seconds = await load_national(db.owner_url, args.funds, 100)
+        print(f"  {args.funds * ENTRIES_PER_FUND * 2 / seconds:,.0f} postings/s, two loaders")
+    owner = await connect(db.owner_url)
+    try:
+        await owner.execute("ANALYZE")
+    finally:
+        await owner.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, help="keep (and reuse) the loaded cluster here")
+    parser.add_argument("--big-entries", type=int, default=1_000_000)
+    parser.add_argument("--funds", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--portfolio-samples", type=int, default=10)
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="clubfund-bench-") as scratch:
+        data_dir = args.data_dir or Path(scratch)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o755)
+        db = start_embedded(data_dir, database=DATABASE, settings=FAST_UNSAFE_SETTINGS)
+        migrate.upgrade(db.owner_url)
+        asyncio.run(load(db, args))
+        results = asyncio.run(measure(db, args))
+        tps, latency = pgbench_select_only(db, args.pgbench_seconds)
+        print()
+        print(results.table())
+        print()
+        print(f"pgbench select-only on the same server (scale 10, 2 clients): {tps:,.0f} tps,"
+              f" {latency:.3f} ms average latency")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from service.context import RequestContext, get_context
+from service.errors import ExportTooLarge, InvalidCursor, NotFound, problem_responses
+from service.pagination import page_params
+from service.reports import service
+from service.reports.exports import (
+    EXPORT_RESPONSES,
+    ExportFormat,
+    Table,
+    export_format,
+    file_response,
+)
+from service.reports.labels import Language, language_of
+from service.reports.schemas import (
+    BalanceSheetRead,
+    IncomeStatementRead,
+    PortfolioRead,
+    StatementRead,
+    TrialBalanceRead,
+)
+
+router = APIRouter(tags=["reports"])
+Context = Annotated[RequestContext, Depends(get_context)]
+PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
+DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2999, 12, 31)
+ReportDate = Annotated[date | None, Query(ge=DATE_MIN, le=DATE_MAX)]
+FromDate = Annotated[
+    date | None,
+    Query(alias="from", ge=DATE_MIN, le=DATE_MAX,
+          description="first day, included (default: January 1 of `to`'s year)"),
+]
+ToDate = Annotated[
+    date | None,
+    Query(ge=DATE_MIN, le=DATE_MAX, description="last day, included (default: today)"),
+]
+FormatParam = Annotated[
+    ExportFormat | None,
+    Query(alias="format", description="overrides the Accept header (handy for links)"),
+]
+Currency = Annotated[
+    str | None, Query(pattern=r"^[A-Z]{3}$", description="default: the fund's currency")
+]
+REPORT_PROBLEMS = (NotFound, (422, "invalid_report_range"))
+
+
+def request_language(
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Language:
+    return language_of(accept_language)
+
+
+def requested_format(
+    requested: FormatParam = None, accept: Annotated[str | None, Header()] = None
+) -> ExportFormat:
+    return export_format(accept, requested)
+
+
+LanguageParam = Annotated[Language, Depends(request_language)]
+Format = Annotated[ExportFormat, Depends(requested_format)]
+
+
+def period(ctx: RequestContext, start: date | None, end: date | None) -> tuple[date, date]:
+    end = end or ctx.business_date
+    return start or date(end.year, 1, 1), end
+
+
+@router.get("/v1/accounts/{account_id}/statement", response_model=StatementRead,
+            responses={**EXPORT_RESPONSES,
+                       **problem_responses(*REPORT_PROBLEMS, InvalidCursor, ExportTooLarge)})
+async def get_statement(
+    ctx: Context, account_id: uuid.UUID, page: PageParams, language: LanguageParam,
+    export: Format, start: FromDate = None, to: ToDate = None,
+) -> Any:
+    """The account's statement: opening balance (end of the day before `from`), lines in
+    effective-date then posting order with a running balance, closing balance (end of
+    `to`). JSON pages with `limit`/`cursor`; CSV and XLSX hold the whole range."""
+    start, end = period(ctx, start, to)
+    if export is not ExportFormat.JSON:
+        table, filename = await service.statement_table(ctx, account_id, start, end, language)
+        return file_response(table, export, filename)
+    return await service.statement(ctx, account_id, start, end, *page, language)
+
+
+@router.get("/v1/funds/{fund_id}/trial-balance", response_model=TrialBalanceRead,
+            responses={**EXPORT_RESPONSES, **problem_responses(NotFound)})
+async def get_trial_balance(
+    ctx: Context, fund_id: uuid.UUID, language: LanguageParam, export: Format,
+    as_of: ReportDate = None,
+) -> Any:
+    """Every account's debits, credits and balance at the end of `as_of` (default today),
+    with column totals per currency: debit balances equal credit balances."""
+    report = await service.trial_balance_report(
+        ctx, fund_id, as_of or ctx.business_date, language
+    )
+    return exported(report, export, lambda: service.trial_balance_table(report, language))
+
+
+@router.get("/v1/funds/{fund_id}/balance-sheet", response_model=BalanceSheetRead,
+            responses={**EXPORT_RESPONSES,
+                       **problem_responses(NotFound, (422, "currency_mismatch"))})
+async def get_balance_sheet(
+    ctx: Context, fund_id: uuid.UUID, language: LanguageParam, export: Format,
+    as_of: ReportDate = None, currency: Currency = None,
+) -> Any:
+    """Assets = liabilities + equity + surplus (earlier years' not yet closed, and the
+    current year's) at the end of `as_of` (default today)."""
+    report = await service.balance_sheet_report(
+        ctx, fund_id, as_of or ctx.business_date, currency, language
+    )
+    return exported(report, export, lambda: service.balance_sheet_table(report, language))
+
+
+@router.get("/v1/funds/{fund_id}/income-statement", response_model=IncomeStatementRead,
+            responses={**EXPORT_RESPONSES, **problem_responses(*REPORT_PROBLEMS)})
+async def get_income_statement(
+    ctx: Context, fund_id: uuid.UUID, language: LanguageParam, export: Format,
+    start: FromDate = None, to: ToDate = None, currency: Currency = None,
+) -> Any:
+    """Income and expenses from `from` to `to` (both included); surplus = income −
+    expenses."""
+    start, end = period(ctx, start, to)
+    report = await service.income_statement_report(
+        ctx, fund_id, start, end, currency, language
+    )
+    return exported(report, export, lambda: service.income_statement_table(report, language))
+
+
+def exported(
+    report: Any, export: ExportFormat, as_table: Callable[[], tuple[Table, str]]
+) -> Any:
+    """The report as JSON, or as a file when CSV or XLSX was asked for."""
+    if export is ExportFormat.JSON:
+        return report
+    table, filename = as_table()
+    return file_response(table, export, filename)
+
+
+
+@router.get("/v1/reports/portfolio", response_model=PortfolioRead,
+            responses={**EXPORT_RESPONSES, **problem_responses(*REPORT_PROBLEMS)})
+async def get_portfolio(
+    ctx: Context, language: LanguageParam, export: Format,
+    area: Annotated[str | None, Query(max_length=64, description=(
+        "an area code; omitted: every province"))] = None,
+    as_of: ReportDate = None,
+    start: Annotated[date | None, Query(
+        alias="from", ge=DATE_MIN, le=DATE_MAX,
+        description="start of the period of interest earned and write-offs"
+                    " (default: January 1 of `as_of`'s year)")] = None,
+) -> Any:
+    """Fund and loan indicators per club, rolled up per commune, district and province
+    in the area tree valid on `as_of` (default today). Formulas: docs/reports.md."""
+    day = as_of or ctx.business_date
+    report = await service.portfolio_report(
+        ctx, area, start or date(day.year, 1, 1), day, language
+    )
+    return exported(report, export, lambda: service.portfolio_table(report, language))

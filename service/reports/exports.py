@@ -1,0 +1,112 @@
+"""Reports as files: the same table as CSV (UTF-8 with a byte-order mark, so that
+spreadsheet programs read Vietnamese correctly) or as an XLSX workbook (openpyxl).
+
+Amounts stay integers of minor units, dates are ISO dates in CSV and date cells in
+XLSX, ratios are decimal strings in CSV and numbers in XLSX.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
+
+from fastapi import Response
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+CSV_MEDIA_TYPE: Final = "text/csv"
+XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {CSV_MEDIA_TYPE: {}, XLSX_MEDIA_TYPE: {}},
+          "description": "JSON, or CSV / XLSX as the Accept header (or `format`) asks"},
+}
+
+Cell = str | int | date | Decimal | None
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+def export_format(accept: str | None, requested: ExportFormat | None) -> ExportFormat:
+    """`format=` wins; otherwise the first of CSV or XLSX the Accept header names."""
+    if requested is not None:
+        return requested
+    for part in (accept or "").split(","):
+        media = part.split(";")[0].strip().lower()
+        if media == CSV_MEDIA_TYPE:
+            return ExportFormat.CSV
+        if media == XLSX_MEDIA_TYPE:
+            return ExportFormat.XLSX
+    return ExportFormat.JSON
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[Cell]]
+
+
+def _csv_text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def to_csv(table: Table) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(table.headers)
+    for row in table.rows:
+        writer.writerow([_csv_text(value) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: Table) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=table.title[:31])
+    header_cells = []
+    for header in table.headers:
+        cell = WriteOnlyCell(sheet, value=header)
+        cell.font = Font(bold=True)
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in table.rows:
+        cells: list[object] = []
+        for value in row:
+            if isinstance(value, date):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = "yyyy-mm-dd"
+                cells.append(cell)
+            elif isinstance(value, Decimal):
+                cells.append(float(value))
+            else:
+                cells.append(value)
+        sheet.append(cells)
+    workbook.properties.title = table.title
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def file_response(table: Table, export: ExportFormat, filename: str) -> Response:
+    if export is ExportFormat.CSV:
+        content, media_type, suffix = to_csv(table), CSV_MEDIA_TYPE + "; charset=utf-8", "csv"
+    else:
+        content, media_type, suffix = to_xlsx(table), XLSX_MEDIA_TYPE, "xlsx"
+    return Response(
+        content=content, media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{suffix}"'},
+    )
+

@@ -1,0 +1,126 @@
+"""Column headers and row labels of the reports, in English and Vietnamese.
+
+JSON field names never change; what a person reads (CSV and XLSX headers, the
+`label` of JSON rows, the `columns` legend) follows `Accept-Language`: Vietnamese
+when the caller prefers `vi`, English otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Language = Literal["en", "vi"]
+
+LABELS: Final[dict[str, tuple[str, str]]] = {
+    # statement columns and rows
+    "effective_date": ("Date", "Ngày"),
+    "entry_id": ("Entry", "Bút toán"),
+    "sequence": ("Sequence", "Số thứ tự"),
+    "voucher_number": ("Voucher", "Số chứng từ"),
+    "description": ("Description", "Diễn giải"),
+    "debit": ("Debit", "Nợ"),
+    "credit": ("Credit", "Có"),
+    "balance": ("Balance", "Số dư"),
+    "opening_balance": ("Opening balance", "Số dư đầu kỳ"),
+    "closing_balance": ("Closing balance", "Số dư cuối kỳ"),
+    "period_totals": ("Totals for the period", "Cộng phát sinh trong kỳ"),
+    "statement": ("Account statement", "Sổ chi tiết tài khoản"),
+    # trial balance
+    "trial_balance": ("Trial balance", "Bảng cân đối số phát sinh"),
+    "code": ("Account code", "Số hiệu tài khoản"),
+    "name": ("Account", "Tên tài khoản"),
+    "type": ("Type", "Loại"),
+    "debits": ("Debits", "Phát sinh Nợ"),
+    "credits": ("Credits", "Phát sinh Có"),
+    "debit_balance": ("Debit balance", "Số dư Nợ"),
+    "credit_balance": ("Credit balance", "Số dư Có"),
+    "total": ("Total", "Tổng cộng"),
+    "currency": ("Currency", "Loại tiền"),
+    "asset": ("Asset", "Tài sản"),
+    "liability": ("Liability", "Nợ phải trả"),
+    "equity": ("Equity", "Vốn chủ sở hữu"),
+    "income": ("Income", "Thu nhập"),
+    "expense": ("Expense", "Chi phí"),
+    # balance sheet and income statement
+    "balance_sheet": ("Balance sheet", "Bảng cân đối kế toán"),
+    "income_statement": ("Income statement", "Báo cáo kết quả hoạt động"),
+    "section": ("Section", "Mục"),
+    "amount": ("Amount", "Số tiền"),
+    "assets": ("Assets", "Tài sản"),
+    "liabilities": ("Liabilities", "Nợ phải trả"),
+    "expenses": ("Expenses", "Chi phí"),
+    "total_assets": ("Total assets", "Tổng tài sản"),
+    "total_liabilities": ("Total liabilities", "Tổng nợ phải trả"),
+    "total_equity": ("Total equity", "Tổng vốn"),
+    "total_income": ("Total income", "Tổng thu nhập"),
+    "total_expenses": ("Total expenses", "Tổng chi phí"),
+    "prior_years_surplus": ("Surplus of earlier years not yet closed",
+                            "Chênh lệch thu chi các năm trước chưa kết chuyển"),
+    "current_year_surplus": ("Surplus of the current year", "Chênh lệch thu chi năm nay"),
+    "total_liabilities_and_equity": ("Total liabilities, equity and surplus",
+                                     "Tổng nguồn vốn"),
+    "surplus": ("Surplus (income − expenses)", "Chênh lệch thu chi"),
+    # portfolio
+    "portfolio": ("Portfolio report", "Báo cáo hoạt động quỹ"),
+    "level": ("Level", "Cấp"),
+    "area_code": ("Area code", "Mã địa bàn"),
+    "area_name": ("Area", "Địa bàn"),
+    "club": ("Club", "Câu lạc bộ"),
+    "commune": ("Commune", "Xã"),
+    "district": ("District", "Huyện"),
+    "province": ("Province", "Tỉnh"),
+    "club_id": ("Club id", "Mã câu lạc bộ"),
+    "clubs": ("Clubs", "Số câu lạc bộ"),
+    "capital_district_budget": ("Capital from district budgets", "Vốn ngân sách huyện"),
+    "capital_other_budgets": ("Capital from other budgets",
+                              "Vốn ngân sách xã, tỉnh"),
+    "capital_donors": ("Capital from donors", "Vốn tài trợ"),
+    "capital_members": ("Capital from members", "Vốn hội viên đóng góp"),
+    "capital_retained_surplus": ("Retained surplus", "Vốn bổ sung từ chênh lệch thu chi"),
+    "capital_total": ("Fund capital", "Tổng vốn quỹ"),
+    "cash": ("Cash and deposits", "Tiền mặt và tiền gửi"),
+    "loans_outstanding": ("Loans outstanding", "Dư nợ cho vay"),
+    "active_borrowers": ("Active borrowers", "Số người đang vay"),
+    "active_borrowers_women": ("of whom women", "trong đó nữ"),
+    "active_borrowers_aged_60_plus": ("of whom aged 60+", "trong đó từ 60 tuổi"),
+    "amount_fallen_due": ("Amount fallen due", "Số tiền đến hạn"),
+    "amount_repaid_of_due": ("Repaid of amount due", "Số tiền đã trả của số đến hạn"),
+    "repayment_rate": ("Repayment rate", "Tỷ lệ hoàn trả"),
+    "outstanding_at_risk_30": ("Outstanding > 30 days overdue", "Dư nợ quá hạn trên 30 ngày"),
+    "par30": ("PAR30", "Tỷ lệ nợ quá hạn trên 30 ngày (PAR30)"),
+    "interest_earned": ("Interest earned", "Thu lãi"),
+    "write_offs": ("Write-offs", "Nợ xóa"),
+}
+
+
+def language_of(accept_language: str | None) -> Language:
+    """`vi` when the caller's most preferred language (by q-value) is Vietnamese."""
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        if not tag:
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        key = (quality, -position, tag.strip().lower())
+        if quality > 0 and (best is None or key[:2] > best[:2]):
+            best = key
+    if best is not None and (best[2] == "vi" or best[2].startswith("vi-")):
+        return "vi"
+    return "en"
+
+
+def label(key: str, language: Language) -> str:
+    english, vietnamese = LABELS[key]
+    return vietnamese if language == "vi" else english
+
+
+def columns(keys: list[str], language: Language) -> dict[str, str]:
+    """Field name → its header in `language`."""
+    return {key: label(key, language) for key in keys}

@@ -1,0 +1,440 @@
+"""Statements, trial balances and financial statements: the store's totals through
+the core's report arithmetic (`ledger.reports`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import fields as dataclass_fields
+from datetime import date, timedelta
+from typing import Final
+
+import asyncpg
+
+from ledger.accounts import AccountType, Side, signed_balance
+from ledger.reports import (
+    AccountTotals,
+    PortfolioFigures,
+    Section,
+    balance_sheet,
+    check_range,
+    income_statement,
+    roll_up,
+    running_balances,
+    start_of_year,
+    trial_balance,
+)
+from service.context import RequestContext
+from service.errors import ExportTooLarge, InvalidCursor, NotFound
+from service.funds import repository as funds
+from service.pagination import decode_cursor, encode_cursor
+from service.reports import repository
+from service.reports.exports import Cell, Table
+from service.reports.labels import Language, columns, label
+from service.reports.schemas import (
+    BalanceSheetRead,
+    IncomeStatementRead,
+    PortfolioRead,
+    PortfolioRowRead,
+    ReportLineRead,
+    SectionRead,
+    StatementAccount,
+    StatementLineRead,
+    StatementRead,
+    TrialBalanceRead,
+    TrialBalanceRowRead,
+    TrialBalanceTotalsRead,
+)
+
+# A CSV or XLSX statement holds the whole range; beyond this many lines, narrow it.
+EXPORT_LINES_MAX: Final = 100_000
+STATEMENT_COLUMNS: Final = [
+    "effective_date", "entry_id", "sequence", "voucher_number", "description",
+    "debit", "credit", "balance",
+]
+TRIAL_BALANCE_COLUMNS: Final = [
+    "code", "name", "type", "currency", "debits", "credits", "debit_balance",
+    "credit_balance", "balance",
+]
+
+
+# --- statements ------------------------------------------------------------------------
+
+
+def statement_position(cursor: str | None, start: date, end: date) -> tuple[date, int, int]:
+    """Where a page starts: after (date, sequence, line); before the range without cursor."""
+    key = decode_cursor(cursor, 3)
+    if key is None:
+        return start, 0, 0
+    try:
+        day = date.fromisoformat(key[0])
+        sequence, line = int(key[1]), int(key[2])
+    except (TypeError, ValueError) as error:
+        raise InvalidCursor("the cursor does not belong to this statement") from error
+    if not start <= day <= end or isinstance(key[1], bool) or isinstance(key[2], bool):
+        raise InvalidCursor("the cursor lies outside this statement's range")
+    return day, sequence, line
+
+
+async def statement(
+    ctx: RequestContext, account_id: uuid.UUID, start: date, end: date, limit: int,
+    cursor: str | None, language: Language,
+) -> StatementRead:
+    """One page of the statement of `account_id` from `start` to `end` (both included)."""
+    check_range(start, end)
+    account = await repository.get_statement_account(ctx.connection, account_id)
+    if account is None or not ctx.sees_fund(account["fund_id"]):
+        raise NotFound(f"account {account_id} not found")
+    after = statement_position(cursor, start, end)
+    rows = await repository.statement_page(
+        ctx.connection, fund_id=account["fund_id"], account_id=account_id,
+        start=start, end=end, after=after, limit=limit + 1,
+    )
+    return statement_from_rows(account, start, end, rows, limit, language)
+
+
+def statement_from_rows(
+    account: asyncpg.Record, start: date, end: date, rows: list[asyncpg.Record], limit: int,
+    language: Language,
+) -> StatementRead:
+    side = Side(account["normal_side"])
+    first = rows[0]
+    line_rows = [r for r in rows if r["entry_id"] is not None]
+    more = len(line_rows) > limit
+    line_rows = line_rows[:limit]
+    start_balance = signed_balance(side, first["start_debits"], first["start_credits"])
+    balances = running_balances(
+        side, start_balance, [(Side(r["side"]), r["amount"]) for r in line_rows]
+    )
+    items = [
+        StatementLineRead(
+            effective_date=r["effective_date"], entry_id=r["entry_id"], sequence=r["sequence"],
+            line=r["line"], voucher_number=r["voucher_number"], description=r["description"],
+            debit=r["amount"] if r["side"] == Side.DEBIT else 0,
+            credit=r["amount"] if r["side"] == Side.CREDIT else 0,
+            balance=balance,
+        )
+        for r, balance in zip(line_rows, balances, strict=True)
+    ]
+    last = items[-1] if items else None
+    next_cursor = (
+        encode_cursor([last.effective_date.isoformat(), last.sequence, last.line])
+        if more and last is not None else None
+    )
+    return StatementRead(
+        account=StatementAccount(**{k: account[k] for k in (
+            "id", "fund_id", "code", "name", "type", "normal_side", "currency")}),
+        from_=start, to=end,
+        opening_balance=signed_balance(side, first["opening_debits"], first["opening_credits"]),
+        total_debit=first["closing_debits"] - first["opening_debits"],
+        total_credit=first["closing_credits"] - first["opening_credits"],
+        closing_balance=signed_balance(side, first["closing_debits"], first["closing_credits"]),
+        items=items, next_cursor=next_cursor,
+        columns=columns(STATEMENT_COLUMNS, language),
+    )
+
+
+async def statement_table(
+    ctx: RequestContext, account_id: uuid.UUID, start: date, end: date, language: Language
+) -> tuple[Table, str]:
+    """The whole statement as one table: opening row, every line, totals and closing row."""
+    report = await statement(ctx, account_id, start, end, EXPORT_LINES_MAX, None, language)
+    if report.next_cursor is not None:
+        raise ExportTooLarge(
+            f"the statement has more than {EXPORT_LINES_MAX} lines; export a shorter range"
+        )
+    lines: list[list[Cell]] = [
+        [line.effective_date, str(line.entry_id), line.sequence, line.voucher_number,
+         line.description, line.debit, line.credit, line.balance]
+        for line in report.items
+    ]
+    rows: list[list[Cell]] = [
+        [start, None, None, None, label("opening_balance", language), None, None,
+         report.opening_balance],
+        *lines,
+        [end, None, None, None, label("period_totals", language), report.total_debit,
+         report.total_credit, None],
+        [end, None, None, None, label("closing_balance", language), None, None,
+         report.closing_balance],
+    ]
+    table = Table(
+        title=label("statement", language),
+        headers=[label(c, language) for c in STATEMENT_COLUMNS], rows=rows,
+    )
+    return table, f"statement-{report.account.code}-{start}-{end}"
+
+
+# --- account totals --------------------------------------------------------------------
+
+
+async def fund_totals(
+    ctx: RequestContext, fund_id: uuid.UUID, days: list[date]
+) -> tuple[asyncpg.Record, list[list[AccountTotals]]]:
+    """The fund, and every account's totals at the end of each of `days`."""
+    ctx.require_fund(fund_id)
+    fund = await funds.get_fund(ctx.connection, fund_id)
+    if fund is None:
+        raise NotFound(f"fund {fund_id} not found")
+    by_day: dict[int, list[AccountTotals]] = defaultdict(list)
+    for r in await repository.account_totals(ctx.connection, fund_id, days):
+        by_day[r["day_index"]].append(AccountTotals(
+            str(r["id"]), r["code"], r["name"], AccountType(r["type"]), r["currency"],
+            r["debits"], r["credits"],
+        ))
+    return fund, [by_day[n] for n in range(1, len(days) + 1)]
+
+
+async def trial_balance_report(
+    ctx: RequestContext, fund_id: uuid.UUID, as_of: date, language: Language
+) -> TrialBalanceRead:
+    _, (totals,) = await fund_totals(ctx, fund_id, [as_of])
+    report = trial_balance(totals)
+    return TrialBalanceRead(
+        fund_id=fund_id, as_of=as_of,
+        items=[
+            TrialBalanceRowRead(
+                account_id=uuid.UUID(row.account.account_id), code=row.account.code,
+                name=row.account.name, type=row.account.type,
+                normal_side=row.account.normal_side, currency=row.account.currency,
+                debits=row.account.debits, credits=row.account.credits,
+                debit_balance=row.debit_balance, credit_balance=row.credit_balance,
+                balance=row.account.balance, label=label(row.account.type.value, language),
+            )
+            for row in report.rows
+        ],
+        totals=[
+            TrialBalanceTotalsRead(
+                label=label("total", language), currency=t.currency, debits=t.debits,
+                credits=t.credits, debit_balance=t.debit_balance,
+                credit_balance=t.credit_balance, balanced=t.balanced,
+            )
+            for t in report.totals
+        ],
+        balanced=report.balanced,
+        columns=columns(TRIAL_BALANCE_COLUMNS, language),
+    )
+
+
+def trial_balance_table(report: TrialBalanceRead, language: Language) -> tuple[Table, str]:
+    rows: list[list[Cell]] = [
+        [r.code, r.name, r.label, r.currency, r.debits, r.credits, r.debit_balance,
+         r.credit_balance, r.balance]
+        for r in report.items
+    ]
+    rows.extend(
+        [None, t.label, None, t.currency, t.debits, t.credits, t.debit_balance,
+         t.credit_balance, None]
+        for t in report.totals
+    )
+    table = Table(title=label("trial_balance", language),
+                  headers=[label(c, language) for c in TRIAL_BALANCE_COLUMNS], rows=rows)
+    return table, f"trial-balance-{report.as_of}"
+
+
+# --- financial statements --------------------------------------------------------------
+
+
+def section_read(section: Section, key: str, language: Language) -> SectionRead:
+    return SectionRead(
+        label=label(key, language), total=section.total,
+        lines=[ReportLineRead(account_id=uuid.UUID(line.account_id), code=line.code,
+                              name=line.name, amount=line.amount) for line in section.lines],
+    )
+
+
+def in_currency(accounts: list[AccountTotals], currency: str) -> list[AccountTotals]:
+    return [a for a in accounts if a.currency == currency]
+
+
+async def balance_sheet_report(
+    ctx: RequestContext, fund_id: uuid.UUID, as_of: date, currency: str | None,
+    language: Language,
+) -> BalanceSheetRead:
+    fund, (closing, previous_year) = await fund_totals(
+        ctx, fund_id, [as_of, start_of_year(as_of) - timedelta(days=1)]
+    )
+    currency = currency or fund["currency"]
+    sheet = balance_sheet(in_currency(closing, currency), in_currency(previous_year, currency))
+    keys = ["assets", "liabilities", "equity", "prior_years_surplus", "current_year_surplus",
+            "total_assets", "total_liabilities_and_equity"]
+    return BalanceSheetRead(
+        fund_id=fund_id, as_of=as_of, currency=currency,
+        assets=section_read(sheet.assets, "assets", language),
+        liabilities=section_read(sheet.liabilities, "liabilities", language),
+        equity=section_read(sheet.equity, "equity", language),
+        prior_years_surplus=sheet.prior_years_surplus,
+        current_year_surplus=sheet.current_year_surplus,
+        total_assets=sheet.total_assets,
+        total_liabilities_and_equity=sheet.total_liabilities_and_equity,
+        balanced=sheet.balanced, labels=columns(keys, language),
+    )
+
+
+def _section_rows(section: SectionRead, total_key: str, language: Language) -> list[list[Cell]]:
+    rows: list[list[Cell]] = [
+        [section.label, line.code, line.name, line.amount] for line in section.lines
+    ]
+    rows.append([section.label, None, label(total_key, language), section.total])
+    return rows
+
+
+def balance_sheet_table(report: BalanceSheetRead, language: Language) -> tuple[Table, str]:
+    equity = report.equity.label
+    rows: list[list[Cell]] = [
+        *_section_rows(report.assets, "total_assets", language),
+        *_section_rows(report.liabilities, "total_liabilities", language),
+        *_section_rows(report.equity, "total_equity", language),
+        [equity, None, label("prior_years_surplus", language), report.prior_years_surplus],
+        [equity, None, label("current_year_surplus", language), report.current_year_surplus],
+        [None, None, label("total_liabilities_and_equity", language),
+         report.total_liabilities_and_equity],
+    ]
+    table = Table(
+        title=label("balance_sheet", language),
+        headers=[label(k, language) for k in ("section", "code", "name", "amount")], rows=rows,
+    )
+    return table, f"balance-sheet-{report.as_of}"
+
+
+async def income_statement_report(
+    ctx: RequestContext, fund_id: uuid.UUID, start: date, end: date, currency: str | None,
+    language: Language,
+) -> IncomeStatementRead:
+    check_range(start, end)
+    fund, (closing, opening) = await fund_totals(
+        ctx, fund_id, [end, start - timedelta(days=1)]
+    )
+    currency = currency or fund["currency"]
+    report = income_statement(in_currency(closing, currency), in_currency(opening, currency))
+    return IncomeStatementRead(
+        fund_id=fund_id, from_=start, to=end, currency=currency,
+        income=section_read(report.income, "income", language),
+        expenses=section_read(report.expenses, "expenses", language),
+        surplus=report.surplus,
+        labels=columns(["income", "expenses", "surplus"], language),
+    )
+
+
+def income_statement_table(
+    report: IncomeStatementRead, language: Language
+) -> tuple[Table, str]:
+    rows: list[list[Cell]] = [
+        *_section_rows(report.income, "total_income", language),
+        *_section_rows(report.expenses, "total_expenses", language),
+        [None, None, label("surplus", language), report.surplus],
+    ]
+    table = Table(
+        title=label("income_statement", language),
+        headers=[label(k, language) for k in ("section", "code", "name", "amount")], rows=rows,
+    )
+    return table, f"income-statement-{report.from_}-{report.to}"
+
+
+# --- portfolio -------------------------------------------------------------------------
+
+PORTFOLIO_COLUMNS: Final = [
+    "level", "area_code", "area_name", "clubs", "capital_district_budget",
+    "capital_other_budgets", "capital_donors", "capital_members", "capital_retained_surplus",
+    "capital_total", "cash", "loans_outstanding", "active_borrowers", "active_borrowers_women",
+    "active_borrowers_aged_60_plus", "amount_fallen_due", "amount_repaid_of_due",
+    "repayment_rate", "outstanding_at_risk_30", "par30", "interest_earned", "write_offs",
+]
+# Figures that come from the loan register (loans and members), not from the ledger.
+LOAN_REGISTER_FIGURES: Final = (
+    "active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
+    "amount_fallen_due", "amount_repaid_of_due", "repayment_rate",
+    "outstanding_at_risk_30", "par30",
+)
+
+
+def portfolio_row(
+    level: str, area_code: str | None, club_id: uuid.UUID | None, name: str,
+    parent_code: str | None, figures: PortfolioFigures, loan_register: bool,
+    language: Language,
+) -> PortfolioRowRead:
+    values: dict[str, object] = {
+        f.name: getattr(figures, f.name) for f in dataclass_fields(figures)
+    }
+    values |= {"capital_total": figures.capital_total, "repayment_rate": figures.repayment_rate,
+               "par30": figures.par30}
+    if not loan_register:
+        values |= dict.fromkeys(LOAN_REGISTER_FIGURES)
+    return PortfolioRowRead(
+        level=level, label=label(level, language), area_code=area_code, club_id=club_id,
+        name=name, parent_code=parent_code, **values,  # type: ignore[arg-type]
+    )
+
+
+async def portfolio_report(
+    ctx: RequestContext, area: str | None, start: date, as_of: date, language: Language
+) -> PortfolioRead:
+    """Every club under `area` (every province when None) in the area tree valid on
+    `as_of`, then each area's roll-up, depth first: area, its sub-areas, its clubs."""
+    check_range(start, as_of)
+    tree = await repository.area_tree(ctx.connection, area, as_of)
+    if area is not None and not tree:
+        raise NotFound(f"area {area} not found")
+    codes = [t["code"] for t in tree]
+    scope = ctx.fund_scope
+    clubs = await repository.clubs_in(ctx.connection, codes, scope)
+    amounts: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for r in await repository.portfolio_amounts(ctx.connection, codes, start, as_of, scope):
+        amounts[r["club_id"]][r["figure"]] = r["amount"]
+    parent_of = {t["code"]: t["parent_code"] for t in tree}
+
+    def areas_of(club_key: str) -> list[str]:
+        chain, code = [], club_area[club_key]
+        while code is not None:
+            chain.append(code)
+            code = parent_of.get(code)
+        return chain
+
+    club_area = {str(c["id"]): c["area_code"] for c in clubs}
+    club_figures = {
+        str(c["id"]): PortfolioFigures(clubs=1, **amounts.get(c["id"], {})) for c in clubs
+    }
+    totals = roll_up(club_figures, areas_of)
+    clubs_by_area: dict[str, list[asyncpg.Record]] = defaultdict(list)
+    for c in clubs:
+        clubs_by_area[c["area_code"]].append(c)
+    children: dict[str | None, list[asyncpg.Record]] = defaultdict(list)
+    for t in tree:
+        children[t["parent_code"]].append(t)
+    loan_register = False
+    rows: list[PortfolioRowRead] = []
+
+    def visit(node: asyncpg.Record) -> None:
+        code = node["code"]
+        if code not in totals and node["depth"] > 0:
+            return  # no club of the caller's under this area
+        rows.append(portfolio_row(
+            node["level"], code, None, node["name"], node["parent_code"],
+            totals.get(code, PortfolioFigures()), loan_register, language,
+        ))
+        for child in sorted(children[code], key=lambda t: t["code"]):
+            visit(child)
+        for c in clubs_by_area[code]:
+            rows.append(portfolio_row(
+                "club", code, c["id"], c["name"], code, club_figures[str(c["id"])],
+                loan_register, language,
+            ))
+
+    for top in (t for t in tree if t["depth"] == 0):
+        if area is not None or top["code"] in totals:
+            visit(top)
+    return PortfolioRead(
+        area=area, as_of=as_of, from_=start, items=rows,
+        columns=columns(PORTFOLIO_COLUMNS, language),
+    )
+
+
+def portfolio_table(report: PortfolioRead, language: Language) -> tuple[Table, str]:
+    rows: list[list[Cell]] = []
+    for item in report.items:
+        values = item.model_dump()
+        row: list[Cell] = [item.label, item.area_code, item.name]
+        row.extend(values[key] for key in PORTFOLIO_COLUMNS[3:])
+        rows.append(row)
+    table = Table(title=label("portfolio", language),
+                  headers=[label(c, language) for c in PORTFOLIO_COLUMNS], rows=rows)
+    return table, f"portfolio-{report.area or 'all'}-{report.as_of}"

@@ -1,0 +1,192 @@
+"""The portfolio report against a worked example of three clubs in two communes,
+every figure computed by hand below."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import openpyxl
+import pytest
+
+from tests.api.factories import create_account, create_area, create_club
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FIGURES = ("clubs", "capital_district_budget", "capital_other_budgets", "capital_donors",
+           "capital_members", "capital_total", "cash", "loans_outstanding", "interest_earned",
+           "write_offs")
+
+
+async def post(client, fund_id, when, lines):
+    body = {
+        "effective_date": when, "description": "Bút toán", "currency": "VND",
+        "postings": [{"account_id": a, "side": s, "amount": n} for a, s, n in lines],
+    }
+    response = await client.post(f"/v1/funds/{fund_id}/entries", json=body)
+    assert response.status_code == 201, response.text
+
+
+async def chart(client, fund_id, codes):
+    kinds = {"111": "asset", "112": "asset", "131": "asset", "515": "income",
+             "811": "expense"}
+    return {code: (await create_account(client, fund_id, code, kinds.get(code, "equity")))["id"]
+            for code in codes}
+
+
+@pytest.fixture
+async def province(client, owner_connection):
+    """P ⊃ D ⊃ {C1 ⊃ {club A, club B}, C2 ⊃ {club C}}; C2 moves to district D2 on
+    2026-03-15.
+
+    Club A: 2025-12-15 interest 40,000 (Dr 111 / Cr 515, before the period);
+            2026-01-05 district grant 30,000,000 (Dr 111 / Cr 4111);
+            2026-01-20 donor 5,000,000 (Dr 112 / Cr 4113);
+            2026-02-01 loan 10,000,000 (Dr 131 / Cr 111);
+            2026-03-01 repayment 1,100,000 (Dr 111 / Cr 131 1,000,000, Cr 515 100,000);
+            2026-03-10 write-off 500,000 (Dr 811 / Cr 131).
+    Club B: 2026-02-10 members 2,000,000 (Dr 111 / Cr 4114);
+            2026-02-20 loan 1,500,000 (Dr 131 / Cr 111);
+            2026-04-10 members 999 (after the report date).
+    Club C: 2026-01-02 commune budget 7,000,000 (Dr 111 / Cr 4112).
+    """
+    for code, level, parent in (("P", "province", None), ("P-D", "district", "P"),
+                                ("P-D2", "district", "P"), ("P-D-C1", "commune", "P-D"),
+                                ("P-D-C2", "commune", "P-D")):
+        await create_area(owner_connection, code, level, parent, valid_from="2020-01-01")
+    await owner_connection.execute(
+        "UPDATE area_parents SET valid_to = '2026-03-15' WHERE code = 'P-D-C2'")
+    await owner_connection.execute(
+        "INSERT INTO area_parents (code, valid_from, parent_code)"
+        " VALUES ('P-D-C2', '2026-03-15', 'P-D2')")
+    a = await create_club(owner_connection, "P-D-C1", "CLB A")
+    b = await create_club(owner_connection, "P-D-C1", "CLB B")
+    c = await create_club(owner_connection, "P-D-C2", "CLB C")
+    ia = await chart(client, a["fund_id"], ["111", "112", "131", "4111", "4113", "515", "811"])
+    await post(client, a["fund_id"], "2025-12-15", [(ia["111"], "debit", 40_000),
+                                                    (ia["515"], "credit", 40_000)])
+    await post(client, a["fund_id"], "2026-01-05", [(ia["111"], "debit", 30_000_000),
+                                                    (ia["4111"], "credit", 30_000_000)])
+    await post(client, a["fund_id"], "2026-01-20", [(ia["112"], "debit", 5_000_000),
+                                                    (ia["4113"], "credit", 5_000_000)])
+    await post(client, a["fund_id"], "2026-02-01", [(ia["131"], "debit", 10_000_000),
+                                                    (ia["111"], "credit", 10_000_000)])
+    await post(client, a["fund_id"], "2026-03-01", [(ia["111"], "debit", 1_100_000),
+                                                    (ia["131"], "credit", 1_000_000),
+                                                    (ia["515"], "credit", 100_000)])
+    await post(client, a["fund_id"], "2026-03-10", [(ia["811"], "debit", 500_000),
+                                                    (ia["131"], "credit", 500_000)])
+    ib = await chart(client, b["fund_id"], ["111", "131", "4114"])
+    await post(client, b["fund_id"], "2026-02-10", [(ib["111"], "debit", 2_000_000),
+                                                    (ib["4114"], "credit", 2_000_000)])
+    await post(client, b["fund_id"], "2026-02-20", [(ib["131"], "debit", 1_500_000),
+                                                    (ib["111"], "credit", 1_500_000)])
+    await post(client, b["fund_id"], "2026-04-10", [(ib["111"], "debit", 999),
+                                                    (ib["4114"], "credit", 999)])
+    ic = await chart(client, c["fund_id"], ["111", "4112"])
+    await post(client, c["fund_id"], "2026-01-02", [(ic["111"], "debit", 7_000_000),
+                                                    (ic["4112"], "credit", 7_000_000)])
+    return {"a": a, "b": b, "c": c}
+
+
+def figures(row):
+    return tuple(row[f] for f in FIGURES)
+
+
+CLUB_A = (1, 30_000_000, 0, 5_000_000, 0, 35_000_000, 26_140_000, 8_500_000, 100_000, 500_000)
+CLUB_B = (1, 0, 0, 0, 2_000_000, 2_000_000, 500_000, 1_500_000, 0, 0)
+CLUB_C = (1, 0, 7_000_000, 0, 0, 7_000_000, 7_000_000, 0, 0, 0)
+COMMUNE_1 = (2, 30_000_000, 0, 5_000_000, 2_000_000, 37_000_000, 26_640_000, 10_000_000,
+             100_000, 500_000)
+ALL = (3, 30_000_000, 7_000_000, 5_000_000, 2_000_000, 44_000_000, 33_640_000, 10_000_000,
+       100_000, 500_000)
+
+
+async def test_the_portfolio_matches_the_hand_computed_figures(client, province):
+    response = await client.get("/v1/reports/portfolio?area=P&as_of=2026-03-31")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["from"] == "2026-01-01" and body["area"] == "P"
+    rows = [(r["level"], r["area_code"], r["name"], figures(r)) for r in body["items"]]
+    assert rows == [
+        ("province", "P", "Area P", ALL),
+        ("district", "P-D", "Area P-D", COMMUNE_1),
+        ("commune", "P-D-C1", "Area P-D-C1", COMMUNE_1),
+        ("club", "P-D-C1", "CLB A", CLUB_A),
+        ("club", "P-D-C1", "CLB B", CLUB_B),
+        ("district", "P-D2", "Area P-D2", CLUB_C),
+        ("commune", "P-D-C2", "Area P-D-C2", CLUB_C),
+        ("club", "P-D-C2", "CLB C", CLUB_C),
+    ]
+    club_a = body["items"][3]
+    assert club_a["club_id"] == province["a"]["club_id"]
+    # No loan register yet: its figures are unknown, not zero.
+    assert club_a["active_borrowers"] is None and club_a["par30"] is None
+    assert club_a["repayment_rate"] is None
+
+
+async def test_the_area_tree_of_the_report_date_is_used(client, province):
+    body = (await client.get("/v1/reports/portfolio?area=P-D&as_of=2026-03-01")).json()
+    assert [(r["area_code"], r["name"], figures(r)[0]) for r in body["items"]] == [
+        ("P-D", "Area P-D", 3), ("P-D-C1", "Area P-D-C1", 2), ("P-D-C1", "CLB A", 1),
+        ("P-D-C1", "CLB B", 1), ("P-D-C2", "Area P-D-C2", 1), ("P-D-C2", "CLB C", 1),
+    ]
+    # On 2026-03-01 club A had no write-off yet and its loan was 9,000,000 after the
+    # repayment; club B: 500,000 cash, 1,500,000 lent.
+    district = body["items"][0]
+    assert (district["loans_outstanding"], district["write_offs"], district["cash"]) == (
+        10_500_000, 0, 21_140_000 + 5_000_000 + 500_000 + 7_000_000)
+    after = (await client.get("/v1/reports/portfolio?area=P-D&as_of=2026-03-31")).json()
+    assert [r["area_code"] for r in after["items"]] == ["P-D", "P-D-C1", "P-D-C1", "P-D-C1"]
+
+
+async def test_flows_follow_the_period_and_every_province_without_an_area(client, province):
+    body = (await client.get(
+        "/v1/reports/portfolio?area=P&as_of=2026-03-31&from=2025-12-01")).json()
+    assert body["items"][0]["interest_earned"] == 140_000
+    body = (await client.get("/v1/reports/portfolio?as_of=2026-03-31")).json()
+    assert body["area"] is None
+    assert figures(body["items"][0]) == ALL and body["items"][0]["area_code"] == "P"
+    response = await client.get("/v1/reports/portfolio?area=NOPE")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    response = await client.get("/v1/reports/portfolio?area=P&as_of=2026-01-01&from=2026-02-01")
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_report_range")
+
+
+async def test_a_scoped_auditor_sees_only_its_clubs_in_the_roll_up(
+    client_for, new_token, province
+):
+    token = await new_token("auditor", scope=f"club:{province['a']['club_id']}")
+    body = (await client_for(token).get("/v1/reports/portfolio?area=P&as_of=2026-03-31")).json()
+    assert [(r["level"], r["name"], figures(r)) for r in body["items"]] == [
+        ("province", "Area P", CLUB_A), ("district", "Area P-D", CLUB_A),
+        ("commune", "Area P-D-C1", CLUB_A), ("club", "CLB A", CLUB_A),
+    ]
+
+
+async def test_portfolio_exports_hold_the_json_figures_in_either_language(client, province):
+    url = "/v1/reports/portfolio?area=P&as_of=2026-03-31"
+    body = (await client.get(url)).json()
+    response = await client.get(url, headers={"Accept": "text/csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header = rows[0]
+    assert header[:4] == ["Level", "Area code", "Area", "Clubs"]
+    index = {name: header.index(body["columns"][name]) for name in FIGURES}
+    assert [tuple(int(row[index[f]]) for f in FIGURES) for row in rows[1:]] == [
+        figures(r) for r in body["items"]]
+    assert rows[4][:3] == ["Club", "P-D-C1", "CLB A"]
+    assert rows[4][header.index("PAR30")] == ""
+
+    response = await client.get(url, headers={"Accept": XLSX, "Accept-Language": "vi"})
+    assert response.headers["content-type"] == XLSX
+    sheet = [list(r) for r in openpyxl.load_workbook(io.BytesIO(response.content))
+             .active.iter_rows(values_only=True)]
+    assert sheet[0][:4] == ["Cấp", "Mã địa bàn", "Địa bàn", "Số câu lạc bộ"]
+    assert [r[0] for r in sheet[1:]] == ["Tỉnh", "Huyện", "Xã", "Câu lạc bộ", "Câu lạc bộ",
+                                         "Huyện", "Xã", "Câu lạc bộ"]
+    vi = (await client.get(url, headers={"Accept-Language": "vi"})).json()
+    assert vi["columns"]["cash"] == "Tiền mặt và tiền gửi"
+    index = {name: sheet[0].index(vi["columns"][name]) for name in FIGURES}
+    assert [tuple(r[index[f]] for f in FIGURES) for r in sheet[1:]] == [
+        figures(r) for r in body["items"]]
+    assert date.fromisoformat(body["as_of"]) == date(2026, 3, 31)

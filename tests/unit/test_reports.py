@@ -1,0 +1,197 @@
+"""Properties of the report arithmetic in `ledger.reports`."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.accounts import AccountType, Side
+from ledger.errors import CurrencyMismatch
+from ledger.reports import (
+    AccountTotals,
+    InvalidReportRange,
+    PortfolioFigures,
+    balance_sheet,
+    check_range,
+    income_statement,
+    ratio,
+    roll_up,
+    running_balances,
+    signed_amount,
+    trial_balance,
+)
+
+CHART = [
+    ("111", AccountType.ASSET), ("131", AccountType.ASSET), ("331", AccountType.LIABILITY),
+    ("4111", AccountType.EQUITY), ("4115", AccountType.EQUITY), ("515", AccountType.INCOME),
+    ("711", AccountType.INCOME), ("642", AccountType.EXPENSE), ("811", AccountType.EXPENSE),
+]
+YEAR_START = date(2026, 1, 1)
+
+sides = st.sampled_from([Side.DEBIT, Side.CREDIT])
+amounts = st.integers(min_value=1, max_value=10**12)
+# A balanced entry: a date and two different chart positions, debit and credit.
+entries = st.lists(
+    st.tuples(
+        st.integers(min_value=-400, max_value=400),
+        st.integers(min_value=0, max_value=len(CHART) - 1),
+        st.integers(min_value=0, max_value=len(CHART) - 1),
+        amounts,
+    ).filter(lambda e: e[1] != e[2]),
+    max_size=40,
+)
+
+
+def totals_at(journal: list[tuple[int, int, int, int]], last_day: int) -> list[AccountTotals]:
+    """Every chart account's totals over the entries dated on or before `last_day`."""
+    debits = [0] * len(CHART)
+    credits = [0] * len(CHART)
+    for day, debit, credit, amount in journal:
+        if day <= last_day:
+            debits[debit] += amount
+            credits[credit] += amount
+    return [
+        AccountTotals(f"acc-{code}", code, f"Account {code}", kind, "VND", debits[n], credits[n])
+        for n, (code, kind) in enumerate(CHART)
+    ]
+
+
+@given(sides, st.integers(min_value=-10**15, max_value=10**15),
+       st.lists(st.tuples(sides, amounts), max_size=30))
+def test_running_balances_add_each_movement_on_the_normal_side(normal, start, movements):
+    balances = running_balances(normal, start, movements)
+    assert len(balances) == len(movements)
+    previous = start
+    for balance, (side, amount) in zip(balances, movements, strict=True):
+        assert balance - previous == (amount if side is normal else -amount)
+        previous = balance
+    assert previous == start + sum(signed_amount(normal, s, a) for s, a in movements)
+
+
+@given(entries, st.integers(min_value=-400, max_value=400))
+def test_a_trial_balance_of_balanced_entries_balances(journal, day):
+    report = trial_balance(totals_at(journal, day))
+    assert report.balanced
+    (totals,) = report.totals
+    assert totals.debits == sum(a for d, _, _, a in journal if d <= day)
+    for row in report.rows:
+        assert row.debit_balance >= 0 and row.credit_balance >= 0
+        assert row.debit_balance * row.credit_balance == 0
+        assert row.debit_balance - row.credit_balance == row.account.debits - row.account.credits
+    assert [r.account.code for r in report.rows] == sorted(r.account.code for r in report.rows)
+
+
+@given(entries, st.integers(min_value=0, max_value=400))
+def test_a_balance_sheet_balances_and_its_surplus_is_the_income_statements(journal, day):
+    as_of = YEAR_START + timedelta(days=day)
+    offset = (as_of - YEAR_START).days
+    sheet = balance_sheet(totals_at(journal, offset), totals_at(journal, -1))
+    assert sheet.balanced
+    if as_of.year == YEAR_START.year:
+        year = income_statement(totals_at(journal, offset), totals_at(journal, -1))
+        assert sheet.current_year_surplus == year.surplus
+    history = income_statement(totals_at(journal, -1), totals_at(journal, -10**6))
+    assert sheet.prior_years_surplus == history.surplus
+
+
+@given(entries, st.integers(-400, 400), st.integers(-400, 400), st.integers(-400, 400))
+def test_income_statements_of_adjacent_periods_add_up(journal, a, b, c):
+    first, middle, last = sorted((a, b, c))
+    whole = income_statement(totals_at(journal, last), totals_at(journal, first))
+    one = income_statement(totals_at(journal, middle), totals_at(journal, first))
+    two = income_statement(totals_at(journal, last), totals_at(journal, middle))
+    assert whole.surplus == one.surplus + two.surplus
+    assert whole.income.total == one.income.total + two.income.total
+    assert whole.expenses.total == one.expenses.total + two.expenses.total
+
+
+def test_a_worked_balance_sheet_and_income_statement():
+    # 2025: seed grant 50,000,000; a loan of 5,000,000; interest 300,000; expense 100,000.
+    # 2026 to the report date: interest 200,000; write-off 1,000,000 of the loan.
+    journal = [
+        (-300, 0, 3, 50_000_000), (-200, 1, 0, 5_000_000), (-100, 0, 5, 300_000),
+        (-50, 7, 0, 100_000), (10, 0, 5, 200_000), (20, 8, 1, 1_000_000),
+    ]
+    sheet = balance_sheet(totals_at(journal, 30), totals_at(journal, -1))
+    assert sheet.assets.total == 50_000_000 - 5_000_000 + 300_000 - 100_000 + 200_000 + 4_000_000
+    assert [line.amount for line in sheet.assets.lines] == [45_400_000, 4_000_000]
+    assert sheet.equity.total == 50_000_000
+    assert sheet.prior_years_surplus == 200_000
+    assert sheet.current_year_surplus == 200_000 - 1_000_000
+    assert sheet.total_liabilities_and_equity == 49_400_000 == sheet.total_assets
+    statement = income_statement(totals_at(journal, 30), totals_at(journal, -1))
+    assert (statement.income.total, statement.expenses.total, statement.surplus) == (
+        200_000, 1_000_000, -800_000)
+
+
+def test_financial_statements_refuse_mixed_currencies():
+    vnd = AccountTotals("a", "111", "Cash", AccountType.ASSET, "VND", 5, 0)
+    usd = AccountTotals("b", "112", "Bank", AccountType.ASSET, "USD", 5, 0)
+    with pytest.raises(CurrencyMismatch):
+        balance_sheet([vnd, usd], [])
+    with pytest.raises(CurrencyMismatch):
+        income_statement([vnd], [usd])
+    assert len(trial_balance([vnd, usd]).totals) == 2
+
+
+def test_a_period_may_not_end_before_it_starts():
+    check_range(date(2026, 1, 1), date(2026, 1, 1))
+    with pytest.raises(InvalidReportRange):
+        check_range(date(2026, 1, 2), date(2026, 1, 1))
+
+
+@given(st.integers(min_value=0, max_value=10**15), st.integers(min_value=0, max_value=10**15))
+def test_ratios_round_half_up_to_four_places(numerator, denominator):
+    value = ratio(numerator, denominator)
+    if denominator == 0:
+        assert value is None
+        return
+    assert value is not None
+    assert abs(value - Decimal(numerator) / Decimal(denominator)) <= Decimal("0.00005")
+    assert value.as_tuple().exponent == -4
+    if numerator <= denominator:
+        assert Decimal(0) <= value <= Decimal(1)
+
+
+def test_ratio_examples():
+    assert ratio(1, 3) == Decimal("0.3333")
+    assert ratio(2, 3) == Decimal("0.6667")
+    assert ratio(1, 8) == Decimal("0.1250")
+    assert ratio(5, 0) is None
+
+
+figures = st.builds(
+    PortfolioFigures,
+    clubs=st.just(1),
+    loans_outstanding=st.integers(0, 10**10),
+    outstanding_at_risk_30=st.integers(0, 10**10),
+    amount_fallen_due=st.integers(0, 10**10),
+    amount_repaid_of_due=st.integers(0, 10**10),
+    cash=st.integers(0, 10**10),
+    active_borrowers=st.integers(0, 100),
+)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=4), st.tuples(figures, st.integers(0, 3)),
+                       max_size=12))
+def test_a_roll_up_sums_figures_and_recomputes_ratios(clubs):
+    communes = {club: f"commune-{n}" for club, (_, n) in clubs.items()}
+    totals = roll_up({club: f for club, (f, _) in clubs.items()},
+                     lambda club: [communes[club], "province", "province"])
+    if not clubs:
+        assert totals == {}
+        return
+    province = totals["province"]
+    assert province.clubs == len(clubs)
+    assert province.cash == sum(f.cash for f, _ in clubs.values())
+    at_risk = sum(f.outstanding_at_risk_30 for f, _ in clubs.values())
+    outstanding = sum(f.loans_outstanding for f, _ in clubs.values())
+    assert province.par30 == ratio(at_risk, outstanding)
+    assert sum(totals[c].clubs for c in set(communes.values())) == len(clubs)
+    for commune in set(communes.values()):
+        members = [f for club, (f, _) in clubs.items() if communes[club] == commune]
+        assert totals[commune].loans_outstanding == sum(f.loans_outstanding for f in members)
