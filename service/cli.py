@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -162,6 +163,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"clubfund listening on http://{host}:{port} (API docs at /docs)", flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead, so
+    # that the embedded PostgreSQL is stopped by its exit handler.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     return 0
 
