@@ -12,12 +12,18 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.endpoints import router as accounts_router
+from service.areas.endpoints import router as areas_router
+from service.audit.endpoints import router as audit_router
 from service.auth.openapi import document_access
+from service.cashbook.endpoints import router as cashbook_router
+from service.clubs.endpoints import router as clubs_router
 from service.database import create_pool
 from service.entries.endpoints import router as entries_router
 from service.errors import install_error_handlers
 from service.funds.endpoints import router as funds_router
+from service.loans.endpoints import router as loans_router
 from service.operations.endpoints import router as operations_router
+from service.periods.endpoints import router as periods_router
 from service.reports.endpoints import router as reports_router
 from service.settings import Settings, get_settings
 from service.tokens.endpoints import router as tokens_router
@@ -80,7 +86,10 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.add_middleware(RequestStatsMiddleware, stats=app.state.request_stats)
     for router in (operations_router, funds_router, accounts_router, entries_router):
         app.include_router(router)
+    for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):
+        app.include_router(router)
     app.include_router(reports_router)
     app.include_router(tokens_router)
+    app.include_router(audit_router)
     document_access(app)
     return app

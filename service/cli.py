@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -147,6 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service import migrate
     from service.app import create_app
+    from service.audit.signing import with_audit_key
 
     settings = get_settings()
     embedded = settings.database_url is None
@@ -155,11 +157,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
         migrate.upgrade(owner_url)
         ensure_local_admin_token(owner_url, settings.data_dir)
     settings = settings.model_copy(update={"database_url": app_url})
+    settings = with_audit_key(settings)
+    if args.demo:
+        run_demo(app_url, clubs=30, seed=DEMO_SEED, end_date=None, only_if_empty=True)
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"clubfund listening on http://{host}:{port} (API docs at /docs)", flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead, so
+    # that the embedded PostgreSQL is stopped by its exit handler.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     return 0
+
+
+DEMO_SEED = 1336
+
+
+def run_demo(
+    app_url: str, *, clubs: int, seed: int, end_date: str | None, only_if_empty: bool = False,
+    workers: int = 4,
+) -> int:
+    """Load the demo province as the service role; print what was loaded and how long."""
+    import asyncio
+    from datetime import date
+
+    from service.database import create_pool
+    from service.demo.loader import DemoNotLoaded, database_has_clubs, load_demo
+
+    async def load() -> int:
+        pool = await create_pool(app_url, min_size=1, max_size=workers + 1)
+        try:
+            if only_if_empty and await database_has_clubs(pool):
+                print("the database already holds clubs: demo not loaded", flush=True)
+                return 0
+            print(f"loading the demo province ({clubs} clubs, seed {seed})...", flush=True)
+            summary = await load_demo(
+                pool, clubs_count=clubs, seed=seed, workers=workers,
+                end_date=date.fromisoformat(end_date) if end_date else None,
+            )
+        except DemoNotLoaded as error:
+            print(f"demo not loaded: {error}", file=sys.stderr)
+            return 1
+        finally:
+            await pool.close()
+        print(summary.table(), flush=True)
+        return 0
+
+    return asyncio.run(load())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from service import migrate
+
+    owner_url, app_url = database_urls(get_settings())
+    migrate.upgrade(owner_url)
+    return run_demo(app_url, clubs=args.clubs, seed=args.seed, end_date=args.end_date,
+                    workers=args.workers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--check", action="store_true")
     group.add_argument("--write", action="store_true")
     openapi.set_defaults(run=cmd_openapi)
+
+    from service.audit.commands import add_audit_commands
+
+    add_audit_commands(commands)
+    demo = commands.add_parser("demo", help="load the demo province into an empty database")
+    demo.add_argument("--clubs", type=int, default=30)
+    demo.add_argument("--seed", type=int, default=DEMO_SEED)
+    demo.add_argument("--end-date", help="the last day of the demo year (default: today)")
+    demo.add_argument("--workers", type=int, default=4, help="clubs loaded in parallel")
+    demo.set_defaults(run=cmd_demo)
 
     args = parser.parse_args(argv)
     result: int = args.run(args)

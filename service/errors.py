@@ -107,6 +107,29 @@ class AmountOutOfRange(ClubfundError):
     status, code, title = 422, "amount_out_of_range", "An amount or a total is out of range"
 
 
+class SequenceOutOfRange(ClubfundError):
+    status, code, title = (
+        422, "sequence_out_of_range", "The sequence is not a record of this tree size"
+    )
+
+
+class TreeSizeOutOfRange(ClubfundError):
+    status, code, title = (
+        422, "tree_size_out_of_range", "The tree size is below 1 or beyond the log"
+    )
+
+
+class InvalidConsistencyRange(ClubfundError):
+    status, code, title = (
+        422, "invalid_consistency_range",
+        "A consistency proof needs 1 <= first <= second <= the log's size",
+    )
+
+
+class AuditKeyMissing(ClubfundError):
+    status, code, title = 503, "audit_key_missing", "No audit signing key is configured"
+
+
 class ExportTooLarge(ClubfundError):
     status, code, title = 422, "export_too_large", "The export is too large; narrow the range"
 
@@ -231,3 +254,53 @@ def install_error_handlers(app: FastAPI) -> None:
 
 class InvalidScope(ClubfundError):
     status, code, title = 422, "invalid_scope", "The token's role and scope do not fit together"
+
+
+# --- the club fund domain: areas, clubs, members, loans, periods -----------------------------
+from ledger import loan_lifecycle, loans, periods  # noqa: E402
+
+
+class UnknownArea(ClubfundError):
+    status, code, title = 422, "unknown_area", "An area code is unknown or not valid on that date"
+
+
+class DuplicateArea(ClubfundError):
+    status, code, title = 409, "duplicate_area", "An area with this code already exists"
+
+
+class InvalidAreaParent(ClubfundError):
+    status, code, title = 422, "invalid_area_parent", "This parent cannot hold this area"
+
+
+class AreaInUse(ClubfundError):
+    status, code, title = 409, "area_in_use", "Areas or clubs still belong to this area"
+
+
+class UnknownMember(ClubfundError):
+    status, code, title = 422, "unknown_member", "The member is unknown to this fund's club"
+
+
+class LoanEntryReversal(ClubfundError):
+    status, code, title = (
+        409, "loan_entry_reversal",
+        "A loan's entries change only through the loan's own operations",
+    )
+
+
+LEDGER_STATUS.update({
+    periods.PeriodClosed: 409,
+    periods.PeriodAlreadyClosed: 409,
+    periods.PeriodOutOfOrder: 409,
+    periods.PeriodNotEnded: 409,
+    periods.InvalidPeriod: 422,
+    loan_lifecycle.LoanTransitionRefused: 409,
+    loan_lifecycle.SameActorApproval: 403,
+    loans.InvalidLoanTerms: 422,
+    loans.Overpayment: 422,
+    loans.LoanClosed: 409,
+    loans.RepaymentOutOfOrder: 409,
+})
+CONSTRAINT_ERRORS.update({
+    "ck_entries_period_open": periods.PeriodClosed,
+    "pk_areas": DuplicateArea,
+})

@@ -24,12 +24,13 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     SmallInteger,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlmodel import Field, SQLModel
 
 NAMING_CONVENTION = {
@@ -110,6 +111,7 @@ class Entry(SQLModel, table=True):
         UniqueConstraint(
             "fund_id", "reverses_entry_id", name="uq_entries_fund_id_reverses_entry_id"
         ),
+        UniqueConstraint("fund_id", "voucher_number", name="uq_entries_fund_id_voucher_number"),
         ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_entries_fund_id_funds"),
         ForeignKeyConstraint(
             ["fund_id", "reverses_entry_id"], ["entries.fund_id", "entries.id"],
@@ -220,6 +222,57 @@ class Club(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class AuditRecord(SQLModel, table=True):
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "sequence", name="pk_audit_records"),
+        Index("ix_audit_records_feed_key_fund_id_sequence", "feed_key", "fund_id", "sequence"),
+        Index("ix_audit_records_fund_id_subject_id", "fund_id", "subject_id"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    subject_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
+    )
+    record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    feed_key: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AuditNode(SQLModel, table=True):
+    __tablename__ = "audit_nodes"
+    __table_args__ = (PrimaryKeyConstraint("fund_id", "level", "index", name="pk_audit_nodes"),)
+    fund_id: uuid.UUID = _uuid()
+    level: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    index: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AuditTree(SQLModel, table=True):
+    __tablename__ = "audit_trees"
+    __table_args__ = (PrimaryKeyConstraint("fund_id", name="pk_audit_trees"),)
+    fund_id: uuid.UUID = _uuid()
+    tree_size: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    frontier: list[bytes] = Field(
+        sa_column=Column(ARRAY(LargeBinary), nullable=False, server_default="{}")
+    )
+    last_feed_key: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
+class AuditHead(SQLModel, table=True):
+    __tablename__ = "audit_heads"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "tree_size", "key_id", name="pk_audit_heads"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    tree_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    key_id: str = Field(sa_column=Column(Text, nullable=False))
+    root_hash: str = Field(sa_column=Column(Text, nullable=False))
+    timestamp: str = Field(sa_column=Column(Text, nullable=False))
+    signature: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class DailyBalance(SQLModel, table=True):
     """An account's cumulative totals at the end of each day it has postings on."""
 
@@ -272,3 +325,135 @@ class Token(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     revoked_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ClubArea(SQLModel, table=True):
+    __tablename__ = "club_areas"
+    __table_args__ = (
+        PrimaryKeyConstraint("club_id", "valid_from", name="pk_club_areas"),
+        ForeignKeyConstraint(["club_id"], ["clubs.id"], name="fk_club_areas_club_id_clubs"),
+        ForeignKeyConstraint(
+            ["area_code"], ["areas.code"], name="fk_club_areas_area_code_areas"
+        ),
+        Index("ix_club_areas_area_code", "area_code"),
+    )
+    club_id: uuid.UUID = _uuid()
+    valid_from: date = Field(sa_column=Column(Date, nullable=False))
+    area_code: str = Field(sa_column=Column(Text, nullable=False))
+    valid_to: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "members"
+    __table_args__ = (
+        PrimaryKeyConstraint("id", name="pk_members"),
+        ForeignKeyConstraint(["club_id"], ["clubs.id"], name="fk_members_club_id_clubs"),
+        Index("ix_members_club_id_id", "club_id", "id"),
+    )
+    id: uuid.UUID = _uuid()
+    club_id: uuid.UUID = _uuid()
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    gender: str = Field(sa_column=Column(Text, nullable=False))
+    birth_year: int = Field(sa_column=Column(Integer, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    joined_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class VoucherCounter(SQLModel, table=True):
+    __tablename__ = "voucher_counters"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "kind", "year", name="pk_voucher_counters"),
+        ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_voucher_counters_fund_id_funds"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    last_number: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class ClosedPeriod(SQLModel, table=True):
+    __tablename__ = "closed_periods"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "period", name="pk_closed_periods"),
+        ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_closed_periods_fund_id_funds"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    period: date = Field(sa_column=Column(Date, nullable=False))
+    closed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Loan(SQLModel, table=True):
+    __tablename__ = "loans"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "id", name="pk_loans"),
+        UniqueConstraint("fund_id", "number", name="uq_loans_fund_id_number"),
+        ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_loans_fund_id_funds"),
+        ForeignKeyConstraint(["member_id"], ["members.id"], name="fk_loans_member_id_members"),
+        ForeignKeyConstraint(
+            ["fund_id", "account_id"], ["accounts.fund_id", "accounts.id"],
+            name="fk_loans_fund_id_account_id_accounts",
+        ),
+        Index("ix_loans_id", "id"),
+        Index("ix_loans_member_id", "member_id"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    id: uuid.UUID = _uuid()
+    number: int = Field(sa_column=Column(Integer, nullable=False))
+    member_id: uuid.UUID = _uuid()
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    principal: int = Field(sa_column=Column(BigInteger, nullable=False))
+    installments: int = Field(sa_column=Column(Integer, nullable=False))
+    frequency: str = Field(sa_column=Column(Text, nullable=False))
+    interest_method: str = Field(sa_column=Column(Text, nullable=False))
+    amortization: str = Field(sa_column=Column(Text, nullable=False))
+    rate_per_period: Any = Field(sa_column=Column(Numeric, nullable=False))
+    day_count: str = Field(sa_column=Column(Text, nullable=False))
+    grace_periods: int = Field(sa_column=Column(Integer, nullable=False))
+    rounding_unit: int = Field(sa_column=Column(BigInteger, nullable=False))
+    penalty_rate_per_day: Any = Field(sa_column=Column(Numeric, nullable=False))
+    first_due_date: date = Field(sa_column=Column(Date, nullable=False))
+    purpose: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    applied_on: date = Field(sa_column=Column(Date, nullable=False))
+    applied_by: str = Field(sa_column=Column(Text, nullable=False))
+    approved_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    disbursed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    account_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
+    )
+    write_off_requested_by: str | None = Field(
+        default=None, sa_column=Column(Text, nullable=True)
+    )
+    outstanding_principal: int = Field(sa_column=Column(BigInteger, nullable=False))
+    repayment_state: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    events_count: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class LoanEvent(SQLModel, table=True):
+    __tablename__ = "loan_events"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "loan_id", "sequence", name="pk_loan_events"),
+        ForeignKeyConstraint(
+            ["fund_id", "loan_id"], ["loans.fund_id", "loans.id"],
+            name="fk_loan_events_fund_id_loan_id_loans",
+        ),
+        ForeignKeyConstraint(
+            ["fund_id", "entry_id"], ["entries.fund_id", "entries.id"],
+            name="fk_loan_events_fund_id_entry_id_entries",
+        ),
+        Index("ix_loan_events_fund_id_entry_id", "fund_id", "entry_id"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    loan_id: uuid.UUID = _uuid()
+    sequence: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    effective_date: date = Field(sa_column=Column(Date, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    entry_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
+    )
+    data: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     pool_max_size: int = 20
     # How many rows a list endpoint returns at most per page.
     page_limit_max: int = 500
+    # The Ed25519 key that signs audit tree heads: base64 of its 32 raw private bytes, or a
+    # file holding that. Unset: `clubfund serve` keeps one in `<data_dir>/audit-signing.key`.
+    audit_signing_key: SecretStr | None = None
+    audit_key_file: Path | None = None
+    # Public keys that signed earlier heads (base64 of 32 raw bytes, comma separated), so that
+    # heads signed before a key rotation stay verifiable; published with the current one.
+    audit_previous_public_keys: str = ""
 
     def require_migrate_url(self) -> str:
         url = self.migrate_database_url or self.database_url

@@ -9,8 +9,10 @@ to a superuser URL of another server to use that instead.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import os
+import secrets
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -186,9 +188,16 @@ async def app_pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def app(app_pool: asyncpg.Pool) -> Any:
+def app(app_pool: asyncpg.Pool, audit_signing_key: str) -> Any:
     """The app, served from this test's database as the service role."""
-    return create_app(Settings(database_url="postgresql://unused"), pool=app_pool)
+    return create_app(Settings(database_url="postgresql://unused",
+                               audit_signing_key=audit_signing_key), pool=app_pool)
+
+
+@pytest.fixture(scope="session")
+def audit_signing_key() -> str:
+    """This session's Ed25519 key for tree heads: base64 of its 32 raw private bytes."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture

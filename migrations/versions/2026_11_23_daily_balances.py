@@ -13,14 +13,14 @@ touches one row per account; a backdated entry also moves the totals of that
 account's later days (few, since only open periods take entries).
 
 Revision ID: 2026_11_23_daily_balances
-Revises: 2026_11_23_access_control
+Revises: 2026_11_23_club_fund_domain
 Create Date: 2026-11-23
 """
 
 from service.migrate import execute_script
 
 revision = "2026_11_23_daily_balances"
-down_revision = "2026_11_23_access_control"
+down_revision = "2026_11_23_club_fund_domain"
 branch_labels = None
 depends_on = None
 

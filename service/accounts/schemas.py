@@ -6,6 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.accounts import AccountType, Side
+from service.audit.schemas import AuditStamp
 
 
 class AccountCreate(BaseModel):
@@ -35,3 +36,6 @@ class AccountRead(BaseModel):
     credits: int
     postings_count: int
     created_at: datetime
+    audit: AuditStamp | None = Field(
+        default=None, description="the audit record that opened this account"
+    )

@@ -8,6 +8,7 @@ from ledger.accounts import AccountType, Side, signed_balance
 from ledger.money import check_currency
 from service.accounts import repository
 from service.accounts.schemas import AccountCreate, AccountRead
+from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.context import RequestContext
 from service.errors import NotFound
@@ -21,7 +22,7 @@ def account_from_record(record: asyncpg.Record) -> AccountRead:
     return AccountRead(
         **{k: record[k] for k in (
             "id", "fund_id", "code", "name", "type", "allow_negative", "currency",
-            "debits", "credits", "postings_count", "created_at",
+            "debits", "credits", "postings_count", "created_at", "audit",
         )},
         normal_side=side,
         balance=signed_balance(side, record["debits"], record["credits"]),
@@ -49,7 +50,10 @@ async def create_account(
         normal_side=account_type.normal_side, allow_negative=body.allow_negative,
         currency=currency, balance=0, debits=0, credits=0, postings_count=0, created_at=ctx.now,
     )
-    await record_write(ctx, fund_id, "account.created", account.model_dump(mode="json"))
+    stamp = await record_write(
+        ctx, fund_id, "account.created", account.model_dump(mode="json", exclude={"audit"})
+    )
+    account.audit = AuditStamp(**stamp)
     return account
 
 

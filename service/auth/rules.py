@@ -83,6 +83,45 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/tokens"): ADMIN_ONLY,
     ("GET", "/v1/tokens"): ADMIN_ONLY,
     ("POST", "/v1/tokens/{token_id}/revocation"): ADMIN_ONLY,
+    # audit log (the service-wide log, under the nil fund id, is in an admin's scope only)
+    ("GET", "/v1/funds/{fund_id}/audit"): READ,
+    ("GET", "/v1/funds/{fund_id}/audit/head"): READ,
+    ("GET", "/v1/funds/{fund_id}/audit/proof"): READ,
+    ("GET", "/v1/funds/{fund_id}/audit/consistency"): READ,
+    ("GET", "/v1/funds/{fund_id}/audit/verify"): READ,
+    ("GET", "/.well-known/clubfund/audit-keys"): PUBLIC,
+    ("GET", "/v1/events"): READ,
+    # areas (reference data: the admin keeps the tree; reads show the areas of the scope)
+    ("POST", "/v1/areas"): ADMIN_ONLY,
+    ("GET", "/v1/areas"): READ,
+    ("GET", "/v1/areas/{code}"): READ,
+    ("POST", "/v1/areas/{code}/parents"): ADMIN_ONLY,
+    ("POST", "/v1/areas/{code}/dissolution"): ADMIN_ONLY,
+    # clubs and members
+    ("POST", "/v1/clubs"): ADMIN_ONLY,
+    ("GET", "/v1/clubs"): READ,
+    ("GET", "/v1/clubs/{club_id}"): READ,
+    ("POST", "/v1/clubs/{club_id}/area"): ADMIN_ONLY,
+    ("POST", "/v1/clubs/{club_id}/members"): RECORD,
+    ("GET", "/v1/clubs/{club_id}/members"): READ,
+    # cash book
+    ("POST", "/v1/funds/{fund_id}/seed-grants"): RECORD,
+    ("POST", "/v1/funds/{fund_id}/donations"): RECORD,
+    ("POST", "/v1/funds/{fund_id}/contributions"): RECORD,
+    ("POST", "/v1/funds/{fund_id}/expenses"): RECORD,
+    # loans
+    ("POST", "/v1/funds/{fund_id}/loans"): RECORD,
+    ("GET", "/v1/funds/{fund_id}/loans"): READ,
+    ("GET", "/v1/loans/{loan_id}"): READ,
+    ("GET", "/v1/loans/{loan_id}/schedule"): READ,
+    ("POST", "/v1/loans/{loan_id}/approval"): APPROVE,
+    ("POST", "/v1/loans/{loan_id}/disbursement"): RECORD,
+    ("POST", "/v1/loans/{loan_id}/repayments"): RECORD,
+    ("POST", "/v1/loans/{loan_id}/write-off"): RECORD,
+    ("POST", "/v1/loans/{loan_id}/write-off/approval"): APPROVE,
+    # periods
+    ("POST", "/v1/funds/{fund_id}/periods/{period}/close"): APPROVE,
+    ("GET", "/v1/funds/{fund_id}/periods"): READ,
 }
 
 

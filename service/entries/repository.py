@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from service.audit.repository import audit_stamp_column
+
 ENTRY_SELECT = """
     SELECT e.id, e.fund_id, e.sequence, e.voucher_number, e.effective_date, e.recorded_at,
            e.description, e.currency, e.metadata, e.reverses_entry_id, e.actor, e.hash,
@@ -17,7 +19,10 @@ ENTRY_SELECT = """
                        'line', p.line, 'account_id', p.account_id, 'side', p.side,
                        'amount', p.amount, 'currency', p.currency) ORDER BY p.line)
               FROM postings p
-             WHERE p.fund_id = e.fund_id AND p.entry_id = e.id) AS postings
+             WHERE p.fund_id = e.fund_id AND p.entry_id = e.id) AS postings,
+           """ + audit_stamp_column(
+    "e.fund_id", "e.id", ("entry.posted", "entry.reversal_posted")
+) + """ AS audit
       FROM entries e
 """
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.accounts import Side
 from ledger.entries import POSTINGS_COUNT_MAX
+from service.audit.schemas import AuditStamp
 
 # A JSON integer only: 5000000.0, "5000000" and true are refused.
 AmountMinor = Annotated[StrictInt, Field(description="integer minor units (VND: đồng)")]
@@ -51,6 +52,9 @@ class EntryRead(BaseModel):
     reverses_entry_id: uuid.UUID | None
     actor: str
     hash: str = Field(description="SHA-256 (hex) of the RFC 8785 JSON of the entry's content")
+    audit: AuditStamp | None = Field(
+        default=None, description="the audit record that wrote this entry"
+    )
 
 
 class ReversalCreate(BaseModel):

@@ -7,31 +7,48 @@ from typing import Any
 
 import asyncpg
 
+from ledger import periods
 from ledger.accounts import Side
+from ledger.chart import VoucherKind
+from ledger.chart import voucher_number as format_voucher_number
 from ledger.entries import Entry, Posting, build_entry, content_hash, reverse_entry
 from ledger.money import check_currency
+from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.context import RequestContext
 from service.entries import repository
 from service.entries.schemas import EntryCreate, EntryRead, PostingRead, ReversalCreate
-from service.errors import AlreadyReversed, NotFound
+from service.errors import AlreadyReversed, LoanEntryReversal, NotFound
 from service.funds import repository as funds
 from service.ids import new_id
 from service.pagination import Page, decode_cursor, make_page
+from service.vouchers import repository as vouchers
 
 
 async def post_entry(
-    ctx: RequestContext, fund_id: uuid.UUID, entry: Entry, voucher_number: str | None = None
+    ctx: RequestContext, fund_id: uuid.UUID, entry: Entry, voucher_number: str | None = None,
+    voucher_kind: VoucherKind | None = None,
 ) -> EntryRead:
     """Write a validated entry. The one path every posting takes.
 
-    Round trips: the fund lock (which also hands out the gapless sequence) and
-    one statement for the entry and its postings; balances move by trigger.
+    Round trips: the fund lock (which also hands out the gapless sequence and the
+    latest closed month), the voucher counter when `voucher_kind` is given (receipt
+    PT or payment PC: the next number of the fund in the entry's year), and one
+    statement for the entry and its postings; balances move by trigger. An entry
+    dated in a closed period is refused here (`period_closed`) and again by the
+    database.
     """
     ctx.writes_to_fund(fund_id)
     fund = await funds.next_entry_sequence(ctx.connection, fund_id)
     if fund is None:
         raise NotFound(f"fund {fund_id} not found")
+    periods.check_open(entry.effective_date, fund["closed_period"])
+    if voucher_kind is not None:
+        year = entry.effective_date.year
+        number = await vouchers.next_voucher_number(
+            ctx.connection, fund_id, voucher_kind.value, year
+        )
+        voucher_number = format_voucher_number(voucher_kind, year, number)
     entry_id = new_id()
     currency = entry.postings[0].currency
     document = entry_document(
@@ -52,7 +69,7 @@ async def post_entry(
         currencies=[p.currency for p in entry.postings],
     )
     action = "entry.reversal_posted" if entry.reverses_entry_id else "entry.posted"
-    await record_write(ctx, fund_id, action, document)
+    stamp = await record_write(ctx, fund_id, action, document)
     return EntryRead(
         id=entry_id, fund_id=fund_id, sequence=fund["sequence"], voucher_number=voucher_number,
         effective_date=entry.effective_date, recorded_at=ctx.now,
@@ -64,7 +81,7 @@ async def post_entry(
         ],
         metadata=dict(entry.metadata),
         reverses_entry_id=uuid.UUID(entry.reverses_entry_id) if entry.reverses_entry_id else None,
-        actor=ctx.actor, hash=entry_hash,
+        actor=ctx.actor, hash=entry_hash, audit=AuditStamp(**stamp),
     )
 
 
@@ -123,6 +140,11 @@ async def get_entry(ctx: RequestContext, entry_id: uuid.UUID) -> EntryRead:
 
 async def reverse(ctx: RequestContext, entry_id: uuid.UUID, body: ReversalCreate) -> EntryRead:
     original = await get_entry(ctx, entry_id)
+    if original.metadata.get("loan_id"):
+        raise LoanEntryReversal(
+            f"entry {entry_id} belongs to loan {original.metadata['loan_id']}; a reversal would"
+            " leave the loan's repayment record behind"
+        )
     existing = await repository.find_reversal(ctx.connection, original.fund_id, entry_id)
     if existing is not None:
         raise AlreadyReversed(f"entry {entry_id} was already reversed by entry {existing}")

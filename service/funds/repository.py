@@ -7,23 +7,30 @@ from datetime import datetime
 
 import asyncpg
 
-FUND_COLUMNS = "id, name, currency, entry_count, created_at"
+from service.audit.repository import audit_stamp_column
+
+FUND_COLUMNS = "id, name, currency, entry_count, created_at, club_id"
+FUND_READ_COLUMNS = (
+    FUND_COLUMNS + ", "
+    + audit_stamp_column("funds.id", "funds.id", ("fund.created",)) + " AS audit"
+)
 
 
 async def insert_fund(
-    connection: asyncpg.Connection, fund_id: uuid.UUID, name: str, currency: str, now: datetime
+    connection: asyncpg.Connection, fund_id: uuid.UUID, name: str, currency: str, now: datetime,
+    club_id: uuid.UUID | None = None,
 ) -> asyncpg.Record:
     record: asyncpg.Record = await connection.fetchrow(
-        f"INSERT INTO funds (id, name, currency, created_at) VALUES ($1, $2, $3, $4)"
+        f"INSERT INTO funds (id, name, currency, created_at, club_id) VALUES ($1, $2, $3, $4, $5)"
         f" RETURNING {FUND_COLUMNS}",
-        fund_id, name, currency, now,
+        fund_id, name, currency, now, club_id,
     )
     return record
 
 
 async def get_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> asyncpg.Record | None:
     record: asyncpg.Record | None = await connection.fetchrow(
-        f"SELECT {FUND_COLUMNS} FROM funds WHERE id = $1", fund_id
+        f"SELECT {FUND_READ_COLUMNS} FROM funds WHERE id = $1", fund_id
     )
     return record
 
@@ -34,7 +41,7 @@ async def list_funds(
 ) -> list[asyncpg.Record]:
     """Funds in id order; only `fund_ids` when given (None: every fund)."""
     return list(await connection.fetch(
-        f"SELECT {FUND_COLUMNS} FROM funds WHERE ($1::uuid IS NULL OR id > $1)"
+        f"SELECT {FUND_READ_COLUMNS} FROM funds WHERE ($1::uuid IS NULL OR id > $1)"
         " AND ($3::uuid[] IS NULL OR id = ANY ($3))"
         " ORDER BY id LIMIT $2",
         after, limit, fund_ids,
@@ -48,10 +55,27 @@ async def next_entry_sequence(
 
     Every write to a fund takes this lock first, so writes to one fund are
     serialised (gapless sequences, no deadlock) while funds proceed in parallel.
+    Also returns `closed_period`: the fund's latest closed month (or null).
     """
     record: asyncpg.Record | None = await connection.fetchrow(
         "UPDATE funds SET entry_count = entry_count + 1 WHERE id = $1"
-        " RETURNING entry_count AS sequence, currency",
+        " RETURNING entry_count AS sequence, currency,"
+        " (SELECT max(period) FROM closed_periods WHERE fund_id = $1) AS closed_period",
+        fund_id,
+    )
+    return record
+
+
+async def lock_fund(
+    connection: asyncpg.Connection, fund_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """Take the fund's write lock (the one `next_entry_sequence` takes) without using a
+    sequence number: for writes that read state before they post (loans, periods).
+    Returns the fund's currency, club and latest closed month, or None."""
+    record: asyncpg.Record | None = await connection.fetchrow(
+        "SELECT id, currency, club_id,"
+        " (SELECT max(period) FROM closed_periods WHERE fund_id = $1) AS closed_period"
+        " FROM funds WHERE id = $1 FOR NO KEY UPDATE",
         fund_id,
     )
     return record

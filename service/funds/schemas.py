@@ -5,6 +5,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.audit.schemas import AuditStamp
+
 
 class FundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,3 +20,7 @@ class FundRead(BaseModel):
     currency: str
     entry_count: int
     created_at: datetime
+    audit: AuditStamp | None = Field(
+        default=None, description="the audit record that created this fund"
+    )
+    club_id: uuid.UUID | None = Field(default=None, description="the club owning this fund")

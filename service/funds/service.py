@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from ledger.money import check_currency
+from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.context import RequestContext
 from service.errors import NotFound
@@ -20,7 +21,10 @@ async def create_fund(ctx: RequestContext, body: FundCreate) -> FundRead:
         ctx.connection, fund_id, body.name, body.currency, ctx.now
     )
     fund = FundRead(**dict(record))
-    await record_write(ctx, fund_id, "fund.created", fund.model_dump(mode="json"))
+    stamp = await record_write(
+        ctx, fund_id, "fund.created", fund.model_dump(mode="json", exclude={"audit"})
+    )
+    fund.audit = AuditStamp(**stamp)
     return fund
 
 

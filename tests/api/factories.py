@@ -76,4 +76,57 @@ async def create_club(connection: Any, area_code: str, name: str = "CLB thử") 
         " VALUES ($1, $2, 'VND', $3, $4)",
         fund_id, f"Quỹ {name}", now, club_id,
     )
+    await connection.execute(  # in its commune since the commune began
+        "INSERT INTO club_areas (club_id, valid_from, area_code)"
+        " SELECT $1, valid_from, code FROM areas WHERE code = $2",
+        club_id, area_code,
+    )
     return {"club_id": str(club_id), "fund_id": str(fund_id)}
+
+
+async def post_area(
+    client: httpx.AsyncClient, code: str, level: str, parent_code: str | None = None,
+    valid_from: str = "2020-01-01", name: str | None = None,
+) -> dict:
+    response = await client.post("/v1/areas", json={
+        "code": code, "name": name or f"Area {code}", "level": level,
+        "parent_code": parent_code, "valid_from": valid_from,
+    })
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def post_commune(client: httpx.AsyncClient, prefix: str = "51") -> str:
+    """A province, a district and a commune under it; returns the commune's code."""
+    await post_area(client, prefix, "province")
+    await post_area(client, f"{prefix}1", "district", prefix)
+    await post_area(client, f"{prefix}101", "commune", f"{prefix}1")
+    return f"{prefix}101"
+
+
+async def post_club(
+    client: httpx.AsyncClient, area_code: str, name: str = "CLB LTH xã Tịnh Hà",
+    established_on: str = "2025-01-01",
+) -> dict:
+    response = await client.post("/v1/clubs", json={
+        "name": name, "area_code": area_code, "established_on": established_on,
+    })
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def post_member(
+    client: httpx.AsyncClient, club_id: str, name: str = "Nguyễn Thị A",
+    gender: str = "female", birth_year: int = 1955,
+) -> dict:
+    response = await client.post(f"/v1/clubs/{club_id}/members", json={
+        "name": name, "gender": gender, "birth_year": birth_year,
+    })
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def accounts_by_code(client: httpx.AsyncClient, fund_id: str) -> dict[str, dict]:
+    response = await client.get(f"/v1/funds/{fund_id}/accounts", params={"limit": 500})
+    assert response.status_code == 200, response.text
+    return {a["code"]: a for a in response.json()["items"]}

@@ -1,5 +1,6 @@
-"""Two clubs in two provinces, each with a fund, a chart and an entry, and a token of
-every kind scoped to club A (or A's province): the world the access tests walk."""
+"""Two clubs in two provinces, each with a fund, a chart and an entry, a member, a
+disbursed loan and a closed month, and a token of every kind scoped to club A (or A's
+province): the world the access tests walk."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ledger.chart import DEFAULT_CHART
 from service.auth.rules import (
     ADMIN,
     AUDITOR,
@@ -32,12 +34,15 @@ class ClubWorld:
     cash: str = ""
     capital: str = ""
     entry_id: str = ""
+    member_id: str = ""
+    loan_id: str = ""
+    recorder_token: str = ""  # a treasurer of this club: records what others approve
     extra_ids: set[str] = field(default_factory=set)
 
     def ids(self) -> set[str]:
         """Every identifier of this club's data: none may show up outside its scope."""
         return {self.club_id, self.fund_id, self.cash, self.capital, self.entry_id,
-                *self.extra_ids}
+                self.member_id, self.loan_id, *self.extra_ids}
 
 
 @dataclass
@@ -47,6 +52,7 @@ class World:
     b: ClubWorld
     tokens: dict[str, str]  # access kind -> token scoped to club A (or A's province)
     spare_token_id: str
+    sample_entries: int = 0  # entries posted while preparing sample requests
 
     async def post_entry(self, club: ClubWorld, amount: int = 1_000) -> str:
         response = await self.admin.post(f"/v1/funds/{club.fund_id}/entries",
@@ -54,10 +60,46 @@ class World:
         assert response.status_code == 201, response.text
         entry_id: str = response.json()["id"]
         club.extra_ids.add(entry_id)
+        self.sample_entries += 1
         return entry_id
 
+    async def loan(self, club: ClubWorld, until: str = "applied") -> str:
+        """A new loan of the club, recorded by its treasurer and taken by the admin as far
+        as `until`: applied, approved, disbursed or write_off_requested."""
+        loan_id = await apply_for_loan(self.admin, club)
+        steps = ["approved", "disbursed", "write_off_requested"]
+        for step in steps[: steps.index(until) + 1] if until in steps else []:
+            path, body, token = {
+                "approved": ("approval", {}, None),
+                "disbursed": ("disbursement", {"effective_date": "2026-02-05"}, None),
+                "write_off_requested": ("write-off", {"reason": "x"}, club.recorder_token),
+            }[step]
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            response = await self.admin.post(f"/v1/loans/{loan_id}/{path}", json=body,
+                                             headers=headers)
+            assert response.status_code == 200, response.text
+            self.sample_entries += step == "disbursed"
+        club.extra_ids.add(loan_id)
+        return loan_id
 
-async def build_club(admin: httpx.AsyncClient, owner: Any, province: str) -> ClubWorld:
+
+async def apply_for_loan(admin: httpx.AsyncClient, club: ClubWorld) -> str:
+    """A loan application recorded by the club's treasurer (so the admin may approve it)."""
+    response = await admin.post(
+        f"/v1/funds/{club.fund_id}/loans",
+        json={"member_id": club.member_id, "principal": 100_000, "installments": 2,
+              "rate_per_period": "0.01", "first_due_date": "2026-03-05",
+              "applied_on": "2026-02-01"},
+        headers={"Authorization": f"Bearer {club.recorder_token}"},
+    )
+    assert response.status_code == 201, response.text
+    loan_id: str = response.json()["id"]
+    return loan_id
+
+
+async def build_club(
+    admin: httpx.AsyncClient, owner: Any, province: str, new_token: Any
+) -> ClubWorld:
     await create_area(owner, province, "province")
     commune = await create_area(owner, f"{province}001", "commune", parent_code=province)
     club = await create_club(owner, commune, name=f"CLB {province}")
@@ -65,17 +107,34 @@ async def build_club(admin: httpx.AsyncClient, owner: Any, province: str) -> Clu
     world.cash = (await create_account(admin, world.fund_id, "111", "asset",
                                        allow_negative=False))["id"]
     world.capital = (await create_account(admin, world.fund_id, "4111", "equity"))["id"]
+    for account in DEFAULT_CHART:  # the rest of a club fund's chart
+        if account.code not in ("111", "4111"):
+            await create_account(admin, world.fund_id, account.code, account.type.value,
+                                 allow_negative=account.allow_negative)
     response = await admin.post(f"/v1/funds/{world.fund_id}/entries",
                                 json=entry_body(world.cash, world.capital, 5_000_000))
     assert response.status_code == 201, response.text
     world.entry_id = response.json()["id"]
+    head = await admin.get(f"/v1/funds/{world.fund_id}/audit/head")  # a saved signed head
+    assert head.status_code == 200, head.text
+    member = await admin.post(f"/v1/clubs/{world.club_id}/members",
+                              json={"name": "Bà A", "gender": "female", "birth_year": 1950})
+    assert member.status_code == 201, member.text
+    world.member_id = member.json()["id"]
+    world.recorder_token = await new_token("treasurer", scope=f"club:{world.club_id}")
+    world.loan_id = await apply_for_loan(admin, world)
+    for path, body in (("approval", {}), ("disbursement", {"effective_date": "2026-02-05"})):
+        response = await admin.post(f"/v1/loans/{world.loan_id}/{path}", json=body)
+        assert response.status_code == 200, response.text
+    closed = await admin.post(f"/v1/funds/{world.fund_id}/periods/2020-01/close")
+    assert closed.status_code == 201, closed.text
     return world
 
 
 async def build_world(admin: httpx.AsyncClient, owner: Any, new_token: Any) -> World:
     number = next(_codes)
-    a = await build_club(admin, owner, f"{number}1")
-    b = await build_club(admin, owner, f"{number}2")
+    a = await build_club(admin, owner, f"{number}1", new_token)
+    b = await build_club(admin, owner, f"{number}2", new_token)
     club_a, area_a = f"club:{a.club_id}", f"area:{a.province}"
     tokens = {
         ADMIN: await new_token("admin"),

@@ -57,6 +57,7 @@ class Sample:
 
     params: dict[str, str] = field(default_factory=dict)  # overrides PATH_PARAMETERS
     body: Any = None
+    query: str = ""  # appended to the URL, e.g. "?sequence=1"
 
 
 # Path parameters naming a club's resources: resolved in club A (inside) or B (outside).
@@ -66,6 +67,7 @@ PATH_PARAMETERS: dict[str, Callable[[ClubWorld], str]] = {
     "entry_id": lambda club: club.entry_id,
     "club_id": lambda club: club.club_id,
     "code": lambda club: club.commune,
+    "loan_id": lambda club: club.loan_id,
 }
 # Path parameters naming service-wide things (admin-only routes): no "outside".
 UNSCOPED_PARAMETERS: dict[str, Callable[[World], str]] = {
@@ -97,6 +99,75 @@ async def empty_sample(world: World, club: ClubWorld) -> Sample:
     return Sample()
 
 
+async def inclusion_proof_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(query="?sequence=1")
+
+
+async def consistency_proof_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(query="?first=1")
+
+
+def later_date() -> str:
+    """A date after every earlier sample's: histories are appended in date order."""
+    return f"{2030 + next(_numbers)}-01-01"
+
+
+async def area_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"code": f"N{next(_numbers)}", "name": "Tỉnh mới", "level": "province",
+                        "valid_from": "2020-01-01"})
+
+
+async def reparent_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"parent_code": club.province, "valid_from": later_date()})
+
+
+async def dissolution_sample(world: World, club: ClubWorld) -> Sample:
+    area = (await area_sample(world, club)).body
+    created = await world.admin.post("/v1/areas", json=area)
+    assert created.status_code == 201, created.text
+    return Sample(params={"code": area["code"]}, body={"valid_to": "2031-01-01"})
+
+
+async def club_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"name": f"CLB {next(_numbers)}", "area_code": club.commune})
+
+
+async def club_move_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"area_code": club.commune, "valid_from": later_date()})
+
+
+async def member_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"name": "Ông B", "gender": "male", "birth_year": 1948})
+
+
+async def cash_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"amount": 1_000, "source": "donor"})
+
+
+async def cash_sample_without_source(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"amount": 1_000})
+
+
+async def loan_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"member_id": club.member_id, "principal": 100_000, "installments": 2,
+                        "rate_per_period": "0.01", "first_due_date": "2026-03-05",
+                        "applied_on": "2026-02-01"})
+
+
+def loan_step_sample(until: str, body: Any) -> Callable[[World, ClubWorld], Awaitable[Sample]]:
+    async def sample(world: World, club: ClubWorld) -> Sample:
+        return Sample(params={"loan_id": await world.loan(club, until)}, body=body)
+
+    return sample
+
+
+async def period_close_sample(world: World, club: ClubWorld) -> Sample:
+    closed = await world.admin.get(f"/v1/funds/{club.fund_id}/periods", params={"limit": 500})
+    last = closed.json()["items"][-1]["period"]
+    year, month = divmod(int(last[:4]) * 12 + int(last[5:]), 12)  # the month after `last`
+    return Sample(params={"period": f"{year:04d}-{month + 1:02d}"})
+
+
 SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] = {
     ("POST", "/v1/funds"): fund_sample,
     ("POST", "/v1/funds/{fund_id}/accounts"): account_sample,
@@ -104,6 +175,28 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/entries/{entry_id}/reversal"): reversal_sample,
     ("POST", "/v1/tokens"): token_sample,
     ("POST", "/v1/tokens/{token_id}/revocation"): empty_sample,
+    ("GET", "/v1/funds/{fund_id}/audit/proof"): inclusion_proof_sample,
+    ("GET", "/v1/funds/{fund_id}/audit/consistency"): consistency_proof_sample,
+    ("POST", "/v1/areas"): area_sample,
+    ("POST", "/v1/areas/{code}/parents"): reparent_sample,
+    ("POST", "/v1/areas/{code}/dissolution"): dissolution_sample,
+    ("POST", "/v1/clubs"): club_sample,
+    ("POST", "/v1/clubs/{club_id}/area"): club_move_sample,
+    ("POST", "/v1/clubs/{club_id}/members"): member_sample,
+    ("POST", "/v1/funds/{fund_id}/seed-grants"): cash_sample,
+    ("POST", "/v1/funds/{fund_id}/donations"): cash_sample_without_source,
+    ("POST", "/v1/funds/{fund_id}/contributions"): cash_sample_without_source,
+    ("POST", "/v1/funds/{fund_id}/expenses"): cash_sample_without_source,
+    ("POST", "/v1/funds/{fund_id}/loans"): loan_sample,
+    ("POST", "/v1/loans/{loan_id}/approval"): loan_step_sample("applied", {}),
+    ("POST", "/v1/loans/{loan_id}/disbursement"): loan_step_sample(
+        "approved", {"effective_date": "2026-02-05"}),
+    ("POST", "/v1/loans/{loan_id}/repayments"): loan_step_sample(
+        "disbursed", {"amount": 1_000, "effective_date": "2026-03-05"}),
+    ("POST", "/v1/loans/{loan_id}/write-off"): loan_step_sample("disbursed", {"reason": "x"}),
+    ("POST", "/v1/loans/{loan_id}/write-off/approval"): loan_step_sample(
+        "write_off_requested", {}),
+    ("POST", "/v1/funds/{fund_id}/periods/{period}/close"): period_close_sample,
 }
 
 
@@ -156,7 +249,7 @@ async def request_for(
     if (method, path) in SAMPLES:
         sample = await SAMPLES[(method, path)](world, club)
     values |= sample.params
-    return fill(path, values), sample.body
+    return fill(path, values) + sample.query, sample.body
 
 
 async def call(http: httpx.AsyncClient, method: str, url: str, body: Any) -> httpx.Response:
@@ -237,6 +330,7 @@ async def test_auditors_get_403_on_every_write(app, client, client_for, owner_co
     scope = f"area:{world.a.province}" if scope_kind == "area" else f"club:{world.a.club_id}"
     auditor = client_for(await new_token("auditor", scope=scope))
     before = await superuser_connection.fetchval("SELECT count(*) FROM entries")
+    prepared = world.sample_entries
     writes = sorted(route for route in app_routes(app) if route[0] in WRITE_METHODS)
     assert writes
     for method, path in writes:
@@ -247,7 +341,8 @@ async def test_auditors_get_403_on_every_write(app, client, client_for, owner_co
             assert response.json()["code"] == "forbidden"
     # Only the samples' own set-up (by the admin) wrote entries.
     after = await superuser_connection.fetchval("SELECT count(*) FROM entries")
-    assert after - before == sum(1 for _, path in writes if path.endswith("/reversal")) * 2
+    assert after - before == world.sample_entries - prepared
+    assert world.sample_entries - prepared >= 2  # the reversal samples' entries at least
 
 
 async def test_a_treasurer_of_club_a_finds_nothing_of_club_b(

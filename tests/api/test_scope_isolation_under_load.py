@@ -55,9 +55,9 @@ def fund_ids_in(document: Any) -> set[str]:
 async def test_interleaved_requests_of_many_clubs_never_see_each_other(
     database, client, owner_connection, new_token, monkeypatch, layers
 ):
-    clubs = [await build_club(client, owner_connection, f"9{n}") for n in range(4)]
+    clubs = [await build_club(client, owner_connection, f"9{n}", new_token) for n in range(4)]
     # a second club in the first club's province: the province auditor sees both
-    sibling = await build_club(client, owner_connection, "95")
+    sibling = await build_club(client, owner_connection, "95", new_token)
     await owner_connection.execute("UPDATE area_parents SET parent_code = $1 WHERE code = $2",
                                    clubs[0].province, sibling.commune)
     callers = []

@@ -60,7 +60,7 @@ async def test_the_service_role_sees_its_scope_only_and_nothing_without_one(
         treasurer = client_for(await new_token("treasurer", scope=f"club:{club.club_id}"))
         response = await treasurer.post(
             f"/v1/funds/{club.fund_id}/accounts", headers={"Idempotency-Key": "k"},
-            json={"code": "642", "name": "Chi phí", "type": "expense"},
+            json={"code": "6429", "name": "Chi phí khác", "type": "expense"},
         )
         assert response.status_code == 201, response.text
     tables = await fund_scoped_tables(superuser_connection)
@@ -147,7 +147,7 @@ async def test_postings_move_balances_inside_the_scope_and_cannot_be_written_out
         "SELECT debits, credits FROM account_balances WHERE account_id = $1",
         uuid.UUID(world.a.cash),
     )
-    assert (cash["debits"], cash["credits"]) == (5_000_700, 0)
+    assert (cash["debits"], cash["credits"]) == (5_000_700, 100_000)  # 100,000 lent
 
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
         async with app_connection.transaction():

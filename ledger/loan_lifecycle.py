@@ -1,0 +1,116 @@
+"""The life of a loan: which action each status allows, the four-eyes rule, and
+the repayment state as stored.
+
+    applied ──approve──▶ approved ──disburse──▶ disbursed ──repay (paid off)──▶ repaid
+       │                                         │   ▲ repay (partly)
+       └──reject──▶ rejected                     │   └────────┐
+                                                 ▼            │
+                                   write_off_requested ──reject_write_off
+                                                 │
+                                                 └──approve_write_off──▶ written_off
+
+An approval (of the loan or of its write-off) must come from someone other than
+the one who recorded the application (or requested the write-off). A loan with a
+pending write-off request takes no repayment until the request is rejected.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any, Final
+
+from ledger.errors import LedgerError
+from ledger.loans import InvalidLoanState, LoanState
+
+
+class LoanTransitionRefused(InvalidLoanState):
+    """The loan's status does not allow this action (code `invalid_loan_state`, shared
+    with the core's refusal of a repayment state that does not fit the loan)."""
+
+
+class SameActorApproval(LedgerError):
+    """An approval by the one who recorded what is being approved."""
+
+    code = "same_actor_approval"
+
+
+class LoanStatus(StrEnum):
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DISBURSED = "disbursed"
+    REPAID = "repaid"
+    WRITE_OFF_REQUESTED = "write_off_requested"
+    WRITTEN_OFF = "written_off"
+
+
+class LoanAction(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    DISBURSE = "disburse"
+    REPAY = "repay"
+    PAY_OFF = "pay_off"  # the repayment that closes the loan
+    REQUEST_WRITE_OFF = "request_write_off"
+    APPROVE_WRITE_OFF = "approve_write_off"
+    REJECT_WRITE_OFF = "reject_write_off"
+
+
+TRANSITIONS: Final[dict[tuple[LoanStatus, LoanAction], LoanStatus]] = {
+    (LoanStatus.APPLIED, LoanAction.APPROVE): LoanStatus.APPROVED,
+    (LoanStatus.APPLIED, LoanAction.REJECT): LoanStatus.REJECTED,
+    (LoanStatus.APPROVED, LoanAction.DISBURSE): LoanStatus.DISBURSED,
+    (LoanStatus.DISBURSED, LoanAction.REPAY): LoanStatus.DISBURSED,
+    (LoanStatus.DISBURSED, LoanAction.PAY_OFF): LoanStatus.REPAID,
+    (LoanStatus.DISBURSED, LoanAction.REQUEST_WRITE_OFF): LoanStatus.WRITE_OFF_REQUESTED,
+    (LoanStatus.WRITE_OFF_REQUESTED, LoanAction.APPROVE_WRITE_OFF): LoanStatus.WRITTEN_OFF,
+    (LoanStatus.WRITE_OFF_REQUESTED, LoanAction.REJECT_WRITE_OFF): LoanStatus.DISBURSED,
+}
+
+
+def next_status(status: LoanStatus, action: LoanAction) -> LoanStatus:
+    """The status after `action`; LoanTransitionRefused when `status` does not allow it."""
+    after = TRANSITIONS.get((status, action))
+    if after is None:
+        allowed = sorted(a.value for (s, a) in TRANSITIONS if s is status)
+        raise LoanTransitionRefused(
+            f"a loan that is {status.value} cannot {action.value.replace('_', ' ')}"
+            + (f" (it can: {', '.join(allowed)})" if allowed else " (it is final)")
+        )
+    return after
+
+
+def check_second_actor(recorded_by: str, approver: str, what: str = "loan application") -> None:
+    """Raise SameActorApproval when the approver is the one who recorded `what`."""
+    if recorded_by == approver:
+        raise SameActorApproval(
+            f"the {what} was recorded by this same actor; someone else must approve it"
+        )
+
+
+def state_to_json(state: LoanState) -> dict[str, Any]:
+    """The repayment state as stored (JSON)."""
+    return {
+        "principal_paid": list(state.principal_paid),
+        "interest_paid": list(state.interest_paid),
+        "penalty_unpaid": state.penalty_unpaid,
+        "penalty_paid": state.penalty_paid,
+        "penalty_accrued_to": (
+            state.penalty_accrued_to.isoformat() if state.penalty_accrued_to else None
+        ),
+        "interest_waived": state.interest_waived,
+        "closed": state.closed,
+    }
+
+
+def state_from_json(document: dict[str, Any]) -> LoanState:
+    accrued_to = document.get("penalty_accrued_to")
+    return LoanState(
+        principal_paid=tuple(int(v) for v in document["principal_paid"]),
+        interest_paid=tuple(int(v) for v in document["interest_paid"]),
+        penalty_unpaid=int(document["penalty_unpaid"]),
+        penalty_paid=int(document["penalty_paid"]),
+        penalty_accrued_to=date.fromisoformat(accrued_to) if accrued_to else None,
+        interest_waived=int(document["interest_waived"]),
+        closed=bool(document["closed"]),
+    )

@@ -1,0 +1,102 @@
+"""Accounting periods (calendar months) and the rules for closing them.
+
+Rules:
+- A period is a calendar month, written `yyyy-mm`, held as its first day.
+- A month can be closed only after it has ended (its last day is before today).
+- Months close in order: once a fund has closed a month, the next close must be
+  the month right after it. The first close may be any ended month; it closes
+  every earlier month too (nothing may be dated before it afterwards).
+- A date is in a closed period when its month is on or before the latest closed
+  month. No entry may be dated there; corrections are reversals dated in an
+  open period.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from ledger.errors import LedgerError
+
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+class InvalidPeriod(LedgerError):
+    code = "invalid_period"
+
+
+class PeriodClosed(LedgerError):
+    code = "period_closed"
+
+
+class PeriodAlreadyClosed(LedgerError):
+    code = "period_already_closed"
+
+
+class PeriodOutOfOrder(LedgerError):
+    code = "period_out_of_order"
+
+
+class PeriodNotEnded(LedgerError):
+    code = "period_not_ended"
+
+
+def parse_period(text: str) -> date:
+    """'2026-03' → date(2026, 3, 1). Raises InvalidPeriod."""
+    match = _PERIOD.match(text)
+    if match is None or int(match.group(1)) < 1900:
+        raise InvalidPeriod(f"a period is written yyyy-mm (e.g. 2026-03), got {text!r}")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def format_period(period: date) -> str:
+    return f"{period.year:04d}-{period.month:02d}"
+
+
+def period_of(day: date) -> date:
+    """The period (first day of the month) that `day` falls in."""
+    return day.replace(day=1)
+
+
+def next_period(period: date) -> date:
+    return (period.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def period_end(period: date) -> date:
+    """The last day of the month."""
+    return next_period(period) - timedelta(days=1)
+
+
+def is_closed(day: date, latest_closed: date | None) -> bool:
+    """True when `day` lies in a closed period, given the latest closed month."""
+    return latest_closed is not None and period_of(day) <= latest_closed
+
+
+def check_open(day: date, latest_closed: date | None) -> None:
+    """Raise PeriodClosed when `day` lies in a closed period."""
+    if is_closed(day, latest_closed):
+        assert latest_closed is not None
+        raise PeriodClosed(
+            f"{day.isoformat()} is in a closed period (closed through"
+            f" {format_period(latest_closed)}); date the entry or its reversal in an open period"
+        )
+
+
+def check_close(period: date, latest_closed: date | None, today: date) -> None:
+    """Raise unless `period` may be closed now, given the latest closed month."""
+    if period.day != 1:
+        raise InvalidPeriod("a period is held as the first day of its month")
+    if latest_closed is not None and period <= latest_closed:
+        raise PeriodAlreadyClosed(
+            f"{format_period(period)} is already closed (closed through"
+            f" {format_period(latest_closed)})"
+        )
+    if latest_closed is not None and period != next_period(latest_closed):
+        raise PeriodOutOfOrder(
+            f"periods close in order: the next one to close is"
+            f" {format_period(next_period(latest_closed))}, not {format_period(period)}"
+        )
+    if period_end(period) >= today:
+        raise PeriodNotEnded(
+            f"{format_period(period)} has not ended yet (it ends {period_end(period).isoformat()})"
+        )

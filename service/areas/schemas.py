@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AREA_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$"
+
+
+class AreaLevel(StrEnum):
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+    @property
+    def rank(self) -> int:
+        """0 for a province, 1 for a district, 2 for a commune: parents rank lower."""
+        return (AreaLevel.PROVINCE, AreaLevel.DISTRICT, AreaLevel.COMMUNE).index(self)
+
+
+class AreaCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=AREA_CODE_PATTERN, examples=["51"],
+                      description="the official code (GSO administrative unit code)")
+    name: str = Field(min_length=1, max_length=200, examples=["Quảng Ngãi"])
+    level: AreaLevel
+    parent_code: str | None = Field(default=None, pattern=AREA_CODE_PATTERN,
+                                    description="null for a province")
+    valid_from: date = Field(examples=["2025-07-01"])
+
+
+class AreaParentCreate(BaseModel):
+    """Re-parent an area from `valid_from` on (the previous parent stays in the history)."""
+
+    model_config = ConfigDict(extra="forbid")
+    parent_code: str | None = Field(pattern=AREA_CODE_PATTERN)
+    valid_from: date
+
+
+class AreaDissolution(BaseModel):
+    """End an area on `valid_to` (exclusive): its children and clubs must have moved."""
+
+    model_config = ConfigDict(extra="forbid")
+    valid_to: date
+
+
+class AreaParentRead(BaseModel):
+    parent_code: str | None
+    valid_from: date
+    valid_to: date | None
+
+
+class AreaRead(BaseModel):
+    code: str
+    name: str
+    level: AreaLevel
+    valid_from: date
+    valid_to: date | None
+    created_at: datetime
+    as_of: date = Field(description="the date parent_code and children are read at")
+    parent_code: str | None
+    children: list[str]
+    parents: list[AreaParentRead] = Field(description="the whole parent history, oldest first")

@@ -1,0 +1,158 @@
+"""Administrative areas with a parent history: creating, re-parenting, dissolving."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+
+from service.areas import repository
+from service.areas.schemas import (
+    AreaCreate,
+    AreaDissolution,
+    AreaLevel,
+    AreaParentCreate,
+    AreaParentRead,
+    AreaRead,
+)
+from service.audit.service import record_write
+from service.context import RequestContext
+from service.errors import (
+    AreaInUse,
+    DuplicateArea,
+    InvalidAreaParent,
+    NotFound,
+    UnknownArea,
+)
+from service.pagination import Page, decode_cursor, make_page
+
+
+def valid_on(area: asyncpg.Record, day: date) -> bool:
+    return bool(area["valid_from"] <= day and (area["valid_to"] is None or area["valid_to"] > day))
+
+
+async def check_parent(
+    ctx: RequestContext, level: AreaLevel, parent_code: str | None, day: date
+) -> None:
+    """A province has no parent; a district sits in a province; a commune in a district
+    or (since 2025) directly in a province. The parent must exist on `day`."""
+    if parent_code is None:
+        if level is not AreaLevel.PROVINCE:
+            raise InvalidAreaParent(f"a {level.value} needs a parent area")
+        return
+    if level is AreaLevel.PROVINCE:
+        raise InvalidAreaParent("a province has no parent area")
+    parent = await repository.get_area(ctx.connection, parent_code)
+    if parent is None or not valid_on(parent, day):
+        raise UnknownArea(f"area {parent_code} does not exist on {day.isoformat()}")
+    if AreaLevel(parent["level"]).rank >= level.rank:
+        raise InvalidAreaParent(f"a {parent['level']} cannot contain a {level.value}")
+
+
+async def create_area(ctx: RequestContext, body: AreaCreate) -> AreaRead:
+    if await repository.get_area(ctx.connection, body.code) is not None:
+        raise DuplicateArea(f"area {body.code} already exists")
+    await check_parent(ctx, body.level, body.parent_code, body.valid_from)
+    await repository.insert_area(
+        ctx.connection, code=body.code, name=body.name, level=body.level.value,
+        valid_from=body.valid_from, now=ctx.now,
+    )
+    await repository.insert_parent(ctx.connection, body.code, body.parent_code, body.valid_from)
+    await record_write(ctx, None, "area.created", body.model_dump(mode="json"))
+    return await get_area(ctx, body.code, body.valid_from)
+
+
+async def reparent_area(ctx: RequestContext, code: str, body: AreaParentCreate) -> AreaRead:
+    """From `valid_from` on, the area sits under `parent_code`; before, under its old parent."""
+    area = await repository.get_area(ctx.connection, code, for_update=True)
+    if area is None:
+        raise NotFound(f"area {code} not found")
+    if not valid_on(area, body.valid_from):
+        raise InvalidAreaParent(f"area {code} does not exist on {body.valid_from.isoformat()}")
+    history = await repository.parent_history(ctx.connection, code)
+    if history and history[-1]["valid_from"] >= body.valid_from:
+        raise InvalidAreaParent(
+            f"area {code} already has a parent from {history[-1]['valid_from'].isoformat()};"
+            " the history is appended in date order"
+        )
+    if body.parent_code == code:
+        raise InvalidAreaParent("an area cannot contain itself")
+    await check_parent(ctx, AreaLevel(area["level"]), body.parent_code, body.valid_from)
+    await repository.close_open_parent(ctx.connection, code, body.valid_from)
+    await repository.insert_parent(ctx.connection, code, body.parent_code, body.valid_from)
+    await record_write(ctx, None, "area.reparented",
+                       {"code": code, **body.model_dump(mode="json")})
+    return await get_area(ctx, code, body.valid_from)
+
+
+async def dissolve_area(ctx: RequestContext, code: str, body: AreaDissolution) -> AreaRead:
+    """The area ends on `valid_to` (exclusive). Every child area and club must have been
+    moved elsewhere from that date on; the history before it stays."""
+    area = await repository.get_area(ctx.connection, code, for_update=True)
+    if area is None:
+        raise NotFound(f"area {code} not found")
+    if area["valid_to"] is not None:
+        raise InvalidAreaParent(f"area {code} already ended on {area['valid_to'].isoformat()}")
+    if body.valid_to <= area["valid_from"]:
+        raise InvalidAreaParent("an area ends after it begins")
+    users = await repository.users_on_or_after(ctx.connection, code, body.valid_to)
+    if users:
+        raise AreaInUse(
+            f"move these out of area {code} from {body.valid_to.isoformat()} first: "
+            + ", ".join(users)
+        )
+    await repository.close_open_parent(ctx.connection, code, body.valid_to)
+    await repository.set_area_end(ctx.connection, code, body.valid_to)
+    await record_write(ctx, None, "area.dissolved",
+                       {"code": code, **body.model_dump(mode="json")})
+    return await get_area(ctx, code, area["valid_from"])
+
+
+async def visible_codes(ctx: RequestContext) -> list[str] | None:
+    """The areas the caller may see; None: every area (an admin, or no caller)."""
+    principal = ctx.principal
+    if principal is None or principal.role == "admin":
+        return None
+    scope = principal.scope or ""
+    scope_area = scope.removeprefix("area:") if scope.startswith("area:") else None
+    return await repository.visible_area_codes(
+        ctx.connection, ctx.fund_scope, scope_area, ctx.business_date
+    )
+
+
+async def get_area(
+    ctx: RequestContext, code: str, as_of: date | None = None, *, checked: bool = False
+) -> AreaRead:
+    """An area the caller may see (outside its scope: not found, as if it did not exist)."""
+    if not checked:
+        visible = await visible_codes(ctx)
+        if visible is not None and code not in visible:
+            raise NotFound(f"area {code} not found")
+    area = await repository.get_area(ctx.connection, code)
+    if area is None:
+        raise NotFound(f"area {code} not found")
+    day = as_of or ctx.business_date
+    history = [
+        AreaParentRead(**dict(r)) for r in await repository.parent_history(ctx.connection, code)
+    ]
+    parent_code = next(
+        (p.parent_code for p in history
+         if p.valid_from <= day and (p.valid_to is None or p.valid_to > day)),
+        None,
+    )
+    return AreaRead(
+        **dict(area), as_of=day, parent_code=parent_code,
+        children=await repository.children_as_of(ctx.connection, code, day), parents=history,
+    )
+
+
+async def list_areas(
+    ctx: RequestContext, level: AreaLevel | None, limit: int, cursor: str | None
+) -> Page[AreaRead]:
+    after = decode_cursor(cursor, 1)
+    rows = await repository.list_areas(
+        ctx.connection, level.value if level else None, str(after[0]) if after else None,
+        limit + 1, await visible_codes(ctx),
+    )
+    areas = [await get_area(ctx, r["code"], checked=True) for r in rows]
+    return make_page(areas, limit, lambda a: [a.code])

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from service.audit import service
+from service.audit.schemas import (
+    AuditBroken,
+    AuditKeys,
+    AuditRecordRead,
+    AuditVerified,
+    ConsistencyProof,
+    EventPage,
+    InclusionProof,
+    SignedTreeHead,
+)
+from service.audit.signing import AuditSigner, load_signer
+from service.context import RequestContext, get_context
+from service.errors import (
+    AuditKeyMissing,
+    InvalidConsistencyRange,
+    InvalidCursor,
+    NotFound,
+    SequenceOutOfRange,
+    TreeSizeOutOfRange,
+    problem_responses,
+)
+from service.pagination import LIMIT_DEFAULT, LIMIT_MAX, Page, page_params
+
+router = APIRouter(tags=["audit"])
+Context = Annotated[RequestContext, Depends(get_context)]
+PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
+
+
+def get_signer(request: Request) -> AuditSigner:
+    """The app's signing key, loaded from its settings once."""
+    signer: AuditSigner | None = getattr(request.app.state, "audit_signer", None)
+    if signer is None:
+        signer = load_signer(request.app.state.settings)
+        request.app.state.audit_signer = signer
+    return signer
+
+
+def get_signer_if_any(request: Request) -> AuditSigner | None:
+    try:
+        return get_signer(request)
+    except AuditKeyMissing:
+        return None
+
+
+Signer = Annotated[AuditSigner, Depends(get_signer)]
+
+
+@router.get("/v1/funds/{fund_id}/audit", response_model=Page[AuditRecordRead],
+            responses=problem_responses(NotFound, InvalidCursor))
+async def list_audit_records(
+    ctx: Context, fund_id: uuid.UUID, page: PageParams
+) -> Page[AuditRecordRead]:
+    """The fund's audit records in sequence order (the nil UUID: the service-wide log).
+
+    `leaf_hash` = SHA-256(0x00 || JCS(record)) over exactly the `record` returned.
+    """
+    return await service.list_records(ctx, fund_id, *page)
+
+
+@router.get("/v1/funds/{fund_id}/audit/head", response_model=SignedTreeHead,
+            responses=problem_responses(NotFound, AuditKeyMissing))
+async def get_audit_head(ctx: Context, signer: Signer, fund_id: uuid.UUID) -> SignedTreeHead:
+    """The signed head of the fund's log as committed now (Ed25519, see audit-keys)."""
+    return await service.signed_head(ctx, signer, fund_id)
+
+
+@router.get("/v1/funds/{fund_id}/audit/proof", response_model=InclusionProof,
+            responses=problem_responses(NotFound, SequenceOutOfRange, TreeSizeOutOfRange))
+async def get_inclusion_proof(
+    ctx: Context, fund_id: uuid.UUID, sequence: int,
+    tree_size: Annotated[int | None, Query(description="defaults to the current size")] = None,
+) -> InclusionProof:
+    """RFC 9162 §2.1.3 inclusion proof of record `sequence` (leaf `sequence - 1`)."""
+    return await service.inclusion(ctx, fund_id, sequence, tree_size)
+
+
+@router.get("/v1/funds/{fund_id}/audit/consistency", response_model=ConsistencyProof,
+            responses=problem_responses(NotFound, InvalidConsistencyRange))
+async def get_consistency_proof(
+    ctx: Context, fund_id: uuid.UUID, first: int,
+    second: Annotated[int | None, Query(description="defaults to the current size")] = None,
+) -> ConsistencyProof:
+    """RFC 9162 §2.1.4 proof that the tree of `second` records only appended to `first`."""
+    return await service.consistency(ctx, fund_id, first, second)
+
+
+@router.get("/v1/funds/{fund_id}/audit/verify", response_model=AuditVerified | AuditBroken,
+            responses=problem_responses(NotFound))
+async def verify_audit_log(
+    ctx: Context, request: Request, fund_id: uuid.UUID,
+    signer: Annotated[AuditSigner | None, Depends(get_signer_if_any)],
+) -> AuditVerified | AuditBroken:
+    """Re-derive every leaf, the root, every stored node, every entry and every balance.
+
+    Answers ok with the tree size and root, or the first record that does not match.
+    """
+    return await service.verify(ctx, request.app.state.pool, signer, fund_id)
+
+
+@router.get("/.well-known/clubfund/audit-keys", response_model=AuditKeys,
+            responses=problem_responses(AuditKeyMissing))
+async def get_audit_keys(signer: Signer) -> AuditKeys:
+    """The public keys that sign tree heads: the current one first, then earlier ones."""
+    return service.published_keys(signer)
+
+
+@router.get("/v1/events", response_model=EventPage,
+            responses=problem_responses(InvalidCursor))
+async def list_events(
+    ctx: Context,
+    after: Annotated[str | None, Query(max_length=500,
+                                       description="a cursor from an earlier page")] = None,
+    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
+) -> EventPage:
+    """The ordered change feed: every committed audit record of every log, each exactly once.
+
+    Poll with `after=<next_cursor>`. An event appears once no older transaction is
+    still running, so a page never skips an event that commits later.
+    """
+    return await service.list_events(ctx, limit, after)

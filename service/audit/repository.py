@@ -1,0 +1,273 @@
+"""Every query on the audit log: records, Merkle nodes, tree state, signed heads, the feed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+
+# Rows a streaming read fetches per round trip.
+STREAM_BATCH_SIZE = 2000
+
+
+async def append_record(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, action: str,
+    subject_id: uuid.UUID | None, record_head: bytes, record_tail: bytes,
+) -> tuple[int, bytes]:
+    """Append one record (one round trip): (its sequence, its leaf hash).
+
+    The database function locks the fund, numbers and hashes the record, and
+    stores the new Merkle nodes and frontier (see the audit_log migration).
+    """
+    row = await connection.fetchrow(
+        "SELECT audit_sequence, audit_leaf_hash FROM append_audit_record($1, $2, $3, $4, $5)",
+        fund_id, action, subject_id, record_head, record_tail,
+    )
+    assert row is not None
+    return int(row["audit_sequence"]), bytes(row["audit_leaf_hash"])
+
+
+async def scope_transaction_to_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> None:
+    """Row-level security: this transaction sees `fund_id`'s rows (and only those)."""
+    await connection.execute(
+        "SELECT set_config('clubfund.all_funds', 'off', true),"
+        " set_config('clubfund.fund_ids', $1, true)",
+        "{" + str(fund_id) + "}",
+    )
+
+
+async def log_exists(connection: asyncpg.Connection, fund_id: uuid.UUID) -> bool:
+    """A fund's log exists once the fund does; the service-wide log always does."""
+    found = await connection.fetchval(
+        "SELECT EXISTS (SELECT FROM funds WHERE id = $1)"
+        " OR EXISTS (SELECT FROM audit_trees WHERE fund_id = $1)",
+        fund_id,
+    )
+    return bool(found)
+
+
+async def get_tree(
+    connection: asyncpg.Connection, fund_id: uuid.UUID
+) -> tuple[int, list[bytes]]:
+    """(tree size, frontier) of a log as last committed; (0, []) when it has no record."""
+    row = await connection.fetchrow(
+        "SELECT tree_size, frontier FROM audit_trees WHERE fund_id = $1", fund_id
+    )
+    if row is None:
+        return 0, []
+    return int(row["tree_size"]), [bytes(h) for h in row["frontier"]]
+
+
+async def list_records(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, after_sequence: int | None, limit: int
+) -> list[asyncpg.Record]:
+    return list(await connection.fetch(
+        "SELECT sequence, leaf_hash, record FROM audit_records"
+        " WHERE fund_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
+        fund_id, after_sequence or 0, limit,
+    ))
+
+
+async def get_record(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, sequence: int
+) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await connection.fetchrow(
+        "SELECT sequence, leaf_hash, record FROM audit_records"
+        " WHERE fund_id = $1 AND sequence = $2",
+        fund_id, sequence,
+    )
+    return record
+
+
+async def find_subject_record(
+    connection: asyncpg.Connection, subject_id: uuid.UUID, actions: Sequence[str]
+) -> asyncpg.Record | None:
+    """The first record about `subject_id` (e.g. the one that posted an entry)."""
+    record: asyncpg.Record | None = await connection.fetchrow(
+        """
+        SELECT r.fund_id, r.sequence, r.leaf_hash, r.record
+          FROM entries e
+          JOIN audit_records r ON r.fund_id = e.fund_id AND r.subject_id = e.id
+         WHERE e.id = $1 AND r.action = ANY($2::text[])
+         ORDER BY r.sequence LIMIT 1
+        """,
+        subject_id, list(actions),
+    )
+    return record
+
+
+async def get_nodes(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, wanted: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """Stored perfect-subtree hashes by (level, index); level 0 is a leaf."""
+    if not wanted:
+        return {}
+    leaves = [index for level, index in wanted if level == 0]
+    inner = [(level, index) for level, index in wanted if level > 0]
+    rows = await connection.fetch(
+        """
+        SELECT n.level, n.index, n.hash
+          FROM audit_nodes n
+          JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, index)
+            ON n.level = w.level AND n.index = w.index
+         WHERE n.fund_id = $1
+        UNION ALL
+        SELECT 0, r.sequence - 1, r.leaf_hash
+          FROM audit_records r
+         WHERE r.fund_id = $1 AND r.sequence = ANY($4::bigint[])
+        """,
+        fund_id, [level for level, _ in inner], [index for _, index in inner],
+        [index + 1 for index in leaves],
+    )
+    return {(int(r["level"]), int(r["index"])): bytes(r["hash"]) for r in rows}
+
+
+async def latest_head(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, key_id: str
+) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await connection.fetchrow(
+        "SELECT fund_id, tree_size, root_hash, timestamp, key_id, signature FROM audit_heads"
+        " WHERE fund_id = $1 AND key_id = $2 ORDER BY tree_size DESC LIMIT 1",
+        fund_id, key_id,
+    )
+    return record
+
+
+async def insert_head(
+    connection: asyncpg.Connection, *, fund_id: uuid.UUID, tree_size: int, root_hash: str,
+    timestamp: str, key_id: str, signature: str,
+) -> None:
+    """Keep a signed head; a head for the same size and key signed concurrently wins."""
+    await connection.execute(
+        """
+        INSERT INTO audit_heads (fund_id, tree_size, key_id, root_hash, timestamp, signature)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT DO NOTHING
+        """,
+        fund_id, tree_size, key_id, root_hash, timestamp, signature,
+    )
+
+
+async def list_heads(connection: asyncpg.Connection, fund_id: uuid.UUID) -> list[asyncpg.Record]:
+    return list(await connection.fetch(
+        "SELECT fund_id, tree_size, root_hash, timestamp, key_id, signature FROM audit_heads"
+        " WHERE fund_id = $1 ORDER BY tree_size, key_id",
+        fund_id,
+    ))
+
+
+async def list_logs(connection: asyncpg.Connection) -> list[uuid.UUID]:
+    """Every log that has records: the service-wide log and each fund's."""
+    rows = await connection.fetch(
+        "SELECT fund_id FROM audit_trees WHERE tree_size > 0 ORDER BY fund_id"
+    )
+    return [r["fund_id"] for r in rows]
+
+
+def stream_records(
+    connection: asyncpg.Connection, fund_id: uuid.UUID
+) -> AsyncIterator[asyncpg.Record]:
+    """Every record of a log in stored sequence order (a cursor: call inside a transaction)."""
+    cursor: AsyncIterator[asyncpg.Record] = aiter(connection.cursor(
+        "SELECT sequence, action, leaf_hash, record FROM audit_records"
+        " WHERE fund_id = $1 ORDER BY sequence",
+        fund_id, prefetch=STREAM_BATCH_SIZE,
+    ))
+    return cursor
+
+
+def stream_nodes(
+    connection: asyncpg.Connection, fund_id: uuid.UUID
+) -> AsyncIterator[asyncpg.Record]:
+    """Every stored interior node in the order appends created them (inside a transaction)."""
+    cursor: AsyncIterator[asyncpg.Record] = aiter(connection.cursor(
+        """
+        SELECT level, index, hash
+          FROM audit_nodes
+         WHERE fund_id = $1
+         ORDER BY ((index + 1) << level) - 1, level
+        """,
+        fund_id, prefetch=STREAM_BATCH_SIZE,
+    ))
+    return cursor
+
+
+def stream_entries(
+    connection: asyncpg.Connection, fund_id: uuid.UUID
+) -> AsyncIterator[asyncpg.Record]:
+    """Every entry of a fund with its postings, in entry sequence order (inside a transaction)."""
+    cursor: AsyncIterator[asyncpg.Record] = aiter(connection.cursor(
+        """
+        SELECT e.id, e.sequence, e.voucher_number, e.effective_date, e.recorded_at,
+               e.description, e.currency, e.metadata, e.reverses_entry_id, e.actor, e.hash,
+               (SELECT json_agg(json_build_object(
+                           'line', p.line, 'account_id', p.account_id, 'side', p.side,
+                           'amount', p.amount, 'currency', p.currency) ORDER BY p.line)
+                  FROM postings p
+                 WHERE p.fund_id = e.fund_id AND p.entry_id = e.id) AS postings
+          FROM entries e
+         WHERE e.fund_id = $1
+         ORDER BY e.sequence
+        """,
+        fund_id, prefetch=STREAM_BATCH_SIZE,
+    ))
+    return cursor
+
+
+async def account_totals(
+    connection: asyncpg.Connection, fund_id: uuid.UUID
+) -> list[asyncpg.Record]:
+    """Per account: the stored balance and the sums of its postings."""
+    return list(await connection.fetch(
+        """
+        SELECT a.id, a.code, b.debits, b.credits,
+               coalesce(p.debits, 0) AS posted_debits, coalesce(p.credits, 0) AS posted_credits
+          FROM accounts a
+          LEFT JOIN account_balances b ON b.fund_id = a.fund_id AND b.account_id = a.id
+          LEFT JOIN (SELECT account_id,
+                            sum(amount) FILTER (WHERE side = 'debit') AS debits,
+                            sum(amount) FILTER (WHERE side = 'credit') AS credits
+                       FROM postings WHERE fund_id = $1 GROUP BY account_id) p
+            ON p.account_id = a.id
+         WHERE a.fund_id = $1
+         ORDER BY a.code
+        """,
+        fund_id,
+    ))
+
+
+async def list_events(
+    connection: asyncpg.Connection, after: tuple[int, uuid.UUID, int] | None, limit: int,
+    fund_ids: list[uuid.UUID] | None = None,
+) -> list[asyncpg.Record]:
+    """Records of every log in feed order, only below the oldest running transaction.
+
+    A record's feed key is at least its transaction's id, and every transaction
+    still running (or yet to write) has an id at or above the snapshot's xmin,
+    so everything returned here is final: nothing can later appear before it.
+    """
+    key, fund_id, sequence = after if after is not None else (-1, uuid.UUID(int=0), 0)
+    return list(await connection.fetch(
+        """
+        SELECT feed_key, fund_id, sequence, action, leaf_hash, record
+          FROM audit_records
+         WHERE feed_key < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+           AND (feed_key, fund_id, sequence) > ($1, $2, $3)
+           AND ($5::uuid[] IS NULL OR fund_id = ANY ($5))
+         ORDER BY feed_key, fund_id, sequence
+         LIMIT $4
+        """,
+        key, fund_id, sequence, limit, fund_ids,
+    ))
+
+
+def audit_stamp_column(fund_column: str, subject_column: str, actions: Sequence[str]) -> str:
+    """A SELECT column: {"sequence", "leaf_hash"} of the record that wrote a row, or null."""
+    listed = ", ".join("'" + action.replace("'", "''") + "'" for action in actions)
+    return f"""(SELECT json_build_object('sequence', r.sequence,
+                                         'leaf_hash', encode(r.leaf_hash, 'hex'))
+                  FROM audit_records r
+                 WHERE r.fund_id = {fund_column} AND r.subject_id = {subject_column}
+                   AND r.action IN ({listed})
+                 ORDER BY r.sequence LIMIT 1)"""

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.chart import FundingSource, PaymentMethod
+from service.entries.schemas import AmountMinor
+
+
+class CashOperationCreate(BaseModel):
+    """A receipt or payment of the fund. Posted as one balanced entry with a voucher
+    number (PT-yyyy-nnnn for receipts, PC-yyyy-nnnn for payments)."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount: AmountMinor = Field(examples=[50_000_000])
+    source: FundingSource | None = Field(
+        default=None, description="where the money comes from (seed grants: required)"
+    )
+    decision_number: str | None = Field(
+        default=None, min_length=1, max_length=100, examples=["123/QĐ-UBND"],
+        description="the budget decision (required for seed grants from a budget)",
+    )
+    effective_date: date | None = Field(default=None, description="default: today")
+    description: str | None = Field(default=None, min_length=1, max_length=500)
+    payment_method: PaymentMethod = Field(
+        default=PaymentMethod.CASH, description="cash (account 111) or bank (account 112)"
+    )
+    counterparty: str | None = Field(
+        default=None, min_length=1, max_length=200, description="who paid or was paid"
+    )

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from service.areas.schemas import AREA_CODE_PATTERN
+from service.clubs import service
+from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
+from service.context import RequestContext, get_context
+from service.errors import InvalidAreaParent, NotFound, UnknownArea, problem_responses
+from service.pagination import Page, page_params
+
+router = APIRouter(prefix="/v1/clubs", tags=["clubs"])
+Context = Annotated[RequestContext, Depends(get_context)]
+PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClubRead,
+             responses=problem_responses(UnknownArea, InvalidAreaParent))
+async def create_club(ctx: Context, body: ClubCreate) -> ClubRead:
+    """Create a club in a commune, with its income fund and the default chart of
+    accounts (111 cash, 112 bank, 4111–4118 capital by source, 515, 711, 642, 811;
+    131.NNNN per loan). The answer carries `fund_id`."""
+    return await service.create_club(ctx, body)
+
+
+@router.get("", response_model=Page[ClubRead], responses=problem_responses(UnknownArea))
+async def list_clubs(
+    ctx: Context, page: PageParams,
+    area: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN,
+                                      description="only clubs in this area or below it")] = None,
+    as_of: Annotated[date | None, Query(description="the area tree of this date")] = None,
+) -> Page[ClubRead]:
+    return await service.list_clubs(ctx, area, as_of, *page)
+
+
+@router.get("/{club_id}", response_model=ClubRead, responses=problem_responses(NotFound))
+async def get_club(ctx: Context, club_id: uuid.UUID) -> ClubRead:
+    return await service.get_club(ctx, club_id)
+
+
+@router.post("/{club_id}/area", response_model=ClubRead,
+             responses=problem_responses(NotFound, UnknownArea, InvalidAreaParent))
+async def move_club(ctx: Context, club_id: uuid.UUID, body: ClubMove) -> ClubRead:
+    """The club belongs to another commune from `valid_from` on (e.g. after communes
+    merged); reports as of earlier dates still place it in its old commune."""
+    return await service.move_club(ctx, club_id, body)
+
+
+@router.post("/{club_id}/members", status_code=status.HTTP_201_CREATED,
+             response_model=MemberRead, responses=problem_responses(NotFound))
+async def create_member(ctx: Context, club_id: uuid.UUID, body: MemberCreate) -> MemberRead:
+    return await service.create_member(ctx, club_id, body)
+
+
+@router.get("/{club_id}/members", response_model=Page[MemberRead],
+            responses=problem_responses(NotFound))
+async def list_members(ctx: Context, club_id: uuid.UUID, page: PageParams) -> Page[MemberRead]:
+    return await service.list_members(ctx, club_id, *page)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from service.areas.schemas import AREA_CODE_PATTERN
+
+
+class ClubCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, examples=["CLB LTH xã Tịnh Hà"])
+    area_code: str = Field(pattern=AREA_CODE_PATTERN, description="the commune it belongs to")
+    established_on: date | None = Field(
+        default=None, description="from when the club is in its area; default today"
+    )
+
+
+class ClubMove(BaseModel):
+    """The club belongs to another commune from `valid_from` on (e.g. communes merged)."""
+
+    model_config = ConfigDict(extra="forbid")
+    area_code: str = Field(pattern=AREA_CODE_PATTERN)
+    valid_from: date
+
+
+class ClubAreaRead(BaseModel):
+    area_code: str
+    valid_from: date
+    valid_to: date | None
+
+
+class ClubRead(BaseModel):
+    id: uuid.UUID
+    fund_id: uuid.UUID = Field(description="the club's income fund")
+    name: str
+    area_code: str = Field(description="the commune it belongs to now")
+    established_on: date
+    created_at: datetime
+    areas: list[ClubAreaRead] = Field(description="where the club was over time, oldest first")
+
+
+class Gender(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    LEFT = "left"
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, examples=["Nguyễn Thị A"])
+    gender: Gender
+    birth_year: StrictInt = Field(ge=1900, le=2100, examples=[1955])
+    status: MemberStatus = MemberStatus.ACTIVE
+    joined_on: date | None = None
+
+
+class MemberRead(BaseModel):
+    id: uuid.UUID
+    club_id: uuid.UUID
+    name: str
+    gender: Gender
+    birth_year: int
+    status: MemberStatus
+    joined_on: date | None
+    created_at: datetime

@@ -1,0 +1,138 @@
+"""Clubs (each with its income fund and default chart of accounts) and members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from ledger.chart import DEFAULT_CHART
+from service.accounts import repository as accounts
+from service.areas import repository as areas
+from service.areas.schemas import AreaLevel
+from service.areas.service import valid_on
+from service.audit.service import record_write
+from service.clubs import repository
+from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
+from service.context import RequestContext
+from service.errors import InvalidAreaParent, NotFound, UnknownArea, ValidationFailed
+from service.funds import repository as funds
+from service.ids import new_id
+from service.pagination import Page, decode_cursor, make_page
+
+FUND_CURRENCY = "VND"
+
+
+async def check_commune(ctx: RequestContext, area_code: str, day: date) -> None:
+    area = await areas.get_area(ctx.connection, area_code)
+    if area is None or not valid_on(area, day):
+        raise UnknownArea(f"area {area_code} does not exist on {day.isoformat()}")
+    if area["level"] != AreaLevel.COMMUNE.value:
+        raise InvalidAreaParent(f"a club belongs to a commune; {area_code} is a {area['level']}")
+
+
+async def create_club(ctx: RequestContext, body: ClubCreate) -> ClubRead:
+    """The club, its area history's first row, its income fund and the default chart."""
+    established_on = body.established_on or ctx.business_date
+    await check_commune(ctx, body.area_code, established_on)
+    club_id, fund_id = new_id(), new_id()
+    ctx.writes_to_fund(fund_id)
+    await repository.insert_club(
+        ctx.connection, club_id=club_id, name=body.name, area_code=body.area_code,
+        established_on=established_on, now=ctx.now,
+    )
+    fund_name = f"Quỹ tăng thu nhập {body.name}"[:200]
+    await funds.insert_fund(ctx.connection, fund_id, fund_name, FUND_CURRENCY, ctx.now, club_id)
+    chart = [(new_id(), account) for account in DEFAULT_CHART]
+    await accounts.insert_accounts(
+        ctx.connection, fund_id=fund_id, account_ids=[i for i, _ in chart],
+        codes=[a.code for _, a in chart], names=[a.name for _, a in chart],
+        types=[a.type.value for _, a in chart],
+        normal_sides=[a.type.normal_side.value for _, a in chart],
+        allow_negatives=[a.allow_negative for _, a in chart],
+        currency=FUND_CURRENCY, now=ctx.now,
+    )
+    club = await get_club(ctx, club_id)
+    await record_write(ctx, fund_id, "club.created", {
+        **club.model_dump(mode="json"),
+        "fund": {"id": str(fund_id), "name": fund_name, "currency": FUND_CURRENCY},
+        "accounts": [
+            {"id": str(i), "code": a.code, "name": a.name, "type": a.type.value,
+             "allow_negative": a.allow_negative}
+            for i, a in chart
+        ],
+    })
+    return club
+
+
+async def get_club(ctx: RequestContext, club_id: uuid.UUID) -> ClubRead:
+    record = await repository.get_club(ctx.connection, club_id)
+    if record is None or record["fund_id"] is None or not ctx.sees_fund(record["fund_id"]):
+        raise NotFound(f"club {club_id} not found")
+    return ClubRead(**repository.club_values(record))
+
+
+async def list_clubs(
+    ctx: RequestContext, area_code: str | None, as_of: date | None, limit: int,
+    cursor: str | None,
+) -> Page[ClubRead]:
+    day = as_of or ctx.business_date
+    codes = None
+    if area_code is not None:
+        codes = await areas.area_subtree_codes(ctx.connection, area_code, day)
+        if not codes:
+            raise UnknownArea(f"area {area_code} not found")
+    after = decode_cursor(cursor, 1)
+    rows = await repository.list_clubs(
+        ctx.connection, codes, day, uuid.UUID(after[0]) if after else None, limit + 1,
+        ctx.fund_scope,
+    )
+    return make_page(
+        [ClubRead(**repository.club_values(r)) for r in rows], limit, lambda c: [str(c.id)]
+    )
+
+
+async def move_club(ctx: RequestContext, club_id: uuid.UUID, body: ClubMove) -> ClubRead:
+    """From `valid_from` on the club belongs to another commune; its history stays."""
+    record = await repository.get_club(ctx.connection, club_id, for_update=True)
+    if record is None or record["fund_id"] is None or not ctx.sees_fund(record["fund_id"]):
+        raise NotFound(f"club {club_id} not found")
+    club = ClubRead(**repository.club_values(record))
+    if club.areas and club.areas[-1].valid_from >= body.valid_from:
+        raise ValidationFailed(
+            f"the club is in {club.areas[-1].area_code} from"
+            f" {club.areas[-1].valid_from.isoformat()}; a move must come after that"
+        )
+    await check_commune(ctx, body.area_code, body.valid_from)
+    ctx.writes_to_fund(club.fund_id)
+    await repository.move_club(ctx.connection, club_id, body.area_code, body.valid_from)
+    await record_write(ctx, club.fund_id, "club.moved",
+                       {"club_id": str(club_id), **body.model_dump(mode="json")})
+    return await get_club(ctx, club_id)
+
+
+async def create_member(
+    ctx: RequestContext, club_id: uuid.UUID, body: MemberCreate
+) -> MemberRead:
+    club = await get_club(ctx, club_id)
+    if body.birth_year > ctx.business_date.year:
+        raise ValidationFailed("birth_year is in the future")
+    ctx.writes_to_fund(club.fund_id)
+    record = await repository.insert_member(
+        ctx.connection, member_id=new_id(), club_id=club_id, name=body.name,
+        gender=body.gender.value, birth_year=body.birth_year, status=body.status.value,
+        joined_on=body.joined_on, now=ctx.now,
+    )
+    member = MemberRead(**dict(record))
+    await record_write(ctx, club.fund_id, "member.created", member.model_dump(mode="json"))
+    return member
+
+
+async def list_members(
+    ctx: RequestContext, club_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[MemberRead]:
+    await get_club(ctx, club_id)
+    after = decode_cursor(cursor, 1)
+    rows = await repository.list_members(
+        ctx.connection, club_id, uuid.UUID(after[0]) if after else None, limit + 1
+    )
+    return make_page([MemberRead(**dict(r)) for r in rows], limit, lambda m: [str(m.id)])

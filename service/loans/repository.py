@@ -1,0 +1,123 @@
+"""Every query on loans and their events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+LOAN_SELECT = """
+    SELECT l.*, a.code AS account_code,
+           (SELECT f.currency FROM funds f WHERE f.id = l.fund_id) AS currency
+      FROM loans l
+      LEFT JOIN accounts a ON a.fund_id = l.fund_id AND a.id = l.account_id
+"""
+EVENT_COLUMNS = "sequence, kind, effective_date, recorded_at, actor, entry_id, data"
+
+
+async def fund_of_loan(connection: asyncpg.Connection, loan_id: uuid.UUID) -> uuid.UUID | None:
+    value: uuid.UUID | None = await connection.fetchval(
+        "SELECT fund_id FROM loans WHERE id = $1", loan_id
+    )
+    return value
+
+
+async def get_loan(
+    connection: asyncpg.Connection, loan_id: uuid.UUID, fund_id: uuid.UUID | None = None
+) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await connection.fetchrow(
+        LOAN_SELECT + " WHERE l.id = $1 AND ($2::uuid IS NULL OR l.fund_id = $2)",
+        loan_id, fund_id,
+    )
+    return record
+
+
+async def list_loans(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, status: str | None,
+    after_number: int | None, limit: int,
+) -> list[asyncpg.Record]:
+    return list(await connection.fetch(
+        LOAN_SELECT + " WHERE l.fund_id = $1 AND ($2::text IS NULL OR l.status = $2)"
+        " AND ($3::integer IS NULL OR l.number > $3) ORDER BY l.number LIMIT $4",
+        fund_id, status, after_number, limit,
+    ))
+
+
+async def next_loan_number(connection: asyncpg.Connection, fund_id: uuid.UUID) -> int:
+    """The fund's next loan number (call under the fund lock: gapless, unique)."""
+    number: int = await connection.fetchval(
+        "SELECT coalesce(max(number), 0) + 1 FROM loans WHERE fund_id = $1", fund_id
+    )
+    return number
+
+
+async def insert_loan(
+    connection: asyncpg.Connection, *, fund_id: uuid.UUID, loan_id: uuid.UUID, number: int,
+    member_id: uuid.UUID, principal: int, installments: int, frequency: str,
+    interest_method: str, amortization: str, rate_per_period: Decimal, day_count: str,
+    grace_periods: int, rounding_unit: int, penalty_rate_per_day: Decimal,
+    first_due_date: date, purpose: str | None, applied_on: date, actor: str,
+    repayment_state: dict[str, Any], now: datetime, event_data: dict[str, Any],
+) -> None:
+    """The loan, status applied, with its first event."""
+    await connection.execute(
+        """
+        WITH loan AS (
+            INSERT INTO loans (fund_id, id, number, member_id, status, principal, installments,
+                               frequency, interest_method, amortization, rate_per_period,
+                               day_count, grace_periods, rounding_unit, penalty_rate_per_day,
+                               first_due_date, purpose, applied_on, applied_by,
+                               outstanding_principal, repayment_state, events_count,
+                               created_at, updated_at)
+            VALUES ($1, $2, $3, $4, 'applied', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                    $15, $16, $17, $18, 0, $19, 1, $20, $20)
+        )
+        INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
+                                 actor, data)
+        VALUES ($1, $2, 1, 'applied', $17, $20, $18, $21)
+        """,
+        fund_id, loan_id, number, member_id, principal, installments, frequency,
+        interest_method, amortization, rate_per_period, day_count, grace_periods, rounding_unit,
+        penalty_rate_per_day, first_due_date, purpose, applied_on, actor, repayment_state, now,
+        event_data,
+    )
+
+
+async def record_change(
+    connection: asyncpg.Connection, *, fund_id: uuid.UUID, loan_id: uuid.UUID, status: str,
+    approved_by: str | None, disbursed_on: date | None, account_id: uuid.UUID | None,
+    write_off_requested_by: str | None, outstanding_principal: int,
+    repayment_state: dict[str, Any], sequence: int, kind: str, effective_date: date,
+    actor: str, entry_id: uuid.UUID | None, data: dict[str, Any], now: datetime,
+) -> None:
+    """Move the loan's current row and append the event that explains it, in one statement."""
+    await connection.execute(
+        """
+        WITH moved AS (
+            UPDATE loans
+               SET status = $3, approved_by = $4, disbursed_on = $5, account_id = $6,
+                   write_off_requested_by = $7, outstanding_principal = $8,
+                   repayment_state = $9, events_count = $10, updated_at = $16
+             WHERE fund_id = $1 AND id = $2
+        )
+        INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
+                                 actor, entry_id, data)
+        VALUES ($1, $2, $10, $11, $12, $16, $13, $14, $15)
+        """,
+        fund_id, loan_id, status, approved_by, disbursed_on, account_id, write_off_requested_by,
+        outstanding_principal, repayment_state, sequence, kind, effective_date, actor, entry_id,
+        data, now,
+    )
+
+
+async def list_events(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, loan_id: uuid.UUID
+) -> list[asyncpg.Record]:
+    return list(await connection.fetch(
+        f"SELECT {EVENT_COLUMNS} FROM loan_events WHERE fund_id = $1 AND loan_id = $2"
+        " ORDER BY sequence",
+        fund_id, loan_id,
+    ))

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from ledger.chart import PaymentMethod
+from ledger.loan_lifecycle import LoanStatus
+from ledger.loans import MAX_INSTALLMENTS, Amortization, DayCount, Frequency, InterestMethod
+from service.entries.schemas import AmountMinor
+
+# Rates travel as decimal strings ("0.01"), never as JSON numbers (floats).
+RateText = Annotated[str, Field(pattern=r"^(0|1)(\.[0-9]{1,12})?$", examples=["0.01"],
+                                description="a decimal string between 0 and 1")]
+
+
+class LoanCreate(BaseModel):
+    """A member's application. Recorded by one actor; approved by another."""
+
+    model_config = ConfigDict(extra="forbid")
+    member_id: uuid.UUID
+    principal: AmountMinor = Field(examples=[5_000_000])
+    installments: StrictInt = Field(ge=1, le=MAX_INSTALLMENTS, examples=[12])
+    frequency: Frequency = Frequency.MONTHLY
+    interest_method: InterestMethod = InterestMethod.FLAT
+    amortization: Amortization = Amortization.EQUAL_INSTALLMENTS
+    rate_per_period: RateText
+    day_count: DayCount = DayCount.PER_PERIOD
+    first_due_date: date = Field(examples=["2026-03-05"])
+    grace_periods: StrictInt = Field(default=0, ge=0)
+    rounding_unit: StrictInt = Field(default=1, ge=1, description="round instalments to this")
+    penalty_rate_per_day: RateText = Field(default="0", description="on overdue amounts")
+    purpose: str | None = Field(default=None, max_length=500, examples=["chăn nuôi"])
+    applied_on: date | None = Field(default=None, description="default: today")
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class LoanDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Decision = Decision.APPROVE
+    note: str | None = Field(default=None, max_length=500)
+    effective_date: date | None = Field(default=None, description="default: today")
+
+
+class DisbursementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_date: date | None = Field(default=None, description="default: today")
+    payment_method: PaymentMethod = PaymentMethod.CASH
+
+
+class RepaymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: AmountMinor = Field(examples=[466_667])
+    effective_date: date | None = Field(default=None, description="default: today")
+    payment_method: PaymentMethod = PaymentMethod.CASH
+
+
+class WriteOffRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, examples=["thành viên qua đời"])
+    effective_date: date | None = Field(default=None, description="default: today")
+
+
+class AllocationRead(BaseModel):
+    penalty: int
+    interest: int
+    principal: int
+
+
+class LoanEventRead(BaseModel):
+    sequence: int
+    kind: str
+    effective_date: date
+    recorded_at: datetime
+    actor: str
+    entry_id: uuid.UUID | None
+    data: dict[str, Any]
+
+
+class LoanRead(BaseModel):
+    id: uuid.UUID
+    fund_id: uuid.UUID
+    number: int
+    member_id: uuid.UUID
+    status: LoanStatus
+    principal: int
+    installments: int
+    frequency: Frequency
+    interest_method: InterestMethod
+    amortization: Amortization
+    rate_per_period: str
+    day_count: DayCount
+    grace_periods: int
+    rounding_unit: int
+    penalty_rate_per_day: str
+    first_due_date: date
+    purpose: str | None
+    applied_on: date
+    applied_by: str
+    approved_by: str | None
+    disbursed_on: date | None
+    account_id: uuid.UUID | None
+    account_code: str | None = Field(description="the loan's receivable account, 131.NNNN")
+    write_off_requested_by: str | None
+    as_of: date = Field(description="the date the position below is seen at")
+    outstanding_principal: int
+    principal_repaid: int
+    interest_paid: int
+    penalty_paid: int
+    interest_waived: int
+    amount_due: int | None = Field(description="what brings the loan up to date on as_of")
+    payoff_amount: int | None = Field(description="what closes the loan on as_of")
+    days_overdue: int
+    at_risk_30: bool = Field(description="more than 30 days overdue (counts in PAR30)")
+    par30_principal: int = Field(
+        description="the outstanding principal when at risk (PAR30 numerator), else 0"
+    )
+    events: list[LoanEventRead] = Field(default_factory=list)
+
+
+class InstallmentRead(BaseModel):
+    number: int
+    due_date: date
+    principal: int
+    interest: int
+    total: int
+    principal_paid: int
+    interest_paid: int
+
+
+class ScheduleRead(BaseModel):
+    loan_id: uuid.UUID
+    installments: list[InstallmentRead]
+    total_principal: int
+    total_interest: int
+
+
+class RepaymentRead(BaseModel):
+    entry_id: uuid.UUID
+    voucher_number: str | None
+    loan_id: uuid.UUID
+    allocation: AllocationRead
+    outstanding_principal: int
+    status: LoanStatus

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class ClosedPeriodRead(BaseModel):
+    fund_id: uuid.UUID
+    period: str = Field(examples=["2026-01"], description="the closed month, yyyy-mm")
+    first_day: date
+    last_day: date
+    closed_at: datetime
+    actor: str

@@ -1,0 +1,59 @@
+"""Closing months. Rules in `ledger/periods.py`: a month closes once it has ended,
+months close in order, and nothing may be dated in a closed month afterwards
+(`post_entry` refuses it, and so does a trigger on entries and postings)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import asyncpg
+
+from ledger import periods
+from service.audit.service import record_write
+from service.context import RequestContext
+from service.errors import NotFound
+from service.funds import repository as funds
+from service.pagination import Page, decode_cursor, make_page
+from service.periods import repository
+from service.periods.schemas import ClosedPeriodRead
+
+
+def closed_period_read(record: asyncpg.Record) -> ClosedPeriodRead:
+    period: date = record["period"]
+    return ClosedPeriodRead(
+        fund_id=record["fund_id"], period=periods.format_period(period), first_day=period,
+        last_day=periods.period_end(period), closed_at=record["closed_at"],
+        actor=record["actor"],
+    )
+
+
+async def close_period(ctx: RequestContext, fund_id: uuid.UUID, text: str) -> ClosedPeriodRead:
+    period = periods.parse_period(text)
+    ctx.require_fund(fund_id)
+    fund = await funds.lock_fund(ctx.connection, fund_id)
+    if fund is None:
+        raise NotFound(f"fund {fund_id} not found")
+    periods.check_close(period, fund["closed_period"], ctx.business_date)
+    ctx.writes_to_fund(fund_id)
+    await repository.insert_closed_period(ctx.connection, fund_id, period, ctx.now, ctx.actor)
+    closed = ClosedPeriodRead(
+        fund_id=fund_id, period=periods.format_period(period), first_day=period,
+        last_day=periods.period_end(period), closed_at=ctx.now, actor=ctx.actor,
+    )
+    await record_write(ctx, fund_id, "period.closed", closed.model_dump(mode="json"))
+    return closed
+
+
+async def list_closed_periods(
+    ctx: RequestContext, fund_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[ClosedPeriodRead]:
+    ctx.require_fund(fund_id)
+    if await funds.get_fund(ctx.connection, fund_id) is None:
+        raise NotFound(f"fund {fund_id} not found")
+    after = decode_cursor(cursor, 1)
+    rows = await repository.list_closed_periods(
+        ctx.connection, fund_id, date.fromisoformat(after[0] + "-01") if after else None,
+        limit + 1,
+    )
+    return make_page([closed_period_read(r) for r in rows], limit, lambda p: [p.period])

@@ -1,0 +1,103 @@
+"""The demo loader on a small size: it goes through the service layer, is
+deterministic, and leaves a consistent ledger (the full size is what
+`clubfund serve --demo` loads; bench/demo_load.py times it)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from service.areas.repository import area_subtree_codes, funds_in_area
+from service.demo.loader import DemoNotLoaded, load_demo
+
+END = date(2026, 10, 31)
+
+
+async def content(connection) -> list:
+    """What the demo wrote, without ids and clock times."""
+    return [
+        await connection.fetch(
+            "SELECT c.name, c.area_code, m.name AS member, m.gender, m.birth_year"
+            " FROM clubs c JOIN members m ON m.club_id = c.id ORDER BY c.name, m.name,"
+            " m.birth_year"),
+        await connection.fetch(
+            "SELECT c.name, e.sequence, e.voucher_number, e.effective_date, e.description,"
+            " p.line, a.code, p.side, p.amount"
+            " FROM entries e JOIN funds f ON f.id = e.fund_id JOIN clubs c ON c.id = f.club_id"
+            " JOIN postings p ON p.fund_id = e.fund_id AND p.entry_id = e.id"
+            " JOIN accounts a ON a.fund_id = p.fund_id AND a.id = p.account_id"
+            " ORDER BY c.name, e.sequence, p.line"),
+        await connection.fetch(
+            "SELECT c.name, l.number, l.status, l.principal, l.outstanding_principal"
+            " FROM loans l JOIN funds f ON f.id = l.fund_id JOIN clubs c ON c.id = f.club_id"
+            " ORDER BY c.name, l.number"),
+    ]
+
+
+async def test_a_small_demo_is_deterministic_and_consistent(
+    app_pool, superuser_connection, test_server, template_database
+):
+    from tests.conftest import clone_database, drop_database
+
+    summary = await load_demo(app_pool, clubs_count=2, seed=7, end_date=END, workers=2)
+    assert summary.clubs == 2
+    assert 80 <= summary.members <= 140
+    assert summary.loans >= 10 and summary.entries >= 100
+    connection = superuser_connection
+
+    women, older, members = await connection.fetchrow(
+        "SELECT count(*) FILTER (WHERE gender = 'female'), count(*) FILTER (WHERE birth_year"
+        " <= 1966), count(*) FROM members")
+    assert 0.5 < women / members < 0.9 and 0.5 < older / members < 0.9
+    statuses = {r["status"] for r in await connection.fetch("SELECT status FROM loans")}
+    assert {"disbursed", "repaid"} <= statuses
+    assert await connection.fetchval(
+        "SELECT count(*) FROM loan_events WHERE kind = 'repayment'") >= 30
+    # every balance equals its postings, and debit balances equal credit balances per fund
+    assert await connection.fetchval("""
+        SELECT count(*) FROM account_balances b
+         WHERE (b.debits, b.credits) <> (
+               SELECT coalesce(sum(amount) FILTER (WHERE side = 'debit'), 0),
+                      coalesce(sum(amount) FILTER (WHERE side = 'credit'), 0)
+                 FROM postings p WHERE p.fund_id = b.fund_id AND p.account_id = b.account_id)
+    """) == 0
+    assert await connection.fetchval(
+        "SELECT count(*) FROM (SELECT fund_id FROM account_balances GROUP BY fund_id"
+        " HAVING sum(debits) <> sum(credits)) unbalanced") == 0
+    # each loan's outstanding principal is its 131 account's balance
+    assert await connection.fetchval("""
+        SELECT count(*) FROM loans l JOIN account_balances b
+            ON b.fund_id = l.fund_id AND b.account_id = l.account_id
+         WHERE l.outstanding_principal <> b.debits - b.credits
+    """) == 0
+    # months are closed up to the one before last, and the tree changed on 2025-07-01
+    assert await connection.fetchval("SELECT max(period) FROM closed_periods") == date(2026, 9, 1)
+    async with app_pool.acquire() as app, app.transaction():
+        await app.execute("SELECT set_config('clubfund.all_funds', 'on', true)")
+        assert len(await funds_in_area(app, "51", date(2026, 1, 1))) == 2
+        assert "522" in await area_subtree_codes(app, "51", date(2025, 6, 30))
+        assert "522" not in await area_subtree_codes(app, "51", date(2025, 7, 1))
+    with pytest.raises(DemoNotLoaded):
+        await load_demo(app_pool, clubs_count=2, seed=7, end_date=END)
+
+    # the same seed and end date load the same content into another database
+    first = await content(connection)
+    other = await clone_database(test_server, template_database)
+    try:
+        import asyncpg
+
+        from service.database import create_pool
+
+        pool = await create_pool(other.app_url, min_size=1, max_size=3)
+        try:
+            await load_demo(pool, clubs_count=2, seed=7, end_date=END, workers=2)
+        finally:
+            await pool.close()
+        again = await asyncpg.connect(other.superuser_url)
+        try:
+            assert await content(again) == first
+        finally:
+            await again.close()
+    finally:
+        await drop_database(other)
