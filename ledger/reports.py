@@ -343,3 +343,42 @@ def roll_up(
                 for index, value in enumerate(values):
                     total[index] += value
     return {group: PortfolioFigures(*total) for group, total in sums.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class LoanFigures:
+    """One loan's contribution to the portfolio figures at a date."""
+
+    active: bool
+    amount_fallen_due: int
+    amount_repaid_of_due: int
+    outstanding_at_risk: int
+
+
+def loan_figures(
+    installments: Sequence[tuple[date, int]], paid: int, outstanding: int, as_of: date,
+    days: int = 30,
+) -> LoanFigures:
+    """A loan at the end of `as_of`, from its schedule (due date, total due) in order,
+    what was paid towards interest and principal by then, and its principal outstanding
+    then (its 131 account's balance).
+
+    Active: principal outstanding. Fallen due: every instalment due on or before
+    `as_of`. Repaid of it: what was paid, up to that (payments ahead of the schedule
+    are prepayments, not repayments of what is due). At risk: payments cover
+    instalments oldest first; when the first one not fully covered fell due more than
+    `days` days before `as_of`, the whole outstanding principal is at risk. Loans not
+    active count for nothing.
+    """
+    if outstanding <= 0:
+        return LoanFigures(False, 0, 0, 0)
+    fallen_due = sum(total for due, total in installments if due <= as_of)
+    covered = 0
+    at_risk = 0
+    for due, total in installments:
+        covered += total
+        if covered > paid:
+            if (as_of - due).days > days:
+                at_risk = outstanding
+            break
+    return LoanFigures(True, fallen_due, min(max(paid, 0), fallen_due), at_risk)

@@ -13,6 +13,8 @@ from datetime import date
 
 import asyncpg
 
+from ledger import chart
+
 STATEMENT_ACCOUNT = """
     SELECT id, fund_id, code, name, type, normal_side, currency
       FROM accounts WHERE id = $1
@@ -119,17 +121,17 @@ async def account_totals(
 # DESIGN.md). Stocks are balances at the end of `as_of`; flows are movements over
 # [from, as_of].
 PORTFOLIO_STOCKS = {
-    "capital_district_budget": ("4111",),
-    "capital_other_budgets": ("4112",),
-    "capital_donors": ("4113",),
-    "capital_members": ("4114",),
-    "capital_retained_surplus": ("4115",),
-    "cash": ("111", "112"),
-    "loans_outstanding": ("131",),
+    "capital_district_budget": (chart.CAPITAL_DISTRICT_BUDGET,),
+    "capital_other_budgets": (chart.CAPITAL_COMMUNE_PROVINCE_BUDGET,),
+    "capital_donors": (chart.CAPITAL_DONORS,),
+    "capital_members": (chart.CAPITAL_MEMBERS,),
+    "capital_retained_surplus": (chart.RETAINED_SURPLUS,),
+    "cash": (chart.CASH, chart.BANK),
+    "loans_outstanding": (chart.LOANS_RECEIVABLE,),
 }
 PORTFOLIO_FLOWS = {
-    "interest_earned": ("515",),
-    "write_offs": ("811",),
+    "interest_earned": (chart.INTEREST_INCOME,),
+    "write_offs": (chart.LOAN_WRITE_OFFS,),
 }
 # One column per figure (the names are the constants above, not input).
 FIGURE_COLUMNS = ",\n".join(
@@ -168,10 +170,10 @@ async def area_tree(
 
 
 async def portfolio_amounts(
-    connection: asyncpg.Connection, area_codes: list[str], start: date, as_of: date,
+    connection: asyncpg.Connection, club_ids: list[uuid.UUID], start: date, as_of: date,
     fund_scope: list[uuid.UUID] | None,
 ) -> list[asyncpg.Record]:
-    """Per club in the areas with an account of any figure: its `club_id` and one column
+    """Per club with an account of any figure: its `club_id` and one column
     per figure, summed over the club's funds.
 
     The accounts are probed in index order (fund_id, account_id), so successive probes
@@ -189,7 +191,7 @@ async def portfolio_amounts(
               FROM clubs c
               JOIN funds fu ON fu.club_id = c.id
               JOIN accounts a ON a.fund_id = fu.id
-             WHERE c.area_code = ANY($1::text[])
+             WHERE c.id = ANY($1::uuid[])
                AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
         ),
         club_accounts AS MATERIALIZED (
@@ -215,21 +217,72 @@ async def portfolio_amounts(
           ) AS s ON true
          GROUP BY ca.club_id
         """,
-        area_codes, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of, fund_scope,
+        club_ids, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of, fund_scope,
     ))
 
 
 async def clubs_in(
-    connection: asyncpg.Connection, area_codes: list[str], fund_scope: list[uuid.UUID] | None
+    connection: asyncpg.Connection, area_codes: list[str], as_of: date,
+    fund_scope: list[uuid.UUID] | None,
 ) -> list[asyncpg.Record]:
-    """The clubs in the areas; for a scoped caller, only those with a fund in its scope."""
+    """The clubs in the areas on `as_of` (by their area history; a club without one
+    by its area); for a scoped caller, only those with a fund in its scope."""
     return list(await connection.fetch(
         """
-        SELECT c.id, c.name, c.area_code FROM clubs c
-         WHERE c.area_code = ANY($1::text[])
-           AND ($2::uuid[] IS NULL OR EXISTS (
-                   SELECT FROM funds f WHERE f.club_id = c.id AND f.id = ANY($2::uuid[])))
-         ORDER BY c.area_code, c.name, c.id
+        SELECT c.id, c.name, a.area_code
+          FROM clubs c
+         CROSS JOIN LATERAL (
+             SELECT coalesce(
+                 (SELECT h.area_code FROM club_areas h
+                   WHERE h.club_id = c.id AND h.valid_from <= $2
+                     AND (h.valid_to IS NULL OR h.valid_to > $2)
+                   ORDER BY h.valid_from DESC LIMIT 1),
+                 CASE WHEN NOT EXISTS (SELECT FROM club_areas h WHERE h.club_id = c.id)
+                      THEN c.area_code END) AS area_code
+         ) AS a
+         WHERE a.area_code = ANY($1::text[])
+           AND ($3::uuid[] IS NULL OR EXISTS (
+                   SELECT FROM funds f WHERE f.club_id = c.id AND f.id = ANY($3::uuid[])))
+         ORDER BY a.area_code, c.name, c.id
         """,
-        area_codes, fund_scope,
+        area_codes, as_of, fund_scope,
+    ))
+
+
+async def portfolio_loans(
+    connection: asyncpg.Connection, club_ids: list[uuid.UUID], as_of: date,
+    fund_scope: list[uuid.UUID] | None,
+) -> list[asyncpg.Record]:
+    """Every loan of the clubs disbursed by `as_of`, with its terms, its borrower, its
+    principal outstanding at the end of `as_of` (its 131 account's balance) and what
+    was paid towards interest and principal by then."""
+    return list(await connection.fetch(
+        """
+        SELECT f.club_id, l.member_id, m.gender, m.birth_year, l.principal, l.installments,
+               l.frequency, l.interest_method, l.amortization, l.rate_per_period,
+               l.day_count, l.grace_periods, l.rounding_unit, l.penalty_rate_per_day,
+               l.first_due_date, l.disbursed_on,
+               coalesce(b.debits - b.credits, 0) AS outstanding,
+               coalesce((
+                   SELECT sum((e.data -> 'allocation' ->> 'interest')::bigint
+                              + (e.data -> 'allocation' ->> 'principal')::bigint)
+                     FROM loan_events e
+                    WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+                      AND e.kind = 'repayment' AND e.effective_date <= $2
+               ), 0)::bigint AS paid
+          FROM funds f
+          JOIN loans l ON l.fund_id = f.id
+          JOIN members m ON m.id = l.member_id
+          LEFT JOIN LATERAL (
+              SELECT debits, credits FROM daily_balances d
+               WHERE d.fund_id = l.fund_id AND d.account_id = l.account_id
+                 AND d.effective_date <= $2
+               ORDER BY d.effective_date DESC LIMIT 1
+          ) AS b ON true
+         WHERE f.club_id = ANY($1::uuid[])
+           AND ($3::uuid[] IS NULL OR f.id = ANY($3::uuid[]))
+           AND l.disbursed_on <= $2
+         ORDER BY f.club_id, l.fund_id, l.number
+        """,
+        club_ids, as_of, fund_scope,
     ))

@@ -123,8 +123,8 @@ class IncomeStatementRead(BaseModel):
 
 
 class PortfolioRowRead(BaseModel):
-    """One club, or the roll-up of an area. Figures of the loan register (borrowers,
-    amounts due, repayment rate, PAR30) are null where no loan register exists."""
+    """One club, or the roll-up of an area (formulas: docs/reports.md). Ratios are
+    null when their denominator is 0."""
 
     level: str = Field(description="club, commune, district or province")
     label: str = Field(description="the level, in the requested language")
@@ -141,13 +141,13 @@ class PortfolioRowRead(BaseModel):
     capital_total: int
     cash: int
     loans_outstanding: int
-    active_borrowers: int | None
-    active_borrowers_women: int | None
-    active_borrowers_aged_60_plus: int | None
-    amount_fallen_due: int | None
-    amount_repaid_of_due: int | None
+    active_borrowers: int
+    active_borrowers_women: int
+    active_borrowers_aged_60_plus: int
+    amount_fallen_due: int
+    amount_repaid_of_due: int
     repayment_rate: Decimal | None
-    outstanding_at_risk_30: int | None
+    outstanding_at_risk_30: int
     par30: Decimal | None
     interest_earned: int
     write_offs: int

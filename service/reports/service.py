@@ -12,6 +12,7 @@ from typing import Any, Final
 import asyncpg
 
 from ledger.accounts import AccountType, Side, signed_balance
+from ledger.loans import build_schedule
 from ledger.reports import (
     AccountTotals,
     PortfolioFigures,
@@ -19,6 +20,7 @@ from ledger.reports import (
     balance_sheet,
     check_range,
     income_statement,
+    loan_figures,
     roll_up,
     running_balances,
     start_of_year,
@@ -27,6 +29,7 @@ from ledger.reports import (
 from service.context import RequestContext
 from service.errors import ExportTooLarge, InvalidCursor, NotFound
 from service.funds import repository as funds
+from service.loans.service import terms_of
 from service.pagination import decode_cursor, encode_cursor
 from service.reports import repository
 from service.reports.exports import Cell, Table
@@ -339,12 +342,8 @@ PORTFOLIO_COLUMNS: Final = [
     "active_borrowers_aged_60_plus", "amount_fallen_due", "amount_repaid_of_due",
     "repayment_rate", "outstanding_at_risk_30", "par30", "interest_earned", "write_offs",
 ]
-# Figures that come from the loan register (loans and members), not from the ledger.
-LOAN_REGISTER_FIGURES: Final = (
-    "active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
-    "amount_fallen_due", "amount_repaid_of_due", "repayment_rate",
-    "outstanding_at_risk_30", "par30",
-)
+# "Older people" in the scheme's reporting: aged 60 or more in the report's year.
+OLDER_AGE: Final = 60
 
 
 FIGURE_NAMES: Final = [f.name for f in dataclass_fields(PortfolioFigures)]
@@ -352,19 +351,47 @@ FIGURE_NAMES: Final = [f.name for f in dataclass_fields(PortfolioFigures)]
 
 def portfolio_row(
     level: str, area_code: str | None, club_id: uuid.UUID | None, name: str,
-    parent_code: str | None, figures: PortfolioFigures, loan_register: bool,
-    language: Language,
+    parent_code: str | None, figures: PortfolioFigures, language: Language,
 ) -> PortfolioRowRead:
     values: dict[str, Any] = {name: getattr(figures, name) for name in FIGURE_NAMES}
     values |= {"capital_total": figures.capital_total, "repayment_rate": figures.repayment_rate,
                "par30": figures.par30}
-    if not loan_register:
-        values |= dict.fromkeys(LOAN_REGISTER_FIGURES)
     # Built from trusted values: no validation pass over (possibly) 10,000s of rows.
     return PortfolioRowRead.model_construct(
         level=level, label=label(level, language), area_code=area_code, club_id=club_id,
         name=name, parent_code=parent_code, **values,
     )
+
+
+async def loan_register_figures(
+    ctx: RequestContext, club_ids: list[uuid.UUID], as_of: date,
+    scope: list[uuid.UUID] | None,
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Per club: borrowers, amounts due and repaid, and principal at risk at `as_of`,
+    from each loan's schedule (rebuilt from its terms) and its payments by then."""
+    figures: dict[uuid.UUID, dict[str, int]] = {}
+    borrowers: dict[uuid.UUID, dict[uuid.UUID, asyncpg.Record]] = defaultdict(dict)
+    for loan in await repository.portfolio_loans(ctx.connection, club_ids, as_of, scope):
+        schedule = build_schedule(terms_of(loan))
+        result = loan_figures(
+            [(i.due_date, i.total) for i in schedule.installments], loan["paid"],
+            loan["outstanding"], as_of,
+        )
+        club = figures.setdefault(loan["club_id"], dict.fromkeys(
+            ("amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30"), 0))
+        club["amount_fallen_due"] += result.amount_fallen_due
+        club["amount_repaid_of_due"] += result.amount_repaid_of_due
+        club["outstanding_at_risk_30"] += result.outstanding_at_risk
+        if result.active:
+            borrowers[loan["club_id"]][loan["member_id"]] = loan
+    for club_id, members in borrowers.items():
+        figures[club_id] |= {
+            "active_borrowers": len(members),
+            "active_borrowers_women": sum(m["gender"] == "female" for m in members.values()),
+            "active_borrowers_aged_60_plus": sum(
+                as_of.year - m["birth_year"] >= OLDER_AGE for m in members.values()),
+        }
+    return figures
 
 
 async def portfolio_report(
@@ -378,11 +405,14 @@ async def portfolio_report(
         raise NotFound(f"area {area} not found")
     codes = [t["code"] for t in tree]
     scope = ctx.fund_scope
-    clubs = await repository.clubs_in(ctx.connection, codes, scope)
+    clubs = await repository.clubs_in(ctx.connection, codes, as_of, scope)
+    club_ids = [c["id"] for c in clubs]
     amounts = {
         r["club_id"]: {key: value for key, value in r.items() if key != "club_id"}
-        for r in await repository.portfolio_amounts(ctx.connection, codes, start, as_of, scope)
+        for r in await repository.portfolio_amounts(
+            ctx.connection, club_ids, start, as_of, scope)
     }
+    loans = await loan_register_figures(ctx, club_ids, as_of, scope)
     parent_of = {t["code"]: t["parent_code"] for t in tree}
 
     def areas_of(club_key: str) -> list[str]:
@@ -394,7 +424,9 @@ async def portfolio_report(
 
     club_area = {str(c["id"]): c["area_code"] for c in clubs}
     club_figures = {
-        str(c["id"]): PortfolioFigures(clubs=1, **amounts.get(c["id"], {})) for c in clubs
+        str(c["id"]): PortfolioFigures(
+            clubs=1, **amounts.get(c["id"], {}), **loans.get(c["id"], {}))
+        for c in clubs
     }
     totals = roll_up(club_figures, areas_of)
     clubs_by_area: dict[str, list[asyncpg.Record]] = defaultdict(list)
@@ -403,7 +435,6 @@ async def portfolio_report(
     children: dict[str | None, list[asyncpg.Record]] = defaultdict(list)
     for t in tree:
         children[t["parent_code"]].append(t)
-    loan_register = False
     rows: list[PortfolioRowRead] = []
 
     def visit(node: asyncpg.Record) -> None:
@@ -412,14 +443,14 @@ async def portfolio_report(
             return  # no club of the caller's under this area
         rows.append(portfolio_row(
             node["level"], code, None, node["name"], node["parent_code"],
-            totals.get(code, PortfolioFigures()), loan_register, language,
+            totals.get(code, PortfolioFigures()), language,
         ))
         for child in sorted(children[code], key=lambda t: t["code"]):
             visit(child)
         for c in clubs_by_area[code]:
             rows.append(portfolio_row(
                 "club", code, c["id"], c["name"], code, club_figures[str(c["id"])],
-                loan_register, language,
+                language,
             ))
 
     for top in (t for t in tree if t["depth"] == 0):

@@ -10,7 +10,14 @@ from datetime import date
 import openpyxl
 import pytest
 
-from tests.api.factories import create_account, create_area, create_club
+from tests.api.factories import (
+    create_account,
+    create_area,
+    create_club,
+    post_club,
+    post_commune,
+    post_member,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIGURES = ("clubs", "capital_district_budget", "capital_other_budgets", "capital_donors",
@@ -120,9 +127,9 @@ async def test_the_portfolio_matches_the_hand_computed_figures(client, province)
     ]
     club_a = body["items"][3]
     assert club_a["club_id"] == province["a"]["club_id"]
-    # No loan register yet: its figures are unknown, not zero.
-    assert club_a["active_borrowers"] is None and club_a["par30"] is None
-    assert club_a["repayment_rate"] is None
+    # Postings straight to 131, no loan in the register: no borrower, nothing due.
+    assert club_a["active_borrowers"] == 0 and club_a["par30"] == "0.0000"
+    assert club_a["repayment_rate"] is None and body["items"][7]["par30"] is None
 
 
 async def test_the_area_tree_of_the_report_date_is_used(client, province):
@@ -175,7 +182,8 @@ async def test_portfolio_exports_hold_the_json_figures_in_either_language(client
     assert [tuple(int(row[index[f]]) for f in FIGURES) for row in rows[1:]] == [
         figures(r) for r in body["items"]]
     assert rows[4][:3] == ["Club", "P-D-C1", "CLB A"]
-    assert rows[4][header.index("PAR30")] == ""
+    assert rows[4][header.index("PAR30")] == "0.0000"
+    assert rows[-1][header.index("Repayment rate")] == ""
 
     response = await client.get(url, headers={"Accept": XLSX, "Accept-Language": "vi"})
     assert response.headers["content-type"] == XLSX
@@ -190,3 +198,69 @@ async def test_portfolio_exports_hold_the_json_figures_in_either_language(client
     assert [tuple(r[index[f]] for f in FIGURES) for r in sheet[1:]] == [
         figures(r) for r in body["items"]]
     assert date.fromisoformat(body["as_of"]) == date(2026, 3, 31)
+
+
+async def test_loan_register_figures_of_a_worked_club(client, client_for, new_token):
+    """One club, three loans (flat interest), as of 2026-04-10:
+    loan 1: member A (woman, born 1955), 3,000,000 in 3 × 1,030,000 due 02-05, 03-05,
+            04-05; paid 1,030,000 on 02-05 → 3,090,000 due, 1,030,000 of it repaid,
+            instalment 2 is 36 days late: 2,000,000 at risk;
+    loan 2: member B (man, 1970), 2,000,000 at 0 % in 2 × 1,000,000; paid off on 02-10:
+            not active;
+    loan 3: member C (woman, 1980), 1,200,000 at 0 % in 3 × 400,000 due 03-01, 04-01,
+            05-01; nothing paid → 800,000 due, 40 days late: 1,200,000 at risk.
+    """
+    commune = await post_commune(client, "61")
+    club = await post_club(client, commune, "CLB Tịnh Hà")
+    fund = club["fund_id"]
+    treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
+    chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
+    a, b, c = [await post_member(treasurer, club["id"], name, gender, year) for name, gender, year
+               in (("A", "female", 1955), ("B", "male", 1970), ("C", "female", 1980))]
+
+    async def ok(http, path, body, status=201):
+        response = await http.post(path, json=body)
+        assert response.status_code == status, response.text
+        return response.json()
+
+    await ok(treasurer, f"/v1/funds/{fund}/seed-grants", {
+        "amount": 20_000_000, "source": "district_budget", "decision_number": "1/QĐ",
+        "effective_date": "2026-01-02"})
+
+    async def lend(member, principal, installments, rate, first_due, on):
+        loan = await ok(treasurer, f"/v1/funds/{fund}/loans", {
+            "member_id": member["id"], "principal": principal, "installments": installments,
+            "frequency": "monthly", "interest_method": "flat", "rate_per_period": rate,
+            "first_due_date": first_due, "applied_on": on})
+        await ok(chair, f"/v1/loans/{loan['id']}/approval", {"effective_date": on}, 200)
+        await ok(treasurer, f"/v1/loans/{loan['id']}/disbursement", {"effective_date": on},
+                 200)
+        return loan["id"]
+
+    loan_1 = await lend(a, 3_000_000, 3, "0.01", "2026-02-05", "2026-01-05")
+    loan_2 = await lend(b, 2_000_000, 2, "0", "2026-02-10", "2026-01-10")
+    await lend(c, 1_200_000, 3, "0", "2026-03-01", "2026-02-01")
+    await ok(treasurer, f"/v1/loans/{loan_1}/repayments",
+             {"amount": 1_030_000, "effective_date": "2026-02-05"})
+    await ok(treasurer, f"/v1/loans/{loan_2}/repayments",
+             {"amount": 2_000_000, "effective_date": "2026-02-10"})
+
+    body = (await client.get("/v1/reports/portfolio?area=61&as_of=2026-04-10")).json()
+    row = next(r for r in body["items"] if r["level"] == "club")
+    assert {k: row[k] for k in (
+        "active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
+        "amount_fallen_due", "amount_repaid_of_due", "repayment_rate", "loans_outstanding",
+        "outstanding_at_risk_30", "par30", "interest_earned", "cash")} == {
+        "active_borrowers": 2, "active_borrowers_women": 2,
+        "active_borrowers_aged_60_plus": 1, "amount_fallen_due": 3_890_000,
+        "amount_repaid_of_due": 1_030_000, "repayment_rate": "0.2648",
+        "loans_outstanding": 3_200_000, "outstanding_at_risk_30": 3_200_000,
+        "par30": "1.0000", "interest_earned": 30_000,
+        "cash": 20_000_000 - 3_000_000 - 2_000_000 - 1_200_000 + 1_030_000 + 2_000_000,
+    }
+    assert body["items"][0]["par30"] == "1.0000" and body["items"][0]["level"] == "province"
+    earlier = (await client.get("/v1/reports/portfolio?area=61&as_of=2026-03-20")).json()
+    row = next(r for r in earlier["items"] if r["level"] == "club")
+    assert (row["amount_fallen_due"], row["amount_repaid_of_due"], row["repayment_rate"],
+            row["outstanding_at_risk_30"], row["par30"], row["active_borrowers"]) == (
+        2_460_000, 1_030_000, "0.4187", 0, "0.0000", 2)

@@ -14,10 +14,12 @@ from ledger.errors import CurrencyMismatch
 from ledger.reports import (
     AccountTotals,
     InvalidReportRange,
+    LoanFigures,
     PortfolioFigures,
     balance_sheet,
     check_range,
     income_statement,
+    loan_figures,
     ratio,
     roll_up,
     running_balances,
@@ -195,3 +197,38 @@ def test_a_roll_up_sums_figures_and_recomputes_ratios(clubs):
     for commune in set(communes.values()):
         members = [f for club, (f, _) in clubs.items() if communes[club] == commune]
         assert totals[commune].loans_outstanding == sum(f.loans_outstanding for f in members)
+
+
+schedules = st.lists(st.integers(1, 10**7), min_size=1, max_size=24).map(
+    lambda totals: [(date(2026, 1, 5) + timedelta(days=30 * n), t)
+                    for n, t in enumerate(totals)])
+
+
+@given(schedules, st.integers(0, 3 * 10**8), st.integers(0, 10**8),
+       st.integers(-60, 900))
+def test_loan_figures_never_count_more_than_is_due(installments, paid, outstanding, day):
+    as_of = date(2026, 1, 5) + timedelta(days=day)
+    figures = loan_figures(installments, paid, outstanding, as_of)
+    assert figures.active == (outstanding > 0)
+    assert 0 <= figures.amount_repaid_of_due <= figures.amount_fallen_due
+    assert figures.outstanding_at_risk in (0, outstanding)
+    due = sum(t for d, t in installments if d <= as_of)
+    if outstanding > 0:
+        assert figures.amount_fallen_due == due
+        assert figures.amount_repaid_of_due == min(paid, due)
+    old_due = sum(t for d, t in installments if (as_of - d).days > 30)
+    assert (figures.outstanding_at_risk > 0) == (outstanding > 0 and paid < old_due)
+
+
+def test_loan_figures_examples():
+    plan = [(date(2026, 2, 5), 466_667), (date(2026, 3, 5), 466_667),
+            (date(2026, 4, 5), 466_666)]
+    # Nothing paid, first instalment 31 days late on 2026-03-08: at risk.
+    assert loan_figures(plan, 0, 1_200_000, date(2026, 3, 8)) == LoanFigures(
+        True, 933_334, 0, 1_200_000)
+    # 30 days late is not yet PAR30.
+    assert loan_figures(plan, 0, 1_200_000, date(2026, 3, 7)).outstanding_at_risk == 0
+    # Paid ahead: the prepayment is not a repayment of what is due.
+    assert loan_figures(plan, 1_000_000, 400_000, date(2026, 3, 8)) == LoanFigures(
+        True, 933_334, 933_334, 0)
+    assert loan_figures(plan, 1_400_000, 0, date(2026, 4, 30)) == LoanFigures(False, 0, 0, 0)
