@@ -372,6 +372,8 @@ async def loan_register_figures(
     figures: dict[uuid.UUID, dict[str, int]] = {}
     borrowers: dict[uuid.UUID, dict[uuid.UUID, asyncpg.Record]] = defaultdict(dict)
     for loan in await repository.portfolio_loans(ctx.connection, club_ids, as_of, scope):
+        if loan["outstanding"] <= 0:
+            continue  # repaid or written off by then: counts for nothing
         schedule = build_schedule(terms_of(loan))
         result = loan_figures(
             [(i.due_date, i.total) for i in schedule.installments], loan["paid"],
