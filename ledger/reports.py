@@ -347,7 +347,7 @@ def roll_up(
 
 @dataclass(frozen=True, slots=True)
 class LoanFigures:
-    """One loan's contribution to the portfolio figures at a date."""
+    """One loan's contribution to the portfolio figures of a period [start, as_of]."""
 
     active: bool
     amount_fallen_due: int
@@ -356,29 +356,36 @@ class LoanFigures:
 
 
 def loan_figures(
-    installments: Sequence[tuple[date, int]], paid: int, outstanding: int, as_of: date,
-    days: int = 30,
+    installments: Sequence[tuple[date, int]], paid: int, outstanding: int,
+    closed_on: date | None, start: date, as_of: date, days: int = 30,
 ) -> LoanFigures:
-    """A loan at the end of `as_of`, from its schedule (due date, total due) in order,
-    what was paid towards interest and principal by then, and its principal outstanding
-    then (its 131 account's balance).
+    """A loan over the period [start, as_of], from its schedule (due date, principal +
+    interest due) in order of due date, what was paid towards interest and principal by
+    the end of `as_of`, its principal outstanding then (its 131 account's balance) and
+    the day it was paid off or written off, if on or before `as_of`.
 
-    Active: principal outstanding. Fallen due: every instalment due on or before
-    `as_of`. Repaid of it: what was paid, up to that (payments ahead of the schedule
-    are prepayments, not repayments of what is due). At risk: payments cover
-    instalments oldest first; when the first one not fully covered fell due more than
-    `days` days before `as_of`, the whole outstanding principal is at risk. Loans not
-    active count for nothing.
+    Fallen due: the installments due in the period, and no later than the loan's
+    closing (after a payoff or a write-off nothing more falls due). Repaid of it:
+    payments cover installments oldest first, so what was paid beyond what fell due
+    before `start`, up to what fell due in the period (paid ahead of the schedule is a
+    prepayment, not a repayment of what fell due). Active: principal outstanding. At
+    risk: when the oldest installment the payments do not fully cover fell due more
+    than `days` days before `as_of`, the whole outstanding principal of an active loan.
     """
-    if outstanding <= 0:
-        return LoanFigures(False, 0, 0, 0)
-    fallen_due = sum(total for due, total in installments if due <= as_of)
-    covered = 0
+    assert start <= as_of, "a period starts on or before its end"
+    assert closed_on is None or closed_on <= as_of, "a loan closed after as_of is open"
+    end = as_of if closed_on is None else closed_on
+    due_before = sum(total for due, total in installments if due < start)
+    fallen_due = sum(total for due, total in installments if start <= due <= end)
+    repaid = min(max(paid - due_before, 0), fallen_due)
+    active = outstanding > 0
     at_risk = 0
+    covered = 0
     for due, total in installments:
         covered += total
         if covered > paid:
-            if (as_of - due).days > days:
+            if active and (as_of - due).days > days:
                 at_risk = outstanding
             break
-    return LoanFigures(True, fallen_due, min(max(paid, 0), fallen_due), at_risk)
+    assert 0 <= repaid <= fallen_due
+    return LoanFigures(active, fallen_due, repaid, at_risk)

@@ -457,3 +457,22 @@ class LoanEvent(SQLModel, table=True):
         default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
     )
     data: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+
+
+class LoanInstallment(SQLModel, table=True):
+    """One installment of a disbursed loan's contractual schedule (append-only)."""
+
+    __tablename__ = "loan_installments"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "loan_id", "number", name="pk_loan_installments"),
+        ForeignKeyConstraint(
+            ["fund_id", "loan_id"], ["loans.fund_id", "loans.id"],
+            name="fk_loan_installments_fund_id_loan_id_loans",
+        ),
+    )
+    fund_id: uuid.UUID = _uuid()
+    loan_id: uuid.UUID = _uuid()
+    number: int = Field(sa_column=Column(Integer, nullable=False))
+    due_date: date = Field(sa_column=Column(Date, nullable=False))
+    principal: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest: int = Field(sa_column=Column(BigInteger, nullable=False))

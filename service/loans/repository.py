@@ -86,6 +86,23 @@ async def insert_loan(
     )
 
 
+async def insert_installments(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, loan_id: uuid.UUID,
+    installments: list[tuple[int, date, int, int]],
+) -> None:
+    """The loan's contractual schedule at disbursement: (number, due date, principal,
+    interest) per installment, in one statement."""
+    await connection.execute(
+        """
+        INSERT INTO loan_installments (fund_id, loan_id, number, due_date, principal, interest)
+        SELECT $1, $2, i.number, i.due_date, i.principal, i.interest
+          FROM unnest($3::int[], $4::date[], $5::bigint[], $6::bigint[])
+               AS i(number, due_date, principal, interest)
+        """,
+        fund_id, loan_id, *(list(column) for column in zip(*installments, strict=True)),
+    )
+
+
 async def record_change(
     connection: asyncpg.Connection, *, fund_id: uuid.UUID, loan_id: uuid.UUID, status: str,
     approved_by: str | None, disbursed_on: date | None, account_id: uuid.UUID | None,

@@ -279,6 +279,8 @@ async def disburse(ctx: RequestContext, loan_id: uuid.UUID, body: DisbursementCr
          "payment_method": body.payment_method.value},
     )
     posted = await post_entry(ctx, loan.fund_id, entry, voucher_kind=VoucherKind.PAYMENT)
+    await repository.insert_installments(ctx.connection, loan.fund_id, loan.id, [
+        (i.number, i.due_date, i.principal, i.interest) for i in schedule.installments])
     await record_change(
         ctx, loan, status, "disbursed", day,
         {"amount": principal, "voucher_number": posted.voucher_number,

@@ -249,40 +249,71 @@ async def clubs_in(
     ))
 
 
-async def portfolio_loans(
-    connection: asyncpg.Connection, club_ids: list[uuid.UUID], as_of: date,
-    fund_scope: list[uuid.UUID] | None,
+async def portfolio_loan_figures(
+    connection: asyncpg.Connection, club_ids: list[uuid.UUID], start: date, as_of: date,
+    days_at_risk: int, older_age: int, fund_scope: list[uuid.UUID] | None,
 ) -> list[asyncpg.Record]:
-    """Every loan of the clubs disbursed by `as_of`, with its terms, its borrower, its
-    principal outstanding at the end of `as_of` (its 131 account's balance) and what
-    was paid towards interest and principal by then."""
+    """Per club with a loan disbursed by `as_of`: its distinct active borrowers (of whom
+    women, of whom aged `older_age` or more in the year of `as_of`), and the sums over
+    its loans of `clubfund_loan_figures` for the period [start, as_of].
+
+    Each loan takes its principal outstanding at the end of `as_of` from its 131.NNNN
+    account (one daily-balance probe), what its repayments paid towards interest and
+    principal by then and the day it was paid off or written off (from `loan_events`),
+    and its schedule (`loan_installments`)."""
     return list(await connection.fetch(
         """
-        SELECT f.club_id, l.member_id, m.gender, m.birth_year, l.principal, l.installments,
-               l.frequency, l.interest_method, l.amortization, l.rate_per_period,
-               l.day_count, l.grace_periods, l.rounding_unit, l.penalty_rate_per_day,
-               l.first_due_date, l.disbursed_on,
-               coalesce(b.debits - b.credits, 0) AS outstanding,
-               coalesce((
-                   SELECT sum((e.data -> 'allocation' ->> 'interest')::bigint
-                              + (e.data -> 'allocation' ->> 'principal')::bigint)
-                     FROM loan_events e
-                    WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
-                      AND e.kind = 'repayment' AND e.effective_date <= $2
-               ), 0)::bigint AS paid
-          FROM funds f
-          JOIN loans l ON l.fund_id = f.id
-          JOIN members m ON m.id = l.member_id
-          LEFT JOIN LATERAL (
-              SELECT debits, credits FROM daily_balances d
-               WHERE d.fund_id = l.fund_id AND d.account_id = l.account_id
-                 AND d.effective_date <= $2
-               ORDER BY d.effective_date DESC LIMIT 1
-          ) AS b ON true
-         WHERE f.club_id = ANY($1::uuid[])
-           AND ($3::uuid[] IS NULL OR f.id = ANY($3::uuid[]))
-           AND l.disbursed_on <= $2
-         ORDER BY f.club_id, l.fund_id, l.number
+        SELECT loan.club_id,
+               count(DISTINCT loan.member_id) FILTER (WHERE loan.outstanding > 0)
+                   AS active_borrowers,
+               count(DISTINCT loan.member_id)
+                   FILTER (WHERE loan.outstanding > 0 AND loan.gender = 'female')
+                   AS active_borrowers_women,
+               count(DISTINCT loan.member_id)
+                   FILTER (WHERE loan.outstanding > 0
+                             AND extract(year FROM $3::date) - loan.birth_year >= $5)
+                   AS active_borrowers_aged_60_plus,
+               sum(x.amount_fallen_due)::bigint AS amount_fallen_due,
+               sum(x.amount_repaid_of_due)::bigint AS amount_repaid_of_due,
+               sum(x.outstanding_at_risk)::bigint AS outstanding_at_risk_30
+          FROM (
+              SELECT f.club_id, l.fund_id, l.id, l.member_id, m.gender, m.birth_year,
+                     coalesce(b.debits - b.credits, 0) AS outstanding,
+                     coalesce(p.paid, 0)::bigint AS paid, p.closed_on
+                FROM funds f
+                JOIN loans l ON l.fund_id = f.id
+                JOIN members m ON m.id = l.member_id
+                LEFT JOIN LATERAL (
+                    SELECT d.debits, d.credits FROM daily_balances d
+                     WHERE d.fund_id = l.fund_id AND d.account_id = l.account_id
+                       AND d.effective_date <= $3
+                     ORDER BY d.effective_date DESC LIMIT 1
+                ) AS b ON true
+                CROSS JOIN LATERAL (
+                    SELECT sum((e.data -> 'allocation' ->> 'interest')::bigint
+                               + (e.data -> 'allocation' ->> 'principal')::bigint)
+                               FILTER (WHERE e.kind = 'repayment') AS paid,
+                           min(e.effective_date)
+                               FILTER (WHERE e.kind = 'written_off'
+                                          OR (e.data ->> 'closed')::boolean) AS closed_on
+                      FROM loan_events e
+                     WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+                       AND e.kind IN ('repayment', 'written_off') AND e.effective_date <= $3
+                ) AS p
+               WHERE f.club_id = ANY($1::uuid[])
+                 AND ($6::uuid[] IS NULL OR f.id = ANY($6::uuid[]))
+                 AND l.disbursed_on <= $3
+          ) AS loan
+         CROSS JOIN LATERAL (
+             SELECT array_agg(i.due_date ORDER BY i.number) AS due_dates,
+                    array_agg(i.principal + i.interest ORDER BY i.number) AS totals
+               FROM loan_installments i
+              WHERE i.fund_id = loan.fund_id AND i.loan_id = loan.id
+         ) AS s
+         CROSS JOIN LATERAL clubfund_loan_figures(
+             s.due_dates, s.totals, loan.paid, loan.outstanding, loan.closed_on, $2, $3, $4
+         ) AS x
+         GROUP BY loan.club_id
         """,
-        club_ids, as_of, fund_scope,
+        club_ids, start, as_of, days_at_risk, older_age, fund_scope,
     ))

@@ -12,7 +12,6 @@ from typing import Any, Final
 import asyncpg
 
 from ledger.accounts import AccountType, Side, signed_balance
-from ledger.loans import build_schedule
 from ledger.reports import (
     AccountTotals,
     PortfolioFigures,
@@ -20,7 +19,6 @@ from ledger.reports import (
     balance_sheet,
     check_range,
     income_statement,
-    loan_figures,
     roll_up,
     running_balances,
     start_of_year,
@@ -29,7 +27,6 @@ from ledger.reports import (
 from service.context import RequestContext
 from service.errors import ExportTooLarge, InvalidCursor, NotFound
 from service.funds import repository as funds
-from service.loans.service import terms_of
 from service.pagination import decode_cursor, encode_cursor
 from service.reports import repository
 from service.reports.exports import Cell, Table
@@ -344,6 +341,8 @@ PORTFOLIO_COLUMNS: Final = [
 ]
 # "Older people" in the scheme's reporting: aged 60 or more in the report's year.
 OLDER_AGE: Final = 60
+# Portfolio at risk counts loans with an installment more than this many days late.
+DAYS_AT_RISK: Final = 30
 
 
 FIGURE_NAMES: Final = [f.name for f in dataclass_fields(PortfolioFigures)]
@@ -361,39 +360,6 @@ def portfolio_row(
         level=level, label=label(level, language), area_code=area_code, club_id=club_id,
         name=name, parent_code=parent_code, **values,
     )
-
-
-async def loan_register_figures(
-    ctx: RequestContext, club_ids: list[uuid.UUID], as_of: date,
-    scope: list[uuid.UUID] | None,
-) -> dict[uuid.UUID, dict[str, int]]:
-    """Per club: borrowers, amounts due and repaid, and principal at risk at `as_of`,
-    from each loan's schedule (rebuilt from its terms) and its payments by then."""
-    figures: dict[uuid.UUID, dict[str, int]] = {}
-    borrowers: dict[uuid.UUID, dict[uuid.UUID, asyncpg.Record]] = defaultdict(dict)
-    for loan in await repository.portfolio_loans(ctx.connection, club_ids, as_of, scope):
-        if loan["outstanding"] <= 0:
-            continue  # repaid or written off by then: counts for nothing
-        schedule = build_schedule(terms_of(loan))
-        result = loan_figures(
-            [(i.due_date, i.total) for i in schedule.installments], loan["paid"],
-            loan["outstanding"], as_of,
-        )
-        club = figures.setdefault(loan["club_id"], dict.fromkeys(
-            ("amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30"), 0))
-        club["amount_fallen_due"] += result.amount_fallen_due
-        club["amount_repaid_of_due"] += result.amount_repaid_of_due
-        club["outstanding_at_risk_30"] += result.outstanding_at_risk
-        if result.active:
-            borrowers[loan["club_id"]][loan["member_id"]] = loan
-    for club_id, members in borrowers.items():
-        figures[club_id] |= {
-            "active_borrowers": len(members),
-            "active_borrowers_women": sum(m["gender"] == "female" for m in members.values()),
-            "active_borrowers_aged_60_plus": sum(
-                as_of.year - m["birth_year"] >= OLDER_AGE for m in members.values()),
-        }
-    return figures
 
 
 async def portfolio_report(
@@ -414,7 +380,11 @@ async def portfolio_report(
         for r in await repository.portfolio_amounts(
             ctx.connection, club_ids, start, as_of, scope)
     }
-    loans = await loan_register_figures(ctx, club_ids, as_of, scope)
+    loans = {
+        r["club_id"]: {key: value for key, value in r.items() if key != "club_id"}
+        for r in await repository.portfolio_loan_figures(
+            ctx.connection, club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE, scope)
+    }
     parent_of = {t["code"]: t["parent_code"] for t in tree}
 
     def areas_of(club_key: str) -> list[str]:

@@ -201,22 +201,35 @@ async def test_portfolio_exports_hold_the_json_figures_in_either_language(client
 
 
 async def test_loan_register_figures_of_a_worked_club(client, client_for, new_token):
-    """One club, three loans (flat interest), as of 2026-04-10:
+    """One club, four loans (flat interest), the period from 2026-01-01:
     loan 1: member A (woman, born 1955), 3,000,000 in 3 × 1,030,000 due 02-05, 03-05,
-            04-05; paid 1,030,000 on 02-05 → 3,090,000 due, 1,030,000 of it repaid,
-            instalment 2 is 36 days late: 2,000,000 at risk;
-    loan 2: member B (man, 1970), 2,000,000 at 0 % in 2 × 1,000,000; paid off on 02-10:
-            not active;
+            04-05; paid 1,030,000 on 02-05;
+    loan 2: member B (man, 1970), 2,000,000 at 0 % in 2 × 1,000,000 due 02-10, 03-10;
+            paid off on 02-10 (the second installment never falls due);
     loan 3: member C (woman, 1980), 1,200,000 at 0 % in 3 × 400,000 due 03-01, 04-01,
-            05-01; nothing paid → 800,000 due, 40 days late: 1,200,000 at risk.
+            05-01; nothing paid;
+    loan 4: member D (man, 1950), 600,000 at 0 % in 3 × 200,000 due 02-15, 03-15,
+            04-15; nothing paid; written off on 03-20 (nothing falls due after that).
+
+    As of 04-10 — fallen due: 3,090,000 + 1,000,000 + 800,000 + 400,000 = 5,290,000;
+    repaid of it: 1,030,000 + 1,000,000 = 2,030,000, rate 0.3837. Active: A and C (both
+    women, A aged 71). Loan 1's second installment is 36 days late, loan 3's first 40:
+    their 2,000,000 + 1,200,000 are at risk, PAR30 1.
+    As of 03-20 — due: 2,060,000 + 1,000,000 + 400,000 + 400,000 = 3,860,000, repaid
+    2,030,000, rate 0.5259; loan 1 is 15 and loan 3 19 days late: nothing at risk.
+    From 03-01 to 04-10 — due: 2,060,000 (loan 1) + 0 (loan 2 closed before) + 800,000
+    + 200,000 (loan 4's 03-15) = 3,060,000; loan 1's payment covered only what fell due
+    before the period: nothing repaid of it, rate 0.
     """
     commune = await post_commune(client, "61")
     club = await post_club(client, commune, "CLB Tịnh Hà")
     fund = club["fund_id"]
     treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
     chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
-    a, b, c = [await post_member(treasurer, club["id"], name, gender, year) for name, gender, year
-               in (("A", "female", 1955), ("B", "male", 1970), ("C", "female", 1980))]
+    a, b, c, d = [
+        await post_member(treasurer, club["id"], name, gender, year) for name, gender, year
+        in (("A", "female", 1955), ("B", "male", 1970), ("C", "female", 1980),
+            ("D", "male", 1950))]
 
     async def ok(http, path, body, status=201):
         response = await http.post(path, json=body)
@@ -240,27 +253,46 @@ async def test_loan_register_figures_of_a_worked_club(client, client_for, new_to
     loan_1 = await lend(a, 3_000_000, 3, "0.01", "2026-02-05", "2026-01-05")
     loan_2 = await lend(b, 2_000_000, 2, "0", "2026-02-10", "2026-01-10")
     await lend(c, 1_200_000, 3, "0", "2026-03-01", "2026-02-01")
+    loan_4 = await lend(d, 600_000, 3, "0", "2026-02-15", "2026-01-15")
     await ok(treasurer, f"/v1/loans/{loan_1}/repayments",
              {"amount": 1_030_000, "effective_date": "2026-02-05"})
     await ok(treasurer, f"/v1/loans/{loan_2}/repayments",
              {"amount": 2_000_000, "effective_date": "2026-02-10"})
+    await ok(treasurer, f"/v1/loans/{loan_4}/write-off",
+             {"reason": "chuyển đi nơi khác", "effective_date": "2026-03-20"}, 200)
+    await ok(chair, f"/v1/loans/{loan_4}/write-off/approval", {"effective_date": "2026-03-20"},
+             200)
 
-    body = (await client.get("/v1/reports/portfolio?area=61&as_of=2026-04-10")).json()
-    row = next(r for r in body["items"] if r["level"] == "club")
-    assert {k: row[k] for k in (
-        "active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
-        "amount_fallen_due", "amount_repaid_of_due", "repayment_rate", "loans_outstanding",
-        "outstanding_at_risk_30", "par30", "interest_earned", "cash")} == {
+    async def club_row(query):
+        body = (await client.get(f"/v1/reports/portfolio?area=61&{query}")).json()
+        return body, next(r for r in body["items"] if r["level"] == "club")
+
+    keys = ("active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
+            "amount_fallen_due", "amount_repaid_of_due", "repayment_rate", "loans_outstanding",
+            "outstanding_at_risk_30", "par30", "interest_earned", "write_offs", "cash")
+    body, row = await club_row("as_of=2026-04-10")
+    assert {k: row[k] for k in keys} == {
         "active_borrowers": 2, "active_borrowers_women": 2,
-        "active_borrowers_aged_60_plus": 1, "amount_fallen_due": 3_890_000,
-        "amount_repaid_of_due": 1_030_000, "repayment_rate": "0.2648",
+        "active_borrowers_aged_60_plus": 1, "amount_fallen_due": 5_290_000,
+        "amount_repaid_of_due": 2_030_000, "repayment_rate": "0.3837",
         "loans_outstanding": 3_200_000, "outstanding_at_risk_30": 3_200_000,
-        "par30": "1.0000", "interest_earned": 30_000,
-        "cash": 20_000_000 - 3_000_000 - 2_000_000 - 1_200_000 + 1_030_000 + 2_000_000,
+        "par30": "1.0000", "interest_earned": 30_000, "write_offs": 600_000,
+        "cash": 20_000_000 - 3_000_000 - 2_000_000 - 1_200_000 - 600_000 + 1_030_000
+        + 2_000_000,
     }
-    assert body["items"][0]["par30"] == "1.0000" and body["items"][0]["level"] == "province"
-    earlier = (await client.get("/v1/reports/portfolio?area=61&as_of=2026-03-20")).json()
-    row = next(r for r in earlier["items"] if r["level"] == "club")
-    assert (row["amount_fallen_due"], row["amount_repaid_of_due"], row["repayment_rate"],
-            row["outstanding_at_risk_30"], row["par30"], row["active_borrowers"]) == (
-        2_460_000, 1_030_000, "0.4187", 0, "0.0000", 2)
+    assert body["items"][0]["level"] == "province"
+    assert {k: body["items"][0][k] for k in keys} == {k: row[k] for k in keys}
+    _, row = await club_row("as_of=2026-03-20")
+    assert {k: row[k] for k in keys[:9]} == {
+        "active_borrowers": 2, "active_borrowers_women": 2,
+        "active_borrowers_aged_60_plus": 1, "amount_fallen_due": 3_860_000,
+        "amount_repaid_of_due": 2_030_000, "repayment_rate": "0.5259",
+        "loans_outstanding": 3_200_000, "outstanding_at_risk_30": 0, "par30": "0.0000",
+    }
+    _, row = await club_row("as_of=2026-03-19")
+    # The day before the write-off D still owes 600,000 and is an active borrower, aged 76.
+    assert (row["active_borrowers"], row["active_borrowers_aged_60_plus"],
+            row["loans_outstanding"]) == (3, 2, 3_800_000)
+    _, row = await club_row("as_of=2026-04-10&from=2026-03-01")
+    assert (row["amount_fallen_due"], row["amount_repaid_of_due"], row["repayment_rate"]) == (
+        3_060_000, 0, "0.0000")

@@ -101,3 +101,38 @@ async def test_a_small_demo_is_deterministic_and_consistent(
             await again.close()
     finally:
         await drop_database(other)
+
+
+async def installments(connection) -> list:
+    return [tuple(r) for r in await connection.fetch(
+        "SELECT fund_id, loan_id, number, due_date, principal, interest"
+        " FROM loan_installments ORDER BY fund_id, loan_id, number")]
+
+
+async def test_each_disbursed_loan_keeps_its_schedule_and_the_migration_rebuilds_it(
+    app_pool, superuser_connection, database
+):
+    """Disbursement writes the loan's schedule as rows; the migration that introduced them
+    rebuilds the same rows for loans disbursed before it ran."""
+    from ledger.loans import build_schedule
+    from service import migrate
+    from service.loans.service import terms_of
+    from tests.conftest import run_in_thread
+
+    await load_demo(app_pool, clubs_count=1, seed=3, end_date=END, workers=1)
+    connection = superuser_connection
+    loans = await connection.fetch(
+        "SELECT l.*, c.name AS club FROM loans l JOIN funds f ON f.id = l.fund_id"
+        " JOIN clubs c ON c.id = f.club_id WHERE l.disbursed_on IS NOT NULL")
+    assert len(loans) >= 5
+    rows = await installments(connection)
+    expected = sorted(
+        (loan["fund_id"], loan["id"], i.number, i.due_date, i.principal, i.interest)
+        for loan in loans for i in build_schedule(terms_of(loan)).installments)
+    assert sorted(rows) == expected
+    assert {r[1] for r in rows} == {loan["id"] for loan in loans}
+
+    run_in_thread(lambda: migrate.downgrade(database.owner_url, "2026_11_23_daily_balances"))
+    assert await connection.fetchval("SELECT to_regclass('loan_installments')") is None
+    run_in_thread(lambda: migrate.upgrade(database.owner_url, "head"))
+    assert await installments(connection) == rows

@@ -199,36 +199,64 @@ def test_a_roll_up_sums_figures_and_recomputes_ratios(clubs):
         assert totals[commune].loans_outstanding == sum(f.loans_outstanding for f in members)
 
 
-schedules = st.lists(st.integers(1, 10**7), min_size=1, max_size=24).map(
-    lambda totals: [(date(2026, 1, 5) + timedelta(days=30 * n), t)
-                    for n, t in enumerate(totals)])
+FIRST_DUE = date(2026, 1, 5)
+schedules = st.lists(st.integers(0, 10**7), min_size=1, max_size=24).map(
+    lambda totals: [(FIRST_DUE + timedelta(days=30 * n), t) for n, t in enumerate(totals)])
+# (installments, paid, outstanding, closed_on, start, as_of) of one loan.
+loans = st.builds(
+    lambda installments, paid, outstanding, closed, start, length: (
+        installments, paid, outstanding,
+        None if closed is None else FIRST_DUE + timedelta(days=start + min(closed, length)),
+        FIRST_DUE + timedelta(days=start), FIRST_DUE + timedelta(days=start + length)),
+    schedules, st.integers(0, 3 * 10**8), st.integers(0, 10**8),
+    st.none() | st.integers(0, 900), st.integers(-60, 700), st.integers(0, 400),
+)
 
 
-@given(schedules, st.integers(0, 3 * 10**8), st.integers(0, 10**8),
-       st.integers(-60, 900))
-def test_loan_figures_never_count_more_than_is_due(installments, paid, outstanding, day):
-    as_of = date(2026, 1, 5) + timedelta(days=day)
-    figures = loan_figures(installments, paid, outstanding, as_of)
+@given(loans)
+def test_loan_figures_never_count_more_than_is_due(loan):
+    installments, paid, outstanding, closed_on, start, as_of = loan
+    figures = loan_figures(installments, paid, outstanding, closed_on, start, as_of)
     assert figures.active == (outstanding > 0)
     assert 0 <= figures.amount_repaid_of_due <= figures.amount_fallen_due
     assert figures.outstanding_at_risk in (0, outstanding)
-    due = sum(t for d, t in installments if d <= as_of)
-    if outstanding > 0:
-        assert figures.amount_fallen_due == due
-        assert figures.amount_repaid_of_due == min(paid, due)
+    end = closed_on or as_of
+    assert figures.amount_fallen_due == sum(t for d, t in installments if start <= d <= end)
+    before = sum(t for d, t in installments if d < start)
+    assert figures.amount_repaid_of_due == min(max(paid - before, 0), figures.amount_fallen_due)
     old_due = sum(t for d, t in installments if (as_of - d).days > 30)
     assert (figures.outstanding_at_risk > 0) == (outstanding > 0 and paid < old_due)
+
+
+@given(loans, st.integers(1, 10**7))
+def test_paying_more_never_lowers_what_is_repaid_nor_raises_what_is_at_risk(loan, more):
+    installments, paid, outstanding, closed_on, start, as_of = loan
+    less = loan_figures(installments, paid, outstanding, closed_on, start, as_of)
+    more_paid = loan_figures(installments, paid + more, outstanding, closed_on, start, as_of)
+    assert more_paid.amount_repaid_of_due >= less.amount_repaid_of_due
+    assert more_paid.amount_fallen_due == less.amount_fallen_due
+    assert more_paid.outstanding_at_risk <= less.outstanding_at_risk
 
 
 def test_loan_figures_examples():
     plan = [(date(2026, 2, 5), 466_667), (date(2026, 3, 5), 466_667),
             (date(2026, 4, 5), 466_666)]
-    # Nothing paid, first instalment 31 days late on 2026-03-08: at risk.
-    assert loan_figures(plan, 0, 1_200_000, date(2026, 3, 8)) == LoanFigures(
+    year = date(2026, 1, 1)
+    # Nothing paid, first installment 31 days late on 2026-03-08: at risk.
+    assert loan_figures(plan, 0, 1_200_000, None, year, date(2026, 3, 8)) == LoanFigures(
         True, 933_334, 0, 1_200_000)
     # 30 days late is not yet PAR30.
-    assert loan_figures(plan, 0, 1_200_000, date(2026, 3, 7)).outstanding_at_risk == 0
-    # Paid ahead: the prepayment is not a repayment of what is due.
-    assert loan_figures(plan, 1_000_000, 400_000, date(2026, 3, 8)) == LoanFigures(
+    assert loan_figures(plan, 0, 1_200_000, None, year, date(2026, 3, 7)) == LoanFigures(
+        True, 933_334, 0, 0)
+    # Paid ahead: the prepayment is not a repayment of what fell due.
+    assert loan_figures(plan, 1_000_000, 400_000, None, year, date(2026, 3, 8)) == LoanFigures(
         True, 933_334, 933_334, 0)
-    assert loan_figures(plan, 1_400_000, 0, date(2026, 4, 30)) == LoanFigures(False, 0, 0, 0)
+    # Paid off on 2026-03-01: the later installments never fell due.
+    assert loan_figures(plan, 1_400_000, 0, date(2026, 3, 1), year,
+                        date(2026, 4, 30)) == LoanFigures(False, 466_667, 466_667, 0)
+    # Written off on 2026-03-10 after paying the first: the second fell due, unpaid.
+    assert loan_figures(plan, 466_667, 0, date(2026, 3, 10), year,
+                        date(2026, 4, 30)) == LoanFigures(False, 933_334, 466_667, 0)
+    # A period from March: the February payment covered February's installment only.
+    assert loan_figures(plan, 466_667, 933_333, None, date(2026, 3, 1),
+                        date(2026, 4, 30)) == LoanFigures(True, 933_333, 0, 933_333)
