@@ -14,8 +14,12 @@ Data
     day, 2 % backdated by two days), cash on every entry: the cash account has
     1,000,000 postings and the fund 2,000,000.
     national: 10,000 clubs (2 provinces × 10 districts × 50 communes × 10 clubs), one
-    fund each with the default chart, 500 entries (1,000 postings) each over 2025–2026:
-    10,000,000 postings in all.
+    fund each with the default chart, over 2025–2026: 200 ledger entries (grants,
+    deposits, expenses, other income) and a loan register — 30 members and 24 loans
+    of 12 monthly installments each, their disbursements, repayments (one in ten
+    loans stops paying after three installments; a third of those are written off)
+    and write-offs posted to each loan's own 131.NNNN account, with the loans' events
+    and schedules. About 10,000,000 postings and 240,000 loans in all.
 """
 
 from __future__ import annotations
@@ -53,7 +57,10 @@ BIG_START = date(2024, 1, 1)
 BIG_DAYS = 1096
 NATIONAL_START = date(2025, 1, 1)
 NATIONAL_DAYS = 730
-ENTRIES_PER_FUND = 500
+ENTRIES_PER_FUND = 200  # ledger entries per club fund, besides its loans
+LOANS_PER_FUND = 24
+MEMBERS_PER_CLUB = 30
+NATIONAL_END = date(2027, 1, 1)  # nothing is dated on or after this
 PROVINCES, DISTRICTS, COMMUNES, CLUBS = 2, 10, 50, 10  # per parent
 CHART = [
     ("111", "Tiền mặt", "asset", False), ("112", "Tiền gửi ngân hàng", "asset", False),
@@ -141,18 +148,14 @@ BIG_CHUNK_SQL = """
     )
 """ + POSTINGS_FROM_E.format(kinds=BIG_KINDS)
 
-# A club fund's entry n, by n % 10: seed grant from a source 4111..4114 (Dr 111), two
-# loans (Dr 131 / Cr 111), a bank deposit (Dr 112 / Cr 111), three repayments
-# (Dr 111 / Cr 131), interest (Dr 111 / Cr 515), an expense (Dr 642 / Cr 111) and a
-# write-off (Dr 811 / Cr 131). Cash and loans outstanding stay positive.
+# A club fund's ledger entry n, by n % 5: a grant from a source 4111..4114 (Dr 111),
+# a bank deposit (Dr 112 / Cr 111), an expense (Dr 642 / Cr 111), other income
+# (Dr 111 / Cr 711) and a smaller expense. Its loans are posted by LOANS_SQL.
 NATIONAL_KINDS = """
-    SELECT (ARRAY['111', '131', '131', '112', '111', '111', '111', '111', '642', '811'])
-               [e.sequence % 10 + 1],
-           CASE WHEN e.sequence % 10 = 0 THEN '411' || (1 + (e.sequence / 10) % 4)
-                ELSE (ARRAY['', '111', '111', '111', '131', '131', '131', '515', '111', '131'])
-                         [e.sequence % 10 + 1] END,
-           (ARRAY[2000000, 500000, 500000, 200000, 150000, 150000, 150000, 30000, 20000,
-                  50000])[e.sequence % 10 + 1]
+    SELECT (ARRAY['111', '112', '642', '111', '642'])[e.sequence % 5 + 1],
+           CASE WHEN e.sequence % 5 = 0 THEN '411' || (1 + (e.sequence / 5) % 4)
+                ELSE (ARRAY['', '111', '111', '711', '111'])[e.sequence % 5 + 1] END,
+           (ARRAY[5000000, 200000, 50000, 30000, 20000])[e.sequence % 5 + 1]
 """
 NATIONAL_CHUNK_SQL = """
     WITH e AS (
@@ -166,6 +169,150 @@ NATIONAL_CHUNK_SQL = """
         RETURNING fund_id, id, sequence, effective_date
     )
 """ + POSTINGS_FROM_E.format(kinds=NATIONAL_KINDS)
+
+
+# The loan register of funds $1..$2: loan j of fund f lends 600,000 × (1 + j % 5) on
+# day (j − 1) × 30 from $3, repaid in 12 installments due every 30 days (principal
+# P / 12, flat interest P / 100). When (f + j) % 10 = 0 the borrower stops after three
+# installments, and loans 1..8 among those are written off 300 days after disbursement.
+LOANS_CTE = """
+    WITH loan AS (
+        SELECT f, md5('fund/' || f)::uuid AS fund_id, j,
+               md5('loan/' || f || '/' || j)::uuid AS loan_id,
+               md5(md5('fund/' || f)::uuid::text || '/131.' || lpad(j::text, 4, '0'))::uuid
+                   AS account_id,
+               md5('member/' || f || '/' || (j % $5 + 1))::uuid AS member_id,
+               600000 * (1 + j % 5) AS principal, $3::date + (j - 1) * 30 AS disbursed_on,
+               CASE WHEN (f + j) % 10 = 0 THEN 3 ELSE 12 END AS paying,
+               (f + j) % 10 = 0 AND j <= 8 AS written_off
+          FROM generate_series($1::int, $2::int) AS f
+         CROSS JOIN generate_series(1, $6::int) AS j
+    ),
+    event AS (
+        SELECT loan.*, 'disbursed' AS kind, 0 AS i, disbursed_on AS day FROM loan
+        UNION ALL
+        SELECT loan.*, 'repayment', i, disbursed_on + 30 * i FROM loan
+         CROSS JOIN generate_series(1, 12) AS i
+         WHERE i <= paying AND disbursed_on + 30 * i < $4::date
+        UNION ALL
+        SELECT loan.*, 'written_off', 13, disbursed_on + 300 FROM loan WHERE written_off
+    ),
+    numbered AS (
+        SELECT event.*, md5('entry/' || f || '/' || j || '/' || i)::uuid AS entry_id,
+               $7::int + row_number() OVER (PARTITION BY f ORDER BY day, j, i) AS sequence,
+               count(*) FILTER (WHERE kind = 'repayment')
+                   OVER (PARTITION BY f, j ORDER BY i) AS repayments_so_far
+          FROM event
+    )
+"""
+LOAN_MEMBERS_SQL = """
+    INSERT INTO members (id, club_id, name, gender, birth_year, status, joined_on, created_at)
+    SELECT md5('member/' || f || '/' || k)::uuid, md5('club/' || f)::uuid,
+           'Thành viên ' || k, CASE WHEN k % 3 = 0 THEN 'male' ELSE 'female' END,
+           1940 + (k * 7 + f) % 40, 'active', '2024-12-01', now()
+      FROM generate_series($1::int, $2::int) AS f CROSS JOIN generate_series(1, $3::int) AS k
+"""
+LOAN_ACCOUNTS_SQL = """
+    INSERT INTO accounts (fund_id, id, code, name, type, normal_side, allow_negative,
+                          currency, created_at)
+    SELECT md5('fund/' || f)::uuid,
+           md5(md5('fund/' || f)::uuid::text || '/131.' || lpad(j::text, 4, '0'))::uuid,
+           '131.' || lpad(j::text, 4, '0'), 'Cho vay thành viên — khoản vay số ' || j,
+           'asset', 'debit', false, 'VND', now()
+      FROM generate_series($1::int, $2::int) AS f CROSS JOIN generate_series(1, $3::int) AS j
+"""
+LOANS_ROWS_SQL = LOANS_CTE + """
+    INSERT INTO loans (fund_id, id, number, member_id, status, principal, installments,
+                       frequency, interest_method, amortization, rate_per_period, day_count,
+                       grace_periods, rounding_unit, penalty_rate_per_day, first_due_date,
+                       applied_on, applied_by, approved_by, disbursed_on, account_id,
+                       outstanding_principal, repayment_state, events_count, created_at,
+                       updated_at)
+    SELECT loan.fund_id, loan_id, j, member_id,
+           CASE WHEN written_off THEN 'written_off'
+                WHEN paid.count = 12 THEN 'repaid' ELSE 'disbursed' END,
+           principal, 12, 'monthly', 'flat', 'equal_installments', 0.01, 'per_period', 0, 1,
+           0, disbursed_on + 30, disbursed_on, 'bench', 'bench-chair', disbursed_on,
+           account_id,
+           CASE WHEN written_off THEN 0 ELSE principal - paid.count * principal / 12 END,
+           '{}'::jsonb, 3 + paid.count + written_off::int, now(), now()
+      FROM loan
+     CROSS JOIN LATERAL (
+         SELECT count(*)::int AS count FROM event
+          WHERE event.f = loan.f AND event.j = loan.j AND event.kind = 'repayment'
+     ) AS paid
+"""
+LOAN_ENTRIES_SQL = LOANS_CTE + """,
+    e AS (
+        INSERT INTO entries (fund_id, id, sequence, effective_date, recorded_at, description,
+                             currency, metadata, actor, hash)
+        SELECT fund_id, entry_id, sequence, day, now(), 'Khoản vay ' || j || ': ' || kind,
+               'VND', jsonb_build_object('loan_id', loan_id), 'bench',
+               md5(entry_id::text)
+          FROM numbered
+        RETURNING fund_id, id, sequence, effective_date
+    )
+    INSERT INTO postings (fund_id, entry_id, line, account_id, side, amount, currency,
+                          effective_date, sequence)
+    SELECT e.fund_id, e.id, l.line,
+           CASE l.code WHEN 'loan' THEN n.account_id
+                ELSE md5(e.fund_id::text || '/' || l.code)::uuid END,
+           l.side, l.amount, 'VND', e.effective_date, e.sequence
+      FROM e
+      JOIN numbered n ON n.fund_id = e.fund_id AND n.sequence = e.sequence
+     CROSS JOIN LATERAL (
+         SELECT * FROM (VALUES
+             ('disbursed', 1::smallint, 'loan', 'debit', n.principal),
+             ('disbursed', 2::smallint, '111', 'credit', n.principal),
+             ('repayment', 1::smallint, '111', 'debit', n.principal / 12 + n.principal / 100),
+             ('repayment', 2::smallint, 'loan', 'credit', n.principal / 12),
+             ('repayment', 3::smallint, '515', 'credit', n.principal / 100),
+             ('written_off', 1::smallint, '811', 'debit', n.principal - 3 * (n.principal / 12)),
+             ('written_off', 2::smallint, 'loan', 'credit',
+              n.principal - 3 * (n.principal / 12))
+         ) AS v(kind, line, code, side, amount)
+          WHERE v.kind = n.kind
+     ) AS l
+"""
+LOAN_EVENTS_SQL = LOANS_CTE + """
+    INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
+                             actor, entry_id, data)
+    SELECT fund_id, loan_id, s, k, disbursed_on, now(), 'bench', NULL, '{}'::jsonb
+      FROM loan CROSS JOIN (VALUES (1, 'applied'), (2, 'approved')) AS x(s, k)
+    UNION ALL
+    SELECT fund_id, loan_id, 3 + (kind <> 'disbursed')::int * repayments_so_far
+               + (kind = 'written_off')::int,
+           kind, day, now(), 'bench', entry_id,
+           CASE kind
+               WHEN 'repayment' THEN jsonb_build_object(
+                   'amount', principal / 12 + principal / 100,
+                   'allocation', jsonb_build_object('penalty', 0, 'interest', principal / 100,
+                                                    'principal', principal / 12),
+                   'closed', i = 12)
+               WHEN 'disbursed' THEN jsonb_build_object('amount', principal)
+               ELSE jsonb_build_object('amount', principal - 3 * (principal / 12))
+           END
+      FROM numbered
+"""
+LOAN_INSTALLMENTS_SQL = LOANS_CTE + """
+    INSERT INTO loan_installments (fund_id, loan_id, number, due_date, principal, interest)
+    SELECT fund_id, loan_id, i, disbursed_on + 30 * i, principal / 12, principal / 100
+      FROM loan CROSS JOIN generate_series(1, 12) AS i
+"""
+
+
+async def load_loan_register(connection: asyncpg.Connection, first: int, last: int) -> None:
+    """The members, loans, loan entries, events and schedules of funds first..last (in
+    the caller's transaction, after the funds' ledger entries: their grants fund the
+    loans)."""
+    loans = (first, last, NATIONAL_START, NATIONAL_END, MEMBERS_PER_CLUB, LOANS_PER_FUND,
+             ENTRIES_PER_FUND)
+    await connection.execute(LOAN_MEMBERS_SQL, first, last, MEMBERS_PER_CLUB)
+    await connection.execute(LOAN_ACCOUNTS_SQL, first, last, LOANS_PER_FUND)
+    await connection.execute(LOANS_ROWS_SQL, *loans)
+    await connection.execute(LOAN_ENTRIES_SQL, *loans)
+    await connection.execute(LOAN_INSTALLMENTS_SQL, *loans)
+    await connection.execute(LOAN_EVENTS_SQL, *loans)
 
 
 async def load_big_fund(connection: asyncpg.Connection, entries: int, chunk: int) -> float:
@@ -246,8 +393,9 @@ async def load_national(url: str, funds: int, chunk_funds: int) -> float:
                         NATIONAL_CHUNK_SQL, first, last, NATIONAL_START, NATIONAL_DAYS,
                         ENTRIES_PER_FUND,
                     )
-                done += (last - first + 1) * ENTRIES_PER_FUND * 2
-                print(f"  national: {done:,} postings", flush=True, end="\r")
+                    await load_loan_register(worker_connection, first, last)
+                done += last - first + 1
+                print(f"  national: {done:,} of {funds:,} funds", flush=True, end="\r")
         finally:
             await worker_connection.close()
 
@@ -255,7 +403,8 @@ async def load_national(url: str, funds: int, chunk_funds: int) -> float:
     connection = await connect(url)
     try:
         await connection.execute(
-            "UPDATE funds SET entry_count = $1 WHERE club_id IS NOT NULL", ENTRIES_PER_FUND)
+            "UPDATE funds f SET entry_count = (SELECT max(sequence) FROM entries e"
+            " WHERE e.fund_id = f.id) WHERE club_id IS NOT NULL")
     finally:
         await connection.close()
     print()
@@ -457,8 +606,9 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
     national = await owner.fetchval(
         "SELECT sum(b.postings_count)::bigint FROM account_balances b"
         " JOIN funds f ON f.id = b.fund_id WHERE f.club_id IS NOT NULL")
-    print(f"national: {clubs:,} clubs, {national:,} postings; measuring the portfolio",
-          flush=True)
+    loans = await owner.fetchval("SELECT count(*) FROM loans")
+    print(f"national: {clubs:,} clubs, {national:,} postings, {loans:,} loans;"
+          " measuring the portfolio", flush=True)
 
     async def portfolio(_: int) -> None:
         day = random_day(NATIONAL_START, NATIONAL_DAYS)
@@ -470,7 +620,8 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
         codes = [r[0] for r in await repository.area_tree(owner, None, day)]
         club_ids = [r["id"] for r in await repository.clubs_in(owner, codes, day, None)]
         await repository.portfolio_amounts(owner, club_ids, date(day.year, 1, 1), day, None)
-        await repository.portfolio_loans(owner, club_ids, day, None)
+        await repository.portfolio_loan_figures(owner, club_ids, date(day.year, 1, 1), day,
+                                                30, 60, None)
 
     async def portfolio_baseline(_: int) -> None:
         await owner.fetch(
@@ -507,10 +658,9 @@ async def load(db: EmbeddedDatabase, args: argparse.Namespace) -> None:
             await owner.close()
         print(f"  {args.big_entries * 2 / seconds:,.0f} postings/s through the triggers")
     if clubs == 0 and args.funds:
-        print(f"loading {args.funds:,} club funds of {ENTRIES_PER_FUND * 2} postings",
-              flush=True)
+        print(f"loading {args.funds:,} club funds with {LOANS_PER_FUND} loans each", flush=True)
         seconds = await load_national(db.owner_url, args.funds, 100)
-        print(f"  {args.funds * ENTRIES_PER_FUND * 2 / seconds:,.0f} postings/s, two loaders")
+        print(f"  {seconds:,.0f} s, two loaders")
     owner = await connect(db.owner_url)
     try:
         # What autovacuum does on a live server: statistics, and the visibility map

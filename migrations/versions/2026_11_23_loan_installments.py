@@ -54,30 +54,30 @@ def upgrade() -> None:
     -- write-off); what was paid beyond what fell due before the period, up to that;
     -- and the outstanding principal, when the oldest installment the payments do not
     -- fully cover fell due more than `days` days before as_of.
+    -- RETURNS TABLE and a single SELECT: the planner inlines it into the report's query.
     CREATE FUNCTION clubfund_loan_figures(
         due_dates date[], totals bigint[], paid bigint, outstanding bigint,
-        closed_on date, period_start date, as_of date, days integer,
-        OUT amount_fallen_due bigint, OUT amount_repaid_of_due bigint,
-        OUT outstanding_at_risk bigint)
+        closed_on date, period_start date, as_of date, days integer)
+    RETURNS TABLE (amount_fallen_due bigint, amount_repaid_of_due bigint,
+                   outstanding_at_risk bigint)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        WITH installment AS (
-            SELECT n, due_date, total, sum(total) OVER (ORDER BY n) AS covered
-              FROM unnest(due_dates, totals) WITH ORDINALITY AS u(due_date, total, n)
-        ), sums AS (
-            SELECT coalesce(sum(total) FILTER (WHERE due_date < period_start), 0)
-                       AS due_before,
-                   coalesce(sum(total) FILTER (WHERE due_date >= period_start
-                                                 AND due_date <= coalesce(closed_on, as_of)),
-                            0) AS due_in,
-                   (array_agg(due_date ORDER BY n) FILTER (WHERE covered > paid))[1]
-                       AS oldest_unpaid
-              FROM installment
-        )
-        SELECT due_in::bigint,
-               least(greatest(paid - due_before, 0), due_in)::bigint,
-               CASE WHEN outstanding > 0 AND oldest_unpaid < as_of - days
+        SELECT s.due_in::bigint,
+               least(greatest(paid - s.due_before, 0), s.due_in)::bigint,
+               CASE WHEN outstanding > 0 AND s.oldest_unpaid < as_of - days
                     THEN outstanding ELSE 0 END
-          FROM sums
+          FROM (
+              SELECT coalesce(sum(i.total) FILTER (WHERE i.due_date < period_start), 0)
+                         AS due_before,
+                     coalesce(sum(i.total) FILTER (
+                         WHERE i.due_date >= period_start
+                           AND i.due_date <= coalesce(closed_on, as_of)), 0) AS due_in,
+                     (array_agg(i.due_date ORDER BY i.n) FILTER (WHERE i.covered > paid))[1]
+                         AS oldest_unpaid
+                FROM (SELECT u.n, u.due_date, u.total,
+                             sum(u.total) OVER (ORDER BY u.n) AS covered
+                        FROM unnest(due_dates, totals) WITH ORDINALITY AS u(due_date, total, n)
+                     ) AS i
+          ) AS s
     $$;
     """)
     backfill_installments()
