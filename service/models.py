@@ -430,6 +430,19 @@ class Loan(SQLModel, table=True):
     events_count: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # Kept by triggers from loan_installments and loan_events (see the migration
+    # 2026_11_23_loan_installments); the portfolio report reads them.
+    schedule_due_dates: list[date] | None = Field(
+        default=None, sa_column=Column(ARRAY(Date), nullable=True))
+    schedule_cumulative_due: list[int] | None = Field(
+        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
+    payment_dates: list[date] | None = Field(
+        default=None, sa_column=Column(ARRAY(Date), nullable=True))
+    payment_cumulative: list[int] | None = Field(
+        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
+    payment_cumulative_principal: list[int] | None = Field(
+        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
+    closed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class LoanEvent(SQLModel, table=True):

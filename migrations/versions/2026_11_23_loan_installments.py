@@ -1,10 +1,24 @@
-"""Loan installments: each disbursed loan's contractual schedule, one row per installment.
+"""Loan installments and loan positions: what the portfolio report needs of each loan.
 
-The schedule is fixed when the loan is disbursed (its terms plus the disbursement
-date). Keeping it as rows lets the portfolio report compute amounts fallen due,
-repayment rates and portfolio at risk for every loan in the country in one SQL
-statement, instead of rebuilding hundreds of thousands of schedules in Python.
-The rows are append-only like the journal: a schedule is never edited.
+`loan_installments` holds each disbursed loan's contractual schedule, one row per
+installment. The schedule is fixed when the loan is disbursed (its terms plus the
+disbursement date); the rows are append-only like the journal.
+
+The portfolio report evaluates every loan in the country as of any date. To do that
+from the loan's own row, without a probe per loan into other tables, two statement
+triggers keep on `loans` (derived data, like `account_balances`; never written by
+the service):
+
+- `schedule_due_dates`, `schedule_cumulative_due`: the due dates and the running
+  total of principal + interest due through each installment (from
+  `loan_installments`);
+- `payment_dates`, `payment_cumulative`, `payment_cumulative_principal`: each day
+  with repayments, in date order, and the running totals paid towards interest +
+  principal and towards principal through that day (from the `repayment` events,
+  backdated ones included);
+- `closed_on`: the day the loan was paid off or written off.
+
+`width_bucket` (a binary search) then finds any date's position in these arrays.
 
 Loans already disbursed when this migration runs get their schedule from
 `ledger.loans.build_schedule` over their stored terms — the same function the
@@ -48,36 +62,107 @@ def upgrade() -> None:
         FOR EACH STATEMENT EXECUTE FUNCTION forbid_journal_change();
     GRANT SELECT, INSERT ON loan_installments TO clubfund_app;
 
+    ALTER TABLE loans
+        ADD COLUMN schedule_due_dates           date[],
+        ADD COLUMN schedule_cumulative_due      bigint[],
+        ADD COLUMN payment_dates                date[],
+        ADD COLUMN payment_cumulative           bigint[],
+        ADD COLUMN payment_cumulative_principal bigint[],
+        ADD COLUMN closed_on                    date;
+
+    -- Recompute the derived columns of the given loans from their installments and
+    -- events. The callers hold the loans' fund locks (the service) or are the loader.
+    CREATE FUNCTION clubfund_refresh_loan_positions(fund_ids uuid[], loan_ids uuid[])
+    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
+        UPDATE loans l
+           SET schedule_due_dates = s.due_dates,
+               schedule_cumulative_due = s.cumulative_due
+          FROM (SELECT fund_id, loan_id,
+                       array_agg(due_date ORDER BY number) AS due_dates,
+                       array_agg(cumulative ORDER BY number) AS cumulative_due
+                  FROM (SELECT i.fund_id, i.loan_id, i.number, i.due_date,
+                               sum(i.principal + i.interest) OVER (
+                                   PARTITION BY i.fund_id, i.loan_id ORDER BY i.number
+                               )::bigint AS cumulative
+                          FROM loan_installments i
+                          JOIN unnest(fund_ids, loan_ids) AS k(fund_id, loan_id)
+                            ON k.fund_id = i.fund_id AND k.loan_id = i.loan_id) AS i
+                 GROUP BY fund_id, loan_id) AS s
+         WHERE l.fund_id = s.fund_id AND l.id = s.loan_id;
+        UPDATE loans l
+           SET payment_dates = p.dates,
+               payment_cumulative = p.cumulative,
+               payment_cumulative_principal = p.cumulative_principal,
+               closed_on = p.closed_on
+          FROM (SELECT fund_id, loan_id,
+                       array_agg(day ORDER BY day) FILTER (WHERE repaid) AS dates,
+                       array_agg(cumulative ORDER BY day) FILTER (WHERE repaid) AS cumulative,
+                       array_agg(cumulative_principal ORDER BY day) FILTER (WHERE repaid)
+                           AS cumulative_principal,
+                       min(day) FILTER (WHERE closes) AS closed_on
+                  FROM (SELECT fund_id, loan_id, day, repaid, closes,
+                               (sum(paid) OVER w)::bigint AS cumulative,
+                               (sum(paid_principal) OVER w)::bigint AS cumulative_principal
+                          FROM (SELECT e.fund_id, e.loan_id, e.effective_date AS day,
+                                       bool_or(e.kind = 'repayment') AS repaid,
+                                       bool_or(e.kind = 'written_off'
+                                               OR coalesce((e.data ->> 'closed')::boolean,
+                                                           false)) AS closes,
+                                       coalesce(sum((e.data -> 'allocation' ->> 'interest')::bigint
+                                                    + (e.data -> 'allocation' ->> 'principal')::bigint),
+                                                0) AS paid,
+                                       coalesce(sum((e.data -> 'allocation' ->> 'principal')::bigint),
+                                                0) AS paid_principal
+                                  FROM loan_events e
+                                  JOIN unnest(fund_ids, loan_ids) AS k(fund_id, loan_id)
+                                    ON k.fund_id = e.fund_id AND k.loan_id = e.loan_id
+                                 WHERE e.kind IN ('repayment', 'written_off')
+                                 GROUP BY e.fund_id, e.loan_id, e.effective_date) AS days
+                        WINDOW w AS (PARTITION BY fund_id, loan_id ORDER BY day)) AS d
+                 GROUP BY fund_id, loan_id) AS p
+         WHERE l.fund_id = p.fund_id AND l.id = p.loan_id;
+    $$;
+
+    CREATE FUNCTION clubfund_refresh_loans_of_new_rows() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+    BEGIN
+        PERFORM clubfund_refresh_loan_positions(array_agg(fund_id), array_agg(loan_id))
+           FROM (SELECT DISTINCT fund_id, loan_id FROM new_rows) AS k;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER trg_loan_installments_refresh_loans AFTER INSERT ON loan_installments
+        REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION clubfund_refresh_loans_of_new_rows();
+    CREATE TRIGGER trg_loan_events_refresh_loans AFTER INSERT ON loan_events
+        REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION clubfund_refresh_loans_of_new_rows();
+
     -- One loan's figures over the period [period_start, as_of], exactly as
-    -- ledger.reports.loan_figures defines them (a test holds the two together):
+    -- ledger.reports.loan_figures defines them (a property test holds the two
+    -- together), from its schedule as due dates and running totals due:
     -- installments due in the period and no later than the loan's closing (payoff or
     -- write-off); what was paid beyond what fell due before the period, up to that;
     -- and the outstanding principal, when the oldest installment the payments do not
-    -- fully cover fell due more than `days` days before as_of.
-    -- RETURNS TABLE and a single SELECT: the planner inlines it into the report's query.
+    -- fully cover fell due more than `days` days before as_of. width_bucket counts
+    -- the elements of a sorted array not above a value, by binary search.
+    -- A single SELECT without FROM: the planner inlines it into the report's query.
     CREATE FUNCTION clubfund_loan_figures(
-        due_dates date[], totals bigint[], paid bigint, outstanding bigint,
+        due_dates date[], cumulative_due bigint[], paid bigint, outstanding bigint,
         closed_on date, period_start date, as_of date, days integer)
     RETURNS TABLE (amount_fallen_due bigint, amount_repaid_of_due bigint,
                    outstanding_at_risk bigint)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT s.due_in::bigint,
-               least(greatest(paid - s.due_before, 0), s.due_in)::bigint,
-               CASE WHEN outstanding > 0 AND s.oldest_unpaid < as_of - days
+        SELECT greatest(through_end - due_before, 0),
+               least(greatest(paid - due_before, 0), greatest(through_end - due_before, 0)),
+               CASE WHEN outstanding > 0
+                         AND due_dates[coalesce(width_bucket(paid, cumulative_due), 0) + 1]
+                             < as_of - days
                     THEN outstanding ELSE 0 END
-          FROM (
-              SELECT coalesce(sum(i.total) FILTER (WHERE i.due_date < period_start), 0)
-                         AS due_before,
-                     coalesce(sum(i.total) FILTER (
-                         WHERE i.due_date >= period_start
-                           AND i.due_date <= coalesce(closed_on, as_of)), 0) AS due_in,
-                     (array_agg(i.due_date ORDER BY i.n) FILTER (WHERE i.covered > paid))[1]
-                         AS oldest_unpaid
-                FROM (SELECT u.n, u.due_date, u.total,
-                             sum(u.total) OVER (ORDER BY u.n) AS covered
-                        FROM unnest(due_dates, totals) WITH ORDINALITY AS u(due_date, total, n)
-                     ) AS i
-          ) AS s
+          FROM (SELECT coalesce(cumulative_due[width_bucket(period_start - 1, due_dates)], 0)
+                           AS due_before,
+                       coalesce(cumulative_due[width_bucket(coalesce(closed_on, as_of),
+                                                            due_dates)], 0) AS through_end
+               ) AS sums
     $$;
     """)
     backfill_installments()
@@ -120,10 +205,18 @@ def backfill_installments() -> None:
         await_only(connection.executemany(
             "INSERT INTO loan_installments (fund_id, loan_id, number, due_date, principal,"
             " interest) VALUES ($1, $2, $3, $4, $5, $6)", rows))
+    await_only(connection.execute(
+        "SELECT clubfund_refresh_loan_positions(array_agg(fund_id), array_agg(id)) FROM loans"))
 
 
 def downgrade() -> None:
     execute_script("""
     DROP FUNCTION clubfund_loan_figures;
     DROP TABLE loan_installments;
+    DROP TRIGGER trg_loan_events_refresh_loans ON loan_events;
+    DROP FUNCTION clubfund_refresh_loans_of_new_rows, clubfund_refresh_loan_positions;
+    ALTER TABLE loans
+        DROP COLUMN schedule_due_dates, DROP COLUMN schedule_cumulative_due,
+        DROP COLUMN payment_dates, DROP COLUMN payment_cumulative,
+        DROP COLUMN payment_cumulative_principal, DROP COLUMN closed_on;
     """)

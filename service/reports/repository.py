@@ -257,10 +257,11 @@ async def portfolio_loan_figures(
     women, of whom aged `older_age` or more in the year of `as_of`), and the sums over
     its loans of `clubfund_loan_figures` for the period [start, as_of].
 
-    Each loan takes its principal outstanding at the end of `as_of` from its 131.NNNN
-    account (one daily-balance probe), what its repayments paid towards interest and
-    principal by then and the day it was paid off or written off (from `loan_events`),
-    and its schedule (`loan_installments`)."""
+    Everything comes from each loan's own row (the positions the triggers keep, see
+    the migration 2026_11_23_loan_installments): what was paid towards interest and
+    principal by the end of `as_of` is the running total at the last payment day on
+    or before it (`width_bucket`, a binary search); the principal outstanding then is
+    the principal less what was paid of it, 0 once the loan was closed."""
     return list(await connection.fetch(
         """
         SELECT loan.club_id,
@@ -277,41 +278,26 @@ async def portfolio_loan_figures(
                sum(x.amount_repaid_of_due)::bigint AS amount_repaid_of_due,
                sum(x.outstanding_at_risk)::bigint AS outstanding_at_risk_30
           FROM (
-              SELECT f.club_id, l.fund_id, l.id, l.member_id, m.gender, m.birth_year,
-                     coalesce(b.debits - b.credits, 0) AS outstanding,
-                     coalesce(p.paid, 0)::bigint AS paid, p.closed_on
+              SELECT f.club_id, l.member_id, m.gender, m.birth_year,
+                     l.schedule_due_dates, l.schedule_cumulative_due,
+                     coalesce(l.payment_cumulative[p.day], 0) AS paid,
+                     CASE WHEN l.closed_on <= $3 THEN 0
+                          ELSE l.principal - coalesce(l.payment_cumulative_principal[p.day], 0)
+                     END AS outstanding,
+                     CASE WHEN l.closed_on <= $3 THEN l.closed_on END AS closed_on
                 FROM funds f
                 JOIN loans l ON l.fund_id = f.id
                 JOIN members m ON m.id = l.member_id
-                LEFT JOIN LATERAL (
-                    SELECT d.debits, d.credits FROM daily_balances d
-                     WHERE d.fund_id = l.fund_id AND d.account_id = l.account_id
-                       AND d.effective_date <= $3
-                     ORDER BY d.effective_date DESC LIMIT 1
-                ) AS b ON true
-                CROSS JOIN LATERAL (
-                    SELECT sum((e.data -> 'allocation' ->> 'interest')::bigint
-                               + (e.data -> 'allocation' ->> 'principal')::bigint)
-                               FILTER (WHERE e.kind = 'repayment') AS paid,
-                           min(e.effective_date)
-                               FILTER (WHERE e.kind = 'written_off'
-                                          OR (e.data ->> 'closed')::boolean) AS closed_on
-                      FROM loan_events e
-                     WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
-                       AND e.kind IN ('repayment', 'written_off') AND e.effective_date <= $3
-                ) AS p
+               CROSS JOIN LATERAL (
+                   SELECT width_bucket($3::date, l.payment_dates) AS day
+               ) AS p
                WHERE f.club_id = ANY($1::uuid[])
                  AND ($6::uuid[] IS NULL OR f.id = ANY($6::uuid[]))
                  AND l.disbursed_on <= $3
           ) AS loan
-         CROSS JOIN LATERAL (
-             SELECT array_agg(i.due_date ORDER BY i.number) AS due_dates,
-                    array_agg(i.principal + i.interest ORDER BY i.number) AS totals
-               FROM loan_installments i
-              WHERE i.fund_id = loan.fund_id AND i.loan_id = loan.id
-         ) AS s
          CROSS JOIN LATERAL clubfund_loan_figures(
-             s.due_dates, s.totals, loan.paid, loan.outstanding, loan.closed_on, $2, $3, $4
+             loan.schedule_due_dates, loan.schedule_cumulative_due, loan.paid,
+             loan.outstanding, loan.closed_on, $2, $3, $4
          ) AS x
          GROUP BY loan.club_id
         """,
