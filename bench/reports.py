@@ -619,9 +619,8 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
         day = random_day(NATIONAL_START, NATIONAL_DAYS)
         codes = [r[0] for r in await repository.area_tree(owner, None, day)]
         club_ids = [r["id"] for r in await repository.clubs_in(owner, codes, day, None)]
-        await repository.portfolio_amounts(owner, club_ids, date(day.year, 1, 1), day, None)
-        await repository.portfolio_loan_figures(owner, club_ids, date(day.year, 1, 1), day,
-                                                30, 60, None)
+        await repository.portfolio_figures(owner, club_ids, date(day.year, 1, 1), day, 30, 60,
+                                           None)
 
     async def portfolio_baseline(_: int) -> None:
         await owner.fetch(

@@ -169,55 +169,125 @@ async def area_tree(
     ))
 
 
-async def portfolio_amounts(
-    connection: asyncpg.Connection, club_ids: list[uuid.UUID], start: date, as_of: date,
-    fund_scope: list[uuid.UUID] | None,
-) -> list[asyncpg.Record]:
-    """Per club with an account of any figure: its `club_id` and one column
-    per figure, summed over the club's funds.
+def portfolio_figures_sql() -> str:
+    """Per club: the ledger figures (each account's balance at the end of `as_of`, or
+    its movement over [start, as_of], summed per figure over the club's funds) and the
+    loan register's figures, in one statement so that both read one snapshot.
 
-    The accounts are probed in index order (fund_id, account_id), so successive probes
-    of `daily_balances` walk neighbouring index pages.
+    Ledger: the accounts are probed in index order (fund_id, account_id), so
+    successive probes of `daily_balances` walk neighbouring index pages.
+
+    Loan register: distinct active borrowers (of whom women, of whom aged `older_age`
+    or more in the year of `as_of`) and the sums over the club's loans disbursed by
+    `as_of` of `clubfund_loan_figures` for [start, as_of]. Everything comes from each
+    loan's own row (the positions the triggers keep, see the migration
+    2026_11_23_loan_installments): what was paid towards interest and principal by the
+    end of `as_of` is the running total at the last payment day on or before it
+    (`width_bucket`, a binary search); the principal outstanding then is the principal
+    less what was paid of it, 0 once the loan was closed.
+
+    Parameters: $1 club ids, $2 figure names and $3 their account-code prefixes, $4
+    the flow figures, $5 start, $6 as_of, $7 fund scope (null: all), $8 days late
+    for PAR, $9 older age.
     """
+    return f"""
+        WITH amounts AS (
+            WITH classified AS (
+                SELECT c.id AS club_id, a.fund_id, a.id AS account_id, a.normal_side,
+                       (SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
+                         WHERE a.code LIKE f.prefix || '%' LIMIT 1) AS figure
+                  FROM clubs c
+                  JOIN funds fu ON fu.club_id = c.id
+                  JOIN accounts a ON a.fund_id = fu.id
+                 WHERE c.id = ANY($1::uuid[])
+                   AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
+            ),
+            club_accounts AS MATERIALIZED (
+                SELECT club_id, fund_id, account_id, normal_side, figure,
+                       figure = ANY($4::text[]) AS flow
+                  FROM classified
+                 WHERE figure IS NOT NULL
+                 ORDER BY fund_id, account_id
+            )
+            SELECT ca.club_id, {FIGURE_COLUMNS}
+              FROM club_accounts ca
+              LEFT JOIN LATERAL (
+                  SELECT debits, credits FROM daily_balances d
+                   WHERE d.fund_id = ca.fund_id AND d.account_id = ca.account_id
+                     AND d.effective_date <= $6
+                   ORDER BY d.effective_date DESC LIMIT 1
+              ) AS e ON true
+              LEFT JOIN LATERAL (
+                  SELECT debits, credits FROM daily_balances d
+                   WHERE ca.flow AND d.fund_id = ca.fund_id AND d.account_id = ca.account_id
+                     AND d.effective_date < $5
+                   ORDER BY d.effective_date DESC LIMIT 1
+              ) AS s ON true
+             GROUP BY ca.club_id
+        ),
+        loans AS (
+            SELECT loan.club_id,
+                   count(DISTINCT loan.member_id) FILTER (WHERE loan.outstanding > 0)
+                       AS active_borrowers,
+                   count(DISTINCT loan.member_id)
+                       FILTER (WHERE loan.outstanding > 0 AND loan.gender = 'female')
+                       AS active_borrowers_women,
+                   count(DISTINCT loan.member_id)
+                       FILTER (WHERE loan.outstanding > 0
+                                 AND extract(year FROM $6::date) - loan.birth_year >= $9)
+                       AS active_borrowers_aged_60_plus,
+                   sum(x.amount_fallen_due)::bigint AS amount_fallen_due,
+                   sum(x.amount_repaid_of_due)::bigint AS amount_repaid_of_due,
+                   sum(x.outstanding_at_risk)::bigint AS outstanding_at_risk_30
+              FROM (
+                  SELECT f.club_id, l.member_id, m.gender, m.birth_year,
+                         l.schedule_due_dates, l.schedule_cumulative_due,
+                         coalesce(l.payment_cumulative[p.day], 0) AS paid,
+                         CASE WHEN l.closed_on <= $6 THEN 0
+                              ELSE l.principal - coalesce(l.payment_cumulative_principal[p.day], 0)
+                         END AS outstanding,
+                         CASE WHEN l.closed_on <= $6 THEN l.closed_on END AS closed_on
+                    FROM funds f
+                    JOIN loans l ON l.fund_id = f.id
+                    JOIN members m ON m.id = l.member_id
+                   CROSS JOIN LATERAL (
+                       SELECT width_bucket($6::date, l.payment_dates) AS day
+                   ) AS p
+                   WHERE f.club_id = ANY($1::uuid[])
+                     AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))
+                     AND l.disbursed_on <= $6
+              ) AS loan
+             CROSS JOIN LATERAL clubfund_loan_figures(
+                 loan.schedule_due_dates, loan.schedule_cumulative_due, loan.paid,
+                 loan.outstanding, loan.closed_on, $5, $6, $8
+             ) AS x
+             GROUP BY loan.club_id
+        )
+        SELECT coalesce(a.club_id, l.club_id) AS club_id,
+               {", ".join(f"a.{name}" for name in [*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS])},
+               {", ".join(f"l.{name}" for name in LOAN_FIGURES)}
+          FROM amounts AS a
+          FULL JOIN loans AS l ON l.club_id = a.club_id
+        """
+
+
+LOAN_FIGURES = ("active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
+                "amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30")
+PORTFOLIO_FIGURES_SQL = portfolio_figures_sql()
+
+
+async def portfolio_figures(
+    connection: asyncpg.Connection, club_ids: list[uuid.UUID], start: date, as_of: date,
+    days_at_risk: int, older_age: int, fund_scope: list[uuid.UUID] | None,
+) -> list[asyncpg.Record]:
+    """Per club with an account of any figure or a loan: its `club_id` and one column
+    per figure (null where the club has none of that side). See `portfolio_figures_sql`."""
     categories = [*PORTFOLIO_STOCKS.items(), *PORTFOLIO_FLOWS.items()]
     names = [name for name, prefixes in categories for _ in prefixes]
     prefixes = [prefix for _, prefixes in categories for prefix in prefixes]
     return list(await connection.fetch(
-        f"""
-        WITH classified AS (
-            SELECT c.id AS club_id, a.fund_id, a.id AS account_id, a.normal_side,
-                   (SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
-                     WHERE a.code LIKE f.prefix || '%' LIMIT 1) AS figure
-              FROM clubs c
-              JOIN funds fu ON fu.club_id = c.id
-              JOIN accounts a ON a.fund_id = fu.id
-             WHERE c.id = ANY($1::uuid[])
-               AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
-        ),
-        club_accounts AS MATERIALIZED (
-            SELECT club_id, fund_id, account_id, normal_side, figure,
-                   figure = ANY($4::text[]) AS flow
-              FROM classified
-             WHERE figure IS NOT NULL
-             ORDER BY fund_id, account_id
-        )
-        SELECT ca.club_id, {FIGURE_COLUMNS}
-          FROM club_accounts ca
-          LEFT JOIN LATERAL (
-              SELECT debits, credits FROM daily_balances d
-               WHERE d.fund_id = ca.fund_id AND d.account_id = ca.account_id
-                 AND d.effective_date <= $6
-               ORDER BY d.effective_date DESC LIMIT 1
-          ) AS e ON true
-          LEFT JOIN LATERAL (
-              SELECT debits, credits FROM daily_balances d
-               WHERE ca.flow AND d.fund_id = ca.fund_id AND d.account_id = ca.account_id
-                 AND d.effective_date < $5
-               ORDER BY d.effective_date DESC LIMIT 1
-          ) AS s ON true
-         GROUP BY ca.club_id
-        """,
-        club_ids, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of, fund_scope,
+        PORTFOLIO_FIGURES_SQL, club_ids, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of,
+        fund_scope, days_at_risk, older_age,
     ))
 
 
@@ -246,60 +316,4 @@ async def clubs_in(
          ORDER BY a.area_code, c.name, c.id
         """,
         area_codes, as_of, fund_scope,
-    ))
-
-
-async def portfolio_loan_figures(
-    connection: asyncpg.Connection, club_ids: list[uuid.UUID], start: date, as_of: date,
-    days_at_risk: int, older_age: int, fund_scope: list[uuid.UUID] | None,
-) -> list[asyncpg.Record]:
-    """Per club with a loan disbursed by `as_of`: its distinct active borrowers (of whom
-    women, of whom aged `older_age` or more in the year of `as_of`), and the sums over
-    its loans of `clubfund_loan_figures` for the period [start, as_of].
-
-    Everything comes from each loan's own row (the positions the triggers keep, see
-    the migration 2026_11_23_loan_installments): what was paid towards interest and
-    principal by the end of `as_of` is the running total at the last payment day on
-    or before it (`width_bucket`, a binary search); the principal outstanding then is
-    the principal less what was paid of it, 0 once the loan was closed."""
-    return list(await connection.fetch(
-        """
-        SELECT loan.club_id,
-               count(DISTINCT loan.member_id) FILTER (WHERE loan.outstanding > 0)
-                   AS active_borrowers,
-               count(DISTINCT loan.member_id)
-                   FILTER (WHERE loan.outstanding > 0 AND loan.gender = 'female')
-                   AS active_borrowers_women,
-               count(DISTINCT loan.member_id)
-                   FILTER (WHERE loan.outstanding > 0
-                             AND extract(year FROM $3::date) - loan.birth_year >= $5)
-                   AS active_borrowers_aged_60_plus,
-               sum(x.amount_fallen_due)::bigint AS amount_fallen_due,
-               sum(x.amount_repaid_of_due)::bigint AS amount_repaid_of_due,
-               sum(x.outstanding_at_risk)::bigint AS outstanding_at_risk_30
-          FROM (
-              SELECT f.club_id, l.member_id, m.gender, m.birth_year,
-                     l.schedule_due_dates, l.schedule_cumulative_due,
-                     coalesce(l.payment_cumulative[p.day], 0) AS paid,
-                     CASE WHEN l.closed_on <= $3 THEN 0
-                          ELSE l.principal - coalesce(l.payment_cumulative_principal[p.day], 0)
-                     END AS outstanding,
-                     CASE WHEN l.closed_on <= $3 THEN l.closed_on END AS closed_on
-                FROM funds f
-                JOIN loans l ON l.fund_id = f.id
-                JOIN members m ON m.id = l.member_id
-               CROSS JOIN LATERAL (
-                   SELECT width_bucket($3::date, l.payment_dates) AS day
-               ) AS p
-               WHERE f.club_id = ANY($1::uuid[])
-                 AND ($6::uuid[] IS NULL OR f.id = ANY($6::uuid[]))
-                 AND l.disbursed_on <= $3
-          ) AS loan
-         CROSS JOIN LATERAL clubfund_loan_figures(
-             loan.schedule_due_dates, loan.schedule_cumulative_due, loan.paid,
-             loan.outstanding, loan.closed_on, $2, $3, $4
-         ) AS x
-         GROUP BY loan.club_id
-        """,
-        club_ids, start, as_of, days_at_risk, older_age, fund_scope,
     ))

@@ -375,14 +375,12 @@ async def portfolio_report(
     scope = ctx.fund_scope
     clubs = await repository.clubs_in(ctx.connection, codes, as_of, scope)
     club_ids = [c["id"] for c in clubs]
-    amounts = {
-        r["club_id"]: {key: value for key, value in r.items() if key != "club_id"}
-        for r in await repository.portfolio_amounts(
-            ctx.connection, club_ids, start, as_of, scope)
-    }
-    loans = {
-        r["club_id"]: {key: value for key, value in r.items() if key != "club_id"}
-        for r in await repository.portfolio_loan_figures(
+    # One statement: the ledger and loan figures read one snapshot. A club with no
+    # account or no loan of a figure has null there: the figure's default (0).
+    figures = {
+        r["club_id"]: {key: value for key, value in r.items()
+                       if key != "club_id" and value is not None}
+        for r in await repository.portfolio_figures(
             ctx.connection, club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE, scope)
     }
     parent_of = {t["code"]: t["parent_code"] for t in tree}
@@ -396,9 +394,7 @@ async def portfolio_report(
 
     club_area = {str(c["id"]): c["area_code"] for c in clubs}
     club_figures = {
-        str(c["id"]): PortfolioFigures(
-            clubs=1, **amounts.get(c["id"], {}), **loans.get(c["id"], {}))
-        for c in clubs
+        str(c["id"]): PortfolioFigures(clubs=1, **figures.get(c["id"], {})) for c in clubs
     }
     totals = roll_up(club_figures, areas_of)
     clubs_by_area: dict[str, list[asyncpg.Record]] = defaultdict(list)
