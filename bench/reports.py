@@ -615,12 +615,19 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
         response = await http.get("/v1/reports/portfolio", params={"as_of": str(day)})
         assert response.status_code == 200 and len(response.json()["items"]) > clubs
 
+    last_day = NATIONAL_START + timedelta(days=NATIONAL_DAYS - 1)
+
+    async def portfolio_last_day(_: int) -> None:
+        response = await http.get("/v1/reports/portfolio", params={"as_of": str(last_day)})
+        assert response.status_code == 200 and len(response.json()["items"]) > clubs
+
     async def portfolio_sql(_: int) -> None:
         day = random_day(NATIONAL_START, NATIONAL_DAYS)
         codes = [r[0] for r in await repository.area_tree(owner, None, day)]
         club_ids = [r["id"] for r in await repository.clubs_in(owner, codes, day, None)]
-        await repository.portfolio_figures(owner, club_ids, date(day.year, 1, 1), day, 30, 60,
-                                           None)
+        async with owner.transaction():
+            await repository.portfolio_figures(owner, club_ids, date(day.year, 1, 1), day, 30,
+                                               60, None)
 
     async def portfolio_baseline(_: int) -> None:
         await owner.fetch(
@@ -633,6 +640,8 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
     results.add("baseline: plain SELECT of every club account's current balance", baseline)
     results.add(f"portfolio of {clubs:,} clubs as of a random date (HTTP)", portfolio_http,
                 baseline)
+    results.add(f"portfolio as of {last_day}, every loan disbursed (HTTP)", await timed(
+        args.portfolio_samples, portfolio_last_day), baseline)
     results.add("portfolio figures SQL alone", await timed(args.portfolio_samples,
                 portfolio_sql), baseline)
     await http.aclose()

@@ -285,6 +285,9 @@ async def portfolio_figures(
     categories = [*PORTFOLIO_STOCKS.items(), *PORTFOLIO_FLOWS.items()]
     names = [name for name, prefixes in categories for _ in prefixes]
     prefixes = [prefix for _, prefixes in categories for prefix in prefixes]
+    # A plan for these parameters: a prepared statement's generic plan (chosen after a
+    # few runs) cannot see how many clubs and accounts the arrays hold.
+    await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
     return list(await connection.fetch(
         PORTFOLIO_FIGURES_SQL, club_ids, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of,
         fund_scope, days_at_risk, older_age,
