@@ -489,3 +489,25 @@ class LoanInstallment(SQLModel, table=True):
     due_date: date = Field(sa_column=Column(Date, nullable=False))
     principal: int = Field(sa_column=Column(BigInteger, nullable=False))
     interest: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class DailyGroupBalance(SQLModel, table=True):
+    """Per fund, group of sub-accounts (131 for 131.0001, …) and normal side: the
+    cumulative totals of the group's sub-accounts at the end of each day they moved."""
+
+    __tablename__ = "daily_group_balances"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "fund_id", "group_code", "normal_side", "effective_date",
+            name="pk_daily_group_balances", postgresql_include=["debits", "credits"],
+        ),
+        ForeignKeyConstraint(["fund_id"], ["funds.id"],
+                             name="fk_daily_group_balances_fund_id_funds"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    group_code: str = Field(sa_column=Column(Text, nullable=False))
+    normal_side: str = Field(sa_column=Column(Text, nullable=False))
+    effective_date: date = Field(sa_column=Column(Date, nullable=False))
+    debits: int = Field(sa_column=Column(BigInteger, nullable=False))
+    credits: int = Field(sa_column=Column(BigInteger, nullable=False))
+    postings_count: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -174,8 +174,9 @@ def portfolio_figures_sql() -> str:
     its movement over [start, as_of], summed per figure over the club's funds) and the
     loan register's figures, in one statement so that both read one snapshot.
 
-    Ledger: the accounts are probed in index order (fund_id, account_id), so
-    successive probes of `daily_balances` walk neighbouring index pages.
+    Ledger: one probe of `daily_balances` per account, and one of
+    `daily_group_balances` per group of sub-accounts (each loan's 131.NNNN is in group
+    131), in index order so that successive probes walk neighbouring index pages.
 
     Loan register: distinct active borrowers (of whom women, of whom aged `older_age`
     or more in the year of `as_of`) and the sums over the club's loans disbursed by
@@ -193,9 +194,16 @@ def portfolio_figures_sql() -> str:
     return f"""
         WITH amounts AS (
             WITH classified AS (
-                SELECT c.id AS club_id, a.fund_id, a.id AS account_id, a.normal_side,
+                -- Accounts, and groups of sub-accounts (131.0001, 131.0002, … form
+                -- group 131): each group is one probe of daily_group_balances.
+                SELECT c.id AS club_id, a.fund_id,
+                       CASE WHEN strpos(a.code, '.') = 0 THEN a.id END AS account_id,
+                       CASE WHEN strpos(a.code, '.') > 0 THEN split_part(a.code, '.', 1)
+                       END AS group_code,
+                       a.normal_side,
                        (SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
-                         WHERE a.code LIKE f.prefix || '%' LIMIT 1) AS figure
+                         WHERE split_part(a.code, '.', 1) LIKE f.prefix || '%' LIMIT 1)
+                           AS figure
                   FROM clubs c
                   JOIN funds fu ON fu.club_id = c.id
                   JOIN accounts a ON a.fund_id = fu.id
@@ -203,25 +211,39 @@ def portfolio_figures_sql() -> str:
                    AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
             ),
             club_accounts AS MATERIALIZED (
-                SELECT club_id, fund_id, account_id, normal_side, figure,
+                SELECT DISTINCT club_id, fund_id, account_id, group_code, normal_side, figure,
                        figure = ANY($4::text[]) AS flow
                   FROM classified
                  WHERE figure IS NOT NULL
-                 ORDER BY fund_id, account_id
+                 ORDER BY fund_id, account_id, group_code
             )
             SELECT ca.club_id, {FIGURE_COLUMNS}
               FROM club_accounts ca
               LEFT JOIN LATERAL (
-                  SELECT debits, credits FROM daily_balances d
-                   WHERE d.fund_id = ca.fund_id AND d.account_id = ca.account_id
-                     AND d.effective_date <= $6
-                   ORDER BY d.effective_date DESC LIMIT 1
+                  (SELECT debits, credits FROM daily_balances d
+                    WHERE ca.account_id IS NOT NULL
+                      AND d.fund_id = ca.fund_id AND d.account_id = ca.account_id
+                      AND d.effective_date <= $6
+                    ORDER BY d.effective_date DESC LIMIT 1)
+                  UNION ALL
+                  (SELECT debits, credits FROM daily_group_balances g
+                    WHERE ca.group_code IS NOT NULL
+                      AND g.fund_id = ca.fund_id AND g.group_code = ca.group_code
+                      AND g.normal_side = ca.normal_side AND g.effective_date <= $6
+                    ORDER BY g.effective_date DESC LIMIT 1)
               ) AS e ON true
               LEFT JOIN LATERAL (
-                  SELECT debits, credits FROM daily_balances d
-                   WHERE ca.flow AND d.fund_id = ca.fund_id AND d.account_id = ca.account_id
-                     AND d.effective_date < $5
-                   ORDER BY d.effective_date DESC LIMIT 1
+                  (SELECT debits, credits FROM daily_balances d
+                    WHERE ca.flow AND ca.account_id IS NOT NULL
+                      AND d.fund_id = ca.fund_id AND d.account_id = ca.account_id
+                      AND d.effective_date < $5
+                    ORDER BY d.effective_date DESC LIMIT 1)
+                  UNION ALL
+                  (SELECT debits, credits FROM daily_group_balances g
+                    WHERE ca.flow AND ca.group_code IS NOT NULL
+                      AND g.fund_id = ca.fund_id AND g.group_code = ca.group_code
+                      AND g.normal_side = ca.normal_side AND g.effective_date < $5
+                    ORDER BY g.effective_date DESC LIMIT 1)
               ) AS s ON true
              GROUP BY ca.club_id
         ),

@@ -153,3 +153,83 @@ async def test_the_service_role_may_only_read_daily_balances(app_connection):
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await app_connection.execute(statement)
     assert await app_connection.fetchval("SELECT count(*) FROM daily_balances") == 0
+
+
+# Sub-accounts in two groups (one with both normal sides) and one plain account.
+GROUP_ACCOUNTS = [("131.0001", "debit"), ("131.0002", "debit"), ("131.0003", "credit"),
+                  ("3388.1", "credit"), ("111", "debit")]
+
+
+async def make_grouped_fund(connection: asyncpg.Connection) -> tuple[uuid.UUID, list]:
+    fund = uuid.uuid4()
+    await connection.execute(
+        "INSERT INTO funds (id, name, currency, created_at) VALUES ($1, 'F', 'VND', $2)",
+        fund, NOW,
+    )
+    ids = [uuid.uuid4() for _ in GROUP_ACCOUNTS]
+    for account, (code, side) in zip(ids, GROUP_ACCOUNTS, strict=True):
+        await connection.execute(
+            "INSERT INTO accounts (fund_id, id, code, name, type, normal_side, allow_negative,"
+            " currency, created_at) VALUES ($1, $2, $3, $3, $4, $5, true, 'VND', $6)",
+            fund, account, code, "asset" if side == "debit" else "liability", side, NOW,
+        )
+    return fund, ids
+
+
+async def groups_recomputed(connection: asyncpg.Connection, fund: uuid.UUID) -> list[tuple]:
+    rows = await connection.fetch(
+        """
+        SELECT group_code, normal_side, effective_date,
+               sum(debits) OVER w, sum(credits) OVER w, sum(n) OVER w
+          FROM (SELECT split_part(a.code, '.', 1) AS group_code, a.normal_side,
+                       p.effective_date,
+                       coalesce(sum(p.amount) FILTER (WHERE p.side = 'debit'), 0) AS debits,
+                       coalesce(sum(p.amount) FILTER (WHERE p.side = 'credit'), 0) AS credits,
+                       count(*) AS n
+                  FROM postings p JOIN accounts a ON a.fund_id = p.fund_id
+                                                 AND a.id = p.account_id
+                 WHERE p.fund_id = $1 AND a.code LIKE '%.%'
+                 GROUP BY 1, 2, 3) AS d
+        WINDOW w AS (PARTITION BY group_code, normal_side ORDER BY effective_date)
+         ORDER BY 1, 2, 3
+        """,
+        fund,
+    )
+    return [tuple(r) for r in rows]
+
+
+async def groups_stored(connection: asyncpg.Connection, fund: uuid.UUID) -> list[tuple]:
+    rows = await connection.fetch(
+        "SELECT group_code, normal_side, effective_date, debits, credits, postings_count"
+        " FROM daily_group_balances WHERE fund_id = $1 ORDER BY 1, 2, 3", fund)
+    return [tuple(r) for r in rows]
+
+
+grouped_entry = st.tuples(
+    st.integers(min_value=0, max_value=40),
+    st.integers(min_value=0, max_value=len(GROUP_ACCOUNTS) - 1),
+    st.integers(min_value=0, max_value=len(GROUP_ACCOUNTS) - 1),
+    st.integers(min_value=1, max_value=10**6),
+)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(grouped_entry, min_size=1, max_size=6), min_size=1,
+                        max_size=6))
+async def test_daily_group_balances_equal_the_totals_of_their_sub_accounts(
+    owner_connection, batches
+):
+    fund, accounts = await make_grouped_fund(owner_connection)
+    sequence = 1
+    for batch in batches:
+        entries = [
+            (DAY_ZERO + timedelta(days=offset),
+             [(accounts[debit], "debit", amount), (accounts[credit], "credit", amount)])
+            for offset, debit, credit, amount in batch
+        ]
+        async with owner_connection.transaction():
+            await insert_entries(owner_connection, fund, sequence, entries)
+        sequence += len(entries)
+    assert await groups_stored(owner_connection, fund) == await groups_recomputed(
+        owner_connection, fund)
