@@ -193,28 +193,43 @@ def portfolio_figures_sql() -> str:
     """
     return f"""
         WITH amounts AS (
-            WITH classified AS (
-                -- Accounts, and groups of sub-accounts (131.0001, 131.0002, … form
-                -- group 131): each group is one probe of daily_group_balances.
-                SELECT c.id AS club_id, a.fund_id,
-                       CASE WHEN strpos(a.code, '.') = 0 THEN a.id END AS account_id,
-                       CASE WHEN strpos(a.code, '.') > 0 THEN split_part(a.code, '.', 1)
-                       END AS group_code,
-                       a.normal_side,
-                       (SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
-                         WHERE split_part(a.code, '.', 1) LIKE f.prefix || '%' LIMIT 1)
-                           AS figure
-                  FROM clubs c
-                  JOIN funds fu ON fu.club_id = c.id
-                  JOIN accounts a ON a.fund_id = fu.id
+            WITH club_funds AS MATERIALIZED (
+                SELECT c.id AS club_id, fu.id AS fund_id
+                  FROM clubs c JOIN funds fu ON fu.club_id = c.id
                  WHERE c.id = ANY($1::uuid[])
                    AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
             ),
+            -- Accounts, and groups of sub-accounts (131.0001, 131.0002, … form group
+            -- 131): a group is one probe of daily_group_balances.
+            keyed AS (
+                SELECT cf.club_id, a.fund_id, a.normal_side,
+                       split_part(a.code, '.', 1) AS top_code,
+                       CASE WHEN strpos(a.code, '.') = 0 THEN a.id END AS account_id
+                  FROM club_funds cf
+                  JOIN accounts a ON a.fund_id = cf.fund_id
+            ),
+            -- The figure of each top code (few: the chart is the same everywhere),
+            -- matched once per code rather than once per account.
+            figures AS MATERIALIZED (
+                SELECT t.top_code,
+                       (SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
+                         WHERE t.top_code LIKE f.prefix || '%' LIMIT 1) AS figure
+                  FROM (SELECT DISTINCT top_code FROM keyed) AS t
+            ),
             club_accounts AS MATERIALIZED (
-                SELECT DISTINCT club_id, fund_id, account_id, group_code, normal_side, figure,
+                SELECT club_id, fund_id, account_id, group_code, normal_side, figure,
                        figure = ANY($4::text[]) AS flow
-                  FROM classified
-                 WHERE figure IS NOT NULL
+                  FROM (SELECT k.club_id, k.fund_id, k.account_id, NULL::text AS group_code,
+                               k.normal_side, fi.figure
+                          FROM keyed k JOIN figures fi ON fi.top_code = k.top_code
+                         WHERE k.account_id IS NOT NULL AND fi.figure IS NOT NULL
+                        UNION ALL
+                        SELECT k.club_id, k.fund_id, NULL::uuid, k.top_code, k.normal_side,
+                               fi.figure
+                          FROM keyed k JOIN figures fi ON fi.top_code = k.top_code
+                         WHERE k.account_id IS NULL AND fi.figure IS NOT NULL
+                         GROUP BY k.club_id, k.fund_id, k.top_code, k.normal_side, fi.figure
+                       ) AS probes
                  ORDER BY fund_id, account_id, group_code
             )
             SELECT ca.club_id, {FIGURE_COLUMNS}
@@ -248,42 +263,57 @@ def portfolio_figures_sql() -> str:
              GROUP BY ca.club_id
         ),
         loans AS (
-            SELECT loan.club_id,
-                   count(DISTINCT loan.member_id) FILTER (WHERE loan.outstanding > 0)
-                       AS active_borrowers,
-                   count(DISTINCT loan.member_id)
-                       FILTER (WHERE loan.outstanding > 0 AND loan.gender = 'female')
-                       AS active_borrowers_women,
-                   count(DISTINCT loan.member_id)
-                       FILTER (WHERE loan.outstanding > 0
-                                 AND extract(year FROM $6::date) - loan.birth_year >= $9)
-                       AS active_borrowers_aged_60_plus,
-                   sum(x.amount_fallen_due)::bigint AS amount_fallen_due,
-                   sum(x.amount_repaid_of_due)::bigint AS amount_repaid_of_due,
-                   sum(x.outstanding_at_risk)::bigint AS outstanding_at_risk_30
-              FROM (
-                  SELECT f.club_id, l.member_id, m.gender, m.birth_year,
-                         l.schedule_due_dates, l.schedule_cumulative_due,
-                         coalesce(l.payment_cumulative[p.day], 0) AS paid,
-                         CASE WHEN l.closed_on <= $6 THEN 0
-                              ELSE l.principal - coalesce(l.payment_cumulative_principal[p.day], 0)
-                         END AS outstanding,
-                         CASE WHEN l.closed_on <= $6 THEN l.closed_on END AS closed_on
-                    FROM funds f
-                    JOIN loans l ON l.fund_id = f.id
-                    JOIN members m ON m.id = l.member_id
-                   CROSS JOIN LATERAL (
-                       SELECT width_bucket($6::date, l.payment_dates) AS day
-                   ) AS p
-                   WHERE f.club_id = ANY($1::uuid[])
-                     AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))
-                     AND l.disbursed_on <= $6
-              ) AS loan
-             CROSS JOIN LATERAL clubfund_loan_figures(
-                 loan.schedule_due_dates, loan.schedule_cumulative_due, loan.paid,
-                 loan.outstanding, loan.closed_on, $5, $6, $8
-             ) AS x
-             GROUP BY loan.club_id
+            -- Per loan first (narrow rows), then per borrower, then per club: hash
+            -- aggregates, no sort of every loan.
+            WITH per_loan AS (
+                SELECT loan.club_id, loan.member_id, loan.outstanding,
+                       x.amount_fallen_due, x.amount_repaid_of_due, x.outstanding_at_risk
+                  FROM (
+                      SELECT f.club_id, l.member_id,
+                             l.schedule_due_dates, l.schedule_cumulative_due,
+                             coalesce(l.payment_cumulative[p.day], 0) AS paid,
+                             CASE WHEN l.closed_on <= $6 THEN 0
+                                  ELSE l.principal
+                                       - coalesce(l.payment_cumulative_principal[p.day], 0)
+                             END AS outstanding,
+                             CASE WHEN l.closed_on <= $6 THEN l.closed_on END AS closed_on
+                        FROM funds f
+                        JOIN loans l ON l.fund_id = f.id
+                       CROSS JOIN LATERAL (
+                           SELECT width_bucket($6::date, l.payment_dates) AS day
+                       ) AS p
+                       WHERE f.club_id = ANY($1::uuid[])
+                         AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))
+                         AND l.disbursed_on <= $6
+                  ) AS loan
+                 CROSS JOIN LATERAL clubfund_loan_figures(
+                     loan.schedule_due_dates, loan.schedule_cumulative_due, loan.paid,
+                     loan.outstanding, loan.closed_on, $5, $6, $8
+                 ) AS x
+            ),
+            per_borrower AS (
+                SELECT b.club_id, b.member_id, b.active,
+                       b.active AND m.gender = 'female' AS active_woman,
+                       b.active AND extract(year FROM $6::date) - m.birth_year >= $9
+                           AS active_older,
+                       b.amount_fallen_due, b.amount_repaid_of_due, b.outstanding_at_risk
+                  FROM (SELECT club_id, member_id, bool_or(outstanding > 0) AS active,
+                               sum(amount_fallen_due) AS amount_fallen_due,
+                               sum(amount_repaid_of_due) AS amount_repaid_of_due,
+                               sum(outstanding_at_risk) AS outstanding_at_risk
+                          FROM per_loan
+                         GROUP BY club_id, member_id) AS b
+                  JOIN members m ON m.id = b.member_id
+            )
+            SELECT club_id,
+                   count(*) FILTER (WHERE active) AS active_borrowers,
+                   count(*) FILTER (WHERE active_woman) AS active_borrowers_women,
+                   count(*) FILTER (WHERE active_older) AS active_borrowers_aged_60_plus,
+                   sum(amount_fallen_due)::bigint AS amount_fallen_due,
+                   sum(amount_repaid_of_due)::bigint AS amount_repaid_of_due,
+                   sum(outstanding_at_risk)::bigint AS outstanding_at_risk_30
+              FROM per_borrower
+             GROUP BY club_id
         )
         SELECT coalesce(a.club_id, l.club_id) AS club_id,
                {", ".join(f"a.{name}" for name in [*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS])},
