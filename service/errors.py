@@ -280,6 +280,13 @@ class UnknownMember(ClubfundError):
     status, code, title = 422, "unknown_member", "The member is unknown to this fund's club"
 
 
+class LoanAccountPosting(ClubfundError):
+    status, code, title = (
+        409, "loan_account_posting",
+        "A loan's account moves only through the loan's own operations",
+    )
+
+
 class LoanEntryReversal(ClubfundError):
     status, code, title = (
         409, "loan_entry_reversal",

@@ -12,6 +12,7 @@ from service.errors import (
     AlreadyReversed,
     AmountOutOfRange,
     IdempotencyConflict,
+    LoanAccountPosting,
     NotFound,
     UnknownAccount,
     problem_responses,
@@ -29,7 +30,8 @@ POSTING_PROBLEMS = (
 
 
 @router.post("/v1/funds/{fund_id}/entries", status_code=status.HTTP_201_CREATED,
-             response_model=EntryRead, responses=problem_responses(*POSTING_PROBLEMS))
+             response_model=EntryRead,
+             responses=problem_responses(*POSTING_PROBLEMS, LoanAccountPosting))
 async def create_entry(ctx: Context, fund_id: uuid.UUID, body: EntryCreate) -> EntryRead:
     """Post a balanced journal entry. Honours `Idempotency-Key`."""
     return await service.create_entry(ctx, fund_id, body)

@@ -54,6 +54,17 @@ async def insert_entry(
     )
 
 
+async def loan_accounts_among(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """Which of the accounts are a loan's receivable (131.NNNN), with the loan's number."""
+    return list(await connection.fetch(
+        "SELECT account_id, number FROM loans"
+        " WHERE fund_id = $1 AND account_id = ANY($2::uuid[])",
+        fund_id, account_ids,
+    ))
+
+
 async def get_entry(connection: asyncpg.Connection, entry_id: uuid.UUID) -> asyncpg.Record | None:
     record: asyncpg.Record | None = await connection.fetchrow(
         ENTRY_SELECT + " WHERE e.id = $1", entry_id

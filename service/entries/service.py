@@ -18,7 +18,7 @@ from service.audit.service import record_write
 from service.context import RequestContext
 from service.entries import repository
 from service.entries.schemas import EntryCreate, EntryRead, PostingRead, ReversalCreate
-from service.errors import AlreadyReversed, LoanEntryReversal, NotFound
+from service.errors import AlreadyReversed, LoanAccountPosting, LoanEntryReversal, NotFound
 from service.funds import repository as funds
 from service.ids import new_id
 from service.pagination import Page, decode_cursor, make_page
@@ -105,12 +105,23 @@ def entry_document(
 
 
 async def create_entry(ctx: RequestContext, fund_id: uuid.UUID, body: EntryCreate) -> EntryRead:
+    """A journal entry from the API. It may not touch a loan's receivable account: that
+    moves only through the loan's disbursement, repayments and write-off, which keep
+    the loan register and the ledger equal."""
     currency = check_currency(body.currency)
     entry = build_entry(
         body.effective_date, body.description,
         [Posting(str(p.account_id), p.side, p.amount, currency) for p in body.postings],
         body.metadata,
     )
+    if ctx.sees_fund(fund_id):
+        loan_accounts = await repository.loan_accounts_among(
+            ctx.connection, fund_id, [p.account_id for p in body.postings])
+        if loan_accounts:
+            numbers = ", ".join(str(r["number"]) for r in loan_accounts)
+            raise LoanAccountPosting(
+                f"the entry posts to the account of loan number {numbers}; use the loan's"
+                " repayment or write-off instead")
     return await post_entry(ctx, fund_id, entry)
 
 

@@ -304,6 +304,28 @@ async def test_loan_entries_are_not_reversed_through_the_journal(club):
     assert_problem(response, 409, "loan_entry_reversal")
 
 
+async def test_a_journal_entry_may_not_move_a_loans_account_and_writes_nothing(
+    club, superuser_connection
+):
+    loan = await disbursed(club)
+    balances = await accounts_by_code(club["chair"], club["fund"])
+    loan_account, cash = balances["131.0001"]["id"], balances["111"]["id"]
+    before = await snapshot(superuser_connection)
+    for metadata in ({}, {"loan_id": loan["id"]}):  # claiming the loan changes nothing
+        response = await club["treasurer"].post(f"/v1/funds/{club['fund']}/entries", json={
+            "effective_date": "2026-03-01", "description": "Thu nợ ngoài sổ",
+            "currency": "VND", "metadata": metadata,
+            "postings": [{"account_id": cash, "side": "debit", "amount": 100_000},
+                         {"account_id": loan_account, "side": "credit", "amount": 100_000}]})
+        assert_problem(response, 409, "loan_account_posting")
+        assert "loan number 1" in response.json()["detail"]
+    assert await snapshot(superuser_connection) == before
+    # The loan's own repayment still moves it.
+    repaid = await club["treasurer"].post(f"/v1/loans/{loan['id']}/repayments",
+                                          json={"amount": 100_000, "effective_date": "2026-03-01"})
+    assert repaid.status_code == 201, repaid.text
+
+
 async def test_the_fund_lists_its_loans_with_their_position(club):
     first = await disbursed(club)
     second = await apply(club, principal=1_000_000)
