@@ -29,8 +29,6 @@ Revises: 2026_11_23_daily_balances
 Create Date: 2026-11-23
 """
 
-from decimal import Decimal
-
 from service.migrate import execute_script
 
 revision = "2026_11_23_loan_installments"
@@ -70,9 +68,10 @@ def upgrade() -> None:
         ADD COLUMN payment_cumulative_principal bigint[],
         ADD COLUMN closed_on                    date;
 
-    -- Recompute the derived columns of the given loans from their installments and
-    -- events. The callers hold the loans' fund locks (the service) or are the loader.
-    CREATE FUNCTION clubfund_refresh_loan_positions(fund_ids uuid[], loan_ids uuid[])
+    -- Recompute the derived columns of the given loans: the schedule's from their
+    -- installments, the payments' from their events. The callers hold the loans' fund
+    -- locks (the service) or are the loader.
+    CREATE FUNCTION clubfund_refresh_loan_schedules(fund_ids uuid[], loan_ids uuid[])
     RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
         UPDATE loans l
            SET schedule_due_dates = s.due_dates,
@@ -89,6 +88,9 @@ def upgrade() -> None:
                             ON k.fund_id = i.fund_id AND k.loan_id = i.loan_id) AS i
                  GROUP BY fund_id, loan_id) AS s
          WHERE l.fund_id = s.fund_id AND l.id = s.loan_id;
+    $$;
+    CREATE FUNCTION clubfund_refresh_loan_payments(fund_ids uuid[], loan_ids uuid[])
+    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
         UPDATE loans l
            SET payment_dates = p.dates,
                payment_cumulative = p.cumulative,
@@ -123,11 +125,20 @@ def upgrade() -> None:
          WHERE l.fund_id = p.fund_id AND l.id = p.loan_id;
     $$;
 
+    -- New installments move their loans' schedule columns; new repayment and
+    -- write-off events their payment columns (other events change neither).
     CREATE FUNCTION clubfund_refresh_loans_of_new_rows() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
     BEGIN
-        PERFORM clubfund_refresh_loan_positions(array_agg(fund_id), array_agg(loan_id))
-           FROM (SELECT DISTINCT fund_id, loan_id FROM new_rows) AS k;
+        IF TG_TABLE_NAME = 'loan_installments' THEN
+            PERFORM clubfund_refresh_loan_schedules(array_agg(fund_id), array_agg(loan_id))
+               FROM (SELECT DISTINCT fund_id, loan_id FROM new_rows) AS k;
+        ELSE
+            PERFORM clubfund_refresh_loan_payments(array_agg(fund_id), array_agg(loan_id))
+               FROM (SELECT DISTINCT fund_id, loan_id FROM new_rows
+                      WHERE kind IN ('repayment', 'written_off')) AS k
+             HAVING count(*) > 0;
+        END IF;
         RETURN NULL;
     END $$;
     CREATE TRIGGER trg_loan_installments_refresh_loans AFTER INSERT ON loan_installments
@@ -169,44 +180,29 @@ def upgrade() -> None:
 
 
 def backfill_installments() -> None:
+    """Schedules of the loans already disbursed, from their stored terms (the service's
+    `terms_of` and `build_schedule`, as at disbursement), in one statement whose
+    trigger fills their schedule columns; then every loan's payment columns."""
     from alembic import op
     from sqlalchemy.util import await_only
 
-    from ledger.loans import (
-        Amortization,
-        DayCount,
-        Frequency,
-        InterestMethod,
-        LoanTerms,
-        build_schedule,
-    )
+    from ledger.loans import build_schedule
+    from service.loans.service import terms_of
 
     connection = op.get_bind().connection.driver_connection
     assert connection is not None
     await_only(connection.execute("SELECT set_config('clubfund.all_funds', 'on', true)"))
     loans = await_only(connection.fetch(
         "SELECT * FROM loans WHERE disbursed_on IS NOT NULL ORDER BY fund_id, id"))
-    rows = []
-    for loan in loans:
-        terms = LoanTerms(
-            principal=loan["principal"], installments=loan["installments"],
-            frequency=Frequency(loan["frequency"]),
-            interest_method=InterestMethod(loan["interest_method"]),
-            rate_per_period=Decimal(loan["rate_per_period"]),
-            first_due_date=loan["first_due_date"],
-            amortization=Amortization(loan["amortization"]),
-            disbursed_on=loan["disbursed_on"], grace_periods=loan["grace_periods"],
-            day_count=DayCount(loan["day_count"]), rounding_unit=loan["rounding_unit"],
-            penalty_rate_per_day=Decimal(loan["penalty_rate_per_day"]),
-        )
-        rows += [(loan["fund_id"], loan["id"], i.number, i.due_date, i.principal, i.interest)
-                 for i in build_schedule(terms).installments]
+    rows = [(loan["fund_id"], loan["id"], i.number, i.due_date, i.principal, i.interest)
+            for loan in loans for i in build_schedule(terms_of(loan)).installments]
     if rows:
-        await_only(connection.executemany(
+        await_only(connection.execute(
             "INSERT INTO loan_installments (fund_id, loan_id, number, due_date, principal,"
-            " interest) VALUES ($1, $2, $3, $4, $5, $6)", rows))
+            " interest) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::date[],"
+            " $5::bigint[], $6::bigint[])", *(list(c) for c in zip(*rows, strict=True))))
     await_only(connection.execute(
-        "SELECT clubfund_refresh_loan_positions(array_agg(fund_id), array_agg(id)) FROM loans"))
+        "SELECT clubfund_refresh_loan_payments(array_agg(fund_id), array_agg(id)) FROM loans"))
 
 
 def downgrade() -> None:
@@ -214,7 +210,8 @@ def downgrade() -> None:
     DROP FUNCTION clubfund_loan_figures;
     DROP TABLE loan_installments;
     DROP TRIGGER trg_loan_events_refresh_loans ON loan_events;
-    DROP FUNCTION clubfund_refresh_loans_of_new_rows, clubfund_refresh_loan_positions;
+    DROP FUNCTION clubfund_refresh_loans_of_new_rows, clubfund_refresh_loan_schedules,
+        clubfund_refresh_loan_payments;
     ALTER TABLE loans
         DROP COLUMN schedule_due_dates, DROP COLUMN schedule_cumulative_due,
         DROP COLUMN payment_dates, DROP COLUMN payment_cumulative,

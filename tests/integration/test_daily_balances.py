@@ -62,6 +62,23 @@ async def insert_entries(
     )
 
 
+async def insert_batches(
+    connection: asyncpg.Connection, fund: uuid.UUID, accounts: list, batches: list
+) -> None:
+    """Each batch of (day offset, debit account, credit account, amount) in one
+    transaction: one INSERT of entries and one of postings per batch."""
+    sequence = 1
+    for batch in batches:
+        entries = [
+            (DAY_ZERO + timedelta(days=offset),
+             [(accounts[debit], "debit", amount), (accounts[credit], "credit", amount)])
+            for offset, debit, credit, amount in batch
+        ]
+        async with connection.transaction():
+            await insert_entries(connection, fund, sequence, entries)
+        sequence += len(entries)
+
+
 async def recomputed(connection: asyncpg.Connection, fund: uuid.UUID) -> list[tuple]:
     rows = await connection.fetch(
         """
@@ -108,16 +125,7 @@ async def test_daily_balances_equal_the_totals_recomputed_from_postings(
     owner_connection, batches
 ):
     fund, accounts = await make_fund(owner_connection, 4)
-    sequence = 1
-    for batch in batches:
-        entries = [
-            (DAY_ZERO + timedelta(days=offset),
-             [(accounts[debit], "debit", amount), (accounts[credit], "credit", amount)])
-            for offset, debit, credit, amount in batch
-        ]
-        async with owner_connection.transaction():
-            await insert_entries(owner_connection, fund, sequence, entries)
-        sequence += len(entries)
+    await insert_batches(owner_connection, fund, accounts, batches)
     assert await stored(owner_connection, fund) == await recomputed(owner_connection, fund)
 
 
@@ -221,15 +229,6 @@ async def test_daily_group_balances_equal_the_totals_of_their_sub_accounts(
     owner_connection, batches
 ):
     fund, accounts = await make_grouped_fund(owner_connection)
-    sequence = 1
-    for batch in batches:
-        entries = [
-            (DAY_ZERO + timedelta(days=offset),
-             [(accounts[debit], "debit", amount), (accounts[credit], "credit", amount)])
-            for offset, debit, credit, amount in batch
-        ]
-        async with owner_connection.transaction():
-            await insert_entries(owner_connection, fund, sequence, entries)
-        sequence += len(entries)
+    await insert_batches(owner_connection, fund, accounts, batches)
     assert await groups_stored(owner_connection, fund) == await groups_recomputed(
         owner_connection, fund)
