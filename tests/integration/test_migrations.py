@@ -3,6 +3,9 @@ again revision by revision (the stairway), and build exactly what the models say
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import asyncpg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -18,6 +21,15 @@ from tests.conftest import OWNER_ROLE, PgServer, run_in_thread
 def revisions_in_order() -> list[str]:
     script = ScriptDirectory.from_config(migrate.alembic_config("postgresql://unused"))
     return [r.revision for r in reversed(list(script.walk_revisions("base", "heads")))]
+
+
+def test_file_names_sort_in_chain_order():
+    script = ScriptDirectory.from_config(migrate.alembic_config("postgresql://unused"))
+    chain = [r for r in reversed(list(script.walk_revisions("base", "heads")))]
+    names = [Path(r.path).name for r in chain]
+    assert len(script.get_heads()) == 1, f"more than one head: {script.get_heads()}"
+    assert names == sorted(names), names
+    assert all(re.fullmatch(r"\d{4}_[a-z0-9_]+\.py", name) for name in names), names
 
 
 async def empty_database(server: PgServer, name: str) -> str:
