@@ -1,6 +1,6 @@
 """The per-fund audit log's Merkle tree: RFC 9162 §2.1 (Certificate Transparency v2).
 
-Byte-level contract (DESIGN.md, "Audit log"):
+Byte-level contract (docs/design.md, "Audit log"):
 
 - ``leaf_hash(record) = SHA-256(0x00 || JCS(record))``, JCS = RFC 8785 (``rfc8785``).
 - ``node_hash(left, right) = SHA-256(0x01 || left || right)``.

@@ -1,4 +1,4 @@
-"""Signed tree heads of the per-fund audit log (DESIGN.md, "Audit log").
+"""Signed tree heads of the per-fund audit log (docs/design.md, "Audit log").
 
 A head is the JSON object
 ``{"fund_id", "tree_size", "root_hash", "timestamp", "key_id", "signature"}``:

@@ -10,7 +10,7 @@ Before anything else the request is authenticated and its fund scope set in
 its transaction (`service.auth.service.authorise_request`): every query of the
 request, including the idempotency lookup, runs under row-level security.
 
-Idempotency (DESIGN.md rule 5): a POST with `Idempotency-Key` is looked up
+Idempotency (docs/design.md rule 5): a POST with `Idempotency-Key` is looked up
 first; if a response is stored for the same caller and key, it is replayed when
 the request is the same (method, path and canonical JSON body) and refused
 with 409 `idempotency_conflict` otherwise. A successful response is stored in

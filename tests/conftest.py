@@ -204,7 +204,7 @@ def audit_signing_key() -> str:
 def new_token(database: Database) -> Callable[..., Awaitable[str]]:
     """Make a bearer token: `await new_token("treasurer", scope="club:<id>", write=False)`.
 
-    Roles and scopes as in DESIGN.md (`admin`; `auditor` with `area:<code>` or
+    Roles and scopes as in docs/design.md (`admin`; `auditor` with `area:<code>` or
     `club:<id>`; `treasurer`/`chair` with `club:<id>`; `integration` with a scope
     and `write`). The token is real: issued in the test's database like
     `clubfund token create` does.

@@ -1,7 +1,7 @@
 """The audit trail: every write records what it wrote, in the same transaction.
 
 `record_write` is the one call every write service makes after its change. The
-record is appended to the fund's Merkle log (DESIGN.md "Audit log"); reads,
+record is appended to the fund's Merkle log (docs/design.md "Audit log"); reads,
 proofs and signed heads are served from here too.
 """
 

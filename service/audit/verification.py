@@ -80,7 +80,7 @@ class VerifyReport:
         return self.records_checked / self.seconds if self.seconds > 0 else 0.0
 
     def answer(self) -> dict[str, Any]:
-        """The API's answer (DESIGN.md): ok with the head, or the first break."""
+        """The API's answer (docs/design.md): ok with the head, or the first break."""
         if self.ok:
             return {"ok": True, "tree_size": self.tree_size, "root_hash": self.root_hash}
         return {"ok": False, "fund_id": str(self.fund_id), "sequence": self.sequence,

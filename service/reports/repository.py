@@ -118,7 +118,7 @@ async def account_totals(
 
 
 # Which accounts feed which portfolio figure, by code prefix (the default chart of
-# DESIGN.md). Stocks are balances at the end of `as_of`; flows are movements over
+# docs/design.md). Stocks are balances at the end of `as_of`; flows are movements over
 # [from, as_of].
 PORTFOLIO_STOCKS = {
     "capital_district_budget": (chart.CAPITAL_DISTRICT_BUDGET,),
