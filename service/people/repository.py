@@ -40,6 +40,10 @@ async def get_person(connection: asyncpg.Connection, person_id: uuid.UUID) -> as
     return record
 
 
+async def phone_taken(connection: asyncpg.Connection, phone: str) -> bool:
+    return bool(await connection.fetchval("SELECT true FROM people WHERE phone = $1", phone))
+
+
 async def club_exists(connection: asyncpg.Connection, club_id: uuid.UUID) -> bool:
     return bool(await connection.fetchval("SELECT true FROM clubs WHERE id = $1", club_id))
 

@@ -19,7 +19,7 @@ import asyncpg
 from ledger.people import normalise_phone
 from service.audit.service import record_write
 from service.context import RequestContext
-from service.errors import InvalidScope, NotFound, UnknownMember
+from service.errors import DuplicatePhone, InvalidScope, NotFound, UnknownMember
 from service.ids import new_id
 from service.people import repository
 from service.people.schemas import PersonCreate, PersonRead
@@ -74,6 +74,8 @@ async def add_person(
     """Create a person on `connection` (inside the caller's transaction); the person and
     the audit log she belongs to."""
     phone = normalise_phone(body.phone) if body.phone is not None else None
+    if phone is not None and await repository.phone_taken(connection, phone):
+        raise DuplicatePhone(f"another person has the phone number {phone}")
     club_id, area_code = await parse_scope(connection, body.role, body.scope)
     if body.member_id is not None:
         if club_id is None:
