@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -90,17 +89,11 @@ async def add_person(
     return person_read(record), await audit_log_of(connection, club_id)
 
 
-async def record_person_created(
-    ctx: RequestContext, person: PersonRead, log_id: uuid.UUID | None
-) -> dict[str, Any]:
-    return await record_write(ctx, log_id, "person.created", person.model_dump(mode="json"))
-
-
 async def create_person(ctx: RequestContext, body: PersonCreate) -> PersonRead:
     person, log_id = await add_person(ctx.connection, body, ctx.actor, ctx.now)
     if log_id is not None:
         ctx.writes_to_fund(log_id)
-    await record_person_created(ctx, person, log_id)
+    await record_write(ctx, log_id, "person.created", person.model_dump(mode="json"))
     return person
 
 

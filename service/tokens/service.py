@@ -74,19 +74,13 @@ async def issue_token_to_new_person(
     return created
 
 
-async def record_token_created(
-    ctx: RequestContext, created: TokenCreated, log_id: uuid.UUID | None
-) -> dict[str, Any]:
-    return await record_write(ctx, log_id, "token.created",
-                              created.model_dump(mode="json", exclude={"token"}))
-
-
 async def create_token(ctx: RequestContext, body: TokenCreate) -> TokenCreated:
     ctx.keeps_out_of_replay("token")
     created, log_id = await issue_token(ctx.connection, body, ctx.actor, ctx.now)
     if log_id is not None:
         ctx.writes_to_fund(log_id)
-    await record_token_created(ctx, created, log_id)
+    await record_write(ctx, log_id, "token.created",
+                       created.model_dump(mode="json", exclude={"token"}))
     return created
 
 
