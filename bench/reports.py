@@ -497,16 +497,18 @@ def pgbench_select_only(db: EmbeddedDatabase, seconds: int) -> tuple[float, floa
 
 async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
     from service.pagination import encode_cursor
+    from service.people.schemas import PersonCreate
     from service.reports import repository
-    from service.tokens.schemas import TokenCreate
-    from service.tokens.service import issue_token
+    from service.tokens.service import issue_token_to_new_person
 
     results = Results()
     rng = random.Random(7)
     owner = await connect(db.owner_url)
     async with owner.transaction():
-        created = await issue_token(owner, TokenCreate(role="admin"), created_by="bench",
-                                    now=datetime.now(UTC))
+        created = await issue_token_to_new_person(
+            owner, PersonCreate(name="bench", role="admin"), created_by="bench",
+            now=datetime.now(UTC),
+        )
     pool = await create_pool(db.app_url, min_size=2, max_size=4)
     app = create_app(Settings(database_url="postgresql://unused"), pool=pool)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",

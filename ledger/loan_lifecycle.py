@@ -9,13 +9,16 @@ the repayment state as stored.
                                                  │
                                                  └──approve_write_off──▶ written_off
 
-An approval (of the loan or of its write-off) must come from someone other than
-the one who recorded the application (or requested the write-off). A loan with a
-pending write-off request takes no repayment until the request is rejected.
+An approval (of the loan or of its write-off) must come from a person other than
+the one who recorded the application (or requested the write-off) — actors name
+persons, so a second token of the same person is the same person — and never from
+the borrower herself (a chair who is the loan's member). A loan with a pending
+write-off request takes no repayment until the request is rejected.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from enum import StrEnum
 from typing import Any, Final
@@ -33,6 +36,12 @@ class SameActorApproval(LedgerError):
     """An approval by the one who recorded what is being approved."""
 
     code = "same_actor_approval"
+
+
+class BorrowerApproval(LedgerError):
+    """An approval by the member the loan is to."""
+
+    code = "borrower_approval"
 
 
 class LoanStatus(StrEnum):
@@ -84,7 +93,20 @@ def check_second_actor(recorded_by: str, approver: str, what: str = "loan applic
     """Raise SameActorApproval when the approver is the one who recorded `what`."""
     if recorded_by == approver:
         raise SameActorApproval(
-            f"the {what} was recorded by this same actor; someone else must approve it"
+            f"the {what} was recorded by this same person; someone else must approve it"
+        )
+
+
+def check_approver(
+    recorded_by: str, approver: str, approver_member_id: uuid.UUID | None,
+    borrower_member_id: uuid.UUID, what: str = "loan application",
+) -> None:
+    """The four-eyes rule of an approval: the approver is neither the person who
+    recorded `what` (SameActorApproval) nor the loan's borrower (BorrowerApproval)."""
+    check_second_actor(recorded_by, approver, what)
+    if approver_member_id is not None and approver_member_id == borrower_member_id:
+        raise BorrowerApproval(
+            f"the approver is the member this loan is to; someone else must approve the {what}"
         )
 
 

@@ -23,6 +23,7 @@ from service.errors import install_error_handlers
 from service.funds.endpoints import router as funds_router
 from service.loans.endpoints import router as loans_router
 from service.operations.endpoints import router as operations_router
+from service.people.endpoints import router as people_router
 from service.periods.endpoints import router as periods_router
 from service.reports.endpoints import router as reports_router
 from service.settings import Settings, get_settings
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):
         app.include_router(router)
     app.include_router(reports_router)
+    app.include_router(people_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)
     document_access(app)

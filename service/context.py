@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,11 @@ class RequestContext:
     state: Any
     # The authenticated caller (None only on public routes); `actor` is its stable id.
     principal: Principal | None = None
+
+    @property
+    def acting_member_id(self) -> uuid.UUID | None:
+        """The club member the acting person is (None: not a member, or not a person)."""
+        return self.principal.member_id if self.principal else None
 
     @property
     def business_date(self) -> date:
@@ -61,6 +67,15 @@ class RequestContext:
     def keeps_out_of_replay(self, *fields: str) -> None:
         """Top-level response fields (secrets) stored as null for Idempotency-Key replays."""
         self.state.replay_redacted_fields = fields
+
+
+def operator_context(
+    connection: asyncpg.Connection, actor: str, now: datetime, request_id: str
+) -> RequestContext:
+    """The context of an operator's command (the command line, the demo loader): no
+    principal, every fund (the caller has granted them on `connection`)."""
+    return RequestContext(connection=connection, actor=actor, now=now, request_id=request_id,
+                          state=SimpleNamespace())
 
 
 async def get_context(request: Request) -> RequestContext:

@@ -253,7 +253,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class InvalidScope(ClubfundError):
-    status, code, title = 422, "invalid_scope", "The token's role and scope do not fit together"
+    status, code, title = 422, "invalid_scope", "The role and the scope do not fit together"
+
+
+class DuplicatePhone(ClubfundError):
+    status, code, title = 409, "duplicate_phone", "Another person has this phone number"
+
+
+class UnknownPerson(ClubfundError):
+    status, code, title = 422, "unknown_person", "There is no such person"
 
 
 # --- the club fund domain: areas, clubs, members, loans, periods -----------------------------
@@ -302,6 +310,7 @@ LEDGER_STATUS.update({
     periods.InvalidPeriod: 422,
     loan_lifecycle.LoanTransitionRefused: 409,
     loan_lifecycle.SameActorApproval: 403,
+    loan_lifecycle.BorrowerApproval: 403,
     loans.InvalidLoanTerms: 422,
     loans.Overpayment: 422,
     loans.LoanClosed: 409,
@@ -310,4 +319,6 @@ LEDGER_STATUS.update({
 CONSTRAINT_ERRORS.update({
     "ck_entries_period_open": periods.PeriodClosed,
     "pk_areas": DuplicateArea,
+    "uq_people_phone": DuplicatePhone,
+    "fk_people_scope_club_id_member_id_members": UnknownMember,
 })

@@ -295,25 +295,50 @@ class DailyBalance(SQLModel, table=True):
     postings_count: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class Token(SQLModel, table=True):
-    """A bearer token: only its SHA-256 hash is stored (see service/auth)."""
+class Person(SQLModel, table=True):
+    """A person who holds a role: her tokens (and later her web sign-in) act as her."""
 
-    __tablename__ = "tokens"
+    __tablename__ = "people"
     __table_args__ = (
-        PrimaryKeyConstraint("id", name="pk_tokens"),
-        UniqueConstraint("hash", name="uq_tokens_hash"),
-        ForeignKeyConstraint(["scope_club_id"], ["clubs.id"], name="fk_tokens_scope_club_id_clubs"),
+        PrimaryKeyConstraint("id", name="pk_people"),
+        UniqueConstraint("phone", name="uq_people_phone"),
+        ForeignKeyConstraint(["scope_club_id"], ["clubs.id"], name="fk_people_scope_club_id_clubs"),
         ForeignKeyConstraint(
-            ["scope_area_code"], ["areas.code"], name="fk_tokens_scope_area_code_areas"
+            ["scope_area_code"], ["areas.code"], name="fk_people_scope_area_code_areas"
         ),
+        ForeignKeyConstraint(
+            ["scope_club_id", "member_id"], ["members.club_id", "members.id"],
+            name="fk_people_scope_club_id_member_id_members",
+        ),
+        Index("ix_people_scope_club_id", "scope_club_id"),
     )
-    id: str = Field(sa_column=Column(Text, nullable=False))
-    hash: str = Field(sa_column=Column(Text, nullable=False))
+    id: uuid.UUID = _uuid()
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    phone: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     role: str = Field(sa_column=Column(Text, nullable=False))
     scope_club_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
     )
     scope_area_code: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    member_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
+    )
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_by: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Token(SQLModel, table=True):
+    """A bearer token of a person: only its SHA-256 hash is stored (see service/auth)."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (
+        PrimaryKeyConstraint("id", name="pk_tokens"),
+        UniqueConstraint("hash", name="uq_tokens_hash"),
+        ForeignKeyConstraint(["person_id"], ["people.id"], name="fk_tokens_person_id_people"),
+        Index("ix_tokens_person_id", "person_id"),
+    )
+    id: str = Field(sa_column=Column(Text, nullable=False))
+    hash: str = Field(sa_column=Column(Text, nullable=False))
     can_write: bool = Field(sa_column=Column(Boolean, nullable=False))
     label: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -325,6 +350,7 @@ class Token(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     revoked_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    person_id: uuid.UUID = _uuid()
 
 
 class ClubArea(SQLModel, table=True):
@@ -348,6 +374,7 @@ class Member(SQLModel, table=True):
     __table_args__ = (
         PrimaryKeyConstraint("id", name="pk_members"),
         ForeignKeyConstraint(["club_id"], ["clubs.id"], name="fk_members_club_id_clubs"),
+        UniqueConstraint("club_id", "id", name="uq_members_club_id_id"),
         Index("ix_members_club_id_id", "club_id", "id"),
     )
     id: uuid.UUID = _uuid()

@@ -15,6 +15,7 @@ import os
 import secrets
 import tempfile
 import threading
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,15 +30,18 @@ import pytest
 from service.app import create_app
 from service.auth.repository import grant_all_funds
 from service.database import create_pool
+from service.people.schemas import PersonCreate
+from service.people.service import add_person
 from service.settings import Settings
 from service.tokens.schemas import TokenCreate
-from service.tokens.service import issue_token
+from service.tokens.service import issue_token, issue_token_to_new_person
 
 T = TypeVar("T")
 TEMPLATE = "clubfund_template"
 APP_ROLE = "clubfund_app"
 OWNER_ROLE = "clubfund_owner"
 _clone_numbers = itertools.count(1)
+_person_numbers = itertools.count(1)
 
 
 def run_in_thread(function: Callable[[], Awaitable[T]] | Callable[[], T]) -> T:
@@ -206,23 +210,57 @@ def new_token(database: Database) -> Callable[..., Awaitable[str]]:
 
     Roles and scopes as in docs/design.md (`admin`; `auditor` with `area:<code>` or
     `club:<id>`; `treasurer`/`chair` with `club:<id>`; `integration` with a scope
-    and `write`). The token is real: issued in the test's database like
-    `clubfund token create` does.
+    and `write`). Each call makes a new person holding that role, unless `person_id`
+    names one (`new_person`): then the token is hers and takes her role and scope.
+    The token is real: issued in the test's database like `clubfund token create`
+    does (but not recorded in any audit log, so tests count only their own records).
     """
 
-    async def make(role: str = "admin", scope: str | None = None, write: bool = False) -> str:
+    async def make(
+        role: str = "admin", scope: str | None = None, write: bool = False,
+        person_id: uuid.UUID | str | None = None,
+    ) -> str:
+        now = datetime.now(UTC)
         connection = await asyncpg.connect(database.owner_url)
         try:
             async with connection.transaction():
                 await grant_all_funds(connection)
-                created = await issue_token(
-                    connection, TokenCreate(role=role, scope=scope, write=write),  # type: ignore[arg-type]
-                    created_by="test", now=datetime.now(UTC),
-                )
+                if person_id is None:
+                    person = PersonCreate(name=f"{role} {next(_person_numbers)}",
+                                          role=role, scope=scope)  # type: ignore[arg-type]
+                    created = await issue_token_to_new_person(connection, person, "test", now,
+                                                              write)
+                else:
+                    body = TokenCreate(person_id=uuid.UUID(str(person_id)), write=write)
+                    created, _ = await issue_token(connection, body, "test", now)
         finally:
             await connection.close()
         assert created.token is not None
         return created.token
+
+    return make
+
+
+@pytest.fixture
+def new_person(database: Database) -> Callable[..., Awaitable[uuid.UUID]]:
+    """Add a person: `await new_person("chair", scope="club:<id>", member_id=<member>)`;
+    her id (give it to `new_token(person_id=...)` for her tokens)."""
+
+    async def make(
+        role: str = "admin", scope: str | None = None, member_id: str | None = None,
+        phone: str | None = None, name: str | None = None,
+    ) -> uuid.UUID:
+        body = PersonCreate(name=name or f"{role} {next(_person_numbers)}", phone=phone,
+                            role=role, scope=scope,  # type: ignore[arg-type]
+                            member_id=uuid.UUID(member_id) if member_id else None)
+        connection = await asyncpg.connect(database.owner_url)
+        try:
+            async with connection.transaction():
+                await grant_all_funds(connection)
+                person, _ = await add_person(connection, body, "test", datetime.now(UTC))
+        finally:
+            await connection.close()
+        return person.id
 
     return make
 

@@ -8,17 +8,31 @@ from dataclasses import dataclass
 from service.auth.rules import INTEGRATION_READ, INTEGRATION_WRITE
 
 
+def person_actor(person_id: uuid.UUID) -> str:
+    """How entries, events and audit records name the person who wrote them."""
+    return f"person:{person_id}"
+
+
 @dataclass(frozen=True)
 class Principal:
+    """The token presented and the person it belongs to (role and scope are hers)."""
+
     token_id: str
+    person_id: uuid.UUID
     role: str
     scope: str | None
     can_write: bool
-    # The funds in scope, resolved when the request began; None: every fund (admin).
+    # The member of the scope's club the person is, if any.
+    member_id: uuid.UUID | None = None
+    # The clubs and funds in scope, resolved when the request began; None: every one (admin).
+    club_ids: frozenset[uuid.UUID] | None = None
     fund_ids: frozenset[uuid.UUID] | None = None
 
     def sees_fund(self, fund_id: uuid.UUID) -> bool:
         return self.fund_ids is None or fund_id in self.fund_ids
+
+    def sees_club(self, club_id: uuid.UUID) -> bool:
+        return self.club_ids is None or club_id in self.club_ids
 
     @property
     def access(self) -> str:
@@ -29,5 +43,6 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """Stable and non-secret: recorded on every entry and audit record it writes."""
-        return f"{self.token_id}:{self.role}"
+        """The person, stable and non-secret: recorded on every entry, loan event and
+        audit record she writes, whichever of her tokens she used."""
+        return person_actor(self.person_id)

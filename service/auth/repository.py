@@ -6,16 +6,17 @@ import asyncpg
 
 
 async def authenticate(connection: asyncpg.Connection, token_hash: str) -> asyncpg.Record:
-    """Look the token up by hash and, when it may be used, set this transaction's scope.
+    """Look the token and its person up by hash and, when the token may be used, set
+    this transaction's scope.
 
-    One statement, one round trip (see `clubfund_authenticate` in the
-    access-control migration). `failure` is NULL for a usable token, otherwise
-    `unknown_token`, `revoked` or `expired`; `fund_ids` lists the funds in scope
-    (NULL for an admin: every fund).
+    One statement, one round trip (see `clubfund_authenticate` in the people
+    migration). `failure` is NULL for a usable token, otherwise `unknown_token`,
+    `revoked` or `expired`; role, scope and member are the person's; `club_ids` and
+    `fund_ids` list the clubs and funds in scope (NULL for an admin: every one).
     """
     record: asyncpg.Record = await connection.fetchrow(
-        "SELECT token_id, role, scope, can_write, failure, fund_ids"
-        " FROM clubfund_authenticate($1)",
+        "SELECT token_id, person_id, role, scope, can_write, member_id, failure, club_ids,"
+        " fund_ids FROM clubfund_authenticate($1)",
         token_hash,
     )
     return record

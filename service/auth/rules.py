@@ -79,6 +79,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/funds/{fund_id}/balance-sheet"): READ,
     ("GET", "/v1/funds/{fund_id}/income-statement"): READ,
     ("GET", "/v1/reports/portfolio"): READ,
+    # people (only an admin adds people: a chair could otherwise make a second person to
+    # approve her own applications; reads show the people of the scope's clubs, and oneself)
+    ("POST", "/v1/people"): ADMIN_ONLY,
+    ("GET", "/v1/people/{person_id}"): READ,
     # tokens
     ("POST", "/v1/tokens"): ADMIN_ONLY,
     ("GET", "/v1/tokens"): ADMIN_ONLY,

@@ -154,15 +154,16 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
             "the bearer token is unknown, expired or revoked",
             headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
         ))
-    fund_ids = found["fund_ids"]
+    club_ids, fund_ids = found["club_ids"], found["fund_ids"]
     principal = Principal(
-        token_id=found["token_id"], role=found["role"], scope=found["scope"],
-        can_write=found["can_write"],
+        token_id=found["token_id"], person_id=found["person_id"], role=found["role"],
+        scope=found["scope"], can_write=found["can_write"], member_id=found["member_id"],
+        club_ids=None if club_ids is None else frozenset(club_ids),
         fund_ids=None if fund_ids is None else frozenset(fund_ids),
     )
     if not rule.allows(principal.access):
-        log.warning("authorisation refused: actor=%s route=%s reason=%s may not call this route",
-                    principal.actor, where, principal.access)
+        log.warning("authorisation refused: actor=%s token=%s route=%s reason=%s may not call"
+                    " this route", principal.actor, principal.token_id, where, principal.access)
         return Access(refusal=Forbidden(f"a {principal.access} token may not call {where}"))
     return Access(principal=principal, token_hash=token_hash)
 

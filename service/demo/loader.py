@@ -22,7 +22,6 @@ import dataclasses
 import heapq
 import random
 import time
-import types
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -52,7 +51,7 @@ from service.cashbook.schemas import CashOperationCreate
 from service.cashbook.service import CashOperation, post_cash_operation
 from service.clubs import service as clubs
 from service.clubs.schemas import ClubCreate, ClubMove, Gender, MemberCreate
-from service.context import BUSINESS_TIMEZONE, RequestContext
+from service.context import BUSINESS_TIMEZONE, RequestContext, operator_context
 from service.demo import names
 from service.loans import service as loans
 from service.loans.schemas import (
@@ -91,8 +90,7 @@ class DemoSummary:
 
 
 def context(connection: asyncpg.Connection, actor: str, today: datetime) -> RequestContext:
-    return RequestContext(connection=connection, actor=actor, now=today,
-                          request_id="demo", state=types.SimpleNamespace())
+    return operator_context(connection, actor, today, "demo")
 
 
 def add_months(day: date, months: int) -> date:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from ledger.money import CURRENCY_MINOR_UNITS
 from service.audit.schemas import AuditStamp
 
 
@@ -24,3 +25,11 @@ class FundRead(BaseModel):
         default=None, description="the audit record that created this fund"
     )
     club_id: uuid.UUID | None = Field(default=None, description="the club owning this fund")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="digits after the decimal point of the currency's amounts (ISO 4217): "
+                    "0 for VND (amounts are whole đồng), 2 for USD (amounts are cents)"
+    )
+    @property
+    def minor_units(self) -> int:
+        return CURRENCY_MINOR_UNITS[self.currency]

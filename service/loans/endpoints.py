@@ -29,6 +29,7 @@ PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
 AsOf = Annotated[date | None, Query(description="see the position on this date; default today")]
 STATE = (409, "invalid_loan_state")
 SAME_ACTOR = (403, "same_actor_approval")
+BORROWER = (403, "borrower_approval")
 MONEY_PROBLEMS = (*POSTING_PROBLEMS, STATE, (409, "period_closed"))
 
 
@@ -66,12 +67,13 @@ async def get_schedule(ctx: Context, loan_id: uuid.UUID) -> ScheduleRead:
 
 
 @router.post("/v1/loans/{loan_id}/approval", response_model=LoanRead,
-             responses=problem_responses(NotFound, STATE, SAME_ACTOR))
+             responses=problem_responses(NotFound, STATE, SAME_ACTOR, BORROWER))
 async def decide_application(
     ctx: Context, loan_id: uuid.UUID, body: LoanDecision | None = None
 ) -> LoanRead:
-    """Approve (default) or reject an application. The approver must not be the actor
-    who recorded it (`same_actor_approval`)."""
+    """Approve (default) or reject an application. The approver must not be the person
+    who recorded it (`same_actor_approval`; another token of hers is still her) nor the
+    member the loan is to (`borrower_approval`)."""
     return await service.decide_application(ctx, loan_id, body or LoanDecision())
 
 
@@ -106,10 +108,10 @@ async def request_write_off(ctx: Context, loan_id: uuid.UUID, body: WriteOffRequ
 
 
 @router.post("/v1/loans/{loan_id}/write-off/approval", response_model=LoanRead,
-             responses=problem_responses(*MONEY_PROBLEMS, SAME_ACTOR))
+             responses=problem_responses(*MONEY_PROBLEMS, SAME_ACTOR, BORROWER))
 async def decide_write_off(
     ctx: Context, loan_id: uuid.UUID, body: LoanDecision | None = None
 ) -> LoanRead:
-    """Approve (default; by someone other than the requester) — posts Dr 811 /
+    """Approve (default; by a person other than the requester and the borrower) — posts Dr 811 /
     Cr 131.NNNN for the outstanding principal — or reject the write-off request."""
     return await service.decide_write_off(ctx, loan_id, body or LoanDecision())

@@ -32,7 +32,7 @@ from ledger.entries import Posting, build_entry
 from ledger.loan_lifecycle import (
     LoanAction,
     LoanStatus,
-    check_second_actor,
+    check_approver,
     next_status,
     state_from_json,
     state_to_json,
@@ -234,7 +234,8 @@ async def decide_application(
     approve = body.decision is Decision.APPROVE
     status = next_status(loan.status, LoanAction.APPROVE if approve else LoanAction.REJECT)
     if approve:
-        check_second_actor(loan.record["applied_by"], ctx.actor)
+        check_approver(loan.record["applied_by"], ctx.actor, ctx.acting_member_id,
+                       loan.record["member_id"])
     await record_change(
         ctx, loan, status, "approved" if approve else "rejected",
         body.effective_date or ctx.business_date, {"note": body.note},
@@ -365,7 +366,8 @@ async def decide_write_off(
                             write_off_requested_by=None)
         return await get_loan(ctx, loan_id)
     status = next_status(loan.status, LoanAction.APPROVE_WRITE_OFF)
-    check_second_actor(loan.record["write_off_requested_by"], ctx.actor, "write-off request")
+    check_approver(loan.record["write_off_requested_by"], ctx.actor, ctx.acting_member_id,
+                   loan.record["member_id"], "write-off request")
     amount = outstanding_principal(loan.schedule, loan.state)
     ids = await chart_accounts(ctx, loan.fund_id, [chart.LOAN_WRITE_OFFS])
     currency = loan.record["currency"]

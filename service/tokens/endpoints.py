@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 
 from service.context import RequestContext, get_context
-from service.errors import InvalidScope, NotFound, problem_responses
+from service.errors import NotFound, UnknownPerson, problem_responses
 from service.pagination import Page, page_params
 from service.tokens import service
 from service.tokens.schemas import TokenCreate, TokenCreated, TokenRead
@@ -17,7 +17,7 @@ TokenId = Annotated[str, Path(pattern=r"^tok_[0-9a-f]{16}$")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenCreated,
-             responses=problem_responses(InvalidScope))
+             responses=problem_responses(UnknownPerson))
 async def create_token(ctx: Context, body: TokenCreate) -> TokenCreated:
     """Issue a bearer token (admin only). The token is in this response and nowhere else."""
     return await service.create_token(ctx, body)

@@ -8,45 +8,41 @@ from datetime import datetime
 import asyncpg
 
 TOKEN_COLUMNS = """
-    id, role,
-    CASE WHEN scope_club_id IS NOT NULL THEN 'club:' || scope_club_id
-         WHEN scope_area_code IS NOT NULL THEN 'area:' || scope_area_code END AS scope,
-    can_write AS write, label, created_at, created_by, expires_at, revoked_at, revoked_by
+    t.id, t.person_id, p.role,
+    CASE WHEN p.scope_club_id IS NOT NULL THEN 'club:' || p.scope_club_id
+         WHEN p.scope_area_code IS NOT NULL THEN 'area:' || p.scope_area_code END AS scope,
+    t.can_write AS write, t.label, t.created_at, t.created_by, t.expires_at, t.revoked_at,
+    t.revoked_by, p.scope_club_id
 """
 
 
 async def insert_token(
-    connection: asyncpg.Connection, *, token_id: str, token_hash: str, role: str,
-    scope_club_id: uuid.UUID | None, scope_area_code: str | None, can_write: bool,
-    label: str | None, created_at: datetime, created_by: str, expires_at: datetime | None,
+    connection: asyncpg.Connection, *, token_id: str, token_hash: str, person_id: uuid.UUID,
+    can_write: bool, label: str | None, created_at: datetime, created_by: str,
+    expires_at: datetime | None,
 ) -> asyncpg.Record:
     record: asyncpg.Record = await connection.fetchrow(
         f"""
-        INSERT INTO tokens (id, hash, role, scope_club_id, scope_area_code, can_write, label,
-                            created_at, created_by, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-        RETURNING {TOKEN_COLUMNS}
+        WITH t AS (
+            INSERT INTO tokens (id, hash, person_id, can_write, label, created_at, created_by,
+                                expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            RETURNING id, person_id, can_write, label, created_at, created_by, expires_at,
+                      revoked_at, revoked_by
+        )
+        SELECT {TOKEN_COLUMNS} FROM t JOIN people p ON p.id = t.person_id
         """,
-        token_id, token_hash, role, scope_club_id, scope_area_code, can_write, label,
-        created_at, created_by, expires_at,
+        token_id, token_hash, person_id, can_write, label, created_at, created_by, expires_at,
     )
     return record
-
-
-async def club_exists(connection: asyncpg.Connection, club_id: uuid.UUID) -> bool:
-    return bool(await connection.fetchval("SELECT true FROM clubs WHERE id = $1", club_id))
-
-
-async def area_exists(connection: asyncpg.Connection, code: str) -> bool:
-    return bool(await connection.fetchval("SELECT true FROM areas WHERE code = $1", code))
 
 
 async def list_tokens(
     connection: asyncpg.Connection, after: str | None, limit: int
 ) -> list[asyncpg.Record]:
     return list(await connection.fetch(
-        f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE ($1::text IS NULL OR id > $1)"
-        " ORDER BY id LIMIT $2",
+        f"SELECT {TOKEN_COLUMNS} FROM tokens t JOIN people p ON p.id = t.person_id"
+        " WHERE ($1::text IS NULL OR t.id > $1) ORDER BY t.id LIMIT $2",
         after, limit,
     ))
 
@@ -57,10 +53,14 @@ async def revoke_token(
     """Revoke (once: a second revocation keeps the first's time and actor)."""
     record: asyncpg.Record | None = await connection.fetchrow(
         f"""
-        UPDATE tokens
-           SET revoked_at = coalesce(revoked_at, $2), revoked_by = coalesce(revoked_by, $3)
-         WHERE id = $1
-        RETURNING {TOKEN_COLUMNS}
+        WITH t AS (
+            UPDATE tokens
+               SET revoked_at = coalesce(revoked_at, $2), revoked_by = coalesce(revoked_by, $3)
+             WHERE id = $1
+            RETURNING id, person_id, can_write, label, created_at, created_by, expires_at,
+                      revoked_at, revoked_by
+        )
+        SELECT {TOKEN_COLUMNS} FROM t JOIN people p ON p.id = t.person_id
         """,
         token_id, now, revoked_by,
     )

@@ -1,21 +1,20 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["admin", "auditor", "treasurer", "chair", "integration"]
+from service.people.schemas import Role
+
 EXPIRES_DAYS_MAX = 3650
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: Role
-    scope: str | None = Field(
-        default=None, pattern=r"^(area|club):\S{1,100}$", examples=["club:0192f0c1-…"],
-        description="`area:<code>` (the area and every area under it today) or "
-                    "`club:<club_id>`; none for admin; treasurer and chair: a club",
+    person_id: uuid.UUID = Field(
+        description="the person the token belongs to: it takes her role and scope, and "
+                    "every write made with it names her"
     )
     write: bool = Field(default=False, description="integration tokens only: may record")
     expires_days: int | None = Field(
@@ -25,9 +24,10 @@ class TokenCreate(BaseModel):
 
 
 class TokenRead(BaseModel):
-    id: str = Field(description="stable, not secret: entries and audit records name it")
-    role: Role
-    scope: str | None
+    id: str = Field(description="stable, not secret: the token's public name")
+    person_id: uuid.UUID = Field(description="the person it belongs to")
+    role: Role = Field(description="the person's")
+    scope: str | None = Field(description="the person's")
     write: bool
     label: str | None
     created_at: datetime

@@ -14,6 +14,17 @@ async def create_fund(client: httpx.AsyncClient, name: str = "Quỹ thử", **he
     return dict(response.json())
 
 
+async def create_person(
+    client: httpx.AsyncClient, role: str, scope: str | None = None, **fields: Any
+) -> dict:
+    """A person added by the admin `client` (POST /v1/people)."""
+    body = {"name": fields.pop("name", f"Người giữ vai {role}"), "role": role, "scope": scope,
+            **fields}
+    response = await client.post("/v1/people", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
 async def create_account(
     client: httpx.AsyncClient, fund_id: str, code: str, type: str, allow_negative: bool = True,
     name: str | None = None, **headers: str,

@@ -36,13 +36,14 @@ class ClubWorld:
     entry_id: str = ""
     member_id: str = ""
     loan_id: str = ""
-    recorder_token: str = ""  # a treasurer of this club: records what others approve
+    person_id: str = ""  # the recorder: a treasurer of this club
+    recorder_token: str = ""  # the recorder's: records what others approve
     extra_ids: set[str] = field(default_factory=set)
 
     def ids(self) -> set[str]:
         """Every identifier of this club's data: none may show up outside its scope."""
         return {self.club_id, self.fund_id, self.cash, self.capital, self.entry_id,
-                self.member_id, self.loan_id, *self.extra_ids}
+                self.member_id, self.loan_id, self.person_id, *self.extra_ids}
 
 
 @dataclass
@@ -121,7 +122,12 @@ async def build_club(
                               json={"name": "Bà A", "gender": "female", "birth_year": 1950})
     assert member.status_code == 201, member.text
     world.member_id = member.json()["id"]
-    world.recorder_token = await new_token("treasurer", scope=f"club:{world.club_id}")
+    recorder = await admin.post("/v1/people", json={
+        "name": f"Thủ quỹ {world.club_id[-4:]}", "role": "treasurer",
+        "scope": f"club:{world.club_id}"})
+    assert recorder.status_code == 201, recorder.text
+    world.person_id = recorder.json()["id"]
+    world.recorder_token = await new_token(person_id=world.person_id)
     world.loan_id = await apply_for_loan(admin, world)
     for path, body in (("approval", {}), ("disbursement", {"effective_date": "2026-02-05"})):
         response = await admin.post(f"/v1/loans/{world.loan_id}/{path}", json=body)
@@ -144,7 +150,10 @@ async def build_world(admin: httpx.AsyncClient, owner: Any, new_token: Any) -> W
         INTEGRATION_READ: await new_token("integration", scope=area_a),
         INTEGRATION_WRITE: await new_token("integration", scope=club_a, write=True),
     }
-    spare = await admin.post("/v1/tokens", json={"role": "auditor", "scope": club_a})
+    spare_person = await admin.post("/v1/people", json={"name": "Kiểm soát viên",
+                                                        "role": "auditor", "scope": club_a})
+    assert spare_person.status_code == 201, spare_person.text
+    spare = await admin.post("/v1/tokens", json={"person_id": spare_person.json()["id"]})
     assert spare.status_code == 201, spare.text
     return World(admin=admin, a=a, b=b, tokens=tokens, spare_token_id=spare.json()["id"])
 
@@ -169,4 +178,5 @@ def switch_off_service_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     from service.context import RequestContext
 
     monkeypatch.setattr(Principal, "sees_fund", lambda self, fund_id: True)
+    monkeypatch.setattr(Principal, "sees_club", lambda self, club_id: True)
     monkeypatch.setattr(RequestContext, "fund_scope", property(lambda self: None))

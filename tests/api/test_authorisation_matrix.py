@@ -68,6 +68,7 @@ PATH_PARAMETERS: dict[str, Callable[[ClubWorld], str]] = {
     "club_id": lambda club: club.club_id,
     "code": lambda club: club.commune,
     "loan_id": lambda club: club.loan_id,
+    "person_id": lambda club: club.person_id,
 }
 # Path parameters naming service-wide things (admin-only routes): no "outside".
 UNSCOPED_PARAMETERS: dict[str, Callable[[World], str]] = {
@@ -92,7 +93,12 @@ async def reversal_sample(world: World, club: ClubWorld) -> Sample:
 
 
 async def token_sample(world: World, club: ClubWorld) -> Sample:
-    return Sample(body={"role": "auditor", "scope": f"club:{club.club_id}"})
+    return Sample(body={"person_id": club.person_id})
+
+
+async def person_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"name": f"Người {next(_numbers)}", "role": "auditor",
+                        "scope": f"club:{club.club_id}"})
 
 
 async def empty_sample(world: World, club: ClubWorld) -> Sample:
@@ -174,6 +180,7 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/funds/{fund_id}/entries"): entry_sample,
     ("POST", "/v1/entries/{entry_id}/reversal"): reversal_sample,
     ("POST", "/v1/tokens"): token_sample,
+    ("POST", "/v1/people"): person_sample,
     ("POST", "/v1/tokens/{token_id}/revocation"): empty_sample,
     ("GET", "/v1/funds/{fund_id}/audit/proof"): inclusion_proof_sample,
     ("GET", "/v1/funds/{fund_id}/audit/consistency"): consistency_proof_sample,

@@ -222,3 +222,17 @@ async def test_account_balances_are_signed_on_the_normal_side(client, ledger):
     assert (cash["normal_side"], cash["balance"]) == ("debit", 1_000_000)
     assert (capital["normal_side"], capital["balance"]) == ("credit", 1_000_000)
     assert (capital["debits"], capital["credits"]) == (0, 1_000_000)
+
+
+async def test_a_fund_states_its_currencys_minor_units(anonymous, client):
+    assert (await anonymous.post("/v1/funds", json={"name": "Quỹ", "currency": "USD"})
+            ).status_code == 401
+    vnd = await create_fund(client)
+    usd = (await client.post("/v1/funds", json={"name": "Quỹ USD", "currency": "USD"})).json()
+    assert (vnd["currency"], vnd["minor_units"]) == ("VND", 0)
+    assert (usd["currency"], usd["minor_units"]) == ("USD", 2)
+    again = (await client.get(f"/v1/funds/{usd['id']}")).json()
+    assert again["minor_units"] == 2
+    listed = (await client.get("/v1/funds", params={"limit": 500})).json()["items"]
+    assert {f["id"]: f["minor_units"] for f in listed if f["id"] in (vnd["id"], usd["id"])} == {
+        vnd["id"]: 0, usd["id"]: 2}

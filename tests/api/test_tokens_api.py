@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from service.auth.service import hash_token
-from tests.api.factories import entry_body
+from tests.api.factories import create_person, entry_body
 from tests.api.scoped_world import build_world
 
 PROBLEM = "application/problem+json"
@@ -47,15 +47,16 @@ async def test_an_admin_issues_a_token_that_works_at_once_and_is_shown_once(
     client, client_for, owner_connection, new_token, superuser_connection
 ):
     world = await build_world(client, owner_connection, new_token)
+    person = await create_person(client, "treasurer", f"club:{world.a.club_id}")
     response = await client.post("/v1/tokens", json={
-        "role": "treasurer", "scope": f"club:{world.a.club_id}", "label": "thủ quỹ A",
-        "expires_days": 30,
+        "person_id": person["id"], "label": "thủ quỹ A", "expires_days": 30,
     })
     assert response.status_code == 201, response.text
     created = response.json()
     secret = created["token"]
     assert secret.startswith("cf_") and len(secret) >= 40
     assert created["id"].startswith("tok_") and created["scope"] == f"club:{world.a.club_id}"
+    assert created["person_id"] == person["id"] and created["role"] == "treasurer"
     assert created["write"] is False and created["expires_at"] and created["revoked_at"] is None
 
     treasurer = client_for(secret)
@@ -77,7 +78,7 @@ async def test_an_admin_issues_a_token_that_works_at_once_and_is_shown_once(
 
 
 async def test_a_replayed_creation_does_not_show_the_secret_again(client, superuser_connection):
-    body = {"role": "admin", "label": "ops"}
+    body = {"person_id": (await create_person(client, "admin"))["id"], "label": "ops"}
     first = await client.post("/v1/tokens", json=body, headers={"Idempotency-Key": "t-1"})
     again = await client.post("/v1/tokens", json=body, headers={"Idempotency-Key": "t-1"})
     assert first.status_code == again.status_code == 201
@@ -89,18 +90,19 @@ async def test_a_replayed_creation_does_not_show_the_secret_again(client, superu
 
 
 async def test_revocation_takes_effect_on_the_next_request(client, client_for):
-    issued = (await client.post("/v1/tokens", json={"role": "admin"})).json()
+    admin = {"person_id": (await create_person(client, "admin"))["id"]}
+    issued = (await client.post("/v1/tokens", json=admin)).json()
     http = client_for(issued["token"])
     assert (await http.get("/v1/funds")).status_code == 200
     response = await client.post(f"/v1/tokens/{issued['id']}/revocation")
     assert response.status_code == 200, response.text
     revoked = response.json()
-    assert revoked["revoked_at"] and revoked["revoked_by"].endswith(":admin")
+    assert revoked["revoked_at"] and revoked["revoked_by"].startswith("person:")
     assert (await http.get("/v1/funds")).status_code == 401
     again = await client.post(f"/v1/tokens/{issued['id']}/revocation")
     assert again.status_code == 200 and again.json()["revoked_at"] == revoked["revoked_at"]
     # a token may revoke itself
-    own = (await client.post("/v1/tokens", json={"role": "admin"})).json()
+    own = (await client.post("/v1/tokens", json=admin)).json()
     self_revoked = await client_for(own["token"]).post(f"/v1/tokens/{own['id']}/revocation")
     assert self_revoked.status_code == 200
     assert (await client_for(own["token"]).get("/v1/funds")).status_code == 401
@@ -117,44 +119,63 @@ async def test_revocation_takes_effect_on_the_next_request(client, client_for):
     ({"role": "auditor", "scope": "club:00000000-0000-0000-0000-000000000001"}, "does not exist"),
     ({"role": "auditor", "scope": "area:nowhere"}, "does not exist"),
 ])
-async def test_roles_and_scopes_must_fit(client, owner_connection, new_token, body, detail):
+async def test_roles_and_scopes_must_fit(
+    client, owner_connection, new_token, superuser_connection, body, detail
+):
     await build_world(client, owner_connection, new_token)
-    response = await client.post("/v1/tokens", json=body)
+    people = await superuser_connection.fetchval("SELECT count(*) FROM people")
+    response = await client.post("/v1/people", json={"name": "Bà B", **body})
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_scope" and detail in response.json()["detail"]
+    assert await superuser_connection.fetchval("SELECT count(*) FROM people") == people
 
 
 async def test_write_only_matters_for_integrations(client, owner_connection, new_token):
     world = await build_world(client, owner_connection, new_token)
     scope = f"club:{world.a.club_id}"
-    treasurer = await client.post("/v1/tokens", json={"role": "treasurer", "scope": scope,
-                                                      "write": True})
-    integration = await client.post("/v1/tokens", json={"role": "integration", "scope": scope,
-                                                        "write": True})
+    treasurer = await client.post("/v1/tokens", json={
+        "person_id": (await create_person(client, "treasurer", scope))["id"], "write": True})
+    integration = await client.post("/v1/tokens", json={
+        "person_id": (await create_person(client, "integration", scope))["id"], "write": True})
     assert treasurer.json()["write"] is False and integration.json()["write"] is True
-    never = await client.post("/v1/tokens", json={"role": "admin", "expires_days": None})
+    admin = (await create_person(client, "admin"))["id"]
+    never = await client.post("/v1/tokens", json={"person_id": admin, "expires_days": None})
     assert never.json()["expires_at"] is None
-    bad = await client.post("/v1/tokens", json={"role": "admin", "expires_days": 0})
+    bad = await client.post("/v1/tokens", json={"person_id": admin, "expires_days": 0})
     assert bad.status_code == 422 and bad.json()["code"] == "validation_error"
 
 
-async def test_every_write_names_its_token_and_role(
+async def test_every_write_names_its_person_whichever_token_she_used(
     client, client_for, owner_connection, new_token, superuser_connection
 ):
     world = await build_world(client, owner_connection, new_token)
-    issued = await client.post("/v1/tokens", json={"role": "chair",
-                                                   "scope": f"club:{world.a.club_id}"})
+    person = await create_person(client, "chair", f"club:{world.a.club_id}")
+    issued = await client.post("/v1/tokens", json={"person_id": person["id"]})
     chair = client_for(issued.json()["token"])
     response = await chair.post(f"/v1/funds/{world.a.fund_id}/entries",
                                 json=entry_body(world.a.cash, world.a.capital, 10_000))
     assert response.status_code == 201, response.text
-    actor = f"{issued.json()['id']}:chair"
+    actor = f"person:{person['id']}"
+    assert person["actor"] == actor
     assert response.json()["actor"] == actor
     assert await superuser_connection.fetchval(
         "SELECT actor FROM entries WHERE id = $1", response.json()["id"]
     ) == actor
     reversal = await chair.post(f"/v1/entries/{response.json()['id']}/reversal", json={})
     assert reversal.json()["actor"] == actor
+    # her second token is still her
+    second = await client.post("/v1/tokens", json={"person_id": person["id"]})
+    assert second.json()["id"] != issued.json()["id"]
+    again = await client_for(second.json()["token"]).post(
+        f"/v1/funds/{world.a.fund_id}/entries",
+        json=entry_body(world.a.cash, world.a.capital, 20_000))
+    assert again.status_code == 201 and again.json()["actor"] == actor
+    records = (await client.get(f"/v1/funds/{world.a.fund_id}/audit",
+                                params={"limit": 500})).json()["items"]
+    for entry in (response.json(), reversal.json(), again.json()):
+        stamped = [r["record"] for r in records if r["sequence"] == entry["audit"]["sequence"]]
+        assert stamped and stamped[0]["actor"] == actor
+        assert stamped[0]["data"]["id"] == entry["id"]
 
 
 async def test_tokens_never_reach_the_logs_and_refusals_do(
@@ -168,13 +189,14 @@ async def test_tokens_never_reach_the_logs_and_refusals_do(
     assert refused.status_code == 403
     assert (await client_for("cf_wrong").get("/v1/funds")).status_code == 401
     assert (await client_for(None).get("/v1/funds")).status_code == 401
-    issued = await client.post("/v1/tokens", json={"role": "admin"})
+    issued = await client.post("/v1/tokens",
+                               json={"person_id": (await create_person(client, "admin"))["id"]})
     assert (await client_for(issued.json()["token"]).get("/v1/tokens")).status_code == 200
     text = "\n".join(r.getMessage() for r in caplog.records)
     for token in (*world.tokens.values(), issued.json()["token"], "cf_wrong"):
         assert token not in text
     refusals = [r.getMessage() for r in caplog.records if r.name == "clubfund.auth"]
-    assert any("authorisation refused" in m and ":auditor" in m
+    assert any("authorisation refused" in m and "reason=auditor" in m
                and "POST /v1/funds/{fund_id}/entries" in m for m in refusals), refusals
     assert any("authentication failed" in m and "presented:" + hash_token("cf_wrong")[:12] in m
                and "unknown_token" in m and "GET /v1/funds" in m for m in refusals), refusals

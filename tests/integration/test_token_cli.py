@@ -40,8 +40,9 @@ async def test_token_create_prints_a_working_token_last(
     assert [f["id"] for f in funds] == [club["fund_id"]]
     assert (await treasurer.get(f"/v1/funds/{other['fund_id']}")).status_code == 404
     row = await superuser_connection.fetchrow(
-        "SELECT role, created_by, expires_at - created_at AS lifetime FROM tokens"
-        " WHERE scope_club_id = $1", uuid.UUID(club["club_id"])
+        "SELECT p.role, t.created_by, t.expires_at - t.created_at AS lifetime"
+        " FROM tokens t JOIN people p ON p.id = t.person_id WHERE p.scope_club_id = $1",
+        uuid.UUID(club["club_id"])
     )
     assert row["role"] == "treasurer" and row["created_by"] == "cli"
     assert row["lifetime"].days == 7
@@ -57,6 +58,45 @@ async def test_token_create_refuses_a_scope_that_does_not_fit(database):
     code, out, err = await clubfund(database.owner_url, "token", "create", "--role", "treasurer",
                                     "--scope", "area:99")
     assert code == 2 and "one club" in err and "cf_" not in out
+    code, out, err = await clubfund(database.owner_url, "token", "create")
+    assert code == 2 and "--person" in err and "cf_" not in out
+    code, out, err = await clubfund(database.owner_url, "token", "create", "--person",
+                                    str(uuid.uuid4()))
+    assert code == 2 and "does not exist" in err and "cf_" not in out
+
+
+async def test_a_person_added_on_the_command_line_gets_tokens_and_both_are_audited(
+    database, owner_connection, client_for, superuser_connection
+):
+    club = await create_club(owner_connection, await create_area(owner_connection, "32"))
+    code, out, err = await clubfund(
+        database.owner_url, "person", "create", "--name", "Phạm Thị Chủ Nhiệm", "--role", "chair",
+        "--scope", f"club:{club['club_id']}", "--phone", "0987654321")
+    assert code == 0, err
+    person_id = out.strip().splitlines()[-1]
+    stored = await superuser_connection.fetchrow("SELECT * FROM people WHERE id = $1",
+                                                 uuid.UUID(person_id))
+    assert (stored["name"], stored["phone"], stored["role"]) == (
+        "Phạm Thị Chủ Nhiệm", "+84987654321", "chair")
+    tokens = []
+    for _ in range(2):
+        code, out, err = await clubfund(database.owner_url, "token", "create", "--person",
+                                        person_id, "--label", "điện thoại")
+        assert code == 0, err
+        assert f"of person {person_id}: chair" in out
+        tokens.append(out.strip().splitlines()[-1])
+    for token in tokens:
+        funds = (await client_for(token).get("/v1/funds")).json()["items"]
+        assert [f["id"] for f in funds] == [club["fund_id"]]
+    audit = await client_for(tokens[0]).get(f"/v1/funds/{club['fund_id']}/audit")
+    written = [(r["record"]["action"], r["record"]["actor"]) for r in audit.json()["items"]
+               if r["record"]["action"] in ("person.created", "token.created")]
+    assert written == [("person.created", "cli"), ("token.created", "cli"),
+                       ("token.created", "cli")]
+    code, out, err = await clubfund(database.owner_url, "person", "create", "--name", "Trùng số",
+                                    "--role", "admin", "--phone", "+84 98 765 4321")
+    assert code == 2 and "phone" in err
+    assert await superuser_connection.fetchval("SELECT count(*) FROM people") == 1
 
 
 async def test_the_embedded_first_start_prints_an_admin_token_and_keeps_it(

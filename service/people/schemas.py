@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.people import PHONE_LENGTH_MAX
+
+Role = Literal["admin", "auditor", "treasurer", "chair", "integration"]
+# A name: 1 to 200 characters, not only spaces, no control character.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+SCOPE_PATTERN = r"^(area|club):\S{1,100}$"
+
+
+class PersonCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN,
+                      examples=["Nguyễn Thị Hoa"])
+    phone: str | None = Field(
+        default=None, max_length=PHONE_LENGTH_MAX, examples=["0912 345 678"],
+        description="a Vietnamese mobile number: `0` and 9 digits or `+84` and 9 digits "
+                    "(spaces, dots, hyphens ignored); stored as `+84…`; unique. None: the "
+                    "person has no phone (an integrating system)",
+    )
+    role: Role
+    scope: str | None = Field(
+        default=None, pattern=SCOPE_PATTERN, examples=["club:0192f0c1-…"],
+        description="`area:<code>` (the area and every area under it today) or "
+                    "`club:<club_id>`; none for admin; treasurer and chair: a club",
+    )
+    member_id: uuid.UUID | None = Field(
+        default=None, description="the member of the scope's club this person is (a chair "
+                                  "may not approve a loan to herself)",
+    )
+
+
+class PersonRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    phone: str | None = Field(description="`+84` and 9 digits")
+    role: Role
+    scope: str | None
+    member_id: uuid.UUID | None
+    actor: str = Field(description="how entries, loan events and audit records name this "
+                                   "person: `person:<id>`")
+    created_at: datetime
+    created_by: str
