@@ -51,6 +51,17 @@ async def list_tokens(
     ))
 
 
+async def usable_admin_token_ids(connection: asyncpg.Connection, now: datetime) -> list[str]:
+    """The admin tokens that still work (not revoked, not expired), locked in id order so
+    that two revocations at once see each other's outcome."""
+    rows = await connection.fetch(
+        "SELECT id FROM tokens WHERE role = 'admin' AND revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > $1) ORDER BY id FOR UPDATE",
+        now,
+    )
+    return [r["id"] for r in rows]
+
+
 async def revoke_token(
     connection: asyncpg.Connection, token_id: str, now: datetime, revoked_by: str
 ) -> asyncpg.Record | None:
