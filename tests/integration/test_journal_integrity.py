@@ -214,3 +214,27 @@ async def test_an_entry_and_its_postings_in_one_transaction_pass_savepoints_incl
             )
     assert await owner_connection.fetchval("SELECT count(*) FROM postings") == 8
     assert await balance_of(owner_connection, ids["cash"]) == (530, 0)
+
+
+async def test_the_service_role_cannot_switch_the_guards_off(app_connection, owner_connection):
+    ids = await make_ledger(owner_connection)
+    statements = [
+        "ALTER TABLE postings DISABLE TRIGGER trg_postings_append_only",
+        "ALTER TABLE entries DISABLE TRIGGER ALL",
+        "DROP TRIGGER trg_postings_join_their_entry ON postings",
+        "CREATE OR REPLACE FUNCTION forbid_journal_change() RETURNS trigger"
+        " LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
+        "SET session_replication_role = replica",
+        "ALTER TABLE postings NO FORCE ROW LEVEL SECURITY",
+        "DROP TABLE postings",
+    ]
+    for statement in statements:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app_connection.execute(statement)
+    async with app_connection.transaction():
+        await see_every_fund(app_connection)
+        with pytest.raises(asyncpg.PostgresError) as raised:
+            await app_connection.execute("DELETE FROM postings")
+        assert raised.value.sqlstate in ("42501", "CF001")
+    assert await balance_of(owner_connection, ids["cash"]) == (500, 0)
+    assert await owner_connection.fetchval("SELECT count(*) FROM postings") == 2
