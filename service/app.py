@@ -22,6 +22,7 @@ from service.entries.endpoints import router as entries_router
 from service.errors import install_error_handlers
 from service.funds.endpoints import router as funds_router
 from service.loans.endpoints import router as loans_router
+from service.log_redaction import install_log_redaction
 from service.operations.endpoints import router as operations_router
 from service.people.endpoints import router as people_router
 from service.periods.endpoints import router as periods_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             if owns_pool:
                 await app.state.pool.close()
 
+    install_log_redaction()
     app = FastAPI(title="clubfund", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.pool = pool

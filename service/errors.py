@@ -268,6 +268,13 @@ class UnknownPerson(ClubfundError):
 from ledger import loan_lifecycle, loans, periods  # noqa: E402
 
 
+class LastAdminToken(ClubfundError):
+    status, code, title = (
+        409, "last_admin_token",
+        "The last usable admin token cannot be revoked: issue another admin token first",
+    )
+
+
 class UnknownArea(ClubfundError):
     status, code, title = 422, "unknown_area", "An area code is unknown or not valid on that date"
 

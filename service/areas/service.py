@@ -120,14 +120,19 @@ async def visible_codes(ctx: RequestContext) -> list[str] | None:
     )
 
 
+async def sees_area(ctx: RequestContext, code: str) -> bool:
+    """May the caller see this area? Every route that takes an area answers for one it may
+    not see exactly as for an unknown one, so that nothing tells a foreign area exists."""
+    visible = await visible_codes(ctx)
+    return visible is None or code in visible
+
+
 async def get_area(
     ctx: RequestContext, code: str, as_of: date | None = None, *, checked: bool = False
 ) -> AreaRead:
     """An area the caller may see (outside its scope: not found, as if it did not exist)."""
-    if not checked:
-        visible = await visible_codes(ctx)
-        if visible is not None and code not in visible:
-            raise NotFound(f"area {code} not found")
+    if not checked and not await sees_area(ctx, code):
+        raise NotFound(f"area {code} not found")
     area = await repository.get_area(ctx.connection, code)
     if area is None:
         raise NotFound(f"area {code} not found")

@@ -9,7 +9,7 @@ from ledger.chart import DEFAULT_CHART
 from service.accounts import repository as accounts
 from service.areas import repository as areas
 from service.areas.schemas import AreaLevel
-from service.areas.service import valid_on
+from service.areas.service import sees_area, valid_on
 from service.audit.service import record_write
 from service.clubs import repository
 from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
@@ -79,7 +79,7 @@ async def list_clubs(
     codes = None
     if area_code is not None:
         codes = await areas.area_subtree_codes(ctx.connection, area_code, day)
-        if not codes:
+        if not codes or not await sees_area(ctx, area_code):
             raise UnknownArea(f"area {area_code} not found")
     after = decode_cursor(cursor, 1)
     rows = await repository.list_clubs(

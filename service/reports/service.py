@@ -24,6 +24,7 @@ from ledger.reports import (
     start_of_year,
     trial_balance,
 )
+from service.areas.service import sees_area
 from service.context import RequestContext
 from service.errors import ExportTooLarge, InvalidCursor, NotFound
 from service.funds import repository as funds
@@ -369,7 +370,7 @@ async def portfolio_report(
     `as_of`, then each area's roll-up, depth first: area, its sub-areas, its clubs."""
     check_range(start, as_of)
     tree = await repository.area_tree(ctx.connection, area, as_of)
-    if area is not None and not tree:
+    if area is not None and (not tree or not await sees_area(ctx, area)):
         raise NotFound(f"area {area} not found")
     codes = [t["code"] for t in tree]
     scope = ctx.fund_scope

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 
 from service.context import RequestContext, get_context
-from service.errors import NotFound, UnknownPerson, problem_responses
+from service.errors import LastAdminToken, NotFound, UnknownPerson, problem_responses
 from service.pagination import Page, page_params
 from service.tokens import service
 from service.tokens.schemas import TokenCreate, TokenCreated, TokenRead
@@ -30,7 +30,8 @@ async def list_tokens(ctx: Context, page: PageParams) -> Page[TokenRead]:
 
 
 @router.post("/{token_id}/revocation", response_model=TokenRead,
-             responses=problem_responses(NotFound))
+             responses=problem_responses(NotFound, LastAdminToken))
 async def revoke_token(ctx: Context, token_id: TokenId) -> TokenRead:
-    """Revoke a token: its next request answers 401. Revoking twice changes nothing."""
+    """Revoke a token: its next request answers 401. Revoking twice changes nothing.
+    The last usable admin token is not revoked (409 `last_admin_token`)."""
     return await service.revoke_token(ctx, token_id)

@@ -47,6 +47,18 @@ async def list_tokens(
     ))
 
 
+async def usable_admin_token_ids(connection: asyncpg.Connection, now: datetime) -> list[str]:
+    """The admin tokens that still work (not revoked, not expired), locked in id order so
+    that two revocations at once see each other's outcome."""
+    rows = await connection.fetch(
+        "SELECT t.id FROM tokens t JOIN people p ON p.id = t.person_id"
+        " WHERE p.role = 'admin' AND t.revoked_at IS NULL"
+        " AND (t.expires_at IS NULL OR t.expires_at > $1) ORDER BY t.id FOR UPDATE OF t",
+        now,
+    )
+    return [r["id"] for r in rows]
+
+
 async def revoke_token(
     connection: asyncpg.Connection, token_id: str, now: datetime, revoked_by: str
 ) -> asyncpg.Record | None:

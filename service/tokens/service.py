@@ -20,7 +20,7 @@ import asyncpg
 from service.audit.service import record_write
 from service.auth.service import hash_token
 from service.context import RequestContext
-from service.errors import NotFound, UnknownPerson
+from service.errors import LastAdminToken, NotFound, UnknownPerson
 from service.pagination import Page, decode_cursor, make_page
 from service.people import repository as people
 from service.people.schemas import PersonCreate
@@ -92,6 +92,10 @@ async def list_tokens(ctx: RequestContext, limit: int, cursor: str | None) -> Pa
 
 
 async def revoke_token(ctx: RequestContext, token_id: str) -> TokenRead:
+    """Revoke a token, unless it is the last usable admin token: nobody could then issue
+    or revoke tokens (409 `last_admin_token`, nothing written)."""
+    if await repository.usable_admin_token_ids(ctx.connection, ctx.now) == [token_id]:
+        raise LastAdminToken(f"token {token_id} is the last usable admin token")
     record = await repository.revoke_token(ctx.connection, token_id, ctx.now, ctx.actor)
     if record is None:
         raise NotFound(f"token {token_id} not found")

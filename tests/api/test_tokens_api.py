@@ -201,3 +201,42 @@ async def test_tokens_never_reach_the_logs_and_refusals_do(
     assert any("authentication failed" in m and "presented:" + hash_token("cf_wrong")[:12] in m
                and "unknown_token" in m and "GET /v1/funds" in m for m in refusals), refusals
     assert any("actor=anonymous" in m and "no bearer token" in m for m in refusals), refusals
+
+
+async def test_the_last_usable_admin_token_is_not_revoked(
+    anonymous, client, client_for, superuser_connection
+):
+    anonymous_refused = await anonymous.post("/v1/tokens/tok_0000000000000000/revocation")
+    assert anonymous_refused.status_code == 401
+    (only,) = (await client.get("/v1/tokens")).json()["items"]
+
+    async def written() -> tuple[object, ...]:
+        return (
+            tuple(await superuser_connection.fetch(
+                "SELECT id, revoked_at, revoked_by FROM tokens ORDER BY id")),
+            await superuser_connection.fetchval("SELECT count(*) FROM audit_records"),
+        )
+
+    before = await written()
+    refused = await client.post(f"/v1/tokens/{only['id']}/revocation")
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == PROBLEM
+    assert refused.json()["code"] == "last_admin_token"
+    assert await written() == before
+    assert (await client.get("/v1/funds")).status_code == 200
+    # another admin token that has expired does not count; a working one does
+    admin_person = {"person_id": (await create_person(client, "admin"))["id"]}
+    expired = (await client.post("/v1/tokens", json=admin_person)).json()
+    await superuser_connection.execute(
+        "UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = $1",
+        expired["id"],
+    )
+    again = await client.post(f"/v1/tokens/{only['id']}/revocation")
+    assert again.status_code == 409 and again.json()["code"] == "last_admin_token"
+    second = (await client.post("/v1/tokens", json=admin_person)).json()
+    assert (await client.post(f"/v1/tokens/{only['id']}/revocation")).status_code == 200
+    successor = client_for(second["token"])
+    last = await successor.post(f"/v1/tokens/{second['id']}/revocation")
+    assert last.status_code == 409 and last.json()["code"] == "last_admin_token"
+    # revoking an already revoked admin token is not blocked by the rule
+    assert (await successor.post(f"/v1/tokens/{only['id']}/revocation")).status_code == 200

@@ -267,3 +267,23 @@ async def test_a_rewrite_with_recomputed_hashes_is_caught_by_a_saved_head(
     assert "history was rewritten" in out and "tree size 9" in out
     # Without the saved head, the rewrite would have passed.
     assert cli(database, "verify", "--fund", fund_id, "--key", str(key_file)) == 0
+
+
+async def test_the_owner_switching_a_guard_off_is_named(client, two_funds, owner_connection):
+    """PostgreSQL lets a table's owner (the role that runs migrations) disable its
+    triggers: the database cannot stop it, the audit log's verification names it."""
+    untouched, fund = two_funds
+    entry = fund["entries"][3]
+    db = owner_connection
+    await db.execute("ALTER TABLE postings DISABLE TRIGGER trg_postings_append_only")
+    try:
+        deleted = await db.execute("DELETE FROM postings WHERE fund_id = $1 AND entry_id = $2",
+                                   fund["id"], entry["id"])
+    finally:
+        await db.execute("ALTER TABLE postings ENABLE TRIGGER trg_postings_append_only")
+    assert deleted == "DELETE 2"
+    answer = await verify(client, fund["id"])
+    assert answer["ok"] is False
+    assert (answer["fund_id"], answer["sequence"]) == (fund["id"], entry["audit"]["sequence"])
+    assert entry["id"] in answer["reason"]
+    assert (await verify(client, untouched["id"]))["ok"] is True

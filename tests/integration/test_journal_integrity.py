@@ -117,7 +117,7 @@ async def test_an_unbalanced_entry_is_refused_at_commit_by_the_deferred_trigger(
 
 async def test_a_posting_added_later_to_an_old_entry_is_refused(owner_connection):
     ids = await make_ledger(owner_connection)
-    with pytest.raises(asyncpg.CheckViolationError):
+    with pytest.raises(asyncpg.PostgresError, match="earlier transaction"):
         async with owner_connection.transaction():
             await owner_connection.execute(
                 "INSERT INTO postings (fund_id, entry_id, line, account_id, side, amount,"
@@ -157,3 +157,84 @@ async def test_postings_must_use_an_account_of_the_fund_in_its_currency(owner_co
         async with owner_connection.transaction():
             await insert_entry(owner_connection, ids["fund"], uuid.uuid4(), 2,
                                [(ids["cash"], "debit", 1), (uuid.uuid4(), "credit", 1)])
+
+
+async def see_every_fund(connection: asyncpg.Connection) -> None:
+    """The transaction-local setting the service sets for an admin (row-level security)."""
+    await connection.execute("SELECT set_config('clubfund.all_funds', 'on', true)")
+
+
+@pytest.mark.parametrize("role", ["app", "owner"])
+async def test_a_balanced_pair_added_later_to_an_old_entry_is_refused(
+    role, app_connection, owner_connection
+):
+    ids = await make_ledger(owner_connection)
+    connection = app_connection if role == "app" else owner_connection
+    with pytest.raises(asyncpg.PostgresError, match="earlier transaction") as raised:
+        async with connection.transaction():
+            await see_every_fund(connection)
+            for line, account, side in ((3, ids["cash"], "debit"),
+                                        (4, ids["capital"], "credit")):
+                await connection.execute(
+                    "INSERT INTO postings (fund_id, entry_id, line, account_id, side, amount,"
+                    " currency, effective_date, sequence) VALUES ($1, $2, $3, $4, $5, 7, 'VND',"
+                    " '2026-03-05', 1)",
+                    ids["fund"], ids["entry"], line, account, side,
+                )
+    assert raised.value.sqlstate == "CF002"
+    assert await owner_connection.fetchval("SELECT count(*) FROM postings") == 2
+    assert await balance_of(owner_connection, ids["cash"]) == (500, 0)
+
+
+async def test_an_entry_and_its_postings_in_one_transaction_pass_savepoints_included(
+    app_connection, owner_connection
+):
+    ids = await make_ledger(owner_connection)
+    lines = [(ids["cash"], "debit", 10), (ids["capital"], "credit", 10)]
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with app_connection.transaction():
+        await see_every_fund(app_connection)
+        await insert_entry(app_connection, ids["fund"], first, 2, lines)
+        async with app_connection.transaction():  # a savepoint: a subtransaction's xid
+            await insert_entry(app_connection, ids["fund"], second, 3, lines)
+        # an entry written in a savepoint, its postings after the savepoint was released
+        async with app_connection.transaction():
+            await app_connection.execute(
+                "INSERT INTO entries (fund_id, id, sequence, effective_date, recorded_at,"
+                " description, currency, metadata, actor, hash) VALUES ($1, $2, 4, $3, $4,"
+                " 'x', 'VND', '{}', 't', 'h')",
+                ids["fund"], third, date(2026, 3, 5), NOW,
+            )
+        for line, (account, side, amount) in enumerate(lines, start=1):
+            await app_connection.execute(
+                "INSERT INTO postings (fund_id, entry_id, line, account_id, side, amount,"
+                " currency, effective_date, sequence) VALUES ($1, $2, $3, $4, $5, $6, 'VND',"
+                " '2026-03-05', 4)",
+                ids["fund"], third, line, account, side, amount,
+            )
+    assert await owner_connection.fetchval("SELECT count(*) FROM postings") == 8
+    assert await balance_of(owner_connection, ids["cash"]) == (530, 0)
+
+
+async def test_the_service_role_cannot_switch_the_guards_off(app_connection, owner_connection):
+    ids = await make_ledger(owner_connection)
+    statements = [
+        "ALTER TABLE postings DISABLE TRIGGER trg_postings_append_only",
+        "ALTER TABLE entries DISABLE TRIGGER ALL",
+        "DROP TRIGGER trg_postings_join_their_entry ON postings",
+        "CREATE OR REPLACE FUNCTION forbid_journal_change() RETURNS trigger"
+        " LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
+        "SET session_replication_role = replica",
+        "ALTER TABLE postings NO FORCE ROW LEVEL SECURITY",
+        "DROP TABLE postings",
+    ]
+    for statement in statements:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app_connection.execute(statement)
+    async with app_connection.transaction():
+        await see_every_fund(app_connection)
+        with pytest.raises(asyncpg.PostgresError) as raised:
+            await app_connection.execute("DELETE FROM postings")
+        assert raised.value.sqlstate in ("42501", "CF001")
+    assert await balance_of(owner_connection, ids["cash"]) == (500, 0)
+    assert await owner_connection.fetchval("SELECT count(*) FROM postings") == 2
