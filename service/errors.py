@@ -156,8 +156,14 @@ DATABASE_UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
 def is_database_unreachable(error: BaseException) -> bool:
     if isinstance(error, DATABASE_UNREACHABLE_ERRORS):
         return True
-    # asyncpg's answer to a query on a connection it already knows is closed.
-    return isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
+    # asyncpg's answers to a call on a connection it already knows is lost: closed, or (a
+    # pooled one) handed back to its pool by the loss while the request still held it.
+    return isinstance(error, asyncpg.InterfaceError) and any(
+        words in str(error) for words in CONNECTION_LOST_WORDS
+    )
+
+
+CONNECTION_LOST_WORDS = ("connection is closed", "connection has been released back to the pool")
 
 
 class ExportTooLarge(ClubfundError):

@@ -165,8 +165,7 @@ class TransactionMiddleware:
                     return
             await transaction.commit()
         except asyncpg.PostgresError as error:
-            if connection.is_in_transaction():
-                await roll_back(connection, transaction)
+            await roll_back(connection, transaction)
             await send_response(send, problem_for(error))
             return
         await captured.flush(send)
@@ -175,9 +174,9 @@ class TransactionMiddleware:
 async def roll_back(connection: asyncpg.Connection, transaction: Transaction) -> None:
     """Roll the request's transaction back. On a connection already lost there is nothing
     to roll back (the server discards the transaction with the session): no error."""
-    if connection.is_closed():
-        return
     try:
+        if connection.is_closed() or not connection.is_in_transaction():
+            return
         await transaction.rollback()
     except Exception as error:
         if not is_database_unreachable(error):
