@@ -161,7 +161,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from service import migrate
     from service.app import create_app
     from service.audit.signing import with_audit_key
     from service.database import NonDurableDatabase
@@ -170,6 +169,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     embedded = settings.database_url is None
     owner_url, app_url = database_urls(settings)
     if embedded:  # an external database is migrated by `clubfund migrate`, as its owner
+        from service import migrate  # (alembic: a second of start-up, restarts skip it)
+
         migrate.upgrade(owner_url)
         ensure_local_admin_token(owner_url, settings.data_dir)
     settings = settings.model_copy(update={"database_url": app_url})

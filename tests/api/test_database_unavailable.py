@@ -8,8 +8,12 @@ connection included: tests/faults/test_database_outage.py.)"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -174,3 +178,20 @@ def test_the_durability_check_is_on_unless_the_environment_turns_it_off(
     assert Settings().allow_non_durable_database is False
     monkeypatch.setenv("CLUBFUND_ALLOW_NON_DURABLE_DATABASE", "true")
     assert Settings().allow_non_durable_database is True
+
+
+async def test_serve_refuses_a_non_durable_database_with_a_clear_message(
+    database: Database,
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLUBFUND_")}
+    environment.update({"DATABASE_URL": database.app_url,
+                        "CLUBFUND_AUDIT_SIGNING_KEY": "unused-when-refused"})
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(closed_port())],
+        env=environment, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "clubfund will not serve" in result.stderr
+    assert "fsync = off" in result.stderr
+    assert "listening" not in result.stdout

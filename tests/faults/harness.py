@@ -229,11 +229,11 @@ class PostingLoad:
         self.accounts = accounts
         self.rng = rng
         self.tag = tag
-        self.clients_count = rng.randint(3, 8)
+        self.clients_count = rng.randint(2, 6)
         self.result = LoadResult()
         self.stopping = asyncio.Event()
         # Set once acknowledged postings reach the fault point; then again per client.
-        self.fault_after_acknowledged = rng.randint(5, 60)
+        self.fault_after_acknowledged = rng.randint(3, 30)
         self.fault_point = asyncio.Event()
         self.acknowledged_after_fault = 0
         self.fault_injected = False
