@@ -53,4 +53,4 @@ def test_a_fault_under_load_loses_no_acknowledged_write(
         fault, fault_seed, run_nonce, durable_postgres, fault_service,
         fault_admin_token, injection(fault, durable_postgres, fault_service),
         connections_may_break=fault == "service_kill"))
-    tally(fault, recovery_seconds, **figures)
+    tally(fault, fault_seed, recovery_seconds, **figures)
