@@ -6,7 +6,7 @@ other seeds:
     CLUBFUND_FAULT_SEED=17 .venv/bin/python -m pytest tests/faults        # seed 17 only
     CLUBFUND_FAULT_SEEDS=200 .venv/bin/python -m pytest tests/faults      # seeds 1..200
     CLUBFUND_FAULT_SEEDS=200 CLUBFUND_FAULT_FIRST_SEED=1000 ...           # seeds 1000..1199
-    CLUBFUND_FAULT_LOG=faults.jsonl ...    # each passed run's figures, one JSON line each
+    CLUBFUND_FAULT_LOG=faults.jsonl ...    # each run's figures or failure, a JSON line each
 
 A failing seed is in the test's id (`[seed=17]`) and in every assertion message.
 """
@@ -51,16 +51,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("fault_seed", seeds, ids=[f"seed={seed}" for seed in seeds])
 
 
-def tally(test: str, seed: int, recovery_seconds: float, **counts: int) -> None:
-    """Add a passed run's figures to the summary; with CLUBFUND_FAULT_LOG set, also append
-    them as one JSON line to that file (a long run can be read while it goes on)."""
+def log_line(record: dict[str, Any]) -> None:
+    """With CLUBFUND_FAULT_LOG set, append `record` as one JSON line to that file (a long
+    run can be read while it goes on)."""
     if os.environ.get("CLUBFUND_FAULT_LOG"):
         with open(os.environ["CLUBFUND_FAULT_LOG"], "a") as log:
-            log.write(json.dumps({"test": test, "seed": seed, "recovery_seconds":
-                                  round(recovery_seconds, 3), **counts}) + "\n")
+            log.write(json.dumps(record) + "\n")
+
+
+def tally(test: str, seed: int, recovery_seconds: float, **counts: int) -> None:
+    """Add a passed run's figures to the summary (and the log)."""
+    log_line({"test": test, "seed": seed, "recovery_seconds": round(recovery_seconds, 3),
+              **counts})
     TALLY.setdefault(test, Counter()).update(counts)
     SLOWEST_RECOVERY_SECONDS[test] = max(recovery_seconds,
                                          SLOWEST_RECOVERY_SECONDS.get(test, 0.0))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed and "faults" in report.nodeid:
+        log_line({"failed": report.nodeid, "when": report.when,
+                  "message": report.longreprtext[-3000:]})
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
