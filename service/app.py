@@ -17,9 +17,9 @@ from service.audit.endpoints import router as audit_router
 from service.auth.openapi import document_access
 from service.cashbook.endpoints import router as cashbook_router
 from service.clubs.endpoints import router as clubs_router
-from service.database import create_pool
+from service.database import NonDurableDatabase, create_pool, require_durable_database
 from service.entries.endpoints import router as entries_router
-from service.errors import install_error_handlers
+from service.errors import install_error_handlers, problem_for
 from service.funds.endpoints import router as funds_router
 from service.loans.endpoints import router as loans_router
 from service.log_redaction import install_log_redaction
@@ -39,8 +39,11 @@ errors are `application/problem+json` with a stable `code`; every POST honours
 """
 
 
-class RequestStatsMiddleware:
-    """Counts responses by status class for /metrics."""
+class ResponseBoundaryMiddleware:
+    """The outermost layer: every answer is counted for /metrics, and an exception that got
+    past the handlers and the other middleware still becomes problem+json (503
+    `database_unavailable` while the database is unreachable, 500 logged otherwise) instead
+    of plain text and a reset connection."""
 
     def __init__(self, app: ASGIApp, stats: Counter[str]) -> None:
         self.app = app
@@ -50,13 +53,22 @@ class RequestStatsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
         async def counting_send(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 self.stats[f"{message['status'] // 100}xx"] += 1
             await send(message)
 
-        await self.app(scope, receive, counting_send)
+        try:
+            await self.app(scope, receive, counting_send)
+        except Exception as error:
+            if started:  # half an answer sent: only closing the connection tells the client
+                raise
+            response = problem_for(error)
+            await response(scope, receive, counting_send)
 
 
 def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> FastAPI:
@@ -70,8 +82,16 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             if settings.database_url is None:
                 raise RuntimeError("DATABASE_URL is not set")
             app.state.pool = await create_pool(
-                settings.database_url, settings.pool_min_size, settings.pool_max_size
+                settings.database_url, settings.pool_min_size, settings.pool_max_size,
+                settings.database_connect_timeout_seconds,
             )
+            if not settings.allow_non_durable_database:
+                try:
+                    async with app.state.pool.acquire() as connection:
+                        await require_durable_database(connection)
+                except NonDurableDatabase:
+                    await app.state.pool.close()
+                    raise
         try:
             yield
         finally:
@@ -86,7 +106,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.state.started_monotonic = time.monotonic()
     install_error_handlers(app)
     app.add_middleware(TransactionMiddleware)
-    app.add_middleware(RequestStatsMiddleware, stats=app.state.request_stats)
+    app.add_middleware(ResponseBoundaryMiddleware, stats=app.state.request_stats)
     for router in (operations_router, funds_router, accounts_router, entries_router):
         app.include_router(router)
     for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):

@@ -220,30 +220,55 @@ def ensure_local_admin_token(owner_url: str, data_dir: Path) -> None:
     print(f"admin token (saved in {path.resolve()}):\n{token}", flush=True)
 
 
+async def check_durable(url: str) -> None:
+    """Raise NonDurableDatabase when the server at `url` may lose acknowledged writes."""
+    import asyncpg
+
+    from service.database import require_durable_database
+
+    connection = await asyncpg.connect(url)
+    try:
+        await require_durable_database(connection)
+    finally:
+        await connection.close()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvicorn
 
-    from service import migrate
     from service.app import create_app
     from service.audit.signing import with_audit_key
+    from service.database import NonDurableDatabase
 
     settings = get_settings()
     embedded = settings.database_url is None
     owner_url, app_url = database_urls(settings)
     if embedded:  # an external database is migrated by `clubfund migrate`, as its owner
+        from service import migrate  # (alembic: a second of start-up, restarts skip it)
+
         migrate.upgrade(owner_url)
         ensure_local_admin_token(owner_url, settings.data_dir)
     settings = settings.model_copy(update={"database_url": app_url})
+    if not settings.allow_non_durable_database:
+        try:
+            asyncio.run(check_durable(app_url))
+        except NonDurableDatabase as error:
+            print(f"clubfund will not serve: {error}", file=sys.stderr)
+            return 2
     settings = with_audit_key(settings)
     if args.demo:
         run_demo(app_url, clubs=30, seed=DEMO_SEED, end_date=None, only_if_empty=True)
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"clubfund listening on http://{host}:{port} (API docs at /docs)", flush=True)
-    # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead, so
-    # that the embedded PostgreSQL is stopped by its exit handler.
+    # On SIGTERM uvicorn stops accepting, lets the requests in flight finish (at most
+    # shutdown_grace_seconds), closes the pool, then re-raises SIGTERM: exit normally then,
+    # so that the embedded PostgreSQL is stopped after the service, by its exit handler.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds)
     return 0
 
 

@@ -24,9 +24,39 @@ async def init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
-async def create_pool(url: str, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+async def create_pool(
+    url: str, min_size: int = 2, max_size: int = 20, connect_timeout_seconds: float = 60.0
+) -> asyncpg.Pool:
+    """A pool of service connections. A connection found lost is discarded by the pool and a
+    new one opened on the next acquire, each attempt giving up after the connect timeout."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         url, min_size=min_size, max_size=max_size, init=init_connection,
+        timeout=connect_timeout_seconds,
         server_settings={"application_name": "clubfund", "timezone": "UTC"},
     )
     return pool
+
+
+# Settings that, when off, let a crash of the server lose or corrupt committed transactions.
+DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+class NonDurableDatabase(RuntimeError):
+    """The server may lose acknowledged writes in a crash; the service will not use it."""
+
+
+async def require_durable_database(connection: asyncpg.Connection) -> None:
+    """Refuse a server with fsync, synchronous_commit or full_page_writes off: the service
+    answers 2xx only after COMMIT, which is worth something only if COMMIT is durable."""
+    rows = await connection.fetch(
+        "SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])",
+        list(DURABILITY_SETTINGS),
+    )
+    unsafe = sorted(f"{row['name']} = off" for row in rows if row["setting"] == "off")
+    if unsafe:
+        raise NonDurableDatabase(
+            "the database may lose acknowledged writes in a crash (" + ", ".join(unsafe)
+            + "): set " + ", ".join(f"{name} = on" for name in DURABILITY_SETTINGS)
+            + " in postgresql.conf (CLUBFUND_ALLOW_NON_DURABLE_DATABASE=true is for test"
+            " suites and benchmarks only)"
+        )

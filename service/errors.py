@@ -130,6 +130,42 @@ class AuditKeyMissing(ClubfundError):
     status, code, title = 503, "audit_key_missing", "No audit signing key is configured"
 
 
+class DatabaseUnavailable(ClubfundError):
+    """The database cannot be reached (down, restarting, or no connection free in time).
+
+    Nothing was written by this request unless an earlier answer said so; the client
+    retries after `Retry-After` seconds, with the same Idempotency-Key for a POST.
+    """
+
+    status, code, title = 503, "database_unavailable", "The database is unreachable; retry later"
+    retry_after_seconds: ClassVar[int] = 2
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after_seconds)})
+
+
+# What a lost, refused or not yet ready database connection raises: the database is
+# unavailable, which is not the client's fault and not a bug of the service.
+DATABASE_UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError, TimeoutError,  # refused or reset; no connection within the timeout
+    asyncpg.PostgresConnectionError,  # class 08, including a connection lost mid-query
+    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError,
+)
+
+
+def is_database_unreachable(error: BaseException) -> bool:
+    if isinstance(error, DATABASE_UNREACHABLE_ERRORS):
+        return True
+    # asyncpg's answers to a call on a connection it already knows is lost: closed, or (a
+    # pooled one) handed back to its pool by the loss while the request still held it.
+    return isinstance(error, asyncpg.InterfaceError) and any(
+        words in str(error) for words in CONNECTION_LOST_WORDS
+    )
+
+
+CONNECTION_LOST_WORDS = ("connection is closed", "connection has been released back to the pool")
+
+
 class ExportTooLarge(ClubfundError):
     status, code, title = 422, "export_too_large", "The export is too large; narrow the range"
 
@@ -160,6 +196,9 @@ def problem_for(error: Exception) -> JSONResponse:
     if isinstance(error, ledger_errors.LedgerError):
         status = LEDGER_STATUS.get(type(error), 422)
         return problem(status, error.code, error.code.replace("_", " ").capitalize(), error.detail)
+    if is_database_unreachable(error):
+        log.warning("database unreachable: %s: %s", type(error).__name__, error)
+        return problem_for(DatabaseUnavailable())
     if isinstance(error, asyncpg.PostgresError):
         mapped = map_database_error(error)
         if mapped is not None:
@@ -202,9 +241,10 @@ class ProblemDetails(BaseModel):
 
 
 def problem_responses(*errors: type[ClubfundError] | tuple[int, str]) -> dict[int | str, Any]:
-    """`responses=` for a route: each status with the codes it may carry."""
+    """`responses=` for a route: each status with the codes it may carry (every route may
+    answer 422 validation_error and, while the database is unreachable, 503)."""
     by_status: dict[int, list[str]] = {}
-    for item in (*errors, ValidationFailed):
+    for item in (*errors, ValidationFailed, DatabaseUnavailable):
         status, code = (item.status, item.code) if isinstance(item, type) else item
         by_status.setdefault(status, []).append(code)
     return {

@@ -25,6 +25,16 @@ class Settings(BaseSettings):
     port: int = 8000
     pool_min_size: int = 2
     pool_max_size: int = 20
+    # While the database is down or restarting, a request waits at most this long for a
+    # connection (opening one included) before it answers 503 database_unavailable.
+    database_connect_timeout_seconds: float = 3.0
+    database_acquire_timeout_seconds: float = 5.0
+    # `clubfund serve` refuses a database that may lose acknowledged writes in a crash
+    # (fsync, synchronous_commit or full_page_writes off). Only test suites and benchmarks,
+    # which throw their data away, set CLUBFUND_ALLOW_NON_DURABLE_DATABASE=true.
+    allow_non_durable_database: bool = False
+    # On SIGTERM: stop accepting, let requests in flight finish for at most this long.
+    shutdown_grace_seconds: int = 30
     # How many rows a list endpoint returns at most per page.
     page_limit_max: int = 500
     # The Ed25519 key that signs audit tree heads: base64 of its 32 raw private bytes, or a

@@ -31,11 +31,18 @@ from typing import Any
 
 import asyncpg
 import rfc8785
+from asyncpg.transaction import Transaction
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth.service import authorise_request, restore_scope
-from service.errors import IdempotencyConflict, ValidationFailed, problem_for
+from service.errors import (
+    DatabaseUnavailable,
+    IdempotencyConflict,
+    ValidationFailed,
+    is_database_unreachable,
+    problem_for,
+)
 
 # POSTs that create no fund-scoped row keep their idempotency record here.
 GLOBAL_FUND_ID = uuid.UUID(int=0)
@@ -81,69 +88,99 @@ class TransactionMiddleware:
             )))
             return
         fingerprint = request_hash(method, scope["path"], scope.get("query_string", b""), body)
-        pool: asyncpg.Pool = scope["app"].state.pool
-
-        async with pool.acquire() as connection:
-            transaction = connection.transaction()
-            await transaction.start()
-            stored = None
+        app_state = scope["app"].state
+        pool: asyncpg.Pool = app_state.pool
+        try:
+            connection = await pool.acquire(
+                timeout=app_state.settings.database_acquire_timeout_seconds
+            )
+        except (OSError, asyncpg.PostgresError) as error:
+            # No socket, refused, starting up, or no connection free in time.
+            raise DatabaseUnavailable(f"no database connection: {type(error).__name__}") from error
+        try:
+            await self.serve_in_transaction(connection, scope, send, body, key, fingerprint)
+        finally:
             try:
-                # Authenticate and set this transaction's fund scope before anything
-                # else reads a row (see service/auth/service.py).
-                access = await authorise_request(connection, scope)
-                if access.principal is None:
-                    key = None
-                if access.refusal is None and key is not None:
-                    stored = await find_stored_response(connection, access.principal_id, key)
-            except BaseException:
-                await transaction.rollback()
-                raise
-            if access.refusal is not None or stored is not None:
-                await transaction.rollback()
-                if access.refusal is not None:
-                    await send_response(send, problem_for(access.refusal))
-                else:
+                await pool.release(connection)
+            except Exception as error:  # a lost connection is discarded, not returned
+                if not is_database_unreachable(error):
+                    raise
+
+    async def serve_in_transaction(
+        self, connection: asyncpg.Connection, scope: Scope, send: Send, body: bytes,
+        key: str | None, fingerprint: str,
+    ) -> None:
+        transaction = connection.transaction()
+        await transaction.start()
+        stored = None
+        try:
+            # Authenticate and set this transaction's fund scope before anything
+            # else reads a row (see service/auth/service.py).
+            access = await authorise_request(connection, scope)
+            if access.principal is None:
+                key = None
+            if access.refusal is None and key is not None:
+                stored = await find_stored_response(connection, access.principal_id, key)
+        except BaseException:
+            await roll_back(connection, transaction)
+            raise
+        if access.refusal is not None or stored is not None:
+            await roll_back(connection, transaction)
+            if access.refusal is not None:
+                await send_response(send, problem_for(access.refusal))
+            else:
+                assert stored is not None
+                await replay(send, stored, fingerprint)
+            return
+        principal_id = access.principal_id
+        captured = CapturedResponse()
+        state = scope.setdefault("state", {})
+        state["connection"] = connection
+        state["principal_id"] = principal_id
+        state["principal"] = access.principal
+        state["actor"] = access.actor
+        try:
+            await self.app(scope, replay_body(body), captured.send)
+        except BaseException:
+            await roll_back(connection, transaction)
+            raise
+        if captured.status >= 400:
+            await roll_back(connection, transaction)
+            await captured.flush(send)
+            return
+        try:
+            if key is not None:
+                fund_id = state.get("fund_id") or GLOBAL_FUND_ID
+                stored_now = await store_response(
+                    connection, fund_id, principal_id, key, fingerprint, captured,
+                    state.get("replay_redacted_fields", ()),
+                )
+                if not stored_now:
+                    await roll_back(connection, transaction)
+                    async with connection.transaction():
+                        await restore_scope(connection, access)
+                        stored = await find_stored_response(connection, principal_id, key)
                     assert stored is not None
                     await replay(send, stored, fingerprint)
-                return
-            principal_id = access.principal_id
-            captured = CapturedResponse()
-            state = scope.setdefault("state", {})
-            state["connection"] = connection
-            state["principal_id"] = principal_id
-            state["principal"] = access.principal
-            state["actor"] = access.actor
-            try:
-                await self.app(scope, replay_body(body), captured.send)
-            except BaseException:
-                await transaction.rollback()
-                raise
-            if captured.status >= 400:
-                await transaction.rollback()
-                await captured.flush(send)
-                return
-            try:
-                if key is not None:
-                    fund_id = state.get("fund_id") or GLOBAL_FUND_ID
-                    stored_now = await store_response(
-                        connection, fund_id, principal_id, key, fingerprint, captured,
-                        state.get("replay_redacted_fields", ()),
-                    )
-                    if not stored_now:
-                        await transaction.rollback()
-                        async with connection.transaction():
-                            await restore_scope(connection, access)
-                            stored = await find_stored_response(connection, principal_id, key)
-                        assert stored is not None
-                        await replay(send, stored, fingerprint)
-                        return
-                await transaction.commit()
-            except asyncpg.PostgresError as error:
-                if not connection.is_closed() and connection.is_in_transaction():
-                    await transaction.rollback()
-                await send_response(send, problem_for(error))
-                return
-            await captured.flush(send)
+                    return
+            await transaction.commit()
+        except asyncpg.PostgresError as error:
+            await roll_back(connection, transaction)
+            await send_response(send, problem_for(error))
+            return
+        await captured.flush(send)
+
+
+async def roll_back(connection: asyncpg.Connection, transaction: Transaction) -> None:
+    """Roll the request's transaction back. On a connection already lost there is nothing
+    to roll back (the server discards the transaction with the session): no error."""
+    try:
+        if connection.is_closed() or not connection.is_in_transaction():
+            return
+        await transaction.rollback()
+    except Exception as error:
+        if not is_database_unreachable(error):
+            raise
 
 
 async def read_body(receive: Receive) -> bytes:

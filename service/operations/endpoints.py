@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
+from service.errors import problem_responses
+
 router = APIRouter(tags=["operations"])
 
 
@@ -17,9 +19,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=problem_responses())
 async def readyz(request: Request) -> dict[str, Any]:
-    """The database answers and the schema is migrated."""
+    """The database answers and the schema is migrated; 503 `database_unavailable` while the
+    database is unreachable. (`/healthz` and `/metrics` need no database: they stay 200.)"""
     connection = request.state.connection
     revision = await connection.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
     return {"status": "ready", "schema_revision": revision}
