@@ -98,7 +98,9 @@ def durable_postgres() -> Iterator[DurablePostgres]:
 @pytest.fixture(scope="session")
 def fault_admin_token(durable_postgres: DurablePostgres) -> str:
     _, token = run_in_thread(lambda: create_token_on(
-        durable_postgres.embedded.owner_url, "admin", None, False, None, "fault tests"))
+        durable_postgres.embedded.owner_url, person_id=None,
+        new_person={"name": "fault tests", "role": "admin", "scope": None}, write=False,
+        expires_days=None, label="fault tests"))
     return token
 
 
