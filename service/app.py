@@ -24,6 +24,7 @@ from service.funds.endpoints import router as funds_router
 from service.loans.endpoints import router as loans_router
 from service.operations.endpoints import router as operations_router
 from service.periods.endpoints import router as periods_router
+from service.programme.endpoints import router as programme_router
 from service.reports.endpoints import router as reports_router
 from service.settings import Settings, get_settings
 from service.tokens.endpoints import router as tokens_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):
         app.include_router(router)
     app.include_router(reports_router)
+    app.include_router(programme_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)
     document_access(app)

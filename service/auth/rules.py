@@ -50,6 +50,11 @@ RECORD: Final = Rule(frozenset({TREASURER, CHAIR, ADMIN, INTEGRATION_WRITE}))
 APPROVE: Final = Rule(frozenset({CHAIR, ADMIN}))
 # Reference data and access control.
 ADMIN_ONLY: Final = Rule(frozenset({ADMIN}))
+# The province's plan: admins, and auditors, whom the service then holds to a province
+# scope (its own areas only). The one write an auditor makes: the department that
+# monitors the plan keeps its targets; it records nothing in any fund.
+PLAN: Final = Rule(frozenset({ADMIN, AUDITOR}))
+AUDITOR_WRITES: Final = frozenset({("POST", "/v1/areas/{code}/targets")})
 
 RULES: dict[tuple[str, str], Rule] = {
     # operations and documentation
@@ -79,6 +84,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/funds/{fund_id}/balance-sheet"): READ,
     ("GET", "/v1/funds/{fund_id}/income-statement"): READ,
     ("GET", "/v1/reports/portfolio"): READ,
+    ("GET", "/v1/reports/programme"): READ,
     # tokens
     ("POST", "/v1/tokens"): ADMIN_ONLY,
     ("GET", "/v1/tokens"): ADMIN_ONLY,
@@ -97,6 +103,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/areas/{code}"): READ,
     ("POST", "/v1/areas/{code}/parents"): ADMIN_ONLY,
     ("POST", "/v1/areas/{code}/dissolution"): ADMIN_ONLY,
+    ("POST", "/v1/areas/{code}/targets"): PLAN,
+    ("GET", "/v1/areas/{code}/targets"): READ,
     # clubs and members
     ("POST", "/v1/clubs"): ADMIN_ONLY,
     ("GET", "/v1/clubs"): READ,
