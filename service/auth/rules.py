@@ -7,6 +7,9 @@ that may call the route; *where* they may call it (which funds) is the token's
 scope, enforced by row-level security: a resource outside the scope is not
 found (404), exactly like one that does not exist.
 
+Auditors only read, but for one route (`AUDITOR_WRITES`): the plan's targets, which
+the service lets an auditor set only inside her own province (docs/access.md).
+
 Adding a route: add one line, e.g.
     ("POST", "/v1/loans/{loan_id}/approval"): APPROVE,
 """
