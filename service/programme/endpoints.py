@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, status
 from ledger.programme import YEAR_MAX, YEAR_MIN
 from service.areas.schemas import AREA_CODE_PATTERN
 from service.context import RequestContext, get_context
-from service.errors import Forbidden, InvalidCursor, NotFound, problem_responses
+from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea, problem_responses
 from service.pagination import Page, page_params
 from service.programme import service
 from service.programme.schemas import ProgrammeRead, TargetCreate, TargetRead
@@ -33,7 +33,8 @@ CommitteeLanguage = Annotated[Language, Depends(committee_language)]
 
 
 @router.post("/v1/areas/{code}/targets", status_code=status.HTTP_201_CREATED,
-             response_model=TargetRead, responses=problem_responses(NotFound, Forbidden))
+             response_model=TargetRead,
+             responses=problem_responses(NotFound, Forbidden, UnknownArea))
 async def set_target(ctx: Context, code: AreaCode, body: TargetCreate) -> TargetRead:
     """Set the plan's target of an area for a year (replacing an earlier one): an admin,
     or the auditor of the province the area lies in."""

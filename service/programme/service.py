@@ -29,7 +29,7 @@ from service.areas.service import visible_codes
 from service.audit.service import record_service_write
 from service.auth.rules import ADMIN, AUDITOR
 from service.context import RequestContext
-from service.errors import Forbidden, NotFound
+from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea
 from service.pagination import Page, decode_cursor, make_page
 from service.programme import repository
 from service.programme.schemas import (
@@ -76,9 +76,13 @@ async def require_planner(ctx: RequestContext, code: str, year: int) -> None:
 
 
 async def set_target(ctx: RequestContext, code: str, body: TargetCreate) -> TargetRead:
-    if await areas.get_area(ctx.connection, code) is None:
+    area = await areas.get_area(ctx.connection, code)
+    if area is None:
         raise NotFound(f"area {code} not found")
     await require_planner(ctx, code, body.year)
+    if area["valid_from"] > date(body.year, 12, 31) or (
+            area["valid_to"] is not None and area["valid_to"] <= date(body.year, 1, 1)):
+        raise UnknownArea(f"area {code} does not exist in {body.year}")
     record = await repository.upsert_target(
         ctx.connection, area_code=code, year=body.year, new_clubs=body.new_clubs,
         members=body.members, fund_size=body.fund_size, currency=body.currency,
@@ -95,7 +99,7 @@ async def list_targets(
     await require_visible_area(ctx, code)
     after = decode_cursor(cursor, 1)
     if after is not None and not isinstance(after[0], int):
-        raise NotFound(f"area {code} not found")
+        raise InvalidCursor("the cursor does not belong to this list")
     rows = await repository.list_targets(
         ctx.connection, [code], year, after[0] if after else None, limit + 1
     )

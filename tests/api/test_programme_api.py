@@ -267,6 +267,22 @@ async def test_a_target_for_an_unknown_area_is_not_found(client, owner_connectio
     assert await owner_connection.fetchval("SELECT count(*) FROM programme_targets") == 0
 
 
+async def test_a_target_for_a_year_the_area_did_not_exist_in_is_refused(
+    client, owner_connection, province
+):
+    """P1B ended on 2025-07-01; P2N began then."""
+    before = await owner_connection.fetchval("SELECT count(*) FROM programme_targets")
+    for code, year in (("P1B", 2026), ("P2N", 2024)):
+        response = await client.post(f"/v1/areas/{code}/targets", json={**TARGET, "year": year})
+        assert (response.status_code, response.json()["code"]) == (422, "unknown_area"), code
+    for code, year in (("P1B", 2025), ("P2N", 2025)):
+        await ok(await client.post(f"/v1/areas/{code}/targets", json={**TARGET, "year": year}))
+    assert await owner_connection.fetchval(
+        "SELECT count(*) FROM programme_targets") == before + 1  # P2N 2025 replaced
+    response = await client.get("/v1/areas/P1/targets?cursor=WyJ4Il0")  # ["x"]
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
+
+
 async def test_bad_report_requests(client, province):
     for url, status, code in (
         ("/v1/reports/programme?area=P&year=1999", 422, "validation_error"),
