@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,9 +26,20 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_readme_serve_command_in_a_fresh_clone(tmp_path):
+def test_readme_serve_command_in_a_fresh_clone():
     readme = (ROOT / "README.md").read_text()
     assert "python3 dev.py serve" in readme and "python3 dev.py test" in readme
+    # The embedded PostgreSQL runs as its own OS user and reads its binaries and data in
+    # the clone: not under pytest's tmp_path (mode 0700 on a fresh machine).
+    tmp_path = Path(tempfile.mkdtemp(prefix="clubfund-readme-"))
+    os.chmod(tmp_path, 0o755)
+    try:
+        serve_in_a_fresh_clone(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def serve_in_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     port = free_port()
