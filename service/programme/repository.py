@@ -69,7 +69,7 @@ SEED_COLUMNS = ",\n".join(
 # After the portfolio's $1–$9: $10 the capital accounts a seed grant credits, $11 the
 # budget sources (their grants are the seed money that makes a club seeded).
 PROGRAMME_FIGURES_SQL = f"""
-    WITH portfolio AS ({PORTFOLIO_FIGURES_SQL}),
+    WITH portfolio AS MATERIALIZED ({PORTFOLIO_FIGURES_SQL}),
     club_funds AS MATERIALIZED (
         SELECT c.id AS club_id, fu.id AS fund_id
           FROM clubs c JOIN funds fu ON fu.club_id = c.id
@@ -110,16 +110,22 @@ PROGRAMME_FIGURES_SQL = f"""
          GROUP BY club_id
     ),
     -- A club is active in a month when an entry of its funds is dated in it: one
-    -- probe of the (fund_id, effective_date) index per fund and month.
+    -- probe of the (fund_id, effective_date) index per fund and month (LIMIT 1: a
+    -- probe, never a scan of the journal).
     activity AS (
-        SELECT cf.club_id,
-               array_agg(DISTINCT extract(month FROM m.first_day)::int) AS active_months
+        SELECT cf.club_id, array_agg(DISTINCT m.month) AS active_months
           FROM club_funds cf
-         CROSS JOIN generate_series($5::date, $6::date, interval '1 month') AS m(first_day)
-         WHERE EXISTS (SELECT FROM entries e
-                        WHERE e.fund_id = cf.fund_id AND e.effective_date >= m.first_day
-                          AND e.effective_date < m.first_day + interval '1 month'
-                          AND e.effective_date <= $6)
+         CROSS JOIN LATERAL (
+             SELECT extract(month FROM d)::int AS month, d::date AS first_day,
+                    least((d + interval '1 month')::date - 1, $6::date) AS last_day
+               FROM generate_series($5::date, $6::date, interval '1 month') AS d
+         ) AS m
+         CROSS JOIN LATERAL (
+             SELECT 1 FROM entries e
+              WHERE e.fund_id = cf.fund_id
+                AND e.effective_date BETWEEN m.first_day AND m.last_day
+              LIMIT 1
+         ) AS hit
          GROUP BY cf.club_id
     ),
     -- Members active now who had joined by the end of the period (without a joining
