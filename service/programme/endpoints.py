@@ -11,7 +11,7 @@ from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea, prob
 from service.pagination import Page, page_params
 from service.programme import service
 from service.programme.schemas import ProgrammeRead, TargetCreate, TargetRead
-from service.reports.endpoints import REPORT_PROBLEMS, Format
+from service.reports.endpoints import REPORT_PROBLEMS, Format, json_once
 from service.reports.exports import EXPORT_RESPONSES, ExportFormat, file_response
 from service.reports.labels import Language, language_of
 
@@ -63,6 +63,6 @@ async def get_programme_report(
     current year). JSON, CSV, or XLSX laid out as a report to the committee."""
     report = await service.programme_report(ctx, area, year, language)
     if export is ExportFormat.JSON:
-        return report
+        return json_once(report)
     table, filename = service.programme_table(report, language)
     return file_response(table, export, filename)
