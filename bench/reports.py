@@ -13,8 +13,10 @@ Data
     big fund: one fund, 1,000,000 entries of two postings over 2024–2026 (about 900 a
     day, 2 % backdated by two days), cash on every entry: the cash account has
     1,000,000 postings and the fund 2,000,000.
-    national: 10,000 clubs (2 provinces × 10 districts × 50 communes × 10 clubs), one
-    fund each with the default chart, over 2025–2026: 200 ledger entries (grants,
+    national: 10,000 clubs (a province of 20 districts × 50 communes × 10 clubs),
+    established over 2024, one fund each with the default chart, over 2025–2026: 200
+    ledger entries (seed grants — a decision number each, by source; one club in
+    twenty receives its grants as plain entries, so it still waits for seed money —
     deposits, expenses, other income) and a loan register — 30 members and 24 loans
     of 12 monthly installments each, their disbursements, repayments (one in ten
     loans stops paying after three installments; a third of those are written off)
@@ -67,7 +69,9 @@ ENTRIES_PER_FUND = 200  # ledger entries per club fund, besides its loans
 LOANS_PER_FUND = 24
 MEMBERS_PER_CLUB = 30
 NATIONAL_END = date(2027, 1, 1)  # nothing is dated on or after this
-PROVINCES, DISTRICTS, COMMUNES, CLUBS = 2, 10, 50, 10  # per parent
+PROVINCES, DISTRICTS, COMMUNES, CLUBS = 1, 20, 50, 10  # per parent
+PROVINCE = "91"  # the first province's code
+WAITING_EVERY = 20  # one club in twenty has had no seed money
 CHART = [
     ("111", "Tiền mặt", "asset", False), ("112", "Tiền gửi ngân hàng", "asset", False),
     ("131", "Cho vay hội viên", "asset", True), ("4111", "Vốn ngân sách huyện", "equity", True),
@@ -169,7 +173,13 @@ NATIONAL_CHUNK_SQL = """
                              currency, metadata, actor, hash)
         SELECT md5('fund/' || f)::uuid, gen_random_uuid(), n,
                $3::date + ((n - 1) * $4::int / $5::int), now(), 'Bench entry', 'VND',
-               '{}'::jsonb, 'bench', md5(f || '/' || n)
+               CASE WHEN n % 5 = 0 AND f % $6::int <> 0 THEN jsonb_build_object(
+                   'operation', 'seed_grant',
+                   'source', (ARRAY['district_budget', 'commune_budget', 'donor',
+                                    'members'])[1 + (n / 5) % 4],
+                   'decision_number', n || '/QĐ-UBND')
+               ELSE '{}'::jsonb END,
+               'bench', md5(f || '/' || n)
           FROM generate_series($1::int, $2::int) AS f
          CROSS JOIN generate_series(1, $5::int) AS n
         RETURNING fund_id, id, sequence, effective_date
@@ -381,6 +391,10 @@ async def load_national(url: str, funds: int, chunk_funds: int) -> float:
                 " FROM unnest($1::text[], $2::text[]) AS x(f, c)",
                 names, [communes[n % len(communes)] for n in range(funds)],
             )
+            await connection.execute(
+                "INSERT INTO club_areas (club_id, valid_from, area_code)"
+                " SELECT id, '2024-01-01'::date + (hashtext(id::text) & 1023) % 366, area_code"
+                " FROM clubs")
             await create_funds(connection, names, clubs=True)
     finally:
         await connection.close()
@@ -397,7 +411,7 @@ async def load_national(url: str, funds: int, chunk_funds: int) -> float:
                 async with worker_connection.transaction():
                     await worker_connection.execute(
                         NATIONAL_CHUNK_SQL, first, last, NATIONAL_START, NATIONAL_DAYS,
-                        ENTRIES_PER_FUND,
+                        ENTRIES_PER_FUND, WAITING_EVERY,
                     )
                     await load_loan_register(worker_connection, first, last)
                 done += last - first + 1
@@ -652,6 +666,29 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
         args.portfolio_samples, portfolio_last_day), baseline)
     results.add("portfolio figures SQL alone", await timed(args.portfolio_samples,
                 portfolio_sql), baseline)
+
+    # The programme report of the province, for a past year and the current one.
+    print("measuring the programme report", flush=True)
+    province_clubs = len(await repository.clubs_in(
+        owner, [r[0] for r in await repository.area_tree(owner, PROVINCE, NATIONAL_END)],
+        NATIONAL_END, None))
+
+    def programme(year: int, export: str = "json") -> Callable[[int], Awaitable[None]]:
+        async def run(_: int) -> None:
+            response = await http.get("/v1/reports/programme", params={
+                "area": PROVINCE, "year": str(year), "format": export})
+            assert response.status_code == 200, response.text
+            if export == "json":
+                body = response.json()
+                assert len(body["items"]) > province_clubs and body["waiting"]
+        return run
+
+    for year in (NATIONAL_START.year, NATIONAL_START.year + 1):
+        results.add(f"programme of a province of {province_clubs:,} clubs, {year} (HTTP)",
+                    await timed(args.portfolio_samples, programme(year)), baseline)
+    results.add(f"programme, {NATIONAL_START.year}, as the committee's XLSX (HTTP)",
+                await timed(max(args.portfolio_samples // 3, 1),
+                            programme(NATIONAL_START.year, "xlsx")), baseline)
     await http.aclose()
     await pool.close()
     await owner.close()

@@ -26,6 +26,7 @@ from service.log_redaction import install_log_redaction
 from service.operations.endpoints import router as operations_router
 from service.people.endpoints import router as people_router
 from service.periods.endpoints import router as periods_router
+from service.programme.endpoints import router as programme_router
 from service.reports.endpoints import router as reports_router
 from service.settings import Settings, get_settings
 from service.tokens.endpoints import router as tokens_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         app.include_router(router)
     app.include_router(reports_router)
     app.include_router(people_router)
+    app.include_router(programme_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)
     document_access(app)

@@ -222,6 +222,25 @@ class Club(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class ProgrammeTarget(SQLModel, table=True):
+    __tablename__ = "programme_targets"
+    __table_args__ = (
+        PrimaryKeyConstraint("area_code", "year", name="pk_programme_targets"),
+        ForeignKeyConstraint(
+            ["area_code"], ["areas.code"], name="fk_programme_targets_area_code_areas"
+        ),
+    )
+    area_code: str = Field(sa_column=Column(Text, nullable=False))
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    new_clubs: int = Field(sa_column=Column(Integer, nullable=False))
+    members: int = Field(sa_column=Column(Integer, nullable=False))
+    fund_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    currency: str = Field(sa_column=Column(CHAR(3), nullable=False))
+    plan_reference: str = Field(sa_column=Column(Text, nullable=False))
+    set_by: str = Field(sa_column=Column(Text, nullable=False))
+    set_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class AuditRecord(SQLModel, table=True):
     __tablename__ = "audit_records"
     __table_args__ = (

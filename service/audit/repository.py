@@ -271,3 +271,23 @@ def audit_stamp_column(fund_column: str, subject_column: str, actions: Sequence[
                  WHERE r.fund_id = {fund_column} AND r.subject_id = {subject_column}
                    AND r.action IN ({listed})
                  ORDER BY r.sequence LIMIT 1)"""
+
+
+async def widen_scope_to_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> str | None:
+    """Row-level security: this transaction also sees `fund_id`'s rows. Returns the
+    previous setting, for `restore_fund_scope`."""
+    previous: str | None = await connection.fetchval(
+        "SELECT current_setting('clubfund.fund_ids', true)"
+    )
+    await connection.execute(
+        "SELECT set_config('clubfund.fund_ids', (coalesce(nullif($1, ''), '{}')::uuid[]"
+        " || $2::uuid)::text, true)",
+        previous, fund_id,
+    )
+    return previous
+
+
+async def restore_fund_scope(connection: asyncpg.Connection, previous: str | None) -> None:
+    await connection.execute(
+        "SELECT set_config('clubfund.fund_ids', $1, true)", previous or ""
+    )

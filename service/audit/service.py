@@ -89,6 +89,21 @@ async def record_write(
     return {"sequence": sequence, "leaf_hash": leaf_hash.hex()}
 
 
+async def record_service_write(
+    ctx: RequestContext, action: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Append to the service-wide log for a caller whose scope does not hold it (a
+    province auditor setting her plan's targets): the transaction sees that log for
+    this one append only. The caller must have been authorised for the write."""
+    if ctx.principal is None or ctx.principal.fund_ids is None:
+        return await record_write(ctx, None, action, data)
+    previous = await repository.widen_scope_to_fund(ctx.connection, GLOBAL_LOG_ID)
+    try:
+        return await record_write(ctx, None, action, data)
+    finally:
+        await repository.restore_fund_scope(ctx.connection, previous)
+
+
 async def require_log(ctx: RequestContext, fund_id: uuid.UUID) -> None:
     """404 unless the fund (or the nil id's service-wide log) exists in the caller's scope."""
     ctx.require_fund(fund_id)

@@ -7,6 +7,9 @@ that may call the route; *where* they may call it (which funds) is the token's
 scope, enforced by row-level security: a resource outside the scope is not
 found (404), exactly like one that does not exist.
 
+Auditors only read, but for one route (`AUDITOR_WRITES`): the plan's targets, which
+the service lets an auditor set only inside her own province (docs/access.md).
+
 Adding a route: add one line, e.g.
     ("POST", "/v1/loans/{loan_id}/approval"): APPROVE,
 """
@@ -50,6 +53,11 @@ RECORD: Final = Rule(frozenset({TREASURER, CHAIR, ADMIN, INTEGRATION_WRITE}))
 APPROVE: Final = Rule(frozenset({CHAIR, ADMIN}))
 # Reference data and access control.
 ADMIN_ONLY: Final = Rule(frozenset({ADMIN}))
+# The province's plan: admins, and auditors, whom the service then holds to a province
+# scope (its own areas only). The one write an auditor makes: the department that
+# monitors the plan keeps its targets; it records nothing in any fund.
+PLAN: Final = Rule(frozenset({ADMIN, AUDITOR}))
+AUDITOR_WRITES: Final = frozenset({("POST", "/v1/areas/{code}/targets")})
 
 RULES: dict[tuple[str, str], Rule] = {
     # operations and documentation
@@ -79,6 +87,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/funds/{fund_id}/balance-sheet"): READ,
     ("GET", "/v1/funds/{fund_id}/income-statement"): READ,
     ("GET", "/v1/reports/portfolio"): READ,
+    ("GET", "/v1/reports/programme"): READ,
     # people (only an admin adds people: a chair could otherwise make a second person to
     # approve her own applications; reads show the people of the scope's clubs, and oneself)
     ("POST", "/v1/people"): ADMIN_ONLY,
@@ -101,6 +110,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/areas/{code}"): READ,
     ("POST", "/v1/areas/{code}/parents"): ADMIN_ONLY,
     ("POST", "/v1/areas/{code}/dissolution"): ADMIN_ONLY,
+    ("POST", "/v1/areas/{code}/targets"): PLAN,
+    ("GET", "/v1/areas/{code}/targets"): READ,
     # clubs and members
     ("POST", "/v1/clubs"): ADMIN_ONLY,
     ("GET", "/v1/clubs"): READ,

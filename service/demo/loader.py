@@ -10,6 +10,12 @@ to three loan applications a month (approved by the chair, disbursed when the ca
 allows), repayments by good, late and defaulting borrowers, write-offs requested by
 the treasurer and approved by the chair, and every month closed once it is over.
 
+The programme: the plan's targets (Kế hoạch 70/KH-UBND) for the province and some of
+its new communes for the last two years, and `new_clubs` clubs established in the
+demo's last year in the new communes, the first half given their seed money by the
+commune budget, the others still waiting for it, so the programme report shows new
+clubs against the target and who is owed seed money.
+
 Each club is one transaction on its own connection; clubs load in parallel. The
 data depend only on `seed`, `clubs` and `end_date` (each club draws from its own
 seeded generator), not on timing.
@@ -62,11 +68,15 @@ from service.loans.schemas import (
     WriteOffRequest,
 )
 from service.periods import service as closing
+from service.programme import service as programme
+from service.programme.schemas import TargetCreate
 
 AREAS_VALID_FROM = date(2004, 1, 1)
 REORGANISATION = date(2025, 7, 1)
 CASH_RESERVE = 1_000_000  # the treasurer keeps this much in the box
 MILLION = 1_000_000
+PLAN_REFERENCE = "70/KH-UBND"
+SEED_MONEY = 50 * MILLION  # the plan's seed money per new club
 
 
 class DemoNotLoaded(Exception):
@@ -349,6 +359,49 @@ async def load_club(
     return book
 
 
+async def load_new_club(
+    pool: asyncpg.Pool, index: int, count: int, seed: int, end: date, today: datetime
+) -> None:
+    """A club established this year in a new commune, with members; the first half of
+    them seeded by the commune budget 20–60 days later (if that day has come), the rest
+    still waiting."""
+    rng = random.Random(f"clubfund-demo:new:{seed}:{index}")
+    first_day = max(date(end.year, 1, 1), REORGANISATION)  # the new communes exist
+    established = first_day + timedelta(days=(end - first_day).days * (index + 1) // (count + 1))
+    code, name = names.MERGED_COMMUNES[index % len(names.MERGED_COMMUNES)]
+    async with pool.acquire() as connection, connection.transaction():
+        await grant_all_funds(connection)
+        treasurer = context(connection, f"demo:treasurer:new-{index + 1:02d}", today)
+        club = await clubs.create_club(treasurer, ClubCreate(
+            name=f"CLB Liên thế hệ tự giúp nhau mới xã {name} {index + 1}",
+            area_code=code, established_on=established,
+        ))
+        for body in member_bodies(rng, rng.randint(20, 35), end.year, established):
+            await clubs.create_member(treasurer, club.id, body)
+        granted = established + timedelta(days=rng.randint(20, 60))
+        if index < count // 2 and granted <= end:
+            await post_cash_operation(treasurer, club.fund_id, CashOperation.SEED_GRANT,
+                                      CashOperationCreate(
+                amount=SEED_MONEY, effective_date=granted, source=FundingSource.COMMUNE_BUDGET,
+                decision_number=f"{rng.randint(10, 999)}/QĐ-UBND", counterparty="UBND xã",
+            ))
+
+
+async def set_targets(connection: asyncpg.Connection, today: datetime, end: date,
+                      new_clubs: int) -> None:
+    """The plan's targets for the last two years: the province's, and one new club of
+    30 members for each of the first new communes."""
+    admin = context(connection, "demo:admin", today)
+    for year, clubs_planned in ((end.year - 1, max(new_clubs - 1, 1)), (end.year, new_clubs + 1)):
+        await programme.set_target(admin, names.PROVINCE[0], TargetCreate(
+            year=year, new_clubs=clubs_planned, members=30 * clubs_planned,
+            fund_size=SEED_MONEY * clubs_planned, plan_reference=PLAN_REFERENCE))
+    for code, _ in names.MERGED_COMMUNES[:new_clubs]:
+        await programme.set_target(admin, code, TargetCreate(
+            year=end.year, new_clubs=1, members=30, fund_size=SEED_MONEY,
+            plan_reference=PLAN_REFERENCE))
+
+
 async def create_areas(connection: asyncpg.Connection, today: datetime) -> None:
     admin = context(connection, "demo:admin", today)
     code, name = names.PROVINCE
@@ -391,7 +444,7 @@ async def database_has_clubs(pool: asyncpg.Pool) -> bool:
 
 async def load_demo(
     pool: asyncpg.Pool, *, clubs_count: int = 30, seed: int = 1336,
-    end_date: date | None = None, workers: int = 4,
+    end_date: date | None = None, workers: int = 4, new_clubs: int = 4,
 ) -> DemoSummary:
     """Load the demo province into an empty database (one without clubs)."""
     started = time.perf_counter()
@@ -419,6 +472,11 @@ async def load_demo(
             area = old_communes()[book.index % len(old_communes())][1]
             club_ids.setdefault(area, []).append(book.club_id)
         await reorganise(connection, today, club_ids)
+        await set_targets(connection, today, end, new_clubs)
+    for index in range(new_clubs):
+        await load_new_club(pool, index, new_clubs, seed, end, today)
+    async with pool.acquire() as connection, connection.transaction():
+        await grant_all_funds(connection)
         counts = await connection.fetchrow(
             "SELECT (SELECT count(*) FROM clubs) AS clubs, (SELECT count(*) FROM members)"
             " AS members, (SELECT count(*) FROM loans) AS loans,"

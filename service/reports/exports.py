@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -51,9 +51,15 @@ def export_format(accept: str | None, requested: ExportFormat | None) -> ExportF
 
 @dataclass(frozen=True)
 class Table:
+    """A report as a table. `heading` (lines above the table: title, period, area) and
+    `footer` (rows below it: the signature block) go into the XLSX only; the CSV is the
+    table alone, for machines."""
+
     title: str
     headers: list[str]
     rows: list[list[Cell]]
+    heading: list[str] = field(default_factory=list)
+    footer: list[list[Cell]] = field(default_factory=list)
 
 
 def _csv_text(value: Cell) -> str:
@@ -76,6 +82,12 @@ def to_csv(table: Table) -> bytes:
 def to_xlsx(table: Table) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=table.title[:31])
+    for number, line in enumerate(table.heading):
+        cell = WriteOnlyCell(sheet, value=line)
+        cell.font = Font(bold=True, size=14 if number == 0 else 11)
+        sheet.append([cell])
+    if table.heading:
+        sheet.append([])
     header_cells = []
     for header in table.headers:
         cell = WriteOnlyCell(sheet, value=header)
@@ -94,6 +106,10 @@ def to_xlsx(table: Table) -> bytes:
             else:
                 cells.append(value)
         sheet.append(cells)
+    if table.footer:
+        sheet.append([])
+    for footer_row in table.footer:
+        sheet.append(list(footer_row))
     workbook.properties.title = table.title
     buffer = io.BytesIO()
     workbook.save(buffer)

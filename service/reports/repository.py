@@ -334,16 +334,29 @@ async def portfolio_figures(
 ) -> list[asyncpg.Record]:
     """Per club with an account of any figure or a loan: its `club_id` and one column
     per figure (null where the club has none of that side). See `portfolio_figures_sql`."""
+    await use_custom_plans(connection)
+    return list(await connection.fetch(
+        PORTFOLIO_FIGURES_SQL,
+        *portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope),
+    ))
+
+
+async def use_custom_plans(connection: asyncpg.Connection) -> None:
+    """A plan for these parameters: a prepared statement's generic plan (chosen after a
+    few runs) cannot see how many clubs and accounts the arrays hold."""
+    await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+def portfolio_arguments(
+    club_ids: list[uuid.UUID], start: date, as_of: date, days_at_risk: int, older_age: int,
+    fund_scope: list[uuid.UUID] | None,
+) -> list[object]:
+    """$1 to $9 of `portfolio_figures_sql` (a statement embedding it takes them first)."""
     categories = [*PORTFOLIO_STOCKS.items(), *PORTFOLIO_FLOWS.items()]
     names = [name for name, prefixes in categories for _ in prefixes]
     prefixes = [prefix for _, prefixes in categories for prefix in prefixes]
-    # A plan for these parameters: a prepared statement's generic plan (chosen after a
-    # few runs) cannot see how many clubs and accounts the arrays hold.
-    await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-    return list(await connection.fetch(
-        PORTFOLIO_FIGURES_SQL, club_ids, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of,
-        fund_scope, days_at_risk, older_age,
-    ))
+    return [club_ids, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of, fund_scope,
+            days_at_risk, older_age]
 
 
 async def clubs_in(

@@ -122,9 +122,8 @@ class IncomeStatementRead(BaseModel):
     labels: dict[str, str]
 
 
-class PortfolioRowRead(BaseModel):
-    """One club, or the roll-up of an area (formulas: docs/reports.md). Ratios are
-    null when their denominator is 0."""
+class AreaRowRead(BaseModel):
+    """A row of a report by area: one club, or the roll-up of an area."""
 
     level: str = Field(description="club, commune, district or province")
     label: str = Field(description="the level, in the requested language")
@@ -132,6 +131,12 @@ class PortfolioRowRead(BaseModel):
     club_id: uuid.UUID | None
     name: str
     parent_code: str | None
+
+
+class PortfolioRowRead(AreaRowRead):
+    """One club, or the roll-up of an area (formulas: docs/reports.md). Ratios are
+    null when their denominator is 0."""
+
     clubs: int
     capital_district_budget: int
     capital_other_budgets: int

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Container, Iterator
+from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import date, timedelta
 from typing import Any, Final
@@ -363,68 +365,104 @@ def portfolio_row(
     )
 
 
+@dataclass(frozen=True)
+class Placement:
+    """The area tree valid on a date and the caller's clubs placed in it by their area
+    history (the portfolio's and the programme's shared walk)."""
+
+    area: str | None
+    tree: list[asyncpg.Record]
+    clubs: list[asyncpg.Record]
+
+    @property
+    def club_ids(self) -> list[uuid.UUID]:
+        return [c["id"] for c in self.clubs]
+
+    def areas_of(self) -> Callable[[str], list[str]]:
+        """club id (as text) → its area and every area above it."""
+        parent_of = {t["code"]: t["parent_code"] for t in self.tree}
+        club_area = {str(c["id"]): c["area_code"] for c in self.clubs}
+
+        def chain(club_key: str) -> list[str]:
+            codes, code = [], club_area[club_key]
+            while code is not None:
+                codes.append(code)
+                code = parent_of.get(code)
+            return codes
+
+        return chain
+
+    def walk(self, shown: Container[str]) -> Iterator[tuple[asyncpg.Record, asyncpg.Record | None]]:
+        """Depth first: (area, None) for each area with a club in `shown` (and the area
+        asked for in any case), then its sub-areas, then (area, club) for its clubs."""
+        clubs_by_area: dict[str, list[asyncpg.Record]] = defaultdict(list)
+        for c in self.clubs:
+            clubs_by_area[c["area_code"]].append(c)
+        children: dict[str | None, list[asyncpg.Record]] = defaultdict(list)
+        for t in self.tree:
+            children[t["parent_code"]].append(t)
+
+        def visit(node: asyncpg.Record) -> Iterator[tuple[asyncpg.Record, asyncpg.Record | None]]:
+            code = node["code"]
+            if code not in shown and node["depth"] > 0:
+                return  # no club of the caller's under this area
+            yield node, None
+            for child in sorted(children[code], key=lambda t: t["code"]):
+                yield from visit(child)
+            for c in clubs_by_area[code]:
+                yield node, c
+
+        for top in (t for t in self.tree if t["depth"] == 0):
+            if self.area is not None or top["code"] in shown:
+                yield from visit(top)
+
+
+async def place_clubs(ctx: RequestContext, area: str | None, as_of: date) -> Placement:
+    """The tree under `area` (every province when None) valid on `as_of` and the clubs
+    in it then, as far as the caller's scope reaches."""
+    tree = await repository.area_tree(ctx.connection, area, as_of)
+    if area is not None and (not tree or not await sees_area(ctx, area)):
+        raise NotFound(f"area {area} not found")
+    clubs = await repository.clubs_in(
+        ctx.connection, [t["code"] for t in tree], as_of, ctx.fund_scope
+    )
+    return Placement(area, tree, clubs)
+
+
 async def portfolio_report(
     ctx: RequestContext, area: str | None, start: date, as_of: date, language: Language
 ) -> PortfolioRead:
     """Every club under `area` (every province when None) in the area tree valid on
     `as_of`, then each area's roll-up, depth first: area, its sub-areas, its clubs."""
     check_range(start, as_of)
-    tree = await repository.area_tree(ctx.connection, area, as_of)
-    if area is not None and (not tree or not await sees_area(ctx, area)):
-        raise NotFound(f"area {area} not found")
-    codes = [t["code"] for t in tree]
+    placement = await place_clubs(ctx, area, as_of)
     scope = ctx.fund_scope
-    clubs = await repository.clubs_in(ctx.connection, codes, as_of, scope)
-    club_ids = [c["id"] for c in clubs]
     # One statement: the ledger and loan figures read one snapshot. A club with no
     # account or no loan of a figure has null there: the figure's default (0).
     figures = {
         r["club_id"]: {key: value for key, value in r.items()
                        if key != "club_id" and value is not None}
         for r in await repository.portfolio_figures(
-            ctx.connection, club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE, scope)
+            ctx.connection, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE, scope)
     }
-    parent_of = {t["code"]: t["parent_code"] for t in tree}
-
-    def areas_of(club_key: str) -> list[str]:
-        chain, code = [], club_area[club_key]
-        while code is not None:
-            chain.append(code)
-            code = parent_of.get(code)
-        return chain
-
-    club_area = {str(c["id"]): c["area_code"] for c in clubs}
     club_figures = {
-        str(c["id"]): PortfolioFigures(clubs=1, **figures.get(c["id"], {})) for c in clubs
+        str(c["id"]): PortfolioFigures(clubs=1, **figures.get(c["id"], {}))
+        for c in placement.clubs
     }
-    totals = roll_up(club_figures, areas_of)
-    clubs_by_area: dict[str, list[asyncpg.Record]] = defaultdict(list)
-    for c in clubs:
-        clubs_by_area[c["area_code"]].append(c)
-    children: dict[str | None, list[asyncpg.Record]] = defaultdict(list)
-    for t in tree:
-        children[t["parent_code"]].append(t)
+    totals = roll_up(club_figures, placement.areas_of())
     rows: list[PortfolioRowRead] = []
-
-    def visit(node: asyncpg.Record) -> None:
+    for node, club in placement.walk(totals):
         code = node["code"]
-        if code not in totals and node["depth"] > 0:
-            return  # no club of the caller's under this area
-        rows.append(portfolio_row(
-            node["level"], code, None, node["name"], node["parent_code"],
-            totals.get(code, PortfolioFigures()), language,
-        ))
-        for child in sorted(children[code], key=lambda t: t["code"]):
-            visit(child)
-        for c in clubs_by_area[code]:
+        if club is None:
             rows.append(portfolio_row(
-                "club", code, c["id"], c["name"], code, club_figures[str(c["id"])],
+                node["level"], code, None, node["name"], node["parent_code"],
+                totals.get(code, PortfolioFigures()), language,
+            ))
+        else:
+            rows.append(portfolio_row(
+                "club", code, club["id"], club["name"], code, club_figures[str(club["id"])],
                 language,
             ))
-
-    for top in (t for t in tree if t["depth"] == 0):
-        if area is not None or top["code"] in totals:
-            visit(top)
     return PortfolioRead.model_construct(
         area=area, as_of=as_of, from_=start, items=rows,
         columns=columns(PORTFOLIO_COLUMNS, language),

@@ -32,6 +32,7 @@ from service.auth.rules import (
     ACCESS_KINDS,
     ADMIN,
     AUDITOR,
+    AUDITOR_WRITES,
     INTEGRATION_READ,
     RULES,
     WRITE_METHODS,
@@ -113,6 +114,15 @@ async def consistency_proof_sample(world: World, club: ClubWorld) -> Sample:
     return Sample(query="?first=1")
 
 
+async def target_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"year": 2026, "new_clubs": 2, "members": 60,
+                        "plan_reference": "70/KH-UBND"})
+
+
+async def programme_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(query=f"?area={club.commune}&year=2025")
+
+
 def later_date() -> str:
     """A date after every earlier sample's: histories are appended in date order."""
     return f"{2030 + next(_numbers)}-01-01"
@@ -187,6 +197,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/areas"): area_sample,
     ("POST", "/v1/areas/{code}/parents"): reparent_sample,
     ("POST", "/v1/areas/{code}/dissolution"): dissolution_sample,
+    ("POST", "/v1/areas/{code}/targets"): target_sample,
+    ("GET", "/v1/reports/programme"): programme_sample,
     ("POST", "/v1/clubs"): club_sample,
     ("POST", "/v1/clubs/{club_id}/area"): club_move_sample,
     ("POST", "/v1/clubs/{club_id}/members"): member_sample,
@@ -228,8 +240,11 @@ def test_reads_and_writes_follow_the_roles():
         assert rule.roles <= ACCESS_KINDS, f"{method} {path} names an unknown kind of token"
         if method in WRITE_METHODS:
             assert not rule.public, f"{method} {path}: a write cannot be public"
-            assert AUDITOR not in rule.roles and INTEGRATION_READ not in rule.roles, (
-                f"{method} {path}: auditors and read-only integrations never write"
+            assert INTEGRATION_READ not in rule.roles, (
+                f"{method} {path}: read-only integrations never write"
+            )
+            assert AUDITOR not in rule.roles or (method, path) in AUDITOR_WRITES, (
+                f"{method} {path}: auditors write only the plan's targets"
             )
             assert (method, path) in SAMPLES, f"add a sample request for {method} {path}"
 
@@ -331,8 +346,9 @@ async def test_every_route_with_every_kind_of_token_inside_and_outside_its_scope
 
 
 @pytest.mark.parametrize("scope_kind", ["area", "club"])
-async def test_auditors_get_403_on_every_write(app, client, client_for, owner_connection,
-                                               new_token, superuser_connection, scope_kind):
+async def test_auditors_get_403_on_every_write_but_their_plans_targets(
+    app, client, client_for, owner_connection, new_token, superuser_connection, scope_kind
+):
     world = await build_world(client, owner_connection, new_token)
     scope = f"area:{world.a.province}" if scope_kind == "area" else f"club:{world.a.club_id}"
     auditor = client_for(await new_token("auditor", scope=scope))
@@ -344,6 +360,11 @@ async def test_auditors_get_403_on_every_write(app, client, client_for, owner_co
         for club in (world.a, world.b):
             url, body = await request_for(world, method, path, club)
             response = await call(auditor, method, url, body)
+            if (method, path) in AUDITOR_WRITES and scope_kind == "area":
+                # The plan's targets: a province's auditor keeps her own province's.
+                expected = (201, None) if club is world.a else (404, "not_found")
+                assert (response.status_code, response.json().get("code")) == expected, url
+                continue
             assert response.status_code == 403, (method, url, response.text)
             assert response.json()["code"] == "forbidden"
     # Only the samples' own set-up (by the admin) wrote entries.

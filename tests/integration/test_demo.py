@@ -5,7 +5,7 @@ deterministic, and leaves a consistent ledger (the full size is what
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
 import pytest
@@ -43,8 +43,8 @@ async def test_a_small_demo_is_deterministic_and_consistent(
     from tests.conftest import clone_database, drop_database
 
     summary = await load_demo(app_pool, clubs_count=2, seed=7, end_date=END, workers=2)
-    assert summary.clubs == 2
-    assert 80 <= summary.members <= 140
+    assert summary.clubs == 2 + 4  # and the four new clubs of the programme
+    assert 80 + 4 * 20 <= summary.members <= 140 + 4 * 35
     assert summary.loans >= 10 and summary.entries >= 100
     connection = superuser_connection
 
@@ -80,6 +80,7 @@ async def test_a_small_demo_is_deterministic_and_consistent(
         assert len(await funds_in_area(app, "51", date(2026, 1, 1))) == 2
         assert "522" in await area_subtree_codes(app, "51", date(2025, 6, 30))
         assert "522" not in await area_subtree_codes(app, "51", date(2025, 7, 1))
+    await the_programme_is_alive(app_pool)
     with pytest.raises(DemoNotLoaded):
         await load_demo(app_pool, clubs_count=2, seed=7, end_date=END)
 
@@ -103,6 +104,33 @@ async def test_a_small_demo_is_deterministic_and_consistent(
             await again.close()
     finally:
         await drop_database(other)
+
+
+async def the_programme_is_alive(app_pool) -> None:
+    """The report of the demo's last year: four new clubs (established at fifths of the
+    way from 2026-01-01 to END) against the province's target of five, the first two
+    seeded by the commune budget, the last two still waiting since they were established."""
+    from service.demo.loader import context
+    from service.programme.service import programme_report
+
+    async with app_pool.acquire() as connection, connection.transaction():
+        await connection.execute("SELECT set_config('clubfund.all_funds', 'on', true)")
+        ctx = context(connection, "test", datetime(2027, 1, 15, tzinfo=UTC))
+        report = await programme_report(ctx, "51", END.year, "vi")
+    province = report.items[0]
+    assert (province.target_new_clubs, province.plan_reference) == (5, "70/KH-UBND")
+    assert (province.clubs, province.clubs_established, province.clubs_seeded) == (6, 4, 2)
+    assert province.seed_commune_budget == 2 * 50_000_000
+    assert len(province.decision_numbers) == 2 and province.median_days_to_seed is not None
+    assert province.clubs_waiting == 2 and province.new_club_members >= 4 * 20
+    established = [date(2026, 1, 1) + timedelta(days=(END - date(2026, 1, 1)).days * k // 5)
+                   for k in (1, 2, 3, 4)]
+    assert [(w.established_on, w.days_waiting) for w in report.waiting] == [
+        (day, (date(2026, 12, 31) - day).days) for day in established[2:]]
+    # The two old clubs record something every month up to END; the seeded new clubs
+    # record their seed money; nothing after END.
+    active = province.active_clubs_by_month
+    assert min(active[:10]) >= 2 and sum(active[:10]) >= 2 * 10 + 2 and active[10:] == [0, 0]
 
 
 async def installments(connection) -> list:

@@ -1,0 +1,185 @@
+"""The programme's arithmetic: a year's reporting period, how long a new club waited
+for its seed money, the median of those waits, and targets rolled up the area tree.
+
+Seed money is a seed grant from a public budget (district, commune or province: the
+sources the plan obliges to fund each new club); donors' and members' seed grants are
+reported by source but do not make a club seeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from ledger.reports import InvalidReportRange
+
+YEAR_MIN, YEAR_MAX = 2000, 2100
+MONTHS_IN_YEAR = 12
+
+
+def reporting_period(year: int, today: date) -> tuple[date, date]:
+    """January 1 of `year` to its end: December 31 for a past year, `today` for the
+    current one (a wait is counted up to the day the report is read)."""
+    if year > today.year:
+        raise InvalidReportRange(f"the year {year} has not begun")
+    return date(year, 1, 1), min(date(year, 12, 31), today)
+
+
+@dataclass(frozen=True, slots=True)
+class ClubSeeding:
+    """One club's dates: established, and its first seed money on or before the
+    report's end (None: not seeded yet)."""
+
+    established_on: date
+    first_seed_on: date | None
+
+    def days_waiting(self, as_of: date) -> int | None:
+        """Days from establishment to `as_of` for a club without seed money by then."""
+        if self.first_seed_on is not None and self.first_seed_on <= as_of:
+            return None
+        return max((as_of - self.established_on).days, 0)
+
+    @property
+    def days_to_seed(self) -> int | None:
+        """Days from establishment to the first seed money (0 the same day; a grant
+        recorded before the establishment date counts as 0)."""
+        if self.first_seed_on is None:
+            return None
+        return max((self.first_seed_on - self.established_on).days, 0)
+
+    def seeded_in(self, start: date, end: date) -> bool:
+        return self.first_seed_on is not None and start <= self.first_seed_on <= end
+
+
+def median_days(values: Iterable[int]) -> Decimal | None:
+    """The median (the mean of the two middle values of an even count), to one decimal
+    place, half-up; None without values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        value = Decimal(ordered[middle])
+    else:
+        value = Decimal(ordered[middle - 1] + ordered[middle]) / 2
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    new_clubs: int
+    members: int
+    fund_size: int | None
+
+
+def rolled_up_targets(
+    own: Mapping[str, Target], children: Mapping[str | None, list[str]], top: Iterable[str]
+) -> dict[str, Target]:
+    """Each area's target: its own when one was set for it, otherwise the sum of its
+    sub-areas' (recursively); areas with neither are left out. A fund size is summed
+    only when every sub-area that has a target gives one."""
+    result: dict[str, Target] = {}
+
+    def visit(code: str) -> Target | None:
+        below = [t for t in (visit(child) for child in children.get(code, [])) if t is not None]
+        target = own.get(code)
+        if target is None and below:
+            sizes = [t.fund_size for t in below]
+            target = Target(
+                new_clubs=sum(t.new_clubs for t in below),
+                members=sum(t.members for t in below),
+                fund_size=None if None in sizes else sum(s for s in sizes if s is not None),
+            )
+        if target is not None:
+            result[code] = target
+        return target
+
+    for code in top:
+        visit(code)
+    return result
+
+
+SEED_SOURCES = ("district_budget", "commune_budget", "province_budget", "donor", "members")
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeFigures:
+    """A club's programme figures for a period, or an area's (`combine` of its clubs').
+
+    Counts and amounts add up; `longest_wait_days` is the maximum and the median is
+    taken over every club's `days_to_seed` together, never of the medians."""
+
+    clubs_established: int = 0
+    new_club_members: int = 0
+    clubs_seeded: int = 0
+    seed_by_source: tuple[int, ...] = (0,) * len(SEED_SOURCES)
+    clubs_waiting: int = 0
+    longest_wait_days: int | None = None
+    days_to_seed: tuple[int, ...] = ()
+    decision_numbers: frozenset[str] = frozenset()
+    active_by_month: tuple[int, ...] = (0,) * MONTHS_IN_YEAR
+    members: int = 0
+    members_women: int = 0
+    members_aged_60_plus: int = 0
+
+    @property
+    def seed_total(self) -> int:
+        return sum(self.seed_by_source)
+
+    @property
+    def median_days_to_seed(self) -> Decimal | None:
+        return median_days(self.days_to_seed)
+
+
+def club_figures(
+    seeding: ClubSeeding, start: date, end: date, *, seed_by_source: Mapping[str, int],
+    decision_numbers: Iterable[str], active_months: Iterable[int], members: int,
+    members_women: int, members_aged_60_plus: int,
+) -> ProgrammeFigures:
+    """One club's figures for the period [start, end]: `seed_by_source` and
+    `decision_numbers` are its seed grants dated in the period, `active_months` the
+    months (1–12) in which it recorded an operation."""
+    established = start <= seeding.established_on <= end
+    seeded = seeding.seeded_in(start, end)
+    wait = seeding.days_waiting(end)
+    days = seeding.days_to_seed
+    months = set(active_months)
+    return ProgrammeFigures(
+        clubs_established=int(established),
+        new_club_members=members if established else 0,
+        clubs_seeded=int(seeded),
+        seed_by_source=tuple(seed_by_source.get(source, 0) for source in SEED_SOURCES),
+        clubs_waiting=int(wait is not None),
+        longest_wait_days=wait,
+        days_to_seed=(days,) if seeded and days is not None else (),
+        decision_numbers=frozenset(decision_numbers),
+        active_by_month=tuple(int(m in months) for m in range(1, MONTHS_IN_YEAR + 1)),
+        members=members, members_women=members_women,
+        members_aged_60_plus=members_aged_60_plus,
+    )
+
+
+def combine(figures: Iterable[ProgrammeFigures]) -> ProgrammeFigures:
+    """The figures of a group of clubs (each club once)."""
+    items = list(figures)
+    waits = [f.longest_wait_days for f in items if f.longest_wait_days is not None]
+    return ProgrammeFigures(
+        clubs_established=sum(f.clubs_established for f in items),
+        new_club_members=sum(f.new_club_members for f in items),
+        clubs_seeded=sum(f.clubs_seeded for f in items),
+        seed_by_source=tuple(sum(column) for column in zip(
+            *(f.seed_by_source for f in items), strict=True)) if items
+        else ProgrammeFigures().seed_by_source,
+        clubs_waiting=sum(f.clubs_waiting for f in items),
+        longest_wait_days=max(waits) if waits else None,
+        days_to_seed=tuple(d for f in items for d in f.days_to_seed),
+        decision_numbers=frozenset().union(*(f.decision_numbers for f in items)),
+        active_by_month=tuple(sum(column) for column in zip(
+            *(f.active_by_month for f in items), strict=True)) if items
+        else ProgrammeFigures().active_by_month,
+        members=sum(f.members for f in items),
+        members_women=sum(f.members_women for f in items),
+        members_aged_60_plus=sum(f.members_aged_60_plus for f in items),
+    )

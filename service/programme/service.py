@@ -1,0 +1,298 @@
+"""The programme the seed money comes from: the plan's targets per area and year, and
+the programme report (new clubs against the target, seed money given and owed, how
+long new clubs waited, activity, members, and the portfolio's fund and loan figures).
+
+Definitions: docs/reports.md, "Programme report"."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final
+
+from ledger.programme import (
+    MONTHS_IN_YEAR,
+    SEED_SOURCES,
+    ClubSeeding,
+    ProgrammeFigures,
+    Target,
+    club_figures,
+    combine,
+    reporting_period,
+    rolled_up_targets,
+)
+from ledger.reports import PortfolioFigures, roll_up
+from service.areas import repository as areas
+from service.areas.schemas import AreaLevel
+from service.areas.service import visible_codes
+from service.audit.service import record_service_write
+from service.auth.rules import ADMIN, AUDITOR
+from service.context import RequestContext
+from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea
+from service.pagination import Page, decode_cursor, make_page
+from service.programme import repository
+from service.programme.schemas import (
+    ProgrammeRead,
+    ProgrammeRowRead,
+    TargetCreate,
+    TargetRead,
+    WaitingClubRead,
+)
+from service.reports.exports import Cell, Table
+from service.reports.labels import Language, columns, label
+from service.reports.service import DAYS_AT_RISK, FIGURE_NAMES, OLDER_AGE, place_clubs
+
+# --- targets ---------------------------------------------------------------------------
+
+
+async def require_visible_area(ctx: RequestContext, code: str) -> None:
+    """404 for an area that does not exist or lies outside the caller's scope (the same
+    answer for both)."""
+    visible = await visible_codes(ctx)
+    if (visible is not None and code not in visible) or \
+            await areas.get_area(ctx.connection, code) is None:
+        raise NotFound(f"area {code} not found")
+
+
+async def require_planner(ctx: RequestContext, code: str, year: int) -> None:
+    """An admin sets any area's targets; an auditor scoped to a province sets those of
+    the province and of every area under it (in the tree valid at the end of the year,
+    or today). Any other auditor: 403; an area outside her province: 404."""
+    principal = ctx.principal
+    if principal is None or principal.role == ADMIN:
+        return
+    scope = principal.scope or ""
+    province = scope.removeprefix("area:") if scope.startswith("area:") else None
+    scope_area = await areas.get_area(ctx.connection, province) if province else None
+    if principal.role != AUDITOR or scope_area is None \
+            or scope_area["level"] != AreaLevel.PROVINCE.value:
+        raise Forbidden("targets are set by an admin or a province's auditor")
+    days = {min(date(year, 12, 31), ctx.business_date), ctx.business_date}
+    for day in sorted(days):
+        if code in await areas.area_subtree_codes(ctx.connection, scope_area["code"], day):
+            return
+    raise NotFound(f"area {code} not found")
+
+
+async def set_target(ctx: RequestContext, code: str, body: TargetCreate) -> TargetRead:
+    area = await areas.get_area(ctx.connection, code)
+    if area is None:
+        raise NotFound(f"area {code} not found")
+    await require_planner(ctx, code, body.year)
+    if area["valid_from"] > date(body.year, 12, 31) or (
+            area["valid_to"] is not None and area["valid_to"] <= date(body.year, 1, 1)):
+        raise UnknownArea(f"area {code} does not exist in {body.year}")
+    record = await repository.upsert_target(
+        ctx.connection, area_code=code, year=body.year, new_clubs=body.new_clubs,
+        members=body.members, fund_size=body.fund_size, currency=body.currency,
+        plan_reference=body.plan_reference, set_by=ctx.actor, now=ctx.now,
+    )
+    target = TargetRead(**dict(record))
+    await record_service_write(ctx, "programme.target_set", target.model_dump(mode="json"))
+    return target
+
+
+async def list_targets(
+    ctx: RequestContext, code: str, year: int | None, limit: int, cursor: str | None
+) -> Page[TargetRead]:
+    await require_visible_area(ctx, code)
+    after = decode_cursor(cursor, 1)
+    if after is not None and not isinstance(after[0], int):
+        raise InvalidCursor("the cursor does not belong to this list")
+    rows = await repository.list_targets(
+        ctx.connection, [code], year, after[0] if after else None, limit + 1
+    )
+    return make_page([TargetRead(**dict(r)) for r in rows], limit, lambda t: [t.year])
+
+
+# --- the report ------------------------------------------------------------------------
+
+PROGRAMME_COLUMNS: Final = [
+    "level", "area_code", "area_name", "established_on", "target_new_clubs",
+    "clubs_established", "target_members", "new_club_members", "target_fund_size",
+    "clubs", "clubs_seeded", *(f"seed_{source}" for source in SEED_SOURCES), "seed_total",
+    "decision_numbers", "clubs_waiting", "days_waiting", "longest_wait_days",
+    "days_to_seed", "median_days_to_seed",
+    *(f"active_month_{month}" for month in range(1, MONTHS_IN_YEAR + 1)),
+    "members", "members_women", "members_aged_60_plus", "capital_district_budget",
+    "capital_other_budgets", "capital_donors", "capital_members", "capital_retained_surplus",
+    "capital_total", "loans_outstanding", "amount_fallen_due", "amount_repaid_of_due",
+    "repayment_rate", "outstanding_at_risk_30", "par30",
+]
+PORTFOLIO_FIELDS: Final = [
+    "capital_district_budget", "capital_other_budgets", "capital_donors", "capital_members",
+    "capital_retained_surplus", "loans_outstanding", "amount_fallen_due",
+    "amount_repaid_of_due", "outstanding_at_risk_30",
+]
+
+
+def programme_row(
+    *, level: str, area_code: str | None, club_id: uuid.UUID | None, name: str,
+    parent_code: str | None, established_on: date | None, target: Target | None,
+    plan_reference: str | None, clubs: int, figures: ProgrammeFigures,
+    portfolio: PortfolioFigures, months: int, language: Language,
+    days_to_seed: int | None = None,
+) -> ProgrammeRowRead:
+    is_club = club_id is not None
+    values: dict[str, Any] = {name: getattr(portfolio, name) for name in PORTFOLIO_FIELDS}
+    values |= {f"seed_{source}": amount
+               for source, amount in zip(SEED_SOURCES, figures.seed_by_source, strict=True)}
+    return ProgrammeRowRead.model_construct(
+        level=level, label=label(level, language), area_code=area_code, club_id=club_id,
+        name=name, parent_code=parent_code, established_on=established_on,
+        target_new_clubs=target.new_clubs if target else None,
+        target_members=target.members if target else None,
+        target_fund_size=target.fund_size if target else None,
+        plan_reference=plan_reference, clubs=clubs,
+        clubs_established=figures.clubs_established,
+        new_club_members=figures.new_club_members, clubs_seeded=figures.clubs_seeded,
+        seed_total=figures.seed_total,
+        decision_numbers=sorted(figures.decision_numbers),
+        clubs_waiting=figures.clubs_waiting,
+        days_waiting=figures.longest_wait_days if is_club else None,
+        longest_wait_days=None if is_club else figures.longest_wait_days,
+        days_to_seed=days_to_seed,
+        median_days_to_seed=None if is_club else figures.median_days_to_seed,
+        active_clubs_by_month=[
+            count if month < months else None
+            for month, count in enumerate(figures.active_by_month)
+        ],
+        members=figures.members, members_women=figures.members_women,
+        members_aged_60_plus=figures.members_aged_60_plus,
+        capital_total=portfolio.capital_total, repayment_rate=portfolio.repayment_rate,
+        par30=portfolio.par30, **values,
+    )
+
+
+async def programme_report(
+    ctx: RequestContext, area: str | None, year: int, language: Language
+) -> ProgrammeRead:
+    """Every club under `area` (every province when None) in the tree valid at the end
+    of the year (or today in the current year), and each area's roll-up, depth first."""
+    start, as_of = reporting_period(year, ctx.business_date)
+    if area is not None:
+        await require_visible_area(ctx, area)
+    placement = await place_clubs(ctx, area, as_of)
+    records = await repository.programme_figures(
+        ctx.connection, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE,
+        ctx.fund_scope,
+    )
+    by_club = {r["club_id"]: r for r in records}
+    club_programme: dict[str, ProgrammeFigures] = {}
+    club_portfolio: dict[str, PortfolioFigures] = {}
+    seeding: dict[str, ClubSeeding] = {}
+    for club in placement.clubs:
+        key, r = str(club["id"]), by_club[club["id"]]
+        seeding[key] = ClubSeeding(r["established_on"], r["first_seed_on"])
+        club_programme[key] = club_figures(
+            seeding[key], start, as_of,
+            seed_by_source={s: r[f"seed_{s}"] for s in SEED_SOURCES},
+            decision_numbers=r["decision_numbers"], active_months=r["active_months"],
+            members=r["members"], members_women=r["members_women"],
+            members_aged_60_plus=r["members_aged_60_plus"],
+        )
+        club_portfolio[key] = PortfolioFigures(clubs=1, **{
+            name: r[name] for name in FIGURE_NAMES if name != "clubs" and r[name] is not None
+        })
+    areas_of = placement.areas_of()
+    portfolio_totals = roll_up(club_portfolio, areas_of)
+    members_of: dict[str, list[ProgrammeFigures]] = {}
+    for key, figures in club_programme.items():
+        for code in areas_of(key):
+            members_of.setdefault(code, []).append(figures)
+    programme_totals = {code: combine(items) for code, items in members_of.items()}
+
+    codes = [t["code"] for t in placement.tree]
+    targets = await repository.list_targets(ctx.connection, codes, year, None, len(codes) + 1)
+    own = {t["area_code"]: Target(t["new_clubs"], t["members"], t["fund_size"]) for t in targets}
+    references = {t["area_code"]: t["plan_reference"] for t in targets}
+    children: dict[str | None, list[str]] = {}
+    for t in placement.tree:
+        children.setdefault(t["parent_code"], []).append(t["code"])
+    effective = rolled_up_targets(own, children, [t["code"] for t in placement.tree
+                                                  if t["depth"] == 0])
+    months = as_of.month
+    rows: list[ProgrammeRowRead] = []
+    for node, club in placement.walk(portfolio_totals):
+        code = node["code"]
+        if club is None:
+            rows.append(programme_row(
+                level=node["level"], area_code=code, club_id=None, name=node["name"],
+                parent_code=node["parent_code"], established_on=None,
+                target=effective.get(code), plan_reference=references.get(code),
+                clubs=portfolio_totals.get(code, PortfolioFigures()).clubs,
+                figures=programme_totals.get(code, ProgrammeFigures()),
+                portfolio=portfolio_totals.get(code, PortfolioFigures()),
+                months=months, language=language,
+            ))
+            continue
+        key = str(club["id"])
+        seeded_on = seeding[key].first_seed_on
+        rows.append(programme_row(
+            level="club", area_code=code, club_id=club["id"], name=club["name"],
+            parent_code=code, established_on=seeding[key].established_on, target=None,
+            plan_reference=None, clubs=1, figures=club_programme[key],
+            portfolio=club_portfolio[key], months=months, language=language,
+            days_to_seed=seeding[key].days_to_seed
+            if seeded_on is not None and seeded_on <= as_of else None,
+        ))
+    waiting = sorted(
+        (WaitingClubRead(club_id=c["id"], name=c["name"], area_code=c["area_code"],
+                         established_on=seeding[str(c["id"])].established_on,
+                         days_waiting=wait)
+         for c in placement.clubs
+         if (wait := seeding[str(c["id"])].days_waiting(as_of)) is not None),
+        key=lambda w: (-w.days_waiting, w.area_code, w.name),
+    )
+    return ProgrammeRead.model_construct(
+        area=area, year=year, from_=start, as_of=as_of, items=rows, waiting=waiting,
+        columns=columns(PROGRAMME_COLUMNS, language),
+    )
+
+
+def _cell(value: Any) -> Cell:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, (str, int, date, Decimal)) or value is None:
+        return value
+    return str(value)
+
+
+def programme_table(report: ProgrammeRead, language: Language) -> tuple[Table, str]:
+    """The report to the committee: title, period, area and plan, the table, and the
+    signature block (the XLSX holds them all; the CSV only the table)."""
+    rows: list[list[Cell]] = []
+    for item in report.items:
+        values = item.model_dump()
+        row: list[Cell] = [item.label, item.area_code, item.name]
+        for key in PROGRAMME_COLUMNS[3:]:
+            if key.startswith("active_month_"):
+                row.append(item.active_clubs_by_month[int(key.rsplit("_", 1)[1]) - 1])
+            else:
+                row.append(_cell(values[key]))
+        rows.append(row)
+    top = report.items[0] if report.items else None
+    area_name = f"{top.name} ({top.area_code})" if top and report.area else label(
+        "every_province", language)
+    plan = top.plan_reference if top and top.plan_reference else None
+    heading = [
+        label("programme_title", language),
+        label("programme_period", language).format(
+            year=report.year, start=report.from_.strftime("%d/%m/%Y"),
+            end=report.as_of.strftime("%d/%m/%Y")),
+        label("programme_area", language).format(area=area_name),
+    ]
+    if plan:
+        heading.append(label("programme_plan", language).format(plan=plan))
+    footer: list[list[Cell]] = [
+        [None, None, None, None, None, None, label("place_and_date", language)],
+        [None, label("prepared_by", language), None, None, None, None,
+         label("head_of_department", language)],
+        [None, label("signature_and_name", language), None, None, None, None,
+         label("signature_and_seal", language)],
+    ]
+    table = Table(title=label("programme", language),
+                  headers=[label(c, language) for c in PROGRAMME_COLUMNS], rows=rows,
+                  heading=heading, footer=footer)
+    return table, f"programme-{report.area or 'all'}-{report.year}"
