@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth.service import authorise_request, restore_scope
 from service.errors import IdempotencyConflict, ValidationFailed, problem_for
+from service.language import Language, Text, language_of
 
 # POSTs that create no fund-scoped row keep their idempotency record here.
 GLOBAL_FUND_ID = uuid.UUID(int=0)
@@ -71,14 +72,17 @@ class TransactionMiddleware:
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)
+        language = language_of(header(scope, b"accept-language"))
         method: str = scope["method"]
         key = header(scope, b"idempotency-key")
         if method != "POST":
             key = None
         if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX:
             await send_response(send, problem_for(ValidationFailed(
-                f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
-            )))
+                Text("Idempotency-Key must be 1 to {length_max} characters",
+                     "Idempotency-Key phải dài từ 1 đến {length_max} ký tự"),
+                length_max=IDEMPOTENCY_KEY_LENGTH_MAX,
+            ), language))
             return
         fingerprint = request_hash(method, scope["path"], scope.get("query_string", b""), body)
         pool: asyncpg.Pool = scope["app"].state.pool
@@ -101,10 +105,10 @@ class TransactionMiddleware:
             if access.refusal is not None or stored is not None:
                 await transaction.rollback()
                 if access.refusal is not None:
-                    await send_response(send, problem_for(access.refusal))
+                    await send_response(send, problem_for(access.refusal, language))
                 else:
                     assert stored is not None
-                    await replay(send, stored, fingerprint)
+                    await replay(send, stored, fingerprint, language)
                 return
             principal_id = access.principal_id
             captured = CapturedResponse()
@@ -135,13 +139,13 @@ class TransactionMiddleware:
                             await restore_scope(connection, access)
                             stored = await find_stored_response(connection, principal_id, key)
                         assert stored is not None
-                        await replay(send, stored, fingerprint)
+                        await replay(send, stored, fingerprint, language)
                         return
                 await transaction.commit()
             except asyncpg.PostgresError as error:
                 if not connection.is_closed() and connection.is_in_transaction():
                     await transaction.rollback()
-                await send_response(send, problem_for(error))
+                await send_response(send, problem_for(error, language))
                 return
             await captured.flush(send)
 
@@ -252,11 +256,14 @@ async def store_response(
     return bool(stored)
 
 
-async def replay(send: Send, stored: asyncpg.Record, fingerprint: str) -> None:
+async def replay(
+    send: Send, stored: asyncpg.Record, fingerprint: str, language: Language
+) -> None:
     if stored["request_hash"] != fingerprint:
-        await send_response(send, problem_for(IdempotencyConflict(
-            "this Idempotency-Key was used before with a different request"
-        )))
+        await send_response(send, problem_for(IdempotencyConflict(Text(
+            "this Idempotency-Key was used before with a different request",
+            "khóa Idempotency-Key này đã được dùng trước đây cho một yêu cầu khác",
+        )), language))
         return
     body: bytes = stored["response_body"]
     await send({

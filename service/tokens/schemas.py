@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,7 @@ class TokenRead(BaseModel):
 
 
 class TokenCreated(TokenRead):
+    location: ClassVar[str] = "/v1/tokens"
     token: str | None = Field(
         description="the bearer token, shown only in this response (it is stored as a "
                     "hash); null when the response is replayed for the same Idempotency-Key"

@@ -94,7 +94,7 @@ async def list_tokens(ctx: RequestContext, limit: int, cursor: str | None) -> Pa
 async def revoke_token(ctx: RequestContext, token_id: str) -> TokenRead:
     record = await repository.revoke_token(ctx.connection, token_id, ctx.now, ctx.actor)
     if record is None:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound("token", token_id)
     token = TokenRead(**dict(record))
     await record_write(ctx, None, "token.revoked", token.model_dump(mode="json"))
     return token
