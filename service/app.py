@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.endpoints import router as accounts_router
@@ -22,11 +22,13 @@ from service.entries.endpoints import router as entries_router
 from service.errors import install_error_handlers, problem_for
 from service.funds.endpoints import router as funds_router
 from service.loans.endpoints import router as loans_router
+from service.locations import LocationMiddleware, document_locations
 from service.log_redaction import install_log_redaction
 from service.operations.endpoints import router as operations_router
 from service.people.endpoints import router as people_router
 from service.periods.endpoints import router as periods_router
 from service.programme.endpoints import router as programme_router
+from service.query_parameters import refuse_unknown_query_parameters
 from service.reports.endpoints import router as reports_router
 from service.settings import Settings, get_settings
 from service.tokens.endpoints import router as tokens_router
@@ -36,7 +38,9 @@ DESCRIPTION = """
 Double-entry ledger for the revolving income funds of Vietnam's Intergenerational
 Self-Help Clubs. Amounts are JSON integers in the currency's minor unit (VND: đồng);
 errors are `application/problem+json` with a stable `code`; every POST honours
-`Idempotency-Key`; lists page with `?limit=&cursor=`.
+`Idempotency-Key`; lists page with `?limit=&cursor=`; a query parameter a route does
+not take is `400 unknown_query_parameter`; every 201 carries `Location`; problem titles
+and details follow `Accept-Language` (Vietnamese or English, English by default).
 """
 
 
@@ -100,13 +104,15 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 await app.state.pool.close()
 
     install_log_redaction()
-    app = FastAPI(title="clubfund", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="clubfund", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(refuse_unknown_query_parameters)])
     app.state.settings = settings
     app.state.pool = pool
     app.state.request_stats = Counter()
     app.state.started_monotonic = time.monotonic()
     install_error_handlers(app)
     app.add_middleware(TransactionMiddleware)
+    app.add_middleware(LocationMiddleware)
     app.add_middleware(ResponseBoundaryMiddleware, stats=app.state.request_stats)
     for router in (operations_router, funds_router, accounts_router, entries_router):
         app.include_router(router)
@@ -117,5 +123,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.include_router(programme_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)
+    document_locations(app)
     document_access(app)
     return app

@@ -55,7 +55,7 @@ class RequestContext:
     def require_fund(self, fund_id: uuid.UUID) -> None:
         """Raise NotFound for a fund outside the caller's scope."""
         if not self.sees_fund(fund_id):
-            raise NotFound(f"fund {fund_id} not found")
+            raise NotFound("fund", fund_id)
 
     @property
     def fund_scope(self) -> list[uuid.UUID] | None:

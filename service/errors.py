@@ -9,7 +9,7 @@ OpenAPI.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as ledger_errors
+from service.language import Language, Text, language_of
 
 log = logging.getLogger("clubfund.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -34,100 +35,218 @@ class Problem(BaseModel):
 
 
 class ClubfundError(Exception):
+    """Each class declares its `status`, stable `code`, and `title` in English and
+    Vietnamese (`title_vi`). The detail is either a bilingual `Text` filled from typed
+    values, or (for details not translated yet) English text."""
+
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal error"
+    title_vi: ClassVar[str] = "Lỗi nội bộ"
 
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+    def __init__(
+        self, detail: str | Text | None = None, *, headers: dict[str, str] | None = None,
+        **values: Any,
+    ) -> None:
+        self.detail_text = detail if isinstance(detail, Text) else None
+        self.values = values
+        english = self.detail_in("en") if isinstance(detail, Text) else detail or self.title
+        super().__init__(english)
+        self.detail = english
         self.headers = headers
+
+    def title_in(self, language: Language) -> str:
+        return self.title_vi if language == "vi" else self.title
+
+    def detail_in(self, language: Language) -> str:
+        if self.detail_text is not None:
+            values = {
+                name: value.render(language) if isinstance(value, Text) else value
+                for name, value in self.values.items()
+            }
+            return self.detail_text.render(language, **values)
+        return untranslated_detail(self.title_in(language), self.detail, language)
+
+
+def untranslated_detail(title: str, english_detail: str, language: Language) -> str:
+    """A detail that has no Vietnamese wording yet: the Vietnamese title, then the
+    English detail (it names the values) in brackets."""
+    if language == "vi" and english_detail != title:
+        return f"{title} ({english_detail})"
+    return english_detail
 
 
 class BadRequest(ClubfundError):
-    status, code, title = 400, "bad_request", "Bad request"
+    status, code, title, title_vi = (
+        400, "bad_request", "Bad request",
+        "Yêu cầu không hợp lệ",
+    )
 
 
 class MalformedJson(ClubfundError):
-    status, code, title = 400, "malformed_json", "The request body is not valid JSON"
+    status, code, title, title_vi = (
+        400, "malformed_json", "The request body is not valid JSON",
+        "Nội dung gửi lên không phải JSON hợp lệ",
+    )
 
 
 class InvalidCursor(ClubfundError):
-    status, code, title = 400, "invalid_cursor", "The pagination cursor is not valid"
+    status, code, title, title_vi = (
+        400, "invalid_cursor", "The pagination cursor is not valid",
+        "Con trỏ phân trang không hợp lệ",
+    )
+
+
+class UnknownQueryParameter(ClubfundError):
+    status, code, title, title_vi = (
+        400, "unknown_query_parameter",
+        "The request has a query parameter this route does not take",
+        "Yêu cầu có tham số truy vấn mà đường dẫn này không nhận",
+    )
+
+    def __init__(self, name: str, accepted: list[str]) -> None:
+        super().__init__(
+            Text("unknown query parameter `{name}`; this route takes {accepted}",
+                 "không có tham số truy vấn `{name}`; đường dẫn này nhận {accepted}"),
+            name=name,
+            accepted=", ".join(f"`{a}`" for a in accepted) if accepted
+            else Text("none", "không tham số nào"),
+        )
 
 
 class Unauthenticated(ClubfundError):
-    status, code, title = 401, "unauthenticated", "A valid bearer token is required"
+    status, code, title, title_vi = (
+        401, "unauthenticated", "A valid bearer token is required",
+        "Cần mã truy cập hợp lệ",
+    )
 
 
 class Forbidden(ClubfundError):
-    status, code, title = 403, "forbidden", "This token may not do that"
+    status, code, title, title_vi = (
+        403, "forbidden", "This token may not do that",
+        "Mã truy cập này không được phép làm việc đó",
+    )
+
+
+Thing = Literal["fund", "loan", "club", "area", "entry", "account", "token", "person"]
+THINGS: dict[str, Text] = {
+    "fund": Text("fund", "quỹ"),
+    "loan": Text("loan", "khoản vay"),
+    "club": Text("club", "câu lạc bộ"),
+    "area": Text("area", "địa bàn"),
+    "entry": Text("entry", "bút toán"),
+    "account": Text("account", "tài khoản"),
+    "token": Text("token", "mã truy cập"),
+    "person": Text("person", "người"),
+}
 
 
 class NotFound(ClubfundError):
-    status, code, title = 404, "not_found", "Not found"
+    status, code, title, title_vi = (
+        404, "not_found", "Not found",
+        "Không tìm thấy",
+    )
+
+    def __init__(self, thing: Thing | None = None, identifier: object = None) -> None:
+        if thing is None:
+            super().__init__()
+        else:
+            super().__init__(Text("{thing} {identifier} not found",
+                                  "Không tìm thấy {thing} {identifier}"),
+                             thing=THINGS[thing], identifier=identifier)
 
 
 class MethodNotAllowed(ClubfundError):
-    status, code, title = 405, "method_not_allowed", "Method not allowed"
+    status, code, title, title_vi = (
+        405, "method_not_allowed", "Method not allowed",
+        "Không hỗ trợ phương thức này",
+    )
 
 
 class Conflict(ClubfundError):
-    status, code, title = 409, "conflict", "Conflict"
+    status, code, title, title_vi = (
+        409, "conflict", "Conflict",
+        "Xung đột dữ liệu",
+    )
 
 
 class IdempotencyConflict(ClubfundError):
-    status, code, title = (
+    status, code, title, title_vi = (
         409, "idempotency_conflict",
         "This Idempotency-Key was already used with a different request",
+        "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác",
     )
 
 
 class AlreadyReversed(ClubfundError):
-    status, code, title = 409, "already_reversed", "This entry has already been reversed"
+    status, code, title, title_vi = (
+        409, "already_reversed", "This entry has already been reversed",
+        "Bút toán này đã được đảo rồi",
+    )
 
 
 class ValidationFailed(ClubfundError):
-    status, code, title = 422, "validation_error", "The request is not valid"
+    status, code, title, title_vi = (
+        422, "validation_error", "The request is not valid",
+        "Dữ liệu gửi lên không hợp lệ",
+    )
 
-    def __init__(self, detail: str | None = None, errors: list[dict[str, Any]] | None = None):
-        super().__init__(detail)
+    def __init__(
+        self, detail: str | Text | None = None, errors: list[dict[str, Any]] | None = None,
+        **values: Any,
+    ) -> None:
+        super().__init__(detail, **values)
         self.errors = errors
 
 
 class UnknownAccount(ClubfundError):
-    status, code, title = 422, "unknown_account", "An account is unknown to this fund"
+    status, code, title, title_vi = (
+        422, "unknown_account", "An account is unknown to this fund",
+        "Quỹ không có tài khoản này",
+    )
 
 
 class DuplicateAccountCode(ClubfundError):
-    status, code, title = 409, "duplicate_account_code", "This fund already has that account code"
+    status, code, title, title_vi = (
+        409, "duplicate_account_code", "This fund already has that account code",
+        "Quỹ đã có tài khoản với số hiệu này",
+    )
 
 
 class AmountOutOfRange(ClubfundError):
-    status, code, title = 422, "amount_out_of_range", "An amount or a total is out of range"
+    status, code, title, title_vi = (
+        422, "amount_out_of_range", "An amount or a total is out of range",
+        "Số tiền hoặc tổng cộng vượt giới hạn",
+    )
 
 
 class SequenceOutOfRange(ClubfundError):
-    status, code, title = (
-        422, "sequence_out_of_range", "The sequence is not a record of this tree size"
+    status, code, title, title_vi = (
+        422, "sequence_out_of_range", "The sequence is not a record of this tree size",
+        "Số thứ tự không thuộc nhật ký có kích thước này",
     )
 
 
 class TreeSizeOutOfRange(ClubfundError):
-    status, code, title = (
-        422, "tree_size_out_of_range", "The tree size is below 1 or beyond the log"
+    status, code, title, title_vi = (
+        422, "tree_size_out_of_range", "The tree size is below 1 or beyond the log",
+        "Kích thước cây nhỏ hơn 1 hoặc vượt quá nhật ký",
     )
 
 
 class InvalidConsistencyRange(ClubfundError):
-    status, code, title = (
+    status, code, title, title_vi = (
         422, "invalid_consistency_range",
         "A consistency proof needs 1 <= first <= second <= the log's size",
+        "Bằng chứng nhất quán cần 1 ≤ first ≤ second ≤ kích thước nhật ký",
     )
 
 
 class AuditKeyMissing(ClubfundError):
-    status, code, title = 503, "audit_key_missing", "No audit signing key is configured"
+    status, code, title, title_vi = (
+        503, "audit_key_missing", "No audit signing key is configured",
+        "Chưa cấu hình khóa ký nhật ký kiểm toán",
+    )
 
 
 class DatabaseUnavailable(ClubfundError):
@@ -137,7 +256,10 @@ class DatabaseUnavailable(ClubfundError):
     retries after `Retry-After` seconds, with the same Idempotency-Key for a POST.
     """
 
-    status, code, title = 503, "database_unavailable", "The database is unreachable; retry later"
+    status, code, title, title_vi = (
+        503, "database_unavailable", "The database is unreachable; retry later",
+        "Không kết nối được cơ sở dữ liệu; xin thử lại sau",
+    )
     retry_after_seconds: ClassVar[int] = 2
 
     def __init__(self, detail: str | None = None):
@@ -167,11 +289,68 @@ CONNECTION_LOST_WORDS = ("connection is closed", "connection has been released b
 
 
 class ExportTooLarge(ClubfundError):
-    status, code, title = 422, "export_too_large", "The export is too large; narrow the range"
+    status, code, title, title_vi = (
+        422, "export_too_large", "The export is too large; narrow the range",
+        "Tệp xuất quá lớn; hãy thu hẹp khoảng thời gian",
+    )
 
 
 # Core errors: one status per class, everything else 422.
 LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {}
+
+# Core errors' titles by `code`, in English and Vietnamese.
+LEDGER_TITLES: dict[str, Text] = {
+    "ledger_error": Text("The books refused this", "Sổ sách không chấp nhận thao tác này"),
+    "invalid_amount": Text("An amount is not valid", "Số tiền không hợp lệ"),
+    "borrower_approval": Text("A member may not approve her own loan",
+                              "Thành viên không được tự duyệt khoản vay của chính mình"),
+    "invalid_phone": Text("The phone number is not valid", "Số điện thoại không hợp lệ"),
+    "amount_out_of_range": Text("An amount is out of range", "Số tiền vượt giới hạn"),
+    "unknown_currency": Text("Unknown currency", "Loại tiền không được hỗ trợ"),
+    "currency_mismatch": Text("The currencies do not match", "Loại tiền không khớp nhau"),
+    "unbalanced_entry": Text("The entry does not balance",
+                             "Bút toán không cân: tổng Nợ khác tổng Có"),
+    "invalid_entry": Text("The entry is not valid", "Bút toán không hợp lệ"),
+    "insufficient_funds": Text("Not enough money in the account",
+                               "Tài khoản không đủ tiền (không được âm)"),
+    "invalid_reversal": Text("This entry cannot be reversed", "Không thể đảo bút toán này"),
+    "invalid_receipt": Text("The receipt is not valid", "Biên nhận không hợp lệ"),
+    "invalid_loan_terms": Text("The loan terms are not valid",
+                               "Điều kiện khoản vay không hợp lệ"),
+    "invalid_loan_state": Text("The loan's state is not valid",
+                               "Trạng thái khoản vay không hợp lệ"),
+    "overpayment": Text("The repayment is more than is owed", "Số tiền trả vượt quá số còn nợ"),
+    "loan_closed": Text("The loan is closed", "Khoản vay đã tất toán hoặc đã đóng"),
+    "repayment_out_of_order": Text("The repayment is dated before an earlier one",
+                                   "Ngày trả nợ sớm hơn lần trả trước"),
+    "invalid_portfolio_input": Text("The portfolio input is not valid",
+                                    "Dữ liệu danh mục cho vay không hợp lệ"),
+    "invalid_proof": Text("The proof is not valid", "Bằng chứng không hợp lệ"),
+    "invalid_tree_argument": Text("The tree sizes are not valid",
+                                  "Kích thước cây không hợp lệ"),
+    "missing_node": Text("A node of the tree is missing", "Thiếu một nút của cây"),
+    "invalid_record": Text("The record is not valid", "Bản ghi không hợp lệ"),
+    "invalid_tree_head": Text("The signed head is not valid", "Đầu cây đã ký không hợp lệ"),
+    "invalid_signature": Text("The signature is not valid", "Chữ ký không hợp lệ"),
+    "unknown_key": Text("The signing key is unknown", "Không biết khóa ký này"),
+    "invalid_key_document": Text("The key document is not valid",
+                                 "Tài liệu khóa không hợp lệ"),
+    "same_actor_approval": Text("The same person cannot also approve",
+                                "Người đề nghị không được tự phê duyệt"),
+    "invalid_report_range": Text("The report's dates are not valid",
+                                 "Khoảng thời gian của báo cáo không hợp lệ"),
+    "invalid_period": Text("The month is not valid", "Tháng không hợp lệ"),
+    "period_closed": Text("The month is closed", "Tháng này đã khóa sổ"),
+    "period_already_closed": Text("The month is already closed", "Tháng này đã được khóa sổ rồi"),
+    "period_out_of_order": Text("Months are closed in order",
+                                "Phải khóa sổ lần lượt từng tháng"),
+    "period_not_ended": Text("The month has not ended yet", "Tháng này chưa kết thúc"),
+}
+
+
+def ledger_title(error: ledger_errors.LedgerError) -> Text:
+    return LEDGER_TITLES.get(error.code) or Text(error.code.replace("_", " ").capitalize(),
+                                                 error.code.replace("_", " ").capitalize())
 
 
 def problem(
@@ -187,24 +366,37 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def problem_for(error: Exception) -> JSONResponse:
-    """The problem response for any error the service knows; 500 for the rest."""
+def problem_for(error: Exception, language: Language = "en") -> JSONResponse:
+    """The problem response for any error the service knows; 500 for the rest.
+
+    `title` and `detail` are in `language`; `code` and the rest never change."""
     if isinstance(error, ValidationFailed):
-        return problem(error.status, error.code, error.title, error.detail, error.errors)
+        return problem(error.status, error.code, error.title_in(language),
+                       error.detail_in(language), error.errors)
     if isinstance(error, ClubfundError):
-        return problem(error.status, error.code, error.title, error.detail, headers=error.headers)
+        return problem(error.status, error.code, error.title_in(language),
+                       error.detail_in(language), headers=error.headers)
     if isinstance(error, ledger_errors.LedgerError):
         status = LEDGER_STATUS.get(type(error), 422)
-        return problem(status, error.code, error.code.replace("_", " ").capitalize(), error.detail)
+        title = ledger_title(error).render(language)
+        return problem(status, error.code, title,
+                       untranslated_detail(title, error.detail, language))
     if is_database_unreachable(error):
         log.warning("database unreachable: %s: %s", type(error).__name__, error)
-        return problem_for(DatabaseUnavailable())
+        return problem_for(DatabaseUnavailable(), language)
     if isinstance(error, asyncpg.PostgresError):
         mapped = map_database_error(error)
         if mapped is not None:
-            return problem_for(mapped)
+            return problem_for(mapped, language)
     log.exception("unhandled error", exc_info=error)
-    return problem(500, "internal_error", "Internal error", "an unexpected error occurred")
+    return problem(500, "internal_error", ClubfundError().title_in(language),
+                   ClubfundError(Text("an unexpected error occurred",
+                                      "đã xảy ra lỗi ngoài dự kiến")).detail_in(language))
+
+
+def problem_language(request: Request) -> Language:
+    """The language of a request's problems: its `Accept-Language`, English without one."""
+    return language_of(request.headers.get("accept-language"))
 
 
 # Constraint names whose violation is the client's doing, not a bug.
@@ -244,7 +436,7 @@ def problem_responses(*errors: type[ClubfundError] | tuple[int, str]) -> dict[in
     """`responses=` for a route: each status with the codes it may carry (every route may
     answer 422 validation_error and, while the database is unreachable, 503)."""
     by_status: dict[int, list[str]] = {}
-    for item in (*errors, ValidationFailed, DatabaseUnavailable):
+    for item in (*errors, ValidationFailed, UnknownQueryParameter, DatabaseUnavailable):
         status, code = (item.status, item.code) if isinstance(item, type) else item
         by_status.setdefault(status, []).append(code)
     return {
@@ -258,14 +450,16 @@ def problem_responses(*errors: type[ClubfundError] | tuple[int, str]) -> dict[in
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_error(_: Request, error: Exception) -> JSONResponse:
-        return problem_for(error)
+    async def on_error(request: Request, error: Exception) -> JSONResponse:
+        return problem_for(error, problem_language(request))
 
-    async def on_validation(_: Request, error: Exception) -> JSONResponse:
+    async def on_validation(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         details = [dict(e) for e in error.errors()]
         if any(e.get("type") == "json_invalid" for e in details):
-            return problem_for(MalformedJson("the body could not be parsed as JSON"))
+            return problem_for(MalformedJson(Text("the body could not be parsed as JSON",
+                                                  "không đọc được nội dung gửi lên dạng JSON")),
+                               problem_language(request))
         errors = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")),
              "type": str(e.get("type"))}
@@ -273,16 +467,20 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         where = ".".join(str(p) for p in details[0].get("loc", ())) if details else "body"
         message = errors[0]["msg"] if errors else "invalid"
-        return problem_for(ValidationFailed(f"{where}: {message}", errors))
+        return problem_for(
+            ValidationFailed(Text("{where}: {message}", "{where} không hợp lệ: {message}"),
+                             errors, where=where, message=message),
+            problem_language(request),
+        )
 
-    async def on_http(_: Request, error: Exception) -> JSONResponse:
+    async def on_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         mapping: dict[int, type[ClubfundError]] = {
             404: NotFound, 405: MethodNotAllowed, 401: Unauthenticated, 403: Forbidden,
         }
         error_class = mapping.get(error.status_code)
         if error_class is not None:
-            return problem_for(error_class(str(error.detail)))
+            return problem_for(error_class(), problem_language(request))
         return problem(error.status_code, "http_error", str(error.detail), str(error.detail))
 
     app.add_exception_handler(ClubfundError, on_error)
@@ -293,15 +491,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class InvalidScope(ClubfundError):
-    status, code, title = 422, "invalid_scope", "The role and the scope do not fit together"
+    status, code, title, title_vi = (
+        422, "invalid_scope", "The role and the scope do not fit together",
+        "Vai trò và phạm vi không khớp nhau",
+    )
 
 
 class DuplicatePhone(ClubfundError):
-    status, code, title = 409, "duplicate_phone", "Another person has this phone number"
+    status, code, title, title_vi = (
+        409, "duplicate_phone", "Another person has this phone number",
+        "Số điện thoại này đã thuộc về một người khác",
+    )
 
 
 class UnknownPerson(ClubfundError):
-    status, code, title = 422, "unknown_person", "There is no such person"
+    status, code, title, title_vi = (
+        422, "unknown_person", "There is no such person",
+        "Không có người này",
+    )
 
 
 # --- the club fund domain: areas, clubs, members, loans, periods -----------------------------
@@ -309,43 +516,61 @@ from ledger import loan_lifecycle, loans, periods  # noqa: E402
 
 
 class LastAdminToken(ClubfundError):
-    status, code, title = (
+    status, code, title, title_vi = (
         409, "last_admin_token",
         "The last usable admin token cannot be revoked: issue another admin token first",
+        "Không thể thu hồi mã quản trị cuối cùng còn dùng được: hãy cấp một mã quản trị khác trước",
     )
 
 
 class UnknownArea(ClubfundError):
-    status, code, title = 422, "unknown_area", "An area code is unknown or not valid on that date"
+    status, code, title, title_vi = (
+        422, "unknown_area", "An area code is unknown or not valid on that date",
+        "Mã địa bàn không tồn tại hoặc không còn hiệu lực vào ngày đó",
+    )
 
 
 class DuplicateArea(ClubfundError):
-    status, code, title = 409, "duplicate_area", "An area with this code already exists"
+    status, code, title, title_vi = (
+        409, "duplicate_area", "An area with this code already exists",
+        "Đã có địa bàn với mã này",
+    )
 
 
 class InvalidAreaParent(ClubfundError):
-    status, code, title = 422, "invalid_area_parent", "This parent cannot hold this area"
+    status, code, title, title_vi = (
+        422, "invalid_area_parent", "This parent cannot hold this area",
+        "Địa bàn cấp trên này không thể chứa địa bàn này",
+    )
 
 
 class AreaInUse(ClubfundError):
-    status, code, title = 409, "area_in_use", "Areas or clubs still belong to this area"
+    status, code, title, title_vi = (
+        409, "area_in_use", "Areas or clubs still belong to this area",
+        "Vẫn còn địa bàn hoặc câu lạc bộ thuộc địa bàn này",
+    )
 
 
 class UnknownMember(ClubfundError):
-    status, code, title = 422, "unknown_member", "The member is unknown to this fund's club"
+    status, code, title, title_vi = (
+        422, "unknown_member", "The member is unknown to this fund's club",
+        "Hội viên không thuộc câu lạc bộ của quỹ này",
+    )
 
 
 class LoanAccountPosting(ClubfundError):
-    status, code, title = (
+    status, code, title, title_vi = (
         409, "loan_account_posting",
         "A loan's account moves only through the loan's own operations",
+        "Tài khoản của khoản vay chỉ thay đổi qua các nghiệp vụ của khoản vay",
     )
 
 
 class LoanEntryReversal(ClubfundError):
-    status, code, title = (
+    status, code, title, title_vi = (
         409, "loan_entry_reversal",
         "A loan's entries change only through the loan's own operations",
+        "Bút toán của khoản vay chỉ thay đổi qua các nghiệp vụ của khoản vay",
     )
 
 

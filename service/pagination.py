@@ -10,6 +10,11 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from service.errors import InvalidCursor
+from service.language import Text
+
+CURSOR_UNREADABLE = Text("the cursor could not be decoded", "không đọc được con trỏ phân trang")
+CURSOR_FOREIGN = Text("the cursor does not belong to this list",
+                      "con trỏ phân trang không thuộc danh sách này")
 
 T = TypeVar("T")
 LIMIT_DEFAULT = 50
@@ -36,9 +41,9 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
     except ValueError as error:
-        raise InvalidCursor("the cursor could not be decoded") from error
+        raise InvalidCursor(CURSOR_UNREADABLE) from error
     if not isinstance(key, list) or len(key) != arity:
-        raise InvalidCursor("the cursor does not belong to this list")
+        raise InvalidCursor(CURSOR_FOREIGN)
     return key
 
 

@@ -43,6 +43,7 @@ from service.errors import (
     is_database_unreachable,
     problem_for,
 )
+from service.language import Language, Text, language_of
 
 # POSTs that create no fund-scoped row keep their idempotency record here.
 GLOBAL_FUND_ID = uuid.UUID(int=0)
@@ -78,14 +79,17 @@ class TransactionMiddleware:
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)
+        language = language_of(header(scope, b"accept-language"))
         method: str = scope["method"]
         key = header(scope, b"idempotency-key")
         if method != "POST":
             key = None
         if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX:
             await send_response(send, problem_for(ValidationFailed(
-                f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
-            )))
+                Text("Idempotency-Key must be 1 to {length_max} characters",
+                     "Idempotency-Key phải dài từ 1 đến {length_max} ký tự"),
+                length_max=IDEMPOTENCY_KEY_LENGTH_MAX,
+            ), language))
             return
         fingerprint = request_hash(method, scope["path"], scope.get("query_string", b""), body)
         app_state = scope["app"].state
@@ -98,7 +102,8 @@ class TransactionMiddleware:
             # No socket, refused, starting up, or no connection free in time.
             raise DatabaseUnavailable(f"no database connection: {type(error).__name__}") from error
         try:
-            await self.serve_in_transaction(connection, scope, send, body, key, fingerprint)
+            await self.serve_in_transaction(connection, scope, send, body, key, fingerprint,
+                                            language)
         finally:
             try:
                 await pool.release(connection)
@@ -108,7 +113,7 @@ class TransactionMiddleware:
 
     async def serve_in_transaction(
         self, connection: asyncpg.Connection, scope: Scope, send: Send, body: bytes,
-        key: str | None, fingerprint: str,
+        key: str | None, fingerprint: str, language: Language,
     ) -> None:
         transaction = connection.transaction()
         await transaction.start()
@@ -127,10 +132,10 @@ class TransactionMiddleware:
         if access.refusal is not None or stored is not None:
             await roll_back(connection, transaction)
             if access.refusal is not None:
-                await send_response(send, problem_for(access.refusal))
+                await send_response(send, problem_for(access.refusal, language))
             else:
                 assert stored is not None
-                await replay(send, stored, fingerprint)
+                await replay(send, stored, fingerprint, language)
             return
         principal_id = access.principal_id
         captured = CapturedResponse()
@@ -161,12 +166,12 @@ class TransactionMiddleware:
                         await restore_scope(connection, access)
                         stored = await find_stored_response(connection, principal_id, key)
                     assert stored is not None
-                    await replay(send, stored, fingerprint)
+                    await replay(send, stored, fingerprint, language)
                     return
             await transaction.commit()
         except asyncpg.PostgresError as error:
             await roll_back(connection, transaction)
-            await send_response(send, problem_for(error))
+            await send_response(send, problem_for(error, language))
             return
         await captured.flush(send)
 
@@ -289,11 +294,14 @@ async def store_response(
     return bool(stored)
 
 
-async def replay(send: Send, stored: asyncpg.Record, fingerprint: str) -> None:
+async def replay(
+    send: Send, stored: asyncpg.Record, fingerprint: str, language: Language
+) -> None:
     if stored["request_hash"] != fingerprint:
-        await send_response(send, problem_for(IdempotencyConflict(
-            "this Idempotency-Key was used before with a different request"
-        )))
+        await send_response(send, problem_for(IdempotencyConflict(Text(
+            "this Idempotency-Key was used before with a different request",
+            "khóa Idempotency-Key này đã được dùng trước đây cho một yêu cầu khác",
+        )), language))
         return
     body: bytes = stored["response_body"]
     await send({

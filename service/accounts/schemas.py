@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +24,7 @@ class AccountCreate(BaseModel):
 
 
 class AccountRead(BaseModel):
+    location: ClassVar[str] = "/v1/accounts/{id}"
     id: uuid.UUID
     fund_id: uuid.UUID
     code: str

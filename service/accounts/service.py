@@ -35,7 +35,7 @@ async def create_account(
     ctx.require_fund(fund_id)
     fund = await funds.get_fund(ctx.connection, fund_id)
     if fund is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     currency = check_currency(body.currency or fund["currency"])
     account_type = AccountType(body.type)
     account_id = new_id()
@@ -60,7 +60,7 @@ async def create_account(
 async def get_account(ctx: RequestContext, account_id: uuid.UUID) -> AccountRead:
     record = await repository.get_account(ctx.connection, account_id)
     if record is None or not ctx.sees_fund(record["fund_id"]):
-        raise NotFound(f"account {account_id} not found")
+        raise NotFound("account", account_id)
     return account_from_record(record)
 
 
@@ -69,7 +69,7 @@ async def list_accounts(
 ) -> Page[AccountRead]:
     ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     after = decode_cursor(cursor, 1)
     rows = await repository.list_accounts(
         ctx.connection, fund_id, str(after[0]) if after else None, limit + 1

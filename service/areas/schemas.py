@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +53,7 @@ class AreaParentRead(BaseModel):
 
 
 class AreaRead(BaseModel):
+    location: ClassVar[str] = "/v1/areas/{code}"
     code: str
     name: str
     level: AreaLevel

@@ -66,7 +66,7 @@ async def reparent_area(ctx: RequestContext, code: str, body: AreaParentCreate) 
     """From `valid_from` on, the area sits under `parent_code`; before, under its old parent."""
     area = await repository.get_area(ctx.connection, code, for_update=True)
     if area is None:
-        raise NotFound(f"area {code} not found")
+        raise NotFound("area", code)
     if not valid_on(area, body.valid_from):
         raise InvalidAreaParent(f"area {code} does not exist on {body.valid_from.isoformat()}")
     history = await repository.parent_history(ctx.connection, code)
@@ -90,7 +90,7 @@ async def dissolve_area(ctx: RequestContext, code: str, body: AreaDissolution) -
     moved elsewhere from that date on; the history before it stays."""
     area = await repository.get_area(ctx.connection, code, for_update=True)
     if area is None:
-        raise NotFound(f"area {code} not found")
+        raise NotFound("area", code)
     if area["valid_to"] is not None:
         raise InvalidAreaParent(f"area {code} already ended on {area['valid_to'].isoformat()}")
     if body.valid_to <= area["valid_from"]:
@@ -132,10 +132,10 @@ async def get_area(
 ) -> AreaRead:
     """An area the caller may see (outside its scope: not found, as if it did not exist)."""
     if not checked and not await sees_area(ctx, code):
-        raise NotFound(f"area {code} not found")
+        raise NotFound("area", code)
     area = await repository.get_area(ctx.connection, code)
     if area is None:
-        raise NotFound(f"area {code} not found")
+        raise NotFound("area", code)
     day = as_of or ctx.business_date
     history = [
         AreaParentRead(**dict(r)) for r in await repository.parent_history(ctx.connection, code)

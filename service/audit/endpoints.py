@@ -20,6 +20,7 @@ from service.audit.signing import AuditSigner, load_signer
 from service.context import RequestContext, get_context
 from service.errors import (
     AuditKeyMissing,
+    BadRequest,
     InvalidConsistencyRange,
     InvalidCursor,
     NotFound,
@@ -27,6 +28,7 @@ from service.errors import (
     TreeSizeOutOfRange,
     problem_responses,
 )
+from service.language import Text
 from service.pagination import LIMIT_DEFAULT, LIMIT_MAX, Page, page_params
 
 router = APIRouter(tags=["audit"])
@@ -113,16 +115,22 @@ async def get_audit_keys(signer: Signer) -> AuditKeys:
 
 
 @router.get("/v1/events", response_model=EventPage,
-            responses=problem_responses(InvalidCursor))
+            responses=problem_responses(InvalidCursor, BadRequest))
 async def list_events(
     ctx: Context,
-    after: Annotated[str | None, Query(max_length=500,
-                                       description="a cursor from an earlier page")] = None,
+    cursor: Annotated[str | None, Query(max_length=500,
+                                        description="`next_cursor` of an earlier page")] = None,
+    after: Annotated[str | None, Query(max_length=500, deprecated=True,
+                                       description="the former name of `cursor`")] = None,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
 ) -> EventPage:
     """The ordered change feed: every committed audit record of every log, each exactly once.
 
-    Poll with `after=<next_cursor>`. An event appears once no older transaction is
-    still running, so a page never skips an event that commits later.
+    Poll with `cursor=<next_cursor>`. An event appears once no older transaction is
+    still running, so a page never skips an event that commits later. `after` is the
+    deprecated former name of `cursor`.
     """
-    return await service.list_events(ctx, limit, after)
+    if cursor is not None and after is not None and cursor != after:
+        raise BadRequest(Text("send `cursor` or its former name `after`, not both",
+                              "chỉ gửi `cursor` hoặc tên cũ `after`, không gửi cả hai"))
+    return await service.list_events(ctx, limit, cursor if cursor is not None else after)

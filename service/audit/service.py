@@ -46,7 +46,7 @@ from service.errors import (
     SequenceOutOfRange,
     TreeSizeOutOfRange,
 )
-from service.pagination import Page, decode_cursor, encode_cursor, make_page
+from service.pagination import CURSOR_FOREIGN, Page, decode_cursor, encode_cursor, make_page
 
 # The service-wide log (tokens, areas, clubs) is kept under the nil UUID.
 GLOBAL_LOG_ID = uuid.UUID(int=0)
@@ -108,7 +108,7 @@ async def require_log(ctx: RequestContext, fund_id: uuid.UUID) -> None:
     """404 unless the fund (or the nil id's service-wide log) exists in the caller's scope."""
     ctx.require_fund(fund_id)
     if not await repository.log_exists(ctx.connection, fund_id):
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
 
 
 def record_read(row: Any) -> AuditRecordRead:
@@ -208,7 +208,7 @@ async def receipt_for_entry(
         connection, entry_id, ("entry.posted", "entry.reversal_posted")
     )
     if row is None:
-        raise NotFound(f"entry {entry_id} not found")
+        raise NotFound("entry", entry_id)
     head = await head_now(connection, signer, row["fund_id"], now)
     proof = await inclusion_proof_for(connection, row["fund_id"], row["sequence"],
                                       head.tree_size)
@@ -270,7 +270,7 @@ async def list_events(ctx: RequestContext, limit: int, after: str | None) -> Eve
         try:
             position = (int(key[0]), uuid.UUID(str(key[1])), int(key[2]))
         except (TypeError, ValueError) as error:
-            raise InvalidCursor("the cursor does not belong to the event feed") from error
+            raise InvalidCursor(CURSOR_FOREIGN) from error
     rows = await repository.list_events(ctx.connection, position, limit, ctx.fund_scope)
     items = [event_read(r) for r in rows]
     return EventPage(items=items, next_cursor=items[-1].cursor if items else after)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,8 @@ from service.auth import repository
 from service.auth.principal import Principal
 from service.auth.rules import Rule, rule_for
 from service.errors import ClubfundError, Forbidden, Unauthenticated
+from service.language import Text
+from service.routes import served_routes
 
 log = logging.getLogger("clubfund.auth")
 TOKEN_LENGTH_MAX = 200
@@ -44,6 +45,9 @@ INVALID_TOKEN_CHALLENGE = 'Bearer realm="clubfund", error="invalid_token"'
 
 class MissingRule(ClubfundError):
     """A route that nobody declared in the rule table: a bug, refused."""
+
+    title = "Internal error: this route has no access rule"
+    title_vi = "Lỗi nội bộ: đường dẫn này chưa có quy tắc truy cập"
 
 
 @dataclass(frozen=True)
@@ -80,14 +84,8 @@ def route_templates(app: Any) -> list[RouteTemplate]:
     cached: list[RouteTemplate] | None = getattr(app.state, "route_templates", None)
     if cached is not None:
         return cached
-    try:  # FastAPI versions that flatten included routers lazily
-        from fastapi.routing import iter_route_contexts
-
-        routes: Iterable[Any] = iter_route_contexts(app.routes)
-    except ImportError:
-        routes = app.routes
     templates: list[RouteTemplate] = []
-    for route in routes:
+    for route in served_routes(app):
         path, methods = getattr(route, "path", None), getattr(route, "methods", None)
         if path is None or not methods:
             continue
@@ -142,7 +140,9 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
         reason = "no bearer token" if token is None else "malformed Authorization header"
         log.warning("authentication failed: actor=anonymous route=%s reason=%s", where, reason)
         return Access(refusal=Unauthenticated(
-            "send `Authorization: Bearer <token>`", headers={"WWW-Authenticate": CHALLENGE}
+            Text("send `Authorization: Bearer <token>`",
+                 "hãy gửi kèm mã truy cập: `Authorization: Bearer <token>`"),
+            headers={"WWW-Authenticate": CHALLENGE},
         ))
     token_hash = hash_token(token)
     found = await repository.authenticate(connection, token_hash)
@@ -151,7 +151,8 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
         log.warning("authentication failed: actor=%s route=%s reason=%s",
                     actor, where, found["failure"])
         return Access(refusal=Unauthenticated(
-            "the bearer token is unknown, expired or revoked",
+            Text("the bearer token is unknown, expired or revoked",
+                 "mã truy cập không đúng, đã hết hạn hoặc đã bị thu hồi"),
             headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
         ))
     club_ids, fund_ids = found["club_ids"], found["fund_ids"]
@@ -164,7 +165,11 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
     if not rule.allows(principal.access):
         log.warning("authorisation refused: actor=%s token=%s route=%s reason=%s may not call"
                     " this route", principal.actor, principal.token_id, where, principal.access)
-        return Access(refusal=Forbidden(f"a {principal.access} token may not call {where}"))
+        return Access(refusal=Forbidden(
+            Text("a {access} token may not call {route}",
+                 "mã truy cập loại {access} không được gọi {route}"),
+            access=principal.access, route=where,
+        ))
     return Access(principal=principal, token_hash=token_hash)
 
 

@@ -92,7 +92,7 @@ async def post_cash_operation(
     source = check_source(operation, body)
     fund = await funds.get_fund(ctx.connection, fund_id)
     if fund is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     money_account = body.payment_method.account_code
     other_account = counter_account(operation, source)
     ids = await accounts.account_ids_by_code(ctx.connection, fund_id,

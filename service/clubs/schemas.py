@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -33,6 +34,7 @@ class ClubAreaRead(BaseModel):
 
 
 class ClubRead(BaseModel):
+    location: ClassVar[str] = "/v1/clubs/{id}"
     id: uuid.UUID
     fund_id: uuid.UUID = Field(description="the club's income fund")
     name: str
@@ -64,6 +66,7 @@ class MemberCreate(BaseModel):
 
 
 class MemberRead(BaseModel):
+    location: ClassVar[str] = "/v1/clubs/{club_id}/members"
     id: uuid.UUID
     club_id: uuid.UUID
     name: str

@@ -67,7 +67,7 @@ async def create_club(ctx: RequestContext, body: ClubCreate) -> ClubRead:
 async def get_club(ctx: RequestContext, club_id: uuid.UUID) -> ClubRead:
     record = await repository.get_club(ctx.connection, club_id)
     if record is None or record["fund_id"] is None or not ctx.sees_fund(record["fund_id"]):
-        raise NotFound(f"club {club_id} not found")
+        raise NotFound("club", club_id)
     return ClubRead(**repository.club_values(record))
 
 
@@ -95,7 +95,7 @@ async def move_club(ctx: RequestContext, club_id: uuid.UUID, body: ClubMove) -> 
     """From `valid_from` on the club belongs to another commune; its history stays."""
     record = await repository.get_club(ctx.connection, club_id, for_update=True)
     if record is None or record["fund_id"] is None or not ctx.sees_fund(record["fund_id"]):
-        raise NotFound(f"club {club_id} not found")
+        raise NotFound("club", club_id)
     club = ClubRead(**repository.club_values(record))
     if club.areas and club.areas[-1].valid_from >= body.valid_from:
         raise ValidationFailed(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -39,6 +39,7 @@ class PostingRead(BaseModel):
 
 
 class EntryRead(BaseModel):
+    location: ClassVar[str] = "/v1/entries/{id}"
     id: uuid.UUID
     fund_id: uuid.UUID
     sequence: int

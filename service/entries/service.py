@@ -41,7 +41,7 @@ async def post_entry(
     ctx.writes_to_fund(fund_id)
     fund = await funds.next_entry_sequence(ctx.connection, fund_id)
     if fund is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     periods.check_open(entry.effective_date, fund["closed_period"])
     if voucher_kind is not None:
         year = entry.effective_date.year
@@ -145,7 +145,7 @@ def ledger_entry(read: EntryRead) -> Entry:
 async def get_entry(ctx: RequestContext, entry_id: uuid.UUID) -> EntryRead:
     record = await repository.get_entry(ctx.connection, entry_id)
     if record is None or not ctx.sees_fund(record["fund_id"]):
-        raise NotFound(f"entry {entry_id} not found")
+        raise NotFound("entry", entry_id)
     return entry_from_record(record)
 
 
@@ -171,7 +171,7 @@ async def list_entries(
 ) -> Page[EntryRead]:
     ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     after = decode_cursor(cursor, 1)
     rows = await repository.list_entries(
         ctx.connection, fund_id, int(after[0]) if after else None, limit + 1

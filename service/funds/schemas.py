@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -16,6 +17,7 @@ class FundCreate(BaseModel):
 
 
 class FundRead(BaseModel):
+    location: ClassVar[str] = "/v1/funds/{id}"
     id: uuid.UUID
     name: str
     currency: str

@@ -32,7 +32,7 @@ async def get_fund(ctx: RequestContext, fund_id: uuid.UUID) -> FundRead:
     ctx.require_fund(fund_id)
     record = await repository.get_fund(ctx.connection, fund_id)
     if record is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     return FundRead(**dict(record))
 
 

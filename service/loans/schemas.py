@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -85,6 +85,7 @@ class LoanEventRead(BaseModel):
 
 
 class LoanRead(BaseModel):
+    location: ClassVar[str] = "/v1/loans/{id}"
     id: uuid.UUID
     fund_id: uuid.UUID
     number: int
@@ -143,6 +144,7 @@ class ScheduleRead(BaseModel):
 
 
 class RepaymentRead(BaseModel):
+    location: ClassVar[str] = "/v1/entries/{entry_id}"
     entry_id: uuid.UUID
     voucher_number: str | None
     loan_id: uuid.UUID

@@ -142,7 +142,7 @@ async def load_for_write(ctx: RequestContext, loan_id: uuid.UUID) -> Loan:
     """Lock the loan's fund, then read the loan: every loan write is serialised there."""
     fund_id = await repository.fund_of_loan(ctx.connection, loan_id)
     if fund_id is None or not ctx.sees_fund(fund_id):
-        raise NotFound(f"loan {loan_id} not found")
+        raise NotFound("loan", loan_id)
     ctx.writes_to_fund(fund_id)
     await funds.lock_fund(ctx.connection, fund_id)
     record = await repository.get_loan(ctx.connection, loan_id, fund_id)
@@ -195,7 +195,7 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
     ctx.require_fund(fund_id)
     fund = await funds.lock_fund(ctx.connection, fund_id)
     if fund is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     member = await clubs.get_member(ctx.connection, body.member_id)
     if member is None or fund["club_id"] is None or member["club_id"] != fund["club_id"]:
         raise UnknownMember(f"member {body.member_id} is not a member of this fund's club")
@@ -425,7 +425,7 @@ def loan_read(loan: Loan, as_of: date, events: list[LoanEventRead] | None = None
 async def get_loan(ctx: RequestContext, loan_id: uuid.UUID, as_of: date | None = None) -> LoanRead:
     record = await repository.get_loan(ctx.connection, loan_id)
     if record is None or not ctx.sees_fund(record["fund_id"]):
-        raise NotFound(f"loan {loan_id} not found")
+        raise NotFound("loan", loan_id)
     events = [
         LoanEventRead(**dict(r))
         for r in await repository.list_events(ctx.connection, record["fund_id"], loan_id)
@@ -436,7 +436,7 @@ async def get_loan(ctx: RequestContext, loan_id: uuid.UUID, as_of: date | None =
 async def get_schedule(ctx: RequestContext, loan_id: uuid.UUID) -> ScheduleRead:
     record = await repository.get_loan(ctx.connection, loan_id)
     if record is None or not ctx.sees_fund(record["fund_id"]):
-        raise NotFound(f"loan {loan_id} not found")
+        raise NotFound("loan", loan_id)
     loan = loan_of(record)
     return ScheduleRead(
         loan_id=loan_id,
@@ -458,7 +458,7 @@ async def list_loans(
 ) -> Page[LoanRead]:
     ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     after = decode_cursor(cursor, 1)
     rows = await repository.list_loans(
         ctx.connection, fund_id, status.value if status else None,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,8 @@ class PersonCreate(BaseModel):
 
 
 class PersonRead(BaseModel):
+    location: ClassVar[str] = "/v1/people/{id}"
+
     id: uuid.UUID
     name: str
     phone: str | None = Field(description="`+84` and 9 digits")

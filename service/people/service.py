@@ -109,5 +109,5 @@ async def get_person(ctx: RequestContext, person_id: uuid.UUID) -> PersonRead:
         or (record["scope_club_id"] is not None and principal.sees_club(record["scope_club_id"]))
     )
     if record is None or not visible:
-        raise NotFound(f"person {person_id} not found")
+        raise NotFound("person", person_id)
     return person_read(record)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 
 class ClosedPeriodRead(BaseModel):
+    location: ClassVar[str] = "/v1/funds/{fund_id}/periods"
     fund_id: uuid.UUID
     period: str = Field(examples=["2026-01"], description="the closed month, yyyy-mm")
     first_day: date

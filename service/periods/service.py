@@ -33,7 +33,7 @@ async def close_period(ctx: RequestContext, fund_id: uuid.UUID, text: str) -> Cl
     ctx.require_fund(fund_id)
     fund = await funds.lock_fund(ctx.connection, fund_id)
     if fund is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     periods.check_close(period, fund["closed_period"], ctx.business_date)
     ctx.writes_to_fund(fund_id)
     await repository.insert_closed_period(ctx.connection, fund_id, period, ctx.now, ctx.actor)
@@ -50,7 +50,7 @@ async def list_closed_periods(
 ) -> Page[ClosedPeriodRead]:
     ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     after = decode_cursor(cursor, 1)
     rows = await repository.list_closed_periods(
         ctx.connection, fund_id, date.fromisoformat(after[0] + "-01") if after else None,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -32,6 +33,8 @@ class TargetCreate(BaseModel):
 
 
 class TargetRead(BaseModel):
+    location: ClassVar[str] = "/v1/areas/{area_code}/targets"
+
     area_code: str
     year: int
     new_clubs: int

@@ -52,7 +52,7 @@ async def require_visible_area(ctx: RequestContext, code: str) -> None:
     visible = await visible_codes(ctx)
     if (visible is not None and code not in visible) or \
             await areas.get_area(ctx.connection, code) is None:
-        raise NotFound(f"area {code} not found")
+        raise NotFound("area", code)
 
 
 async def require_planner(ctx: RequestContext, code: str, year: int) -> None:
@@ -72,13 +72,13 @@ async def require_planner(ctx: RequestContext, code: str, year: int) -> None:
     for day in sorted(days):
         if code in await areas.area_subtree_codes(ctx.connection, scope_area["code"], day):
             return
-    raise NotFound(f"area {code} not found")
+    raise NotFound("area", code)
 
 
 async def set_target(ctx: RequestContext, code: str, body: TargetCreate) -> TargetRead:
     area = await areas.get_area(ctx.connection, code)
     if area is None:
-        raise NotFound(f"area {code} not found")
+        raise NotFound("area", code)
     await require_planner(ctx, code, body.year)
     if area["valid_from"] > date(body.year, 12, 31) or (
             area["valid_to"] is not None and area["valid_to"] <= date(body.year, 1, 1)):

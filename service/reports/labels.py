@@ -7,9 +7,11 @@ when the caller prefers `vi`, English otherwise.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
-Language = Literal["en", "vi"]
+from service.language import Language, language_of
+
+__all__ = ["LABELS", "Language", "columns", "label", "language_of"]
 
 LABELS: Final[dict[str, tuple[str, str]]] = {
     # statement columns and rows
@@ -132,29 +134,6 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "members_women": ("of whom women", "trong đó nữ"),
     "members_aged_60_plus": ("of whom aged 60+", "trong đó từ 60 tuổi"),
 }
-
-
-def language_of(accept_language: str | None) -> Language:
-    """`vi` when the caller's most preferred language (by q-value) is Vietnamese."""
-    best: tuple[float, int, str] | None = None
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        if not tag:
-            continue
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        key = (quality, -position, tag.strip().lower())
-        if quality > 0 and (best is None or key[:2] > best[:2]):
-            best = key
-    if best is not None and (best[2] == "vi" or best[2].startswith("vi-")):
-        return "vi"
-    return "en"
 
 
 def label(key: str, language: Language) -> str:

@@ -30,7 +30,7 @@ from service.areas.service import sees_area
 from service.context import RequestContext
 from service.errors import ExportTooLarge, InvalidCursor, NotFound
 from service.funds import repository as funds
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import CURSOR_FOREIGN, decode_cursor, encode_cursor
 from service.reports import repository
 from service.reports.exports import Cell, Table
 from service.reports.labels import Language, columns, label
@@ -73,7 +73,7 @@ def statement_position(cursor: str | None, start: date, end: date) -> tuple[date
         day = date.fromisoformat(key[0])
         sequence, line = int(key[1]), int(key[2])
     except (TypeError, ValueError) as error:
-        raise InvalidCursor("the cursor does not belong to this statement") from error
+        raise InvalidCursor(CURSOR_FOREIGN) from error
     if not start <= day <= end or isinstance(key[1], bool) or isinstance(key[2], bool):
         raise InvalidCursor("the cursor lies outside this statement's range")
     return day, sequence, line
@@ -87,7 +87,7 @@ async def statement(
     check_range(start, end)
     account = await repository.get_statement_account(ctx.connection, account_id)
     if account is None or not ctx.sees_fund(account["fund_id"]):
-        raise NotFound(f"account {account_id} not found")
+        raise NotFound("account", account_id)
     after = statement_position(cursor, start, end)
     rows = await repository.statement_page(
         ctx.connection, fund_id=account["fund_id"], account_id=account_id,
@@ -177,7 +177,7 @@ async def fund_totals(
     ctx.require_fund(fund_id)
     fund = await funds.get_fund(ctx.connection, fund_id)
     if fund is None:
-        raise NotFound(f"fund {fund_id} not found")
+        raise NotFound("fund", fund_id)
     by_day: dict[int, list[AccountTotals]] = defaultdict(list)
     for r in await repository.account_totals(ctx.connection, fund_id, days):
         by_day[r["day_index"]].append(AccountTotals(
@@ -422,7 +422,7 @@ async def place_clubs(ctx: RequestContext, area: str | None, as_of: date) -> Pla
     in it then, as far as the caller's scope reaches."""
     tree = await repository.area_tree(ctx.connection, area, as_of)
     if area is not None and (not tree or not await sees_area(ctx, area)):
-        raise NotFound(f"area {area} not found")
+        raise NotFound("area", area)
     clubs = await repository.clubs_in(
         ctx.connection, [t["code"] for t in tree], as_of, ctx.fund_scope
     )

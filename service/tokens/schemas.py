@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +39,7 @@ class TokenRead(BaseModel):
 
 
 class TokenCreated(TokenRead):
+    location: ClassVar[str] = "/v1/tokens"
     token: str | None = Field(
         description="the bearer token, shown only in this response (it is stored as a "
                     "hash); null when the response is replayed for the same Idempotency-Key"

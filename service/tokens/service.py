@@ -98,7 +98,7 @@ async def revoke_token(ctx: RequestContext, token_id: str) -> TokenRead:
         raise LastAdminToken(f"token {token_id} is the last usable admin token")
     record = await repository.revoke_token(ctx.connection, token_id, ctx.now, ctx.actor)
     if record is None:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound("token", token_id)
     token = TokenRead(**token_read(record))
     log_id = await audit_log_of(ctx.connection, record["scope_club_id"])
     await record_write(ctx, log_id, "token.revoked", token.model_dump(mode="json"))

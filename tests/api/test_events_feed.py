@@ -59,7 +59,7 @@ async def test_a_scoped_token_reads_only_its_funds_events(client, owner_connecti
 async def test_a_bad_cursor_is_refused(client):
     for cursor in ("nonsense", base64.urlsafe_b64encode(b'[1,"x",2]').decode(),
                    base64.urlsafe_b64encode(b"[1]").decode()):
-        response = await client.get("/v1/events", params={"after": cursor})
+        response = await client.get("/v1/events", params={"cursor": cursor})
         assert response.status_code == 400, response.text
         assert response.json()["code"] == "invalid_cursor"
 
@@ -116,7 +116,7 @@ async def test_the_feed_sees_every_event_once_and_in_order_under_concurrent_writ
         idle_after_done = 0
         while idle_after_done < 2:
             finished = writers_done.is_set()
-            params = {"limit": 7, **({"after": after} if after else {})}
+            params = {"limit": 7, **({"cursor": after} if after else {})}
             page = (await http.get("/v1/events", params=params)).json()
             for item in page["items"]:
                 seen.append(item)
