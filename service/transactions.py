@@ -34,6 +34,8 @@ import rfc8785
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.audit.background import sign_heads_before_commit, wake_background
+from service.audit.service import LOGS_WRITTEN
 from service.auth.service import authorise_request, restore_scope
 from service.errors import IdempotencyConflict, ValidationFailed, problem_for
 
@@ -122,7 +124,10 @@ class TransactionMiddleware:
                 await transaction.rollback()
                 await captured.flush(send)
                 return
+            logs_written = state.get(LOGS_WRITTEN)
             try:
+                if logs_written:
+                    await sign_heads_before_commit(scope["app"], connection, logs_written)
                 if key is not None:
                     fund_id = state.get("fund_id") or GLOBAL_FUND_ID
                     stored_now = await store_response(
@@ -143,6 +148,8 @@ class TransactionMiddleware:
                     await transaction.rollback()
                 await send_response(send, problem_for(error))
                 return
+            if logs_written:
+                wake_background(scope["app"])
             await captured.flush(send)
 
 

@@ -34,6 +34,7 @@ from service.audit.signing import (
     default_key_file,
     load_signer,
 )
+from service.audit.witnessing import parse_witnesses
 from service.auth.repository import grant_all_funds
 from service.database import init_connection
 from service.errors import AuditKeyMissing, NotFound
@@ -177,7 +178,10 @@ async def write_receipt(url: str, signer: AuditSigner, entry_id: uuid.UUID) -> d
     try:
         async with connection.transaction():
             await grant_all_funds(connection)
-            return await receipt_for_entry(connection, signer, entry_id, datetime.now(UTC))
+            witnesses = parse_witnesses(get_settings().witnesses)
+            receipt = await receipt_for_entry(connection, signer, witnesses, entry_id,
+                                              datetime.now(UTC))
+            return receipt.model_dump(mode="json")
     finally:
         await connection.close()
 
