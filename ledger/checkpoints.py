@@ -33,6 +33,7 @@ __all__ = [
     "Checkpoint",
     "InvalidCheckpoint",
     "InvalidWitnessRequest",
+    "UnknownSigner",
     "WitnessRequest",
     "WitnessVerdict",
     "checkpoint_text",
@@ -52,6 +53,12 @@ class InvalidCheckpoint(LedgerError):
     """A note whose text is not a checkpoint, or not the checkpoint expected."""
 
     code = "invalid_checkpoint"
+
+
+class UnknownSigner(LedgerError):
+    """A signature line by neither the log nor a witness the verifier knows."""
+
+    code = "unknown_signer"
 
 
 class InvalidWitnessRequest(LedgerError):

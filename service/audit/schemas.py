@@ -103,3 +103,13 @@ class EntryReceipt(BaseModel):
         description="the same tree head as a C2SP checkpoint (signed note), with witnesses' "
                     "cosignatures"
     )
+
+
+class CheckpointCheck(BaseModel):
+    """A checkpoint an auditor saved, checked against the log as it is now."""
+
+    ok: Literal[True]
+    tree_size: int = Field(description="the saved checkpoint's size")
+    current_tree_size: int = Field(description="the log's size now; the proof led here")
+    cosigned_by: list[str] = Field(description="configured witnesses whose cosignature on "
+                                               "the saved checkpoint verifies")

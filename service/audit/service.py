@@ -16,6 +16,9 @@ from typing import Any
 import asyncpg
 
 from ledger.audit_records import record_parts
+from ledger.checkpoints import InvalidCheckpoint, UnknownSigner, open_checkpoint
+from ledger.errors import LedgerError
+from ledger.log_replay import LogMismatch
 from ledger.merkle import (
     consistency_proof,
     consistency_proof_nodes,
@@ -23,7 +26,11 @@ from ledger.merkle import (
     inclusion_proof,
     inclusion_proof_nodes,
     root_from_frontier,
+    subtree_hash,
+    subtree_hash_nodes,
+    verify_consistency,
 )
+from ledger.signed_notes import open_note
 from ledger.tree_heads import audit_keys_document, sign_tree_head
 from service.audit import repository
 from service.audit.schemas import (
@@ -31,6 +38,7 @@ from service.audit.schemas import (
     AuditKeys,
     AuditRecordRead,
     AuditVerified,
+    CheckpointCheck,
     ConsistencyProof,
     EntryReceipt,
     Event,
@@ -239,6 +247,50 @@ async def checkpoint(
     await require_log(ctx, fund_id)
     _, note = await fund_checkpoint(ctx.connection, signer, witnesses, fund_id, ctx.now)
     return note
+
+
+async def check_saved_checkpoint(
+    ctx: RequestContext, signer: AuditSigner, witnesses: list[Witness], fund_id: uuid.UUID,
+    note: bytes,
+) -> CheckpointCheck:
+    """Check a checkpoint a client saved: the log's signature, every other signature a
+    configured witness's, the fund, the records still hashing to its root, and a
+    consistency proof from it to the current tree. Each failure names what failed."""
+    await require_log(ctx, fund_id)
+    checkpoint, _ = open_checkpoint(note, signer.verifier_keys)
+    witness_keys = [w.key for w in witnesses]
+    opened = open_note(note, [*signer.verifier_keys, *witness_keys])
+    if opened.unverified:
+        names = ", ".join(f"{line.name}+{line.key_id.hex()}" for line in opened.unverified)
+        raise UnknownSigner(f"the checkpoint carries signatures by {names}: neither this "
+                            "log's key nor a configured witness")
+    if checkpoint.origin != signer.origin(fund_id):
+        raise InvalidCheckpoint(f"the checkpoint's origin {checkpoint.origin!r} is not "
+                                f"{signer.origin(fund_id)!r}")
+    size, frontier = await repository.get_tree(ctx.connection, fund_id)
+    saved = checkpoint.tree_size
+    if saved > size:
+        raise LogMismatch(f"the checkpoint holds {saved} records, the log now {size}: "
+                          "records were removed")
+    if saved > 0:
+        nodes = await repository.get_nodes(
+            ctx.connection, fund_id,
+            (*subtree_hash_nodes(0, saved), *consistency_proof_nodes(saved, size)))
+        if subtree_hash(0, saved, nodes) != checkpoint.root_hash:
+            raise LogMismatch(f"records 1 to {saved} no longer hash to the checkpoint's root: "
+                              "history was rewritten")
+        try:
+            verify_consistency(saved, size, checkpoint.root_hash,
+                               root_from_frontier(tuple(frontier), size),
+                               consistency_proof(saved, size, nodes))
+        except LedgerError as error:
+            raise LogMismatch(f"no consistency proof from size {saved} to {size}: "
+                              f"{error.detail}") from error
+    log_names = {key.name for key in signer.verifier_keys}
+    return CheckpointCheck(
+        ok=True, tree_size=saved, current_tree_size=size,
+        cosigned_by=[line.name for line in opened.verified if line.name not in log_names],
+    )
 
 
 async def receipt_for_entry(

@@ -11,10 +11,16 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.checkpoints import InvalidCheckpoint
 from ledger.receipts import InvalidReceipt, check_receipt
-from ledger.signed_notes import InvalidNoteSignature, MalformedNote, parse_verifier_key
+from ledger.signed_notes import (
+    InvalidNoteSignature,
+    MalformedNote,
+    cosign_note_text,
+    parse_verifier_key,
+)
 from service.audit.service import record_write
 from service.auth.repository import grant_all_funds
 from service.context import RequestContext
@@ -27,6 +33,7 @@ from tests.api.factories import (
     post_commune,
 )
 from tests.api.test_audit_receipts import published_keys
+from tests.integration.test_audit_tampering import rewrite_history
 from tests.unit.test_signed_notes import spec_checkpoint, spec_open
 
 ORIGIN = "clubfund.localhost/log"
@@ -167,3 +174,43 @@ async def test_a_write_keeps_a_signed_head_of_its_size(client, owner_connection)
     kept = await owner_connection.fetchval(
         "SELECT max(tree_size) FROM audit_heads WHERE fund_id = $1", uuid.UUID(fund["id"]))
     assert kept == 4
+
+
+async def test_a_saved_checkpoint_is_checked_and_bad_ones_refused_naming_what_failed(
+    anonymous, client, superuser_connection
+):
+    fund = await posted_fund(client, entries=3)
+    url = f"/v1/funds/{fund['id']}/audit/checkpoint"
+    saved = (await client.get(url)).text
+    cash, capital = (fund["entries"][0]["postings"][p]["account_id"] for p in (0, 1))
+    assert (await client.post(f"/v1/funds/{fund['id']}/entries",
+                              json=entry_body(cash, capital, 9))).status_code == 201
+
+    async def check(note: str):
+        return await client.post(f"{url}/verification", content=note.encode(),
+                                 headers={"Content-Type": "text/plain"})
+
+    assert (await anonymous.post(f"{url}/verification", content=saved)).status_code == 401
+    response = await check(saved)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"ok": True, "tree_size": 6, "current_tree_size": 7,
+                               "cosigned_by": []}
+
+    async def refused(note: str, code: str, fragment: str) -> None:
+        answer = await check(note)
+        assert answer.status_code == 422, answer.text
+        problem = answer.json()
+        assert problem["code"] == code and fragment in problem["detail"], problem
+
+    await refused(saved.replace("\n6\n", "\n5\n", 1), "invalid_note_signature",
+                  "does not verify")
+    await refused(saved[: saved.index("\n\n")], "malformed_note", "truncated")
+    stranger = cosign_note_text(Ed25519PrivateKey.generate(), "stranger.test/w",
+                                saved[: saved.index("\n\n") + 1], 1_780_000_000)
+    await refused(saved + stranger, "unknown_signer", "stranger.test/w+")
+    other = await posted_fund(client, entries=1)
+    foreign = (await client.get(f"/v1/funds/{other['id']}/audit/checkpoint")).text
+    await refused(foreign, "invalid_checkpoint", "is not")
+
+    await rewrite_history(superuser_connection, fund["id"], 4, 1)
+    await refused(saved, "log_mismatch", "history was rewritten")
