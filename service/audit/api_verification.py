@@ -152,8 +152,12 @@ async def _verify(
         names = sorted({line.name for line in opened.verified} - {k.name for k in log_keys})
         report.say(f"cosigned by {len(names)} of {len(witness_keys)} witness(es): "
                    f"{', '.join(names) or 'none'}")
+        unknown = ", ".join(f"{line.name}+{line.key_id.hex()}" for line in opened.unverified)
+        if unknown:
+            report.say(f"ignored signatures by unknown keys: {unknown}")
         if not names:
-            report.fail("no known witness cosigned the current checkpoint")
+            report.fail("no known witness cosigned the current checkpoint"
+                        + (f" (only unknown keys did: {unknown})" if unknown else ""))
             return
 
     items = await _records(http, fund_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -23,6 +24,7 @@ from ledger.signed_notes import (
 )
 from service.audit.service import record_write
 from service.auth.repository import grant_all_funds
+from service.cli import main
 from service.context import RequestContext
 from tests.api.factories import (
     accounts_by_code,
@@ -214,3 +216,21 @@ async def test_a_saved_checkpoint_is_checked_and_bad_ones_refused_naming_what_fa
 
     await rewrite_history(superuser_connection, fund["id"], 4, 1)
     await refused(saved, "log_mismatch", "history was rewritten")
+
+
+async def test_check_receipt_verifies_an_api_receipt_and_its_checkpoint(
+    anonymous, client, tmp_path, capsys
+):
+    fund = await posted_fund(client, entries=1)
+    keys_file = tmp_path / "audit-keys.json"
+    keys_file.write_text((await anonymous.get("/.well-known/clubfund/audit-keys")).text)
+    receipt = (await client.get(f"/v1/entries/{fund['entries'][0]['id']}/receipt")).json()
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    assert main(["audit", "check-receipt", str(path), "--key", str(keys_file)]) == 0
+    assert "checkpoint signature" in capsys.readouterr().out
+    receipt["checkpoint"] = receipt["checkpoint"].replace("\n4\n", "\n5\n", 1)
+    path.write_text(json.dumps(receipt))
+    assert main(["audit", "check-receipt", str(path), "--key", str(keys_file)]) == 1
+    out = capsys.readouterr().out
+    assert "REFUSED (invalid_note_signature)" in out and "does not verify" in out
