@@ -25,7 +25,6 @@ from service.audit.witnessing import Witness, parse_witnesses
 from service.context import RequestContext, get_context
 from service.errors import (
     AuditKeyMissing,
-    BadRequest,
     InvalidConsistencyRange,
     InvalidCursor,
     NotFound,
@@ -100,30 +99,30 @@ async def get_audit_checkpoint(
     return PlainTextResponse(note, media_type=CHECKPOINT_MEDIA_TYPE)
 
 
-CHECKPOINT_BYTES_MAX = 64 * 1024
+CHECKPOINT_LENGTH_MAX = 16 * 1024
 
 
-@router.post(
+@router.get(
     "/v1/funds/{fund_id}/audit/checkpoint/verification", response_model=CheckpointCheck,
     responses=problem_responses(
-        NotFound, AuditKeyMissing, BadRequest,
+        NotFound, AuditKeyMissing,
         *((422, code) for code in ("malformed_note", "invalid_note_signature", "unverified_note",
                                    "invalid_checkpoint", "unknown_signer", "log_mismatch"))),
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "text/plain": {"schema": {"type": "string"}}}}},
 )
 async def verify_saved_checkpoint(
-    ctx: Context, request: Request, signer: Signer, witnesses: Witnesses, fund_id: uuid.UUID
+    ctx: Context, signer: Signer, witnesses: Witnesses, fund_id: uuid.UUID,
+    checkpoint: Annotated[str, Query(
+        min_length=1, max_length=CHECKPOINT_LENGTH_MAX,
+        description="a checkpoint saved earlier, exactly as /audit/checkpoint served it "
+                    "(URL-encoded: `curl --get --data-urlencode checkpoint@saved.txt`)")],
 ) -> CheckpointCheck:
-    """Check a checkpoint saved earlier (the body, as served by /audit/checkpoint) against
-    the log now: the log's signature, every cosignature by a configured witness, the
-    records 1..size still hashing to its root, and a consistency proof to the current
-    tree. A forged, truncated or foreign checkpoint, a signature by an unknown witness or
-    a rewritten history is refused (422) with what failed. Writes nothing."""
-    body = await request.body()
-    if len(body) > CHECKPOINT_BYTES_MAX:
-        raise BadRequest(f"a checkpoint is at most {CHECKPOINT_BYTES_MAX} bytes")
-    return await service.check_saved_checkpoint(ctx, signer, witnesses, fund_id, body)
+    """Check a checkpoint saved earlier against the log now: the log's signature, every
+    cosignature by a configured witness, the records 1..size still hashing to its root,
+    and a consistency proof to the current tree. A forged, truncated or foreign
+    checkpoint, a signature by an unknown witness or a rewritten history is refused
+    (422) with what failed."""
+    return await service.check_saved_checkpoint(ctx, signer, witnesses, fund_id,
+                                                checkpoint.encode("utf-8"))
 
 
 @router.get("/v1/entries/{entry_id}/receipt", response_model=EntryReceipt,

@@ -298,17 +298,17 @@ async def heads_to_witness(
     cosigned, where the head is newer (the service-wide log is not witnessed)."""
     return list(await connection.fetch(
         """
-        SELECT h.fund_id, h.tree_size, h.root_hash, w.witnessed_size
-          FROM (SELECT DISTINCT ON (fund_id) fund_id, tree_size, root_hash
-                  FROM audit_heads
-                 WHERE key_id = $1 AND tree_size > 0
-                   AND fund_id <> '00000000-0000-0000-0000-000000000000'
-                 ORDER BY fund_id, tree_size DESC) h
+        SELECT t.fund_id, h.tree_size, h.root_hash, w.witnessed_size
+          FROM audit_trees t
+         CROSS JOIN LATERAL (SELECT tree_size, root_hash FROM audit_heads
+                              WHERE fund_id = t.fund_id AND key_id = $1
+                              ORDER BY tree_size DESC LIMIT 1) h
           LEFT JOIN LATERAL (SELECT max(c.tree_size) AS witnessed_size
                                FROM audit_cosignatures c
-                              WHERE c.fund_id = h.fund_id AND c.witness_key = $2) w ON true
-         WHERE h.tree_size > coalesce(w.witnessed_size, 0)
-         ORDER BY h.fund_id
+                              WHERE c.fund_id = t.fund_id AND c.witness_key = $2) w ON true
+         WHERE t.fund_id <> '00000000-0000-0000-0000-000000000000'
+           AND h.tree_size > coalesce(w.witnessed_size, 0)
+         ORDER BY t.fund_id
         """,
         key_id, witness_key,
     ))

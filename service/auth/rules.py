@@ -87,7 +87,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/funds/{fund_id}/audit"): READ,
     ("GET", "/v1/funds/{fund_id}/audit/head"): READ,
     ("GET", "/v1/funds/{fund_id}/audit/checkpoint"): READ,
-    ("POST", "/v1/funds/{fund_id}/audit/checkpoint/verification"): READ,
+    ("GET", "/v1/funds/{fund_id}/audit/checkpoint/verification"): READ,
     ("GET", "/v1/entries/{entry_id}/receipt"): READ,
     ("GET", "/v1/funds/{fund_id}/audit/proof"): READ,
     ("GET", "/v1/funds/{fund_id}/audit/consistency"): READ,

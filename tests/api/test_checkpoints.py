@@ -189,10 +189,10 @@ async def test_a_saved_checkpoint_is_checked_and_bad_ones_refused_naming_what_fa
                               json=entry_body(cash, capital, 9))).status_code == 201
 
     async def check(note: str):
-        return await client.post(f"{url}/verification", content=note.encode(),
-                                 headers={"Content-Type": "text/plain"})
+        return await client.get(f"{url}/verification", params={"checkpoint": note})
 
-    assert (await anonymous.post(f"{url}/verification", content=saved)).status_code == 401
+    assert (await anonymous.get(f"{url}/verification",
+                                params={"checkpoint": saved})).status_code == 401
     response = await check(saved)
     assert response.status_code == 200, response.text
     assert response.json() == {"ok": True, "tree_size": 6, "current_tree_size": 7,
