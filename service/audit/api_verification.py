@@ -82,29 +82,15 @@ async def _get(http: httpx.AsyncClient, url: str, **params: Any) -> Any:
     return response
 
 
-async def _records(http: httpx.AsyncClient, fund_id: str) -> list[dict[str, Any]]:
+async def _all_pages(http: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    """Every item of a list endpoint, following `next_cursor`."""
     items: list[dict[str, Any]] = []
     cursor: str | None = None
     for _ in range(PAGES_MAX):
         params: dict[str, Any] = {"limit": PAGE_LIMIT}
         if cursor:
             params["cursor"] = cursor
-        page = (await _get(http, f"/v1/funds/{fund_id}/audit", **params)).json()
-        items += page["items"]
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
-    return items
-
-
-async def _accounts(http: httpx.AsyncClient, fund_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(PAGES_MAX):
-        params: dict[str, Any] = {"limit": PAGE_LIMIT}
-        if cursor:
-            params["cursor"] = cursor
-        page = (await _get(http, f"/v1/funds/{fund_id}/accounts", **params)).json()
+        page = (await _get(http, path, **params)).json()
         items += page["items"]
         cursor = page.get("next_cursor")
         if not cursor:
@@ -160,7 +146,7 @@ async def _verify(
                         + (f" (only unknown keys did: {unknown})" if unknown else ""))
             return
 
-    items = await _records(http, fund_id)
+    items = await _all_pages(http, f"/v1/funds/{fund_id}/audit")
     replay = replay_records(fund_id, items)
     check_checkpoint_root(replay, current, "the current checkpoint")
     report.say(f"records: {len(items)} re-hashed; records 1 to {current.tree_size} rebuild "
@@ -181,7 +167,7 @@ async def _verify(
                                   f"consistency proof does not verify: {error.detail}") from error
         report.say(f"{described}: size {old.tree_size}, consistent with the current checkpoint")
 
-    problem = _check_balances(replay, await _accounts(http, fund_id))
+    problem = _check_balances(replay, await _all_pages(http, f"/v1/funds/{fund_id}/accounts"))
     if problem:
         report.fail(problem)
         return

@@ -28,13 +28,12 @@ from service.cli import main
 from service.context import RequestContext
 from tests.api.factories import (
     accounts_by_code,
-    create_account,
-    create_fund,
     entry_body,
     post_club,
     post_commune,
 )
 from tests.api.test_audit_receipts import published_keys
+from tests.integration.test_audit_tampering import build_fund as posted_fund
 from tests.integration.test_audit_tampering import rewrite_history
 from tests.unit.test_signed_notes import spec_checkpoint, spec_open
 
@@ -46,21 +45,8 @@ async def log_vkey(http) -> str:
     return str(key["verifier_key"])
 
 
-async def posted_fund(client, entries: int = 4) -> dict:
-    fund = await create_fund(client)
-    cash = await create_account(client, fund["id"], "111", "asset")
-    capital = await create_account(client, fund["id"], "4111", "equity")
-    posted = []
-    for n in range(entries):
-        response = await client.post(f"/v1/funds/{fund['id']}/entries",
-                                     json=entry_body(cash["id"], capital["id"], 10_000 + n))
-        assert response.status_code == 201, response.text
-        posted.append(response.json())
-    return {"id": fund["id"], "entries": posted}
-
-
 async def test_the_checkpoint_is_a_signed_note_any_c2sp_verifier_accepts(anonymous, client):
-    fund = await posted_fund(client)
+    fund = await posted_fund(client, entries=4)
     url = f"/v1/funds/{fund['id']}/audit"
     assert (await anonymous.get(f"{url}/checkpoint")).status_code == 401
     vkey = await log_vkey(anonymous)

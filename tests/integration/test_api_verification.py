@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from service.cli import main
 from tests.api.factories import accounts_by_code, post_club, post_commune
 from tests.conftest import run_in_thread
 from tests.integration.test_audit_tampering import rewrite_history
-from tests.integration.test_witnesses import POLLS_MAX, free_port
+from tests.integration.test_witnesses import free_port, loopback_process
 from tests.unit.test_signed_notes import LOG_KEY
 
 
@@ -32,28 +29,9 @@ def served(database, audit_signing_key: str, tmp_path: Path) -> Iterator[str]:
     environment = {**os.environ, "DATABASE_URL": database.app_url,
                    "CLUBFUND_AUDIT_SIGNING_KEY": audit_signing_key,
                    "CLUBFUND_DATA_DIR": str(tmp_path / "var")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
-         "--port", str(port)], env=environment, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(POLLS_MAX):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if process.poll() is not None:
-                    raise RuntimeError(f"clubfund serve exited: {process.stdout.read()}") from None
-                time.sleep(0.1)
+    with loopback_process(["serve", "--host", "127.0.0.1", "--port", str(port)], port,
+                          environment) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def verify(url: str, token: str, fund_id: str, *extra: str) -> int:

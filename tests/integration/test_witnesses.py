@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import socket
 import subprocess
@@ -47,6 +48,34 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextlib.contextmanager
+def loopback_process(arguments: list[str], port: int,
+                     environment: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `python -m service.cli <arguments>` until it listens on `port`; yield its URL;
+    stop it whatever happens (terminate, then kill)."""
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", *arguments],
+                               env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(POLLS_MAX):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    output = process.stdout.read() if process.stdout else ""
+                    raise RuntimeError(f"{arguments[0]} exited: {output}") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
 def witness(tmp_path: Path, audit_signing_key: str) -> Iterator[dict[str, Any]]:
     """A witness process trusting this session's log key; stopped whatever happens."""
@@ -56,34 +85,17 @@ def witness(tmp_path: Path, audit_signing_key: str) -> Iterator[dict[str, Any]]:
     log_key = verifier_key_for(LOG_NAME,
                                public_key_raw(private_key_from_base64(audit_signing_key)))
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "witness", "serve", "--key", str(key_file),
-         "--state", str(tmp_path / "witness-state.json"), "--log-key", str(log_key),
-         "--name", WITNESS_NAME, "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        for _ in range(POLLS_MAX):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(f"the witness exited: {process.stdout.read()}") from None
-                time.sleep(0.1)
+    with loopback_process(
+        ["witness", "serve", "--key", str(key_file), "--state",
+         str(tmp_path / "witness-state.json"), "--log-key", str(log_key),
+         "--name", WITNESS_NAME, "--port", str(port)], port,
+    ) as url:
         yield {
-            "url": f"http://127.0.0.1:{port}",
+            "url": url,
             "vkey": verifier_key_for(WITNESS_NAME, public_key_raw(key), COSIGNATURE_TYPE),
             "log_vkey": log_key,
             "state": tmp_path / "witness-state.json",
         }
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
