@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ import asyncpg
 import httpx
 
 from service.audit import repository
-from service.audit.service import sign_new_heads
+from service.audit.service import GLOBAL_LOG_ID, sign_new_heads
 from service.audit.signing import AuditSigner, load_signer
 from service.audit.witnessing import WitnessOutcome, parse_witnesses, submit_new_checkpoints
 from service.auth.repository import grant_all_funds
@@ -42,7 +41,7 @@ def app_signer(app: Any) -> AuditSigner:
 
 
 async def sign_heads_before_commit(
-    app: Any, connection: asyncpg.Connection, log_ids: Iterable[uuid.UUID]
+    app: Any, connection: asyncpg.Connection, log_ids: set[uuid.UUID]
 ) -> None:
     """Keep a signed head for each log this request grew (inside its transaction)."""
     try:
@@ -50,14 +49,16 @@ async def sign_heads_before_commit(
     except AuditKeyMissing:
         return
     now = datetime.now(UTC)
-    for log_id in sorted(set(log_ids)):
+    fund_logs = set(log_ids) - {GLOBAL_LOG_ID}
+    await sign_new_heads(connection, signer, fund_logs, now)
+    if GLOBAL_LOG_ID in log_ids:
         try:
-            async with connection.transaction():  # a savepoint: out of scope is skipped
-                await sign_new_heads(connection, signer, [log_id], now)
+            async with connection.transaction():  # a savepoint
+                await sign_new_heads(connection, signer, [GLOBAL_LOG_ID], now)
         except asyncpg.InsufficientPrivilegeError:
             # The service-wide log is outside a scoped caller's row-level security;
             # the background task keeps its head.
-            continue
+            pass
 
 
 def wake_background(app: Any) -> None:
