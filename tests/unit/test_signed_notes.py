@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -300,3 +301,14 @@ def test_the_witness_verdicts():
     forked = Checkpoint(first.origin, 4, ROOT)
     assert witness_verdict(stored, WitnessRequest(4, (), ""), forked).status == 409
     assert witness_verdict(stored, WitnessRequest(4, (), ""), first).status == 200
+
+
+def test_the_checkpoint_shown_to_auditors_verifies():
+    page = (Path(__file__).parents[2] / "docs" / "auditors.md").read_text()
+    start = page.index("```\nclubfund.localhost/log/funds/") + 4
+    note = page[start:page.index("```", start)]
+    log_vkey = str(verifier_key_for("clubfund.localhost/log", public_key_raw(LOG_KEY)))
+    witness_vkey = str(verifier_key_for(WITNESS_NAME, public_key_raw(WITNESS_KEY),
+                                        COSIGNATURE_TYPE))
+    assert log_vkey in page and witness_vkey in page
+    assert spec_open(note.encode(), log_vkey) == spec_open(note.encode(), witness_vkey)
