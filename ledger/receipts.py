@@ -24,10 +24,11 @@ altered record), `UnknownKey` / `InvalidSignature` (the head), `InvalidProof`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ledger.checkpoints import InvalidCheckpoint, open_checkpoint
 from ledger.errors import LedgerError
 from ledger.merkle import (
     InvalidProof,
@@ -38,6 +39,7 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from ledger.signed_notes import VerifierKey
 from ledger.tree_heads import check_tree_head
 
 __all__ = [
@@ -111,8 +113,16 @@ def _hex(value: object, what: str) -> bytes:
         raise InvalidReceipt(exc.detail) from exc
 
 
-def check_receipt(receipt: Mapping[str, Any], public_keys: Mapping[str, bytes]) -> ReceiptCheck:
-    """Verify one receipt offline against the published ``{key_id: raw public key}``."""
+def check_receipt(
+    receipt: Mapping[str, Any], public_keys: Mapping[str, bytes],
+    log_keys: Iterable[VerifierKey] | None = None,
+) -> ReceiptCheck:
+    """Verify one receipt offline against the published ``{key_id: raw public key}``.
+
+    With ``log_keys`` (the log's signed-note verifier keys) the receipt's
+    ``checkpoint`` must be there, verify, name the record's fund and carry the
+    head's size and root; its witnesses' cosignatures are left to the caller.
+    """
     receipt = _object(receipt, "receipt", _RECEIPT_FIELDS)
     record = _object(receipt["record"], "record", ("fund_id", "sequence"))
     proof = _object(receipt["proof"], "proof", _PROOF_FIELDS)
@@ -154,6 +164,9 @@ def check_receipt(receipt: Mapping[str, Any], public_keys: Mapping[str, bytes]) 
         raise InvalidProof(f"sequence {sequence} is beyond tree_size {tree_size}")
 
     verify_inclusion(recomputed, sequence - 1, tree_size, audit_path, signed.root_hash_bytes)
+    if log_keys is not None:
+        _check_receipt_checkpoint(receipt.get("checkpoint"), log_keys, fund_id, signed.tree_size,
+                                  signed.root_hash_bytes)
     return ReceiptCheck(
         fund_id=fund_id,
         sequence=sequence,
@@ -163,6 +176,22 @@ def check_receipt(receipt: Mapping[str, Any], public_keys: Mapping[str, bytes]) 
         leaf_hash=recomputed.hex(),
         timestamp=signed.timestamp,
     )
+
+
+def _check_receipt_checkpoint(
+    note: object, log_keys: Iterable[VerifierKey], fund_id: str, tree_size: int, root: bytes
+) -> None:
+    if not isinstance(note, str):
+        raise InvalidReceipt("receipt lacks its checkpoint (a signed note)")
+    checkpoint, _ = open_checkpoint(note, log_keys)
+    if not checkpoint.origin.endswith(f"/funds/{fund_id}"):
+        raise InvalidCheckpoint(
+            f"checkpoint origin {checkpoint.origin!r} is not the log of fund {fund_id}"
+        )
+    if checkpoint.tree_size != tree_size or checkpoint.root_hash != root:
+        raise InvalidCheckpoint(
+            f"checkpoint (size {checkpoint.tree_size}) is not the head's tree (size {tree_size})"
+        )
 
 
 def check_consistency_against_saved_head(

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.endpoints import router as accounts_router
 from service.areas.endpoints import router as areas_router
+from service.audit.background import audit_background
 from service.audit.endpoints import router as audit_router
 from service.auth.openapi import document_access
 from service.cashbook.endpoints import router as cashbook_router
@@ -98,7 +99,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                     await app.state.pool.close()
                     raise
         try:
-            yield
+            async with audit_background(app):
+                yield
         finally:
             if owns_pool:
                 await app.state.pool.close()

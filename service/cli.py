@@ -373,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     from service.audit.commands import add_audit_commands
 
     add_audit_commands(commands)
+    from service.witness.commands import add_witness_commands
+
+    add_witness_commands(commands)
     demo = commands.add_parser("demo", help="load the demo province into an empty database")
     demo.add_argument("--clubs", type=int, default=30)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)

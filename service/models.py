@@ -292,6 +292,20 @@ class AuditHead(SQLModel, table=True):
     signature: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class AuditCosignature(SQLModel, table=True):
+    """A witness's cosignature line on a fund's checkpoint of `tree_size` records."""
+
+    __tablename__ = "audit_cosignatures"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "witness_key", "tree_size",
+                             name="pk_audit_cosignatures"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    tree_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    witness_key: str = Field(sa_column=Column(Text, nullable=False))
+    signature_line: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class DailyBalance(SQLModel, table=True):
     """An account's cumulative totals at the end of each day it has postings on."""
 

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     # Public keys that signed earlier heads (base64 of 32 raw bytes, comma separated), so that
     # heads signed before a key rotation stay verifiable; published with the current one.
     audit_previous_public_keys: str = ""
+    # The log's name: each fund's checkpoint origin is `<log_origin>/funds/<fund_id>`, and the
+    # key that signs checkpoints is named after it (no spaces, no '+').
+    log_origin: str = "clubfund.localhost/log"
+    # Witnesses that cosign each new checkpoint, comma separated, each `<verifier key> <url>`
+    # (the witness's tlog-cosignature key, e.g. `finance.example/w1+1a2b3c4d+BB... http://...`).
+    witnesses: str = ""
+    # How often the background task looks for logs grown by writes outside the API (seconds).
+    audit_sweep_seconds: float = 5.0
 
     def require_migrate_url(self) -> str:
         url = self.migrate_database_url or self.database_url

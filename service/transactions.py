@@ -35,6 +35,8 @@ from asyncpg.transaction import Transaction
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.audit.background import sign_heads_before_commit, wake_background
+from service.audit.service import LOGS_WRITTEN
 from service.auth.service import authorise_request, restore_scope
 from service.errors import (
     DatabaseUnavailable,
@@ -153,7 +155,10 @@ class TransactionMiddleware:
             await roll_back(connection, transaction)
             await captured.flush(send)
             return
+        logs_written = state.get(LOGS_WRITTEN)
         try:
+            if logs_written:
+                await sign_heads_before_commit(scope["app"], connection, logs_written)
             if key is not None:
                 fund_id = state.get("fund_id") or GLOBAL_FUND_ID
                 stored_now = await store_response(
@@ -173,6 +178,8 @@ class TransactionMiddleware:
             await roll_back(connection, transaction)
             await send_response(send, problem_for(error, language))
             return
+        if logs_written:
+            wake_background(scope["app"])
         await captured.flush(send)
 
 

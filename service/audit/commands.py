@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import json
+import os
 import sys
 import time
 import uuid
@@ -27,6 +28,7 @@ import asyncpg
 
 from ledger.errors import LedgerError
 from ledger.receipts import check_receipt
+from ledger.signed_notes import VerifierKey, parse_verifier_key
 from ledger.tree_heads import key_id_for, parse_audit_keys
 from service.audit import repository
 from service.audit.signing import (
@@ -34,6 +36,7 @@ from service.audit.signing import (
     default_key_file,
     load_signer,
 )
+from service.audit.witnessing import parse_witnesses
 from service.auth.repository import grant_all_funds
 from service.database import init_connection
 from service.errors import AuditKeyMissing, NotFound
@@ -158,7 +161,51 @@ async def run_verify(
     return 1 if broken else 0
 
 
+async def run_api_verify(args: argparse.Namespace) -> int:
+    import httpx
+
+    from service.audit.api_verification import (
+        load_saved_checkpoints,
+        save_checkpoint,
+        verifier_keys_from_arguments,
+        verify_from_api,
+    )
+
+    token = args.token or os.environ.get("CLUBFUND_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=args.url.rstrip("/"), headers=headers,
+                                 timeout=60.0) as http:
+        try:
+            log_keys = verifier_keys_from_arguments(args.key)
+            witness_keys = verifier_keys_from_arguments(args.witness_key)
+            if not log_keys:
+                document = (await http.get("/.well-known/clubfund/audit-keys")).json()
+                log_keys = [
+                    parse_verifier_key(k["verifier_key"]) for k in document["keys"]]
+                print("note: the log's keys were fetched from the server itself; pass --key "
+                      "with your own copy to rule out a substituted key")
+        except (LedgerError, ValueError, KeyError, OSError) as error:
+            print(f"cannot read the keys: {error}")
+            return 2
+        saved = load_saved_checkpoints(args.checkpoints) if args.checkpoints else []
+        report = await verify_from_api(http, args.fund, log_keys, witness_keys, saved)
+    seconds = time.perf_counter() - started
+    print(f"fund {args.fund} from {args.url} ({len(saved)} saved checkpoint(s)):")
+    for line in report.lines:
+        print(f"  {line}")
+    print(("OK" if report.ok else "REFUSED") + f" in {seconds:.2f} s")
+    if report.ok and args.checkpoints and report.checkpoint is not None:
+        save_checkpoint(args.checkpoints, report.checkpoint)
+        print(f"saved the verified checkpoint to {args.checkpoints}")
+    return 0 if report.ok else 1
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.url:
+        if not args.fund:
+            raise SystemExit("--url needs --fund")
+        return asyncio.run(run_api_verify(args))
     settings = get_settings()
     url = database_url(args, settings)
     keys: dict[str, bytes] | None = public_keys_from_arguments(args.key) or None
@@ -177,7 +224,10 @@ async def write_receipt(url: str, signer: AuditSigner, entry_id: uuid.UUID) -> d
     try:
         async with connection.transaction():
             await grant_all_funds(connection)
-            return await receipt_for_entry(connection, signer, entry_id, datetime.now(UTC))
+            witnesses = parse_witnesses(get_settings().witnesses)
+            receipt = await receipt_for_entry(connection, signer, witnesses, entry_id,
+                                              datetime.now(UTC))
+            return receipt.model_dump(mode="json")
     finally:
         await connection.close()
 
@@ -206,12 +256,26 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     return 0
 
 
+def checkpoint_keys_in(values: list[str]) -> list[VerifierKey]:
+    """The verifier keys an audit-keys document among `--key` values lists (may be none)."""
+    keys = []
+    for value in values:
+        path = Path(value)
+        if len(value) < 4096 and path.is_file() and path.read_text().lstrip().startswith("{"):
+            document = json.loads(path.read_text())
+            keys += [parse_verifier_key(k["verifier_key"]) for k in document.get("keys", [])
+                     if "verifier_key" in k]
+    return keys
+
+
 def cmd_check_receipt(args: argparse.Namespace) -> int:
     keys = public_keys_from_arguments(args.key)
     started = time.perf_counter()
     try:
         receipt = json.loads(Path(args.file).read_text())
-        checked = check_receipt(receipt, keys)
+        log_keys = checkpoint_keys_in(args.key)
+        with_checkpoint = bool(log_keys) and isinstance(receipt, dict) and "checkpoint" in receipt
+        checked = check_receipt(receipt, keys, log_keys if with_checkpoint else None)
     except (ValueError, OSError) as error:
         print(f"receipt REFUSED: cannot read {args.file}: {error}")
         return 1
@@ -223,7 +287,8 @@ def cmd_check_receipt(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     rate = 1 / seconds if seconds > 0 else 0.0
     print(f"checked 1 receipt in {seconds * 1000:.1f} ms ({rate:,.0f} records/s): "
-          "record hash, inclusion proof, head signature")
+          "record hash, inclusion proof, head signature"
+          + (", checkpoint signature" if with_checkpoint else ""))
     print(f"receipt OK: record {checked.sequence} of fund {checked.fund_id} "
           f"(leaf {checked.leaf_hash}) is in the log of {checked.tree_size} records with root "
           f"{checked.root_hash}, signed by key {checked.key_id} at {checked.timestamp}")
@@ -234,12 +299,23 @@ def add_audit_commands(commands: Any) -> None:
     audit = commands.add_parser("audit", help="verify the audit log; write and check receipts")
     actions = audit.add_subparsers(dest="audit_command", required=True)
 
-    verify = actions.add_parser("verify", help="re-derive every log from the database")
+    verify = actions.add_parser(
+        "verify", help="re-derive every log from the database, or one fund from the API (--url)")
     verify.add_argument("--fund", help="one fund's log (default: every log)")
+    verify.add_argument("--url", help="verify from the API at this address: no database access")
+    verify.add_argument("--token", help="with --url: a bearer token that may read the fund "
+                                        "(default: $CLUBFUND_TOKEN)")
+    verify.add_argument("--checkpoints", type=Path,
+                        help="with --url: checkpoints saved earlier (JSON lines); the newly "
+                             "verified one is appended")
+    verify.add_argument("--witness-key", action="append", default=[],
+                        help="with --url: a witness's verifier key whose cosignature the "
+                             "current checkpoint must carry")
     verify.add_argument("--heads", type=Path,
                         help="signed heads saved earlier (JSON: a head, a list, or lines)")
     verify.add_argument("--key", action="append", default=[],
-                        help="public key (base64, a file, or an audit-keys JSON document); "
+                        help="public key (base64, a file, or an audit-keys JSON document; "
+                             "with --url: a verifier key or an audit-keys document); "
                              "default: the configured signing key's")
     verify.add_argument("--database-url", help="default: DATABASE_URL or the embedded database")
     verify.set_defaults(run=cmd_verify)

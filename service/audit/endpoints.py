@@ -4,19 +4,24 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
 
 from service.audit import service
+from service.audit.background import app_signer
 from service.audit.schemas import (
     AuditBroken,
     AuditKeys,
     AuditRecordRead,
     AuditVerified,
+    CheckpointCheck,
     ConsistencyProof,
+    EntryReceipt,
     EventPage,
     InclusionProof,
     SignedTreeHead,
 )
-from service.audit.signing import AuditSigner, load_signer
+from service.audit.signing import AuditSigner
+from service.audit.witnessing import Witness, parse_witnesses
 from service.context import RequestContext, get_context
 from service.errors import (
     AuditKeyMissing,
@@ -38,11 +43,7 @@ PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
 
 def get_signer(request: Request) -> AuditSigner:
     """The app's signing key, loaded from its settings once."""
-    signer: AuditSigner | None = getattr(request.app.state, "audit_signer", None)
-    if signer is None:
-        signer = load_signer(request.app.state.settings)
-        request.app.state.audit_signer = signer
-    return signer
+    return app_signer(request.app)
 
 
 def get_signer_if_any(request: Request) -> AuditSigner | None:
@@ -52,7 +53,18 @@ def get_signer_if_any(request: Request) -> AuditSigner | None:
         return None
 
 
+def get_witnesses(request: Request) -> list[Witness]:
+    """The witnesses whose cosignatures are served (CLUBFUND_WITNESSES), parsed once."""
+    witnesses: list[Witness] | None = getattr(request.app.state, "witnesses", None)
+    if witnesses is None:
+        witnesses = parse_witnesses(request.app.state.settings.witnesses)
+        request.app.state.witnesses = witnesses
+    return witnesses
+
+
 Signer = Annotated[AuditSigner, Depends(get_signer)]
+Witnesses = Annotated[list[Witness], Depends(get_witnesses)]
+CHECKPOINT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 
 @router.get("/v1/funds/{fund_id}/audit", response_model=Page[AuditRecordRead],
@@ -72,6 +84,58 @@ async def list_audit_records(
 async def get_audit_head(ctx: Context, signer: Signer, fund_id: uuid.UUID) -> SignedTreeHead:
     """The signed head of the fund's log as committed now (Ed25519, see audit-keys)."""
     return await service.signed_head(ctx, signer, fund_id)
+
+
+@router.get("/v1/funds/{fund_id}/audit/checkpoint", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "a C2SP tlog-checkpoint signed note"},
+                       **problem_responses(NotFound, AuditKeyMissing)})
+async def get_audit_checkpoint(
+    ctx: Context, signer: Signer, witnesses: Witnesses, fund_id: uuid.UUID
+) -> PlainTextResponse:
+    """The current tree head as a C2SP checkpoint: origin `<log>/funds/<fund_id>`, size,
+    base64 root, a blank line, the log's Ed25519 signature line and every configured
+    witness's cosignature (tlog-cosignature) on it. Verify with the `verifier_key` of
+    /.well-known/clubfund/audit-keys; reading it writes nothing."""
+    note = await service.checkpoint(ctx, signer, witnesses, fund_id)
+    return PlainTextResponse(note, media_type=CHECKPOINT_MEDIA_TYPE)
+
+
+CHECKPOINT_LENGTH_MAX = 16 * 1024
+
+
+@router.get(
+    "/v1/funds/{fund_id}/audit/checkpoint/verification", response_model=CheckpointCheck,
+    responses=problem_responses(
+        NotFound, AuditKeyMissing,
+        *((422, code) for code in ("malformed_note", "invalid_note_signature", "unverified_note",
+                                   "invalid_checkpoint", "unknown_signer", "log_mismatch"))),
+)
+async def verify_saved_checkpoint(
+    ctx: Context, signer: Signer, witnesses: Witnesses, fund_id: uuid.UUID,
+    checkpoint: Annotated[str, Query(
+        min_length=1, max_length=CHECKPOINT_LENGTH_MAX,
+        description="a checkpoint saved earlier, exactly as /audit/checkpoint served it "
+                    "(URL-encoded: `curl --get --data-urlencode checkpoint@saved.txt`)")],
+) -> CheckpointCheck:
+    """Check a checkpoint saved earlier against the log now: the log's signature, every
+    cosignature by a configured witness, the records 1..size still hashing to its root,
+    and a consistency proof to the current tree. A forged, truncated or foreign
+    checkpoint, a signature by an unknown witness or a rewritten history is refused
+    (422) with what failed."""
+    return await service.check_saved_checkpoint(ctx, signer, witnesses, fund_id,
+                                                checkpoint.encode("utf-8"))
+
+
+@router.get("/v1/entries/{entry_id}/receipt", response_model=EntryReceipt,
+            responses=problem_responses(NotFound, AuditKeyMissing))
+async def get_entry_receipt(
+    ctx: Context, signer: Signer, witnesses: Witnesses, entry_id: uuid.UUID
+) -> EntryReceipt:
+    """The entry's audit record, its leaf hash, its inclusion proof in the current tree,
+    and that tree's signed head and checkpoint: everything `clubfund audit check-receipt`
+    needs, with the published keys, to prove the entry is in the books."""
+    return await service.entry_receipt(ctx, signer, witnesses, entry_id)
 
 
 @router.get("/v1/funds/{fund_id}/audit/proof", response_model=InclusionProof,

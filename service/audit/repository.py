@@ -291,3 +291,69 @@ async def restore_fund_scope(connection: asyncpg.Connection, previous: str | Non
     await connection.execute(
         "SELECT set_config('clubfund.fund_ids', $1, true)", previous or ""
     )
+
+
+async def logs_without_current_head(
+    connection: asyncpg.Connection, key_id: str
+) -> list[uuid.UUID]:
+    """Logs that grew past their latest head under `key_id` (e.g. written from the CLI)."""
+    rows = await connection.fetch(
+        """
+        SELECT t.fund_id
+          FROM audit_trees t
+         WHERE t.tree_size > 0
+           AND t.tree_size > coalesce((SELECT max(h.tree_size) FROM audit_heads h
+                                        WHERE h.fund_id = t.fund_id AND h.key_id = $1), 0)
+         ORDER BY t.fund_id
+        """,
+        key_id,
+    )
+    return [r["fund_id"] for r in rows]
+
+
+async def heads_to_witness(
+    connection: asyncpg.Connection, key_id: str, witness_key: str
+) -> list[asyncpg.Record]:
+    """Per fund log: its latest head under `key_id` and the size `witness_key` last
+    cosigned, where the head is newer (the service-wide log is not witnessed)."""
+    return list(await connection.fetch(
+        """
+        SELECT t.fund_id, h.tree_size, h.root_hash, w.witnessed_size
+          FROM audit_trees t
+         CROSS JOIN LATERAL (SELECT tree_size, root_hash FROM audit_heads
+                              WHERE fund_id = t.fund_id AND key_id = $1
+                              ORDER BY tree_size DESC LIMIT 1) h
+          LEFT JOIN LATERAL (SELECT max(c.tree_size) AS witnessed_size
+                               FROM audit_cosignatures c
+                              WHERE c.fund_id = t.fund_id AND c.witness_key = $2) w ON true
+         WHERE t.fund_id <> '00000000-0000-0000-0000-000000000000'
+           AND h.tree_size > coalesce(w.witnessed_size, 0)
+         ORDER BY t.fund_id
+        """,
+        key_id, witness_key,
+    ))
+
+
+async def insert_cosignature(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, tree_size: int, witness_key: str,
+    signature_line: str,
+) -> None:
+    await connection.execute(
+        """
+        INSERT INTO audit_cosignatures (fund_id, tree_size, witness_key, signature_line)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT DO NOTHING
+        """,
+        fund_id, tree_size, witness_key, signature_line,
+    )
+
+
+async def list_cosignatures(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, tree_size: int
+) -> list[str]:
+    rows = await connection.fetch(
+        "SELECT signature_line FROM audit_cosignatures WHERE fund_id = $1 AND tree_size = $2"
+        " ORDER BY witness_key",
+        fund_id, tree_size,
+    )
+    return [r["signature_line"] for r in rows]

@@ -64,6 +64,10 @@ class AuditKey(BaseModel):
     key_id: str
     algorithm: Literal["ed25519"]
     public_key: str = Field(description="base64 of the 32 raw bytes")
+    verifier_key: str = Field(
+        description="the same key as a signed-note verifier key, "
+                    "<name>+<hex key id>+<base64(0x01 || public key)>; it signs checkpoints"
+    )
 
 
 class AuditKeys(BaseModel):
@@ -86,3 +90,26 @@ class EventPage(BaseModel):
     next_cursor: str | None = Field(
         description="pass as ?after= to continue; the feed never ends, so poll with it"
     )
+
+
+class EntryReceipt(BaseModel):
+    """An entry's audit receipt, checkable offline with the published keys."""
+
+    record: dict[str, Any] = Field(description="the audit record that posted the entry")
+    leaf_hash: str = Field(pattern=HEX_HASH)
+    proof: InclusionProof
+    head: SignedTreeHead
+    checkpoint: str = Field(
+        description="the same tree head as a C2SP checkpoint (signed note), with witnesses' "
+                    "cosignatures"
+    )
+
+
+class CheckpointCheck(BaseModel):
+    """A checkpoint an auditor saved, checked against the log as it is now."""
+
+    ok: Literal[True]
+    tree_size: int = Field(description="the saved checkpoint's size")
+    current_tree_size: int = Field(description="the log's size now; the proof led here")
+    cosigned_by: list[str] = Field(description="configured witnesses whose cosignature on "
+                                               "the saved checkpoint verifies")

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from ledger.audit_records import record_parts
+from ledger.checkpoints import InvalidCheckpoint, UnknownSigner, open_checkpoint
+from ledger.errors import LedgerError
+from ledger.log_replay import LogMismatch
 from ledger.merkle import (
     consistency_proof,
     consistency_proof_nodes,
@@ -22,7 +26,11 @@ from ledger.merkle import (
     inclusion_proof,
     inclusion_proof_nodes,
     root_from_frontier,
+    subtree_hash,
+    subtree_hash_nodes,
+    verify_consistency,
 )
+from ledger.signed_notes import open_note
 from ledger.tree_heads import audit_keys_document, sign_tree_head
 from service.audit import repository
 from service.audit.schemas import (
@@ -30,7 +38,9 @@ from service.audit.schemas import (
     AuditKeys,
     AuditRecordRead,
     AuditVerified,
+    CheckpointCheck,
     ConsistencyProof,
+    EntryReceipt,
     Event,
     EventPage,
     InclusionProof,
@@ -38,6 +48,7 @@ from service.audit.schemas import (
 )
 from service.audit.signing import AuditSigner
 from service.audit.verification import verify_log
+from service.audit.witnessing import Witness, signed_checkpoint, verified_cosignatures
 from service.context import RequestContext
 from service.errors import (
     InvalidConsistencyRange,
@@ -86,6 +97,7 @@ async def record_write(
     sequence, leaf_hash = await repository.append_record(
         ctx.connection, log_id, action, subject_of(plain_data), head, tail
     )
+    note_log_written(ctx.state, log_id)
     return {"sequence": sequence, "leaf_hash": leaf_hash.hex()}
 
 
@@ -102,6 +114,18 @@ async def record_service_write(
         return await record_write(ctx, None, action, data)
     finally:
         await repository.restore_fund_scope(ctx.connection, previous)
+
+
+LOGS_WRITTEN = "audit_logs_written"
+
+
+def note_log_written(state: Any, log_id: uuid.UUID) -> None:
+    """Remember that this request grew `log_id`: its head is signed before COMMIT."""
+    written: set[uuid.UUID] | None = getattr(state, LOGS_WRITTEN, None)
+    if written is None:
+        written = set()
+        setattr(state, LOGS_WRITTEN, written)
+    written.add(log_id)
 
 
 async def require_log(ctx: RequestContext, fund_id: uuid.UUID) -> None:
@@ -138,32 +162,53 @@ async def signed_head(
     ctx: RequestContext, signer: AuditSigner, fund_id: uuid.UUID
 ) -> SignedTreeHead:
     await require_log(ctx, fund_id)
-    return await head_now(ctx.connection, signer, fund_id, ctx.now)
+    return await current_head(ctx.connection, signer, fund_id, ctx.now)
 
 
-async def head_now(
+async def current_head(
     connection: asyncpg.Connection, signer: AuditSigner, fund_id: uuid.UUID, now: datetime
 ) -> SignedTreeHead:
-    """The signed head of the log as committed now.
+    """The signed head of the log as committed now; reading it writes nothing.
 
-    A head is signed once per tree size and key and kept (audit_heads): asking
-    again at the same size answers the same head, and the service never signs
-    two different roots for one size.
+    Writes sign and keep a head before they commit (`sign_new_heads`), so the kept
+    head is normally the current one. A log grown outside a request (the command
+    line) is signed here without being kept, until the background task keeps one.
     """
     size, frontier = await repository.get_tree(connection, fund_id)
     latest = await repository.latest_head(connection, fund_id, signer.key_id)
-    if latest is None or latest["tree_size"] != size:
+    if latest is not None and latest["tree_size"] == size:
+        return SignedTreeHead(**dict(latest))
+    root = root_from_frontier(tuple(frontier), size).hex()
+    return SignedTreeHead.model_validate(sign_tree_head(
+        signer.private_key, signer.key_id, str(fund_id), size, root, head_timestamp(now)
+    ))
+
+
+async def sign_new_heads(
+    connection: asyncpg.Connection, signer: AuditSigner, log_ids: Iterable[uuid.UUID],
+    now: datetime,
+) -> list[uuid.UUID]:
+    """Sign and keep a head for each log whose size has no head under the current key.
+
+    A head is signed once per tree size and key: the service never keeps two
+    different roots for one size. Returns the logs that got a new head.
+    """
+    signed = []
+    for log_id in sorted(set(log_ids)):
+        size, frontier = await repository.get_tree(connection, log_id)
+        latest = await repository.latest_head(connection, log_id, signer.key_id)
+        if latest is not None and latest["tree_size"] >= size:
+            continue
         root = root_from_frontier(tuple(frontier), size).hex()
-        head = sign_tree_head(signer.private_key, signer.key_id, str(fund_id), size, root,
+        head = sign_tree_head(signer.private_key, signer.key_id, str(log_id), size, root,
                               head_timestamp(now))
         await repository.insert_head(
-            connection, fund_id=fund_id, tree_size=size, root_hash=root,
+            connection, fund_id=log_id, tree_size=size, root_hash=root,
             timestamp=str(head["timestamp"]), key_id=signer.key_id,
             signature=str(head["signature"]),
         )
-        latest = await repository.latest_head(connection, fund_id, signer.key_id)
-        assert latest is not None
-    return SignedTreeHead(**dict(latest))
+        signed.append(log_id)
+    return signed
 
 
 async def current_size(ctx: RequestContext, fund_id: uuid.UUID) -> int:
@@ -199,25 +244,97 @@ async def inclusion_proof_for(
     )
 
 
+async def fund_checkpoint(
+    connection: asyncpg.Connection, signer: AuditSigner, witnesses: list[Witness],
+    fund_id: uuid.UUID, now: datetime,
+) -> tuple[SignedTreeHead, str]:
+    """The current head and the same head as a C2SP checkpoint, with every witness's
+    cosignature that verifies on it (signing is deterministic: nothing is written)."""
+    head = await current_head(connection, signer, fund_id, now)
+    note = signed_checkpoint(signer, fund_id, head.tree_size, head.root_hash)
+    stored = await repository.list_cosignatures(connection, fund_id, head.tree_size)
+    return head, note + "".join(verified_cosignatures(note, stored, witnesses))
+
+
+async def checkpoint(
+    ctx: RequestContext, signer: AuditSigner, witnesses: list[Witness], fund_id: uuid.UUID
+) -> str:
+    await require_log(ctx, fund_id)
+    _, note = await fund_checkpoint(ctx.connection, signer, witnesses, fund_id, ctx.now)
+    return note
+
+
+async def check_saved_checkpoint(
+    ctx: RequestContext, signer: AuditSigner, witnesses: list[Witness], fund_id: uuid.UUID,
+    note: bytes,
+) -> CheckpointCheck:
+    """Check a checkpoint a client saved: the log's signature, every other signature a
+    configured witness's, the fund, the records still hashing to its root, and a
+    consistency proof from it to the current tree. Each failure names what failed."""
+    await require_log(ctx, fund_id)
+    checkpoint, _ = open_checkpoint(note, signer.verifier_keys)
+    witness_keys = [w.key for w in witnesses]
+    opened = open_note(note, [*signer.verifier_keys, *witness_keys])
+    if opened.unverified:
+        names = ", ".join(f"{line.name}+{line.key_id.hex()}" for line in opened.unverified)
+        raise UnknownSigner(f"the checkpoint carries signatures by {names}: neither this "
+                            "log's key nor a configured witness")
+    if checkpoint.origin != signer.origin(fund_id):
+        raise InvalidCheckpoint(f"the checkpoint's origin {checkpoint.origin!r} is not "
+                                f"{signer.origin(fund_id)!r}")
+    size, frontier = await repository.get_tree(ctx.connection, fund_id)
+    saved = checkpoint.tree_size
+    if saved > size:
+        raise LogMismatch(f"the checkpoint holds {saved} records, the log now {size}: "
+                          "records were removed")
+    if saved > 0:
+        nodes = await repository.get_nodes(
+            ctx.connection, fund_id,
+            (*subtree_hash_nodes(0, saved), *consistency_proof_nodes(saved, size)))
+        if subtree_hash(0, saved, nodes) != checkpoint.root_hash:
+            raise LogMismatch(f"records 1 to {saved} no longer hash to the checkpoint's root: "
+                              "history was rewritten")
+        try:
+            verify_consistency(saved, size, checkpoint.root_hash,
+                               root_from_frontier(tuple(frontier), size),
+                               consistency_proof(saved, size, nodes))
+        except LedgerError as error:
+            raise LogMismatch(f"no consistency proof from size {saved} to {size}: "
+                              f"{error.detail}") from error
+    log_names = {key.name for key in signer.verifier_keys}
+    return CheckpointCheck(
+        ok=True, tree_size=saved, current_tree_size=size,
+        cosigned_by=[line.name for line in opened.verified if line.name not in log_names],
+    )
+
+
 async def receipt_for_entry(
-    connection: asyncpg.Connection, signer: AuditSigner, entry_id: uuid.UUID, now: datetime
-) -> dict[str, Any]:
-    """A self-contained receipt for an entry: its record, inclusion proof and signed head
-    (checked offline by `ledger.receipts.check_receipt`)."""
+    connection: asyncpg.Connection, signer: AuditSigner, witnesses: list[Witness],
+    entry_id: uuid.UUID, now: datetime, sees_fund: Callable[[uuid.UUID], bool] | None = None,
+) -> EntryReceipt:
+    """A self-contained receipt for an entry: its record, inclusion proof, signed head and
+    checkpoint (checked offline by `ledger.receipts.check_receipt`). An entry of a fund
+    `sees_fund` refuses is not found."""
     row = await repository.find_subject_record(
         connection, entry_id, ("entry.posted", "entry.reversal_posted")
     )
-    if row is None:
+    if row is None or (sees_fund is not None and not sees_fund(row["fund_id"])):
         raise NotFound("entry", entry_id)
-    head = await head_now(connection, signer, row["fund_id"], now)
+    head, note = await fund_checkpoint(connection, signer, witnesses, row["fund_id"], now)
     proof = await inclusion_proof_for(connection, row["fund_id"], row["sequence"],
                                       head.tree_size)
-    return {
-        "record": json.loads(bytes(row["record"])),
-        "leaf_hash": bytes(row["leaf_hash"]).hex(),
-        "proof": proof.model_dump(mode="json"),
-        "head": head.model_dump(mode="json"),
-    }
+    return EntryReceipt(
+        record=json.loads(bytes(row["record"])), leaf_hash=bytes(row["leaf_hash"]).hex(),
+        proof=proof, head=head, checkpoint=note,
+    )
+
+
+async def entry_receipt(
+    ctx: RequestContext, signer: AuditSigner, witnesses: list[Witness], entry_id: uuid.UUID
+) -> EntryReceipt:
+    """The receipt of an entry in the caller's scope (404 otherwise)."""
+    return await receipt_for_entry(ctx.connection, signer, witnesses, entry_id, ctx.now,
+                                   ctx.sees_fund)
 
 
 async def consistency(
@@ -252,7 +369,10 @@ async def verify(
 
 
 def published_keys(signer: AuditSigner) -> AuditKeys:
-    return AuditKeys.model_validate(audit_keys_document(signer.public_keys.values()))
+    document = audit_keys_document(signer.public_keys.values())
+    for key, verifier in zip(document["keys"], signer.verifier_keys, strict=True):
+        key["verifier_key"] = str(verifier)
+    return AuditKeys.model_validate(document)
 
 
 def event_read(row: Any) -> Event:

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from ledger.signed_notes import VerifierKey, is_valid_key_name, verifier_key_for
 from ledger.tree_heads import key_id_for, public_key_raw
 from service.errors import AuditKeyMissing
 from service.settings import Settings
@@ -32,6 +33,17 @@ class AuditSigner:
     key_id: str
     # Every key a verifier may meet, current first: {key_id: raw public key}.
     public_keys: dict[str, bytes]
+    # The log's name (CLUBFUND_LOG_ORIGIN): the checkpoint key's name and origin prefix.
+    log_name: str = "clubfund.localhost/log"
+
+    @property
+    def verifier_keys(self) -> list[VerifierKey]:
+        """Each public key as a signed-note verifier key (type 0x01) named `log_name`."""
+        return [verifier_key_for(self.log_name, raw) for raw in self.public_keys.values()]
+
+    def origin(self, fund_id: object) -> str:
+        """The checkpoint origin of a fund's log."""
+        return f"{self.log_name}/funds/{fund_id}"
 
 
 def private_key_from_base64(text: str) -> Ed25519PrivateKey:
@@ -84,11 +96,16 @@ def load_signer(settings: Settings) -> AuditSigner:
         raise AuditKeyMissing(
             "no audit signing key: set CLUBFUND_AUDIT_SIGNING_KEY or CLUBFUND_AUDIT_KEY_FILE"
         )
+    if not is_valid_key_name(settings.log_origin):
+        raise ValueError(
+            f"CLUBFUND_LOG_ORIGIN {settings.log_origin!r} must be non-empty, without spaces or '+'"
+        )
     current = public_key_raw(key)
     public_keys = {key_id_for(current): current}
     for raw in public_keys_from_text(settings.audit_previous_public_keys):
         public_keys.setdefault(key_id_for(raw), raw)
-    return AuditSigner(private_key=key, key_id=key_id_for(current), public_keys=public_keys)
+    return AuditSigner(private_key=key, key_id=key_id_for(current), public_keys=public_keys,
+                       log_name=settings.log_origin)
 
 
 def with_audit_key(settings: Settings) -> Settings:

@@ -12,9 +12,10 @@ One pass in one REPEATABLE READ snapshot, never trusting a stored hash:
    entry may exist without its record;
 4. every account's stored balance must equal the sums of its postings and the
    sums its records wrote;
-5. signed heads (saved in the database, or handed in by an auditor) must carry
-   the root of the rebuilt tree at their size, and a consistency proof served
-   from the stored nodes must lead from each of them to the current root.
+5. signed heads (kept in the database, one per write, or handed in by an
+   auditor) must carry a valid signature and the root of the rebuilt tree at
+   their size, and a consistency proof served from the stored nodes must lead
+   from each head an auditor handed in to the current root.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ async def _verify(
     saved = [dict(r) for r in await repository.list_heads(connection, fund_id)]
     for head in saved:
         head["fund_id"] = str(head["fund_id"])
-    heads = saved + _parse_heads(given_heads, fund_id)
+    given = _parse_heads(given_heads, fund_id)
+    heads = saved + given
     roots_wanted = {int(h["tree_size"]) for h in heads if isinstance(h.get("tree_size"), int)}
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
 
@@ -254,7 +256,8 @@ async def _verify(
                          f"records {written[0]}/{written[1]}")
         report.accounts_checked += 1
 
-    await _check_heads(connection, fund_id, heads, roots, size, root, public_keys, report)
+    await _check_heads(connection, fund_id, heads, len(saved), roots, size, root, public_keys,
+                       report)
 
 
 async def _check_entry(
@@ -284,12 +287,13 @@ async def _check_entry(
 
 async def _check_heads(
     connection: asyncpg.Connection, fund_id: uuid.UUID, heads: list[dict[str, Any]],
+    kept_count: int,
     roots: dict[int, bytes], size: int, root: bytes,
     public_keys: Mapping[str, bytes] | None, report: VerifyReport,
 ) -> None:
     if heads and public_keys is None:
         report.notes.append("head signatures not checked: no public keys given")
-    for head in heads:
+    for position, head in enumerate(heads):
         try:
             parsed = (check_tree_head(head, public_keys) if public_keys is not None
                       else parse_tree_head(head))
@@ -303,7 +307,10 @@ async def _check_heads(
         if roots.get(parsed.tree_size) != parsed.root_hash_bytes:
             raise Broken(None, f"{described} does not match the records: history was rewritten "
                                f"(records 1 to {parsed.tree_size} no longer hash to its root)")
-        if 0 < parsed.tree_size:
+        # A kept head is signed at every write: its root matching the rebuilt tree (and
+        # every stored node matching it, step 2) is enough; a proof is served for the
+        # heads an auditor hands in, as they would ask the API for one.
+        if 0 < parsed.tree_size and position >= kept_count:
             wanted = consistency_proof_nodes(parsed.tree_size, size)
             stored = await repository.get_nodes(connection, fund_id, wanted)
             try:

@@ -99,6 +99,9 @@ RULES: dict[tuple[str, str], Rule] = {
     # audit log (the service-wide log, under the nil fund id, is in an admin's scope only)
     ("GET", "/v1/funds/{fund_id}/audit"): READ,
     ("GET", "/v1/funds/{fund_id}/audit/head"): READ,
+    ("GET", "/v1/funds/{fund_id}/audit/checkpoint"): READ,
+    ("GET", "/v1/funds/{fund_id}/audit/checkpoint/verification"): READ,
+    ("GET", "/v1/entries/{entry_id}/receipt"): READ,
     ("GET", "/v1/funds/{fund_id}/audit/proof"): READ,
     ("GET", "/v1/funds/{fund_id}/audit/consistency"): READ,
     ("GET", "/v1/funds/{fund_id}/audit/verify"): READ,

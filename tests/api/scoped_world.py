@@ -5,13 +5,16 @@ province): the world the access tests walk."""
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.chart import DEFAULT_CHART
+from ledger.signed_notes import cosign_note_text
 from service.auth.rules import (
     ADMIN,
     AUDITOR,
@@ -118,6 +121,12 @@ async def build_club(
     world.entry_id = response.json()["id"]
     head = await admin.get(f"/v1/funds/{world.fund_id}/audit/head")  # a saved signed head
     assert head.status_code == 200, head.text
+    # A witness's cosignature of that checkpoint, kept as the background task keeps one.
+    note = (await admin.get(f"/v1/funds/{world.fund_id}/audit/checkpoint")).text
+    line = cosign_note_text(Ed25519PrivateKey.generate(), "witness.test/w",
+                            note[: note.index("\n\n") + 1], 1_780_000_000)
+    await owner.execute("INSERT INTO audit_cosignatures VALUES ($1, $2, 'witness.test/w', $3)",
+                        uuid.UUID(world.fund_id), head.json()["tree_size"], line)
     member = await admin.post(f"/v1/clubs/{world.club_id}/members",
                               json={"name": "Bà A", "gender": "female", "birth_year": 1950})
     assert member.status_code == 201, member.text

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +124,11 @@ async def programme_sample(world: World, club: ClubWorld) -> Sample:
     return Sample(query=f"?area={club.commune}&year=2025")
 
 
+async def checkpoint_verification_sample(world: World, club: ClubWorld) -> Sample:
+    note = (await world.admin.get(f"/v1/funds/{club.fund_id}/audit/checkpoint")).text
+    return Sample(query="?checkpoint=" + urllib.parse.quote(note))
+
+
 def later_date() -> str:
     """A date after every earlier sample's: histories are appended in date order."""
     return f"{2030 + next(_numbers)}-01-01"
@@ -194,6 +200,7 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/tokens/{token_id}/revocation"): empty_sample,
     ("GET", "/v1/funds/{fund_id}/audit/proof"): inclusion_proof_sample,
     ("GET", "/v1/funds/{fund_id}/audit/consistency"): consistency_proof_sample,
+    ("GET", "/v1/funds/{fund_id}/audit/checkpoint/verification"): checkpoint_verification_sample,
     ("POST", "/v1/areas"): area_sample,
     ("POST", "/v1/areas/{code}/parents"): reparent_sample,
     ("POST", "/v1/areas/{code}/dissolution"): dissolution_sample,
