@@ -1,9 +1,11 @@
 """One error hierarchy, mapped once to RFC 9457 `application/problem+json`.
 
 Every error class carries its HTTP status and stable `code`. Core errors
-(`ledger.errors.LedgerError`) are mapped through `LEDGER_STATUS`. Routes
-declare what they may answer with `problem_responses(...)` so it shows in
-OpenAPI.
+(`ledger.errors.LedgerError`) are mapped through `LEDGER_STATUS`, one line per
+class the client can cause. Anything not mapped on purpose (a core error missing
+from that table, any other exception) is a bug: a 500 problem that is logged and
+says nothing of its cause. Routes declare what they may answer with
+`problem_responses(...)` so it shows in OpenAPI.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as ledger_errors
+from ledger import input_limits
 
 log = logging.getLogger("clubfund.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -50,6 +53,14 @@ class BadRequest(ClubfundError):
 
 class MalformedJson(ClubfundError):
     status, code, title = 400, "malformed_json", "The request body is not valid JSON"
+
+
+class JsonTooDeep(ClubfundError):
+    status, code, title = 400, "json_too_deep", "The JSON body nests too deeply"
+
+
+class PayloadTooLarge(ClubfundError):
+    status, code, title = 413, "payload_too_large", "The request body is too large"
 
 
 class InvalidCursor(ClubfundError):
@@ -134,8 +145,29 @@ class ExportTooLarge(ClubfundError):
     status, code, title = 422, "export_too_large", "The export is too large; narrow the range"
 
 
-# Core errors: one status per class, everything else 422.
-LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {}
+# Core errors the client can cause: one status per class (the exact class). A core
+# error not listed here is a bug and answers 500.
+LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {
+    ledger_errors.InvalidAmount: 422,
+    ledger_errors.AmountOutOfRange: 422,
+    ledger_errors.UnknownCurrency: 422,
+    ledger_errors.CurrencyMismatch: 422,
+    ledger_errors.UnbalancedEntry: 422,
+    ledger_errors.InvalidEntry: 422,
+    ledger_errors.InsufficientFunds: 422,
+    ledger_errors.InvalidReversal: 422,
+    input_limits.InvalidText: 422,
+    input_limits.MetadataTooLarge: 422,
+    input_limits.MetadataTooDeep: 422,
+    input_limits.InvalidMetadata: 422,
+}
+
+# Core input rules checked while a request body is validated: pydantic reports them with
+# their code as the error type (service/input_types.py).
+INPUT_RULES: dict[str, type[ledger_errors.LedgerError]] = {
+    rule.code: rule for rule in (input_limits.InvalidText, input_limits.MetadataTooLarge,
+                                 input_limits.MetadataTooDeep, input_limits.InvalidMetadata)
+}
 
 
 def problem(
@@ -156,9 +188,11 @@ def problem_for(error: Exception) -> JSONResponse:
     if isinstance(error, ValidationFailed):
         return problem(error.status, error.code, error.title, error.detail, error.errors)
     if isinstance(error, ClubfundError):
+        if error.status >= 500:
+            log.error("%s: %s", error.code, error.detail)
         return problem(error.status, error.code, error.title, error.detail, headers=error.headers)
-    if isinstance(error, ledger_errors.LedgerError):
-        status = LEDGER_STATUS.get(type(error), 422)
+    if isinstance(error, ledger_errors.LedgerError) and type(error) in LEDGER_STATUS:
+        status = LEDGER_STATUS[type(error)]
         return problem(status, error.code, error.code.replace("_", " ").capitalize(), error.detail)
     if isinstance(error, asyncpg.PostgresError):
         mapped = map_database_error(error)
@@ -226,19 +260,26 @@ def install_error_handlers(app: FastAPI) -> None:
         details = [dict(e) for e in error.errors()]
         if any(e.get("type") == "json_invalid" for e in details):
             return problem_for(MalformedJson("the body could not be parsed as JSON"))
-        errors = [
+        errors: list[dict[str, Any]] = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")),
              "type": str(e.get("type"))}
             for e in details
         ]
-        where = ".".join(str(p) for p in details[0].get("loc", ())) if details else "body"
-        message = errors[0]["msg"] if errors else "invalid"
-        return problem_for(ValidationFailed(f"{where}: {message}", errors))
+        # A core input rule broken inside a field keeps its own code (invalid_text...).
+        ruled = [e for e in errors if e["type"] in INPUT_RULES]
+        first = (ruled or errors)[0] if errors else {"loc": ["body"], "msg": "invalid", "type": ""}
+        detail = f"{'.'.join(first['loc'])}: {first['msg']}"
+        rule = INPUT_RULES.get(str(first["type"]))
+        if rule is not None:
+            return problem(LEDGER_STATUS[rule], rule.code, rule.code.replace("_", " ").capitalize(),
+                           detail, errors)
+        return problem_for(ValidationFailed(detail, errors))
 
     async def on_http(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         mapping: dict[int, type[ClubfundError]] = {
-            404: NotFound, 405: MethodNotAllowed, 401: Unauthenticated, 403: Forbidden,
+            400: MalformedJson, 401: Unauthenticated, 403: Forbidden, 404: NotFound,
+            405: MethodNotAllowed,
         }
         error_class = mapping.get(error.status_code)
         if error_class is not None:
@@ -257,7 +298,7 @@ class InvalidScope(ClubfundError):
 
 
 # --- the club fund domain: areas, clubs, members, loans, periods -----------------------------
-from ledger import loan_lifecycle, loans, periods  # noqa: E402
+from ledger import loan_lifecycle, loans, periods, reports  # noqa: E402
 
 
 class UnknownArea(ClubfundError):
@@ -303,6 +344,7 @@ LEDGER_STATUS.update({
     loan_lifecycle.LoanTransitionRefused: 409,
     loan_lifecycle.SameActorApproval: 403,
     loans.InvalidLoanTerms: 422,
+    reports.InvalidReportRange: 422,
     loans.Overpayment: 422,
     loans.LoanClosed: 409,
     loans.RepaymentOutOfOrder: 409,

@@ -34,8 +34,10 @@ import rfc8785
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ledger.input_limits import FORBIDDEN_CHARACTERS
 from service.auth.service import authorise_request, restore_scope
 from service.errors import IdempotencyConflict, ValidationFailed, problem_for
+from service.request_limits import replay_body
 
 # POSTs that create no fund-scoped row keep their idempotency record here.
 GLOBAL_FUND_ID = uuid.UUID(int=0)
@@ -75,9 +77,11 @@ class TransactionMiddleware:
         key = header(scope, b"idempotency-key")
         if method != "POST":
             key = None
-        if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX:
+        if key is not None and (not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX
+                                or FORBIDDEN_CHARACTERS.search(key)):
             await send_response(send, problem_for(ValidationFailed(
-                f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
+                f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters,"
+                " no control characters"
             )))
             return
         fingerprint = request_hash(method, scope["path"], scope.get("query_string", b""), body)
@@ -156,19 +160,6 @@ async def read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def replay_body(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
 
 
 def header(scope: Scope, name: bytes) -> str | None:

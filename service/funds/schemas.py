@@ -6,12 +6,13 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.audit.schemas import AuditStamp
+from service.input_types import CurrencyCode, Text
 
 
 class FundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["Quỹ thử"])
-    currency: str = Field(default="VND", pattern=r"^[A-Z]{3}$")
+    name: Text = Field(min_length=1, max_length=200, examples=["Quỹ thử"])
+    currency: CurrencyCode = "VND"
 
 
 class FundRead(BaseModel):

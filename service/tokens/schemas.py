@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from service.input_types import TEXT_RULE, Text
 
 Role = Literal["admin", "auditor", "treasurer", "chair", "integration"]
 EXPIRES_DAYS_MAX = 3650
@@ -12,8 +14,8 @@ EXPIRES_DAYS_MAX = 3650
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
-    scope: str | None = Field(
-        default=None, pattern=r"^(area|club):\S{1,100}$", examples=["club:0192f0c1-…"],
+    scope: Annotated[str, Field(pattern=r"^(area|club):\S{1,100}$"), TEXT_RULE] | None = Field(
+        default=None, examples=["club:0192f0c1-…"],
         description="`area:<code>` (the area and every area under it today) or "
                     "`club:<club_id>`; none for admin; treasurer and chair: a club",
     )
@@ -21,7 +23,7 @@ class TokenCreate(BaseModel):
     expires_days: int | None = Field(
         default=365, ge=1, le=EXPIRES_DAYS_MAX, description="null: never expires"
     )
-    label: str | None = Field(default=None, max_length=200, examples=["Zalo mini-app"])
+    label: Text | None = Field(default=None, max_length=200, examples=["Zalo mini-app"])
 
 
 class TokenRead(BaseModel):
