@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.endpoints import router as accounts_router
@@ -16,11 +17,12 @@ from service.areas.endpoints import router as areas_router
 from service.audit.background import audit_background
 from service.audit.endpoints import router as audit_router
 from service.auth.openapi import document_access
+from service.auth.service import allowed_methods
 from service.cashbook.endpoints import router as cashbook_router
 from service.clubs.endpoints import router as clubs_router
 from service.database import NonDurableDatabase, create_pool, require_durable_database
 from service.entries.endpoints import router as entries_router
-from service.errors import install_error_handlers, problem_for
+from service.errors import MethodNotAllowed, install_error_handlers, problem_for
 from service.funds.endpoints import router as funds_router
 from service.loans.endpoints import router as loans_router
 from service.locations import LocationMiddleware, document_locations
@@ -31,6 +33,8 @@ from service.periods.endpoints import router as periods_router
 from service.programme.endpoints import router as programme_router
 from service.query_parameters import refuse_unknown_query_parameters
 from service.reports.endpoints import router as reports_router
+from service.request_limits import RequestLimitsMiddleware, document_body_problems
+from service.response_guard import ResponseGuardMiddleware
 from service.settings import Settings, get_settings
 from service.tokens.endpoints import router as tokens_router
 from service.transactions import TransactionMiddleware
@@ -77,6 +81,14 @@ class ResponseBoundaryMiddleware:
             await response(scope, receive, counting_send)
 
 
+async def method_not_allowed(request: Request, _: Exception) -> JSONResponse:
+    allowed = ", ".join(allowed_methods(request.scope))
+    return problem_for(MethodNotAllowed(
+        f"{request.method} is not served on this path; it serves {allowed}",
+        headers={"Allow": allowed},
+    ))
+
+
 def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> FastAPI:
     """The app. With `pool` given (tests), it uses it; otherwise it opens one on startup."""
     settings = settings or get_settings()
@@ -113,8 +125,13 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.state.request_stats = Counter()
     app.state.started_monotonic = time.monotonic()
     install_error_handlers(app)
+    app.add_exception_handler(405, method_not_allowed)
+    # Outermost last: stats see every answer the guard lets out; limits come before
+    # authentication and the transaction.
     app.add_middleware(TransactionMiddleware)
     app.add_middleware(LocationMiddleware)
+    app.add_middleware(RequestLimitsMiddleware)
+    app.add_middleware(ResponseGuardMiddleware)
     app.add_middleware(ResponseBoundaryMiddleware, stats=app.state.request_stats)
     for router in (operations_router, funds_router, accounts_router, entries_router):
         app.include_router(router)
@@ -127,4 +144,5 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.include_router(audit_router)
     document_locations(app)
     document_access(app)
+    document_body_problems(app)
     return app

@@ -1,9 +1,11 @@
 """One error hierarchy, mapped once to RFC 9457 `application/problem+json`.
 
 Every error class carries its HTTP status and stable `code`. Core errors
-(`ledger.errors.LedgerError`) are mapped through `LEDGER_STATUS`. Routes
-declare what they may answer with `problem_responses(...)` so it shows in
-OpenAPI.
+(`ledger.errors.LedgerError`) are mapped through `LEDGER_STATUS`, one line per
+class the client can cause. Anything not mapped on purpose (a core error missing
+from that table, any other exception) is a bug: a 500 problem that is logged and
+says nothing of its cause. Routes declare what they may answer with
+`problem_responses(...)` so it shows in OpenAPI.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as ledger_errors
+from ledger import input_limits
 from service.language import Language, Text, language_of
 
 log = logging.getLogger("clubfund.errors")
@@ -88,6 +91,14 @@ class MalformedJson(ClubfundError):
         400, "malformed_json", "The request body is not valid JSON",
         "Nội dung gửi lên không phải JSON hợp lệ",
     )
+
+
+class JsonTooDeep(ClubfundError):
+    status, code, title = 400, "json_too_deep", "The JSON body nests too deeply"
+
+
+class PayloadTooLarge(ClubfundError):
+    status, code, title = 413, "payload_too_large", "The request body is too large"
 
 
 class InvalidCursor(ClubfundError):
@@ -295,8 +306,29 @@ class ExportTooLarge(ClubfundError):
     )
 
 
-# Core errors: one status per class, everything else 422.
-LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {}
+# Core errors the client can cause: one status per class (the exact class). A core
+# error not listed here is a bug and answers 500.
+LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {
+    ledger_errors.InvalidAmount: 422,
+    ledger_errors.AmountOutOfRange: 422,
+    ledger_errors.UnknownCurrency: 422,
+    ledger_errors.CurrencyMismatch: 422,
+    ledger_errors.UnbalancedEntry: 422,
+    ledger_errors.InvalidEntry: 422,
+    ledger_errors.InsufficientFunds: 422,
+    ledger_errors.InvalidReversal: 422,
+    input_limits.InvalidText: 422,
+    input_limits.MetadataTooLarge: 422,
+    input_limits.MetadataTooDeep: 422,
+    input_limits.InvalidMetadata: 422,
+}
+
+# Core input rules checked while a request body is validated: pydantic reports them with
+# their code as the error type (service/input_types.py).
+INPUT_RULES: dict[str, type[ledger_errors.LedgerError]] = {
+    rule.code: rule for rule in (input_limits.InvalidText, input_limits.MetadataTooLarge,
+                                 input_limits.MetadataTooDeep, input_limits.InvalidMetadata)
+}
 
 # Core errors' titles by `code`, in English and Vietnamese.
 LEDGER_TITLES: dict[str, Text] = {
@@ -388,10 +420,12 @@ def problem_for(error: Exception, language: Language = "en") -> JSONResponse:
         return problem(error.status, error.code, error.title_in(language),
                        error.detail_in(language), error.errors)
     if isinstance(error, ClubfundError):
+        if error.status >= 500:
+            log.error("%s: %s", error.code, error.detail)
         return problem(error.status, error.code, error.title_in(language),
                        error.detail_in(language), headers=error.headers)
-    if isinstance(error, ledger_errors.LedgerError):
-        status = LEDGER_STATUS.get(type(error), 422)
+    if isinstance(error, ledger_errors.LedgerError) and type(error) in LEDGER_STATUS:
+        status = LEDGER_STATUS[type(error)]
         title = ledger_title(error).render(language)
         return problem(status, error.code, title,
                        untranslated_detail(title, error.detail, language))
@@ -474,23 +508,32 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_for(MalformedJson(Text("the body could not be parsed as JSON",
                                                   "không đọc được nội dung gửi lên dạng JSON")),
                                problem_language(request))
-        errors = [
+        errors: list[dict[str, Any]] = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")),
              "type": str(e.get("type"))}
             for e in details
         ]
-        where = ".".join(str(p) for p in details[0].get("loc", ())) if details else "body"
-        message = errors[0]["msg"] if errors else "invalid"
+        # A core input rule broken inside a field keeps its own code (invalid_text...).
+        ruled = [e for e in errors if e["type"] in INPUT_RULES]
+        first = (ruled or errors)[0] if errors else {"loc": ["body"], "msg": "invalid", "type": ""}
+        where, message = ".".join(first["loc"]), str(first["msg"])
+        language = problem_language(request)
+        rule = INPUT_RULES.get(str(first["type"]))
+        if rule is not None:
+            title = (LEDGER_TITLES.get(rule.code) or Text(rule.code, rule.code)).render(language)
+            return problem(LEDGER_STATUS[rule], rule.code, title,
+                           untranslated_detail(title, f"{where}: {message}", language), errors)
         return problem_for(
             ValidationFailed(Text("{where}: {message}", "{where} không hợp lệ: {message}"),
                              errors, where=where, message=message),
-            problem_language(request),
+            language,
         )
 
     async def on_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         mapping: dict[int, type[ClubfundError]] = {
-            404: NotFound, 405: MethodNotAllowed, 401: Unauthenticated, 403: Forbidden,
+            400: MalformedJson, 401: Unauthenticated, 403: Forbidden, 404: NotFound,
+            405: MethodNotAllowed,
         }
         error_class = mapping.get(error.status_code)
         if error_class is not None:
@@ -526,7 +569,16 @@ class UnknownPerson(ClubfundError):
 
 
 # --- the club fund domain: areas, clubs, members, loans, periods -----------------------------
-from ledger import loan_lifecycle, loans, periods  # noqa: E402
+from ledger import (  # noqa: E402
+    checkpoints,
+    loan_lifecycle,
+    loans,
+    log_replay,
+    people,
+    periods,
+    reports,
+    signed_notes,
+)
 
 
 class LastAdminToken(ClubfundError):
@@ -598,9 +650,20 @@ LEDGER_STATUS.update({
     loan_lifecycle.SameActorApproval: 403,
     loan_lifecycle.BorrowerApproval: 403,
     loans.InvalidLoanTerms: 422,
+    reports.InvalidReportRange: 422,
     loans.Overpayment: 422,
     loans.LoanClosed: 409,
     loans.RepaymentOutOfOrder: 409,
+    loans.InvalidLoanState: 422,
+    people.InvalidPhone: 422,
+    signed_notes.MalformedNote: 422,
+    signed_notes.InvalidNoteSignature: 422,
+    signed_notes.UnverifiedNote: 422,
+    signed_notes.InvalidVerifierKey: 422,
+    checkpoints.InvalidCheckpoint: 422,
+    checkpoints.UnknownSigner: 422,
+    checkpoints.InvalidWitnessRequest: 422,
+    log_replay.LogMismatch: 422,
 })
 CONSTRAINT_ERRORS.update({
     "ck_entries_period_open": periods.PeriodClosed,

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
 
+from ledger.input_limits import InvalidText, check_text
 from service.errors import InvalidCursor
 from service.language import Text
 
@@ -31,20 +36,70 @@ class PageRequest(BaseModel):
     after: list[Any] | None
 
 
+# What a cursor's key may hold: the list's own key columns, each decoded strictly.
+SEQUENCE_KEY_MAX = 2**63 - 1  # a PostgreSQL bigint
+TEXT_KEY_LENGTH_MAX = 200
+DATE_KEY_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+PERIOD_KEY_PATTERN = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+def sequence_key(value: Any) -> int:
+    """A JSON integer from 0 to a bigint's maximum (not a boolean, not a float)."""
+    if type(value) is not int or not 0 <= value <= SEQUENCE_KEY_MAX:
+        raise ValueError(f"{value!r} is not a sequence")
+    return value
+
+
+def uuid_key(value: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an id")
+    return uuid.UUID(value)
+
+
+def text_key(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= TEXT_KEY_LENGTH_MAX:
+        raise ValueError(f"{value!r} is not a code")
+    try:
+        return check_text(value)
+    except InvalidText as error:
+        raise ValueError(error.detail) from error
+
+
+def date_key(value: Any) -> date:
+    if not isinstance(value, str) or not DATE_KEY_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a date")
+    return date.fromisoformat(value)
+
+
+def period_key(value: Any) -> str:
+    """A month, yyyy-mm."""
+    if not isinstance(value, str) or not PERIOD_KEY_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a month")
+    return value
+
+
 def encode_cursor(key: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+    """Ids and dates travel as strings; `decode_cursor` reads them back with the same fields."""
+    document = json.dumps(key, separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(document.encode()).decode()
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+def decode_cursor(cursor: str | None, *fields: Callable[[Any], Any]) -> tuple[Any, ...] | None:
+    """The key a cursor holds, one value per field decoder, or 400 `invalid_cursor` for
+    anything else: not base64url, not JSON, not a list of exactly these values."""
     if not cursor:
         return None
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
-    except ValueError as error:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        key = json.loads(raw)
+    except (ValueError, RecursionError) as error:
         raise InvalidCursor(CURSOR_UNREADABLE) from error
-    if not isinstance(key, list) or len(key) != arity:
+    if not isinstance(key, list) or len(key) != len(fields):
         raise InvalidCursor(CURSOR_FOREIGN)
-    return key
+    try:
+        return tuple(decode(value) for decode, value in zip(fields, key, strict=True))
+    except (TypeError, ValueError, OverflowError) as error:
+        raise InvalidCursor(CURSOR_FOREIGN) from error
 
 
 async def page_params(

@@ -35,6 +35,7 @@ from asyncpg.transaction import Transaction
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ledger.input_limits import FORBIDDEN_CHARACTERS
 from service.audit.background import sign_heads_before_commit, wake_background
 from service.audit.service import LOGS_WRITTEN
 from service.auth.service import authorise_request, restore_scope
@@ -46,6 +47,7 @@ from service.errors import (
     problem_for,
 )
 from service.language import Language, Text, language_of
+from service.request_limits import replay_body
 
 # POSTs that create no fund-scoped row keep their idempotency record here.
 GLOBAL_FUND_ID = uuid.UUID(int=0)
@@ -86,10 +88,13 @@ class TransactionMiddleware:
         key = header(scope, b"idempotency-key")
         if method != "POST":
             key = None
-        if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX:
+        if key is not None and (not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX
+                                or FORBIDDEN_CHARACTERS.search(key)):
             await send_response(send, problem_for(ValidationFailed(
-                Text("Idempotency-Key must be 1 to {length_max} characters",
-                     "Idempotency-Key phải dài từ 1 đến {length_max} ký tự"),
+                Text("Idempotency-Key must be 1 to {length_max} characters,"
+                     " no control characters",
+                     "Idempotency-Key phải dài từ 1 đến {length_max} ký tự,"
+                     " không có ký tự điều khiển"),
                 length_max=IDEMPOTENCY_KEY_LENGTH_MAX,
             ), language))
             return
@@ -205,19 +210,6 @@ async def read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def replay_body(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, status
 from service.accounts import service
 from service.accounts.schemas import AccountCreate, AccountRead
 from service.context import RequestContext, get_context
-from service.errors import DuplicateAccountCode, NotFound, problem_responses
+from service.errors import DuplicateAccountCode, InvalidCursor, NotFound, problem_responses
 from service.pagination import Page, page_params
 
 router = APIRouter(tags=["accounts"])
@@ -25,7 +25,7 @@ async def create_account(ctx: Context, fund_id: uuid.UUID, body: AccountCreate) 
 
 
 @router.get("/v1/funds/{fund_id}/accounts", response_model=Page[AccountRead],
-            responses=problem_responses(NotFound))
+            responses=problem_responses(NotFound, InvalidCursor))
 async def list_accounts(ctx: Context, fund_id: uuid.UUID, page: PageParams) -> Page[AccountRead]:
     """The chart of accounts with balances, in code order."""
     return await service.list_accounts(ctx, fund_id, *page)

@@ -2,24 +2,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.accounts import AccountType, Side
 from service.audit.schemas import AuditStamp
+from service.input_types import TEXT_RULE, CurrencyCode, Text
 
 
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$", examples=["111"])
-    name: str = Field(min_length=1, max_length=200, examples=["Tiền mặt"])
+    code: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$"), TEXT_RULE] = Field(
+        examples=["111"])
+    name: Text = Field(min_length=1, max_length=200, examples=["Tiền mặt"])
     type: AccountType
     allow_negative: bool = Field(
         default=True, description="false: the balance may never go below zero (cash)"
     )
-    currency: str | None = Field(
-        default=None, pattern=r"^[A-Z]{3}$", description="defaults to the fund's currency"
+    currency: CurrencyCode | None = Field(
+        default=None, description="defaults to the fund's currency"
     )
 
 

@@ -14,7 +14,7 @@ from service.context import RequestContext
 from service.errors import NotFound
 from service.funds import repository as funds
 from service.ids import new_id
-from service.pagination import Page, decode_cursor, make_page
+from service.pagination import Page, decode_cursor, make_page, text_key
 
 
 def account_from_record(record: asyncpg.Record) -> AccountRead:
@@ -70,8 +70,8 @@ async def list_accounts(
     ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
         raise NotFound("fund", fund_id)
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, text_key)
     rows = await repository.list_accounts(
-        ctx.connection, fund_id, str(after[0]) if after else None, limit + 1
+        ctx.connection, fund_id, after[0] if after else None, limit + 1
     )
     return make_page([account_from_record(r) for r in rows], limit, lambda a: [a.code])

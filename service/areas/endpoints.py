@@ -19,6 +19,7 @@ from service.errors import (
     AreaInUse,
     DuplicateArea,
     InvalidAreaParent,
+    InvalidCursor,
     NotFound,
     UnknownArea,
     problem_responses,
@@ -39,7 +40,7 @@ async def create_area(ctx: Context, body: AreaCreate) -> AreaRead:
     return await service.create_area(ctx, body)
 
 
-@router.get("", response_model=Page[AreaRead], responses=problem_responses())
+@router.get("", response_model=Page[AreaRead], responses=problem_responses(InvalidCursor))
 async def list_areas(
     ctx: Context, page: PageParams, level: AreaLevel | None = None
 ) -> Page[AreaRead]:

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.input_types import TEXT_RULE, Text
+
 AREA_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$"
+AreaCode = Annotated[str, Field(pattern=AREA_CODE_PATTERN), TEXT_RULE]
 
 
 class AreaLevel(StrEnum):
@@ -22,12 +25,11 @@ class AreaLevel(StrEnum):
 
 class AreaCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(pattern=AREA_CODE_PATTERN, examples=["51"],
+    code: AreaCode = Field(examples=["51"],
                       description="the official code (GSO administrative unit code)")
-    name: str = Field(min_length=1, max_length=200, examples=["Quảng Ngãi"])
+    name: Text = Field(min_length=1, max_length=200, examples=["Quảng Ngãi"])
     level: AreaLevel
-    parent_code: str | None = Field(default=None, pattern=AREA_CODE_PATTERN,
-                                    description="null for a province")
+    parent_code: AreaCode | None = Field(default=None, description="null for a province")
     valid_from: date = Field(examples=["2025-07-01"])
 
 
@@ -35,7 +37,7 @@ class AreaParentCreate(BaseModel):
     """Re-parent an area from `valid_from` on (the previous parent stays in the history)."""
 
     model_config = ConfigDict(extra="forbid")
-    parent_code: str | None = Field(pattern=AREA_CODE_PATTERN)
+    parent_code: AreaCode | None
     valid_from: date
 
 

@@ -24,7 +24,7 @@ from service.errors import (
     NotFound,
     UnknownArea,
 )
-from service.pagination import Page, decode_cursor, make_page
+from service.pagination import Page, decode_cursor, make_page, text_key
 
 
 def valid_on(area: asyncpg.Record, day: date) -> bool:
@@ -154,9 +154,9 @@ async def get_area(
 async def list_areas(
     ctx: RequestContext, level: AreaLevel | None, limit: int, cursor: str | None
 ) -> Page[AreaRead]:
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, text_key)
     rows = await repository.list_areas(
-        ctx.connection, level.value if level else None, str(after[0]) if after else None,
+        ctx.connection, level.value if level else None, after[0] if after else None,
         limit + 1, await visible_codes(ctx),
     )
     areas = [await get_area(ctx, r["code"], checked=True) for r in rows]

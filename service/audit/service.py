@@ -52,12 +52,11 @@ from service.audit.witnessing import Witness, signed_checkpoint, verified_cosign
 from service.context import RequestContext
 from service.errors import (
     InvalidConsistencyRange,
-    InvalidCursor,
     NotFound,
     SequenceOutOfRange,
     TreeSizeOutOfRange,
 )
-from service.pagination import CURSOR_FOREIGN, Page, decode_cursor, encode_cursor, make_page
+from service.pagination import Page, decode_cursor, encode_cursor, make_page, sequence_key, uuid_key
 
 # The service-wide log (tokens, areas, clubs) is kept under the nil UUID.
 GLOBAL_LOG_ID = uuid.UUID(int=0)
@@ -146,9 +145,9 @@ async def list_records(
     ctx: RequestContext, fund_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[AuditRecordRead]:
     await require_log(ctx, fund_id)
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, sequence_key)
     rows = await repository.list_records(
-        ctx.connection, fund_id, int(after[0]) if after else None, limit + 1
+        ctx.connection, fund_id, after[0] if after else None, limit + 1
     )
     return make_page([record_read(r) for r in rows], limit, lambda r: [r.sequence])
 
@@ -384,13 +383,7 @@ def event_read(row: Any) -> Event:
 
 
 async def list_events(ctx: RequestContext, limit: int, after: str | None) -> EventPage:
-    key = decode_cursor(after, 3)
-    position = None
-    if key is not None:
-        try:
-            position = (int(key[0]), uuid.UUID(str(key[1])), int(key[2]))
-        except (TypeError, ValueError) as error:
-            raise InvalidCursor(CURSOR_FOREIGN) from error
+    position = decode_cursor(after, sequence_key, uuid_key, sequence_key)
     rows = await repository.list_events(ctx.connection, position, limit, ctx.fund_scope)
     items = [event_read(r) for r in rows]
     return EventPage(items=items, next_cursor=items[-1].cursor if items else after)

@@ -96,17 +96,29 @@ def route_templates(app: Any) -> list[RouteTemplate]:
     return templates
 
 
-def route_of(scope: Scope) -> tuple[str, str] | None:
-    """(method, path template) of the route that will handle this request, if any."""
-    method = "GET" if scope["method"] == "HEAD" else scope["method"]
+def routed_path(scope: Scope) -> str:
+    """The request's path below the app's root path."""
     path: str = scope["path"]
     root_path: str = scope.get("root_path", "")
     if root_path and path.startswith(root_path):
         path = path[len(root_path):]
+    return path
+
+
+def route_of(scope: Scope) -> tuple[str, str] | None:
+    """(method, path template) of the route that will handle this request, if any."""
+    method = "GET" if scope["method"] == "HEAD" else scope["method"]
+    path = routed_path(scope)
     for template in route_templates(scope["app"]):
         if template.method == method and template.pattern.match(path):
             return template.method, template.path
     return None
+
+
+def allowed_methods(scope: Scope) -> list[str]:
+    """The methods the app serves on this request's path (for a 405's `Allow`)."""
+    path = routed_path(scope)
+    return sorted({t.method for t in route_templates(scope["app"]) if t.pattern.match(path)})
 
 
 def presented_token(scope: Scope) -> str | None:

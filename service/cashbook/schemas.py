@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.chart import FundingSource, PaymentMethod
 from service.entries.schemas import AmountMinor
+from service.input_types import Text
 
 
 class CashOperationCreate(BaseModel):
@@ -17,15 +18,15 @@ class CashOperationCreate(BaseModel):
     source: FundingSource | None = Field(
         default=None, description="where the money comes from (seed grants: required)"
     )
-    decision_number: str | None = Field(
+    decision_number: Text | None = Field(
         default=None, min_length=1, max_length=100, examples=["123/QĐ-UBND"],
         description="the budget decision (required for seed grants from a budget)",
     )
     effective_date: date | None = Field(default=None, description="default: today")
-    description: str | None = Field(default=None, min_length=1, max_length=500)
+    description: Text | None = Field(default=None, min_length=1, max_length=500)
     payment_method: PaymentMethod = Field(
         default=PaymentMethod.CASH, description="cash (account 111) or bank (account 112)"
     )
-    counterparty: str | None = Field(
+    counterparty: Text | None = Field(
         default=None, min_length=1, max_length=200, description="who paid or was paid"
     )

@@ -10,7 +10,13 @@ from service.areas.schemas import AREA_CODE_PATTERN
 from service.clubs import service
 from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
 from service.context import RequestContext, get_context
-from service.errors import InvalidAreaParent, NotFound, UnknownArea, problem_responses
+from service.errors import (
+    InvalidAreaParent,
+    InvalidCursor,
+    NotFound,
+    UnknownArea,
+    problem_responses,
+)
 from service.pagination import Page, page_params
 
 router = APIRouter(prefix="/v1/clubs", tags=["clubs"])
@@ -27,7 +33,8 @@ async def create_club(ctx: Context, body: ClubCreate) -> ClubRead:
     return await service.create_club(ctx, body)
 
 
-@router.get("", response_model=Page[ClubRead], responses=problem_responses(UnknownArea))
+@router.get("", response_model=Page[ClubRead],
+            responses=problem_responses(UnknownArea, InvalidCursor))
 async def list_clubs(
     ctx: Context, page: PageParams,
     area: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN,
@@ -57,6 +64,6 @@ async def create_member(ctx: Context, club_id: uuid.UUID, body: MemberCreate) ->
 
 
 @router.get("/{club_id}/members", response_model=Page[MemberRead],
-            responses=problem_responses(NotFound))
+            responses=problem_responses(NotFound, InvalidCursor))
 async def list_members(ctx: Context, club_id: uuid.UUID, page: PageParams) -> Page[MemberRead]:
     return await service.list_members(ctx, club_id, *page)

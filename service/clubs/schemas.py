@@ -7,13 +7,14 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from service.areas.schemas import AREA_CODE_PATTERN
+from service.areas.schemas import AreaCode
+from service.input_types import Text
 
 
 class ClubCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["CLB LTH xã Tịnh Hà"])
-    area_code: str = Field(pattern=AREA_CODE_PATTERN, description="the commune it belongs to")
+    name: Text = Field(min_length=1, max_length=200, examples=["CLB LTH xã Tịnh Hà"])
+    area_code: AreaCode = Field(description="the commune it belongs to")
     established_on: date | None = Field(
         default=None, description="from when the club is in its area; default today"
     )
@@ -23,7 +24,7 @@ class ClubMove(BaseModel):
     """The club belongs to another commune from `valid_from` on (e.g. communes merged)."""
 
     model_config = ConfigDict(extra="forbid")
-    area_code: str = Field(pattern=AREA_CODE_PATTERN)
+    area_code: AreaCode
     valid_from: date
 
 
@@ -58,7 +59,7 @@ class MemberStatus(StrEnum):
 
 class MemberCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["Nguyễn Thị A"])
+    name: Text = Field(min_length=1, max_length=200, examples=["Nguyễn Thị A"])
     gender: Gender
     birth_year: StrictInt = Field(ge=1900, le=2100, examples=[1955])
     status: MemberStatus = MemberStatus.ACTIVE

@@ -17,7 +17,7 @@ from service.context import RequestContext
 from service.errors import InvalidAreaParent, NotFound, UnknownArea, ValidationFailed
 from service.funds import repository as funds
 from service.ids import new_id
-from service.pagination import Page, decode_cursor, make_page
+from service.pagination import Page, decode_cursor, make_page, uuid_key
 
 FUND_CURRENCY = "VND"
 
@@ -81,9 +81,9 @@ async def list_clubs(
         codes = await areas.area_subtree_codes(ctx.connection, area_code, day)
         if not codes or not await sees_area(ctx, area_code):
             raise UnknownArea(f"area {area_code} not found")
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, uuid_key)
     rows = await repository.list_clubs(
-        ctx.connection, codes, day, uuid.UUID(after[0]) if after else None, limit + 1,
+        ctx.connection, codes, day, after[0] if after else None, limit + 1,
         ctx.fund_scope,
     )
     return make_page(
@@ -131,8 +131,8 @@ async def list_members(
     ctx: RequestContext, club_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[MemberRead]:
     await get_club(ctx, club_id)
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, uuid_key)
     rows = await repository.list_members(
-        ctx.connection, club_id, uuid.UUID(after[0]) if after else None, limit + 1
+        ctx.connection, club_id, after[0] if after else None, limit + 1
     )
     return make_page([MemberRead(**dict(r)) for r in rows], limit, lambda m: [str(m.id)])

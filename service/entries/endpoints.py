@@ -12,6 +12,7 @@ from service.errors import (
     AlreadyReversed,
     AmountOutOfRange,
     IdempotencyConflict,
+    InvalidCursor,
     LoanAccountPosting,
     NotFound,
     UnknownAccount,
@@ -38,7 +39,7 @@ async def create_entry(ctx: Context, fund_id: uuid.UUID, body: EntryCreate) -> E
 
 
 @router.get("/v1/funds/{fund_id}/entries", response_model=Page[EntryRead],
-            responses=problem_responses(NotFound))
+            responses=problem_responses(NotFound, InvalidCursor))
 async def list_entries(ctx: Context, fund_id: uuid.UUID, page: PageParams) -> Page[EntryRead]:
     """The fund's journal in posting order."""
     return await service.list_entries(ctx, fund_id, *page)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from ledger.accounts import Side
 from ledger.entries import POSTINGS_COUNT_MAX
 from service.audit.schemas import AuditStamp
+from service.input_types import CurrencyCode, Metadata, Text
 
 # A JSON integer only: 5000000.0, "5000000" and true are refused.
 AmountMinor = Annotated[StrictInt, Field(description="integer minor units (VND: đồng)")]
@@ -24,10 +25,10 @@ class PostingCreate(BaseModel):
 class EntryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     effective_date: date
-    description: str = Field(min_length=1, max_length=500)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    description: Text = Field(min_length=1, max_length=500)
+    currency: CurrencyCode
     postings: list[PostingCreate] = Field(max_length=POSTINGS_COUNT_MAX)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class PostingRead(BaseModel):
@@ -63,4 +64,4 @@ class ReversalCreate(BaseModel):
     effective_date: date | None = Field(
         default=None, description="defaults to today (Asia/Ho_Chi_Minh)"
     )
-    description: str | None = Field(default=None, min_length=1, max_length=500)
+    description: Text | None = Field(default=None, min_length=1, max_length=500)

@@ -21,7 +21,7 @@ from service.entries.schemas import EntryCreate, EntryRead, PostingRead, Reversa
 from service.errors import AlreadyReversed, LoanAccountPosting, LoanEntryReversal, NotFound
 from service.funds import repository as funds
 from service.ids import new_id
-from service.pagination import Page, decode_cursor, make_page
+from service.pagination import Page, decode_cursor, make_page, sequence_key
 from service.vouchers import repository as vouchers
 
 
@@ -172,8 +172,8 @@ async def list_entries(
     ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
         raise NotFound("fund", fund_id)
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, sequence_key)
     rows = await repository.list_entries(
-        ctx.connection, fund_id, int(after[0]) if after else None, limit + 1
+        ctx.connection, fund_id, after[0] if after else None, limit + 1
     )
     return make_page([entry_from_record(r) for r in rows], limit, lambda e: [e.sequence])

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from service.context import RequestContext, get_context
-from service.errors import NotFound, problem_responses
+from service.errors import InvalidCursor, NotFound, problem_responses
 from service.funds import service
 from service.funds.schemas import FundCreate, FundRead
 from service.pagination import Page, page_params
@@ -23,7 +23,7 @@ async def create_fund(ctx: Context, body: FundCreate) -> FundRead:
     return await service.create_fund(ctx, body)
 
 
-@router.get("", response_model=Page[FundRead], responses=problem_responses())
+@router.get("", response_model=Page[FundRead], responses=problem_responses(InvalidCursor))
 async def list_funds(ctx: Context, page: PageParams) -> Page[FundRead]:
     return await service.list_funds(ctx, *page)
 

@@ -8,12 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ledger.money import CURRENCY_MINOR_UNITS
 from service.audit.schemas import AuditStamp
+from service.input_types import CurrencyCode, Text
 
 
 class FundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["Quỹ thử"])
-    currency: str = Field(default="VND", pattern=r"^[A-Z]{3}$")
+    name: Text = Field(min_length=1, max_length=200, examples=["Quỹ thử"])
+    currency: CurrencyCode = "VND"
 
 
 class FundRead(BaseModel):

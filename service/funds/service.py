@@ -10,7 +10,7 @@ from service.errors import NotFound
 from service.funds import repository
 from service.funds.schemas import FundCreate, FundRead
 from service.ids import new_id
-from service.pagination import Page, decode_cursor, make_page
+from service.pagination import Page, decode_cursor, make_page, uuid_key
 
 
 async def create_fund(ctx: RequestContext, body: FundCreate) -> FundRead:
@@ -37,8 +37,8 @@ async def get_fund(ctx: RequestContext, fund_id: uuid.UUID) -> FundRead:
 
 
 async def list_funds(ctx: RequestContext, limit: int, cursor: str | None) -> Page[FundRead]:
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, uuid_key)
     rows = await repository.list_funds(
-        ctx.connection, uuid.UUID(after[0]) if after else None, limit + 1, ctx.fund_scope
+        ctx.connection, after[0] if after else None, limit + 1, ctx.fund_scope
     )
     return make_page([FundRead(**dict(r)) for r in rows], limit, lambda f: [str(f.id)])

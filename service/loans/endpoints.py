@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from ledger.loan_lifecycle import LoanStatus
 from service.context import RequestContext, get_context
 from service.entries.endpoints import POSTING_PROBLEMS
-from service.errors import NotFound, UnknownMember, problem_responses
+from service.errors import InvalidCursor, NotFound, UnknownMember, problem_responses
 from service.loans import service
 from service.loans.schemas import (
     DisbursementCreate,
@@ -43,7 +43,7 @@ async def apply_for_loan(ctx: Context, fund_id: uuid.UUID, body: LoanCreate) -> 
 
 
 @router.get("/v1/funds/{fund_id}/loans", response_model=Page[LoanRead],
-            responses=problem_responses(NotFound))
+            responses=problem_responses(NotFound, InvalidCursor))
 async def list_loans(
     ctx: Context, fund_id: uuid.UUID, page: PageParams, as_of: AsOf = None,
     status: LoanStatus | None = None,

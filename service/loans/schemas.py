@@ -11,10 +11,11 @@ from ledger.chart import PaymentMethod
 from ledger.loan_lifecycle import LoanStatus
 from ledger.loans import MAX_INSTALLMENTS, Amortization, DayCount, Frequency, InterestMethod
 from service.entries.schemas import AmountMinor
+from service.input_types import TEXT_RULE, Text
 
 # Rates travel as decimal strings ("0.01"), never as JSON numbers (floats).
 RateText = Annotated[str, Field(pattern=r"^(0|1)(\.[0-9]{1,12})?$", examples=["0.01"],
-                                description="a decimal string between 0 and 1")]
+                                description="a decimal string between 0 and 1"), TEXT_RULE]
 
 
 class LoanCreate(BaseModel):
@@ -33,7 +34,7 @@ class LoanCreate(BaseModel):
     grace_periods: StrictInt = Field(default=0, ge=0)
     rounding_unit: StrictInt = Field(default=1, ge=1, description="round instalments to this")
     penalty_rate_per_day: RateText = Field(default="0", description="on overdue amounts")
-    purpose: str | None = Field(default=None, max_length=500, examples=["chăn nuôi"])
+    purpose: Text | None = Field(default=None, max_length=500, examples=["chăn nuôi"])
     applied_on: date | None = Field(default=None, description="default: today")
 
 
@@ -45,7 +46,7 @@ class Decision(StrEnum):
 class LoanDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Decision = Decision.APPROVE
-    note: str | None = Field(default=None, max_length=500)
+    note: Text | None = Field(default=None, max_length=500)
     effective_date: date | None = Field(default=None, description="default: today")
 
 
@@ -64,7 +65,7 @@ class RepaymentCreate(BaseModel):
 
 class WriteOffRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500, examples=["thành viên qua đời"])
+    reason: Text = Field(min_length=1, max_length=500, examples=["thành viên qua đời"])
     effective_date: date | None = Field(default=None, description="default: today")
 
 

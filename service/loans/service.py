@@ -77,7 +77,7 @@ from service.loans.schemas import (
     ScheduleRead,
     WriteOffRequest,
 )
-from service.pagination import Page, decode_cursor, make_page
+from service.pagination import Page, decode_cursor, make_page, sequence_key
 
 PAR_DAYS = 30
 OPEN_STATUSES = (LoanStatus.DISBURSED, LoanStatus.WRITE_OFF_REQUESTED)
@@ -459,10 +459,10 @@ async def list_loans(
     ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
         raise NotFound("fund", fund_id)
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, sequence_key)
     rows = await repository.list_loans(
         ctx.connection, fund_id, status.value if status else None,
-        int(after[0]) if after else None, limit + 1,
+        after[0] if after else None, limit + 1,
     )
     day = as_of or ctx.business_date
     return make_page([loan_read(loan_of(r), day) for r in rows], limit, lambda read: [read.number])

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 
 from service.context import RequestContext, get_context
-from service.errors import NotFound, problem_responses
+from service.errors import InvalidCursor, NotFound, problem_responses
 from service.pagination import Page, page_params
 from service.periods import service
 from service.periods.schemas import ClosedPeriodRead
@@ -34,7 +34,8 @@ async def close_period(
     return await service.close_period(ctx, fund_id, period)
 
 
-@router.get("", response_model=Page[ClosedPeriodRead], responses=problem_responses(NotFound))
+@router.get("", response_model=Page[ClosedPeriodRead],
+            responses=problem_responses(NotFound, InvalidCursor))
 async def list_closed_periods(
     ctx: Context, fund_id: uuid.UUID, page: PageParams
 ) -> Page[ClosedPeriodRead]:

@@ -14,7 +14,7 @@ from service.audit.service import record_write
 from service.context import RequestContext
 from service.errors import NotFound
 from service.funds import repository as funds
-from service.pagination import Page, decode_cursor, make_page
+from service.pagination import Page, decode_cursor, make_page, period_key
 from service.periods import repository
 from service.periods.schemas import ClosedPeriodRead
 
@@ -51,7 +51,7 @@ async def list_closed_periods(
     ctx.require_fund(fund_id)
     if await funds.get_fund(ctx.connection, fund_id) is None:
         raise NotFound("fund", fund_id)
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, period_key)
     rows = await repository.list_closed_periods(
         ctx.connection, fund_id, date.fromisoformat(after[0] + "-01") if after else None,
         limit + 1,

@@ -14,6 +14,8 @@ from typing import Any, Final
 from ledger.programme import (
     MONTHS_IN_YEAR,
     SEED_SOURCES,
+    YEAR_MAX,
+    YEAR_MIN,
     ClubSeeding,
     ProgrammeFigures,
     Target,
@@ -29,7 +31,7 @@ from service.areas.service import visible_codes
 from service.audit.service import record_service_write
 from service.auth.rules import ADMIN, AUDITOR
 from service.context import RequestContext
-from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea
+from service.errors import Forbidden, NotFound, UnknownArea
 from service.pagination import Page, decode_cursor, make_page
 from service.programme import repository
 from service.programme.schemas import (
@@ -93,13 +95,17 @@ async def set_target(ctx: RequestContext, code: str, body: TargetCreate) -> Targ
     return target
 
 
+def target_year_key(value: object) -> int:
+    if type(value) is not int or not YEAR_MIN <= value <= YEAR_MAX:
+        raise ValueError(f"{value!r} is not a target's year")
+    return value
+
+
 async def list_targets(
     ctx: RequestContext, code: str, year: int | None, limit: int, cursor: str | None
 ) -> Page[TargetRead]:
     await require_visible_area(ctx, code)
-    after = decode_cursor(cursor, 1)
-    if after is not None and not isinstance(after[0], int):
-        raise InvalidCursor("the cursor does not belong to this list")
+    after = decode_cursor(cursor, target_year_key)
     rows = await repository.list_targets(
         ctx.connection, [code], year, after[0] if after else None, limit + 1
     )

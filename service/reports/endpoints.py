@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel
 
+from service.areas.schemas import AREA_CODE_PATTERN
 from service.context import RequestContext, get_context
 from service.errors import ExportTooLarge, InvalidCursor, NotFound, problem_responses
 from service.pagination import page_params
@@ -149,7 +150,7 @@ def exported(
             responses={**EXPORT_RESPONSES, **problem_responses(*REPORT_PROBLEMS)})
 async def get_portfolio(
     ctx: Context, language: LanguageParam, export: Format,
-    area: Annotated[str | None, Query(max_length=64, description=(
+    area: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN, description=(
         "an area code; omitted: every province"))] = None,
     as_of: ReportDate = None,
     start: Annotated[date | None, Query(

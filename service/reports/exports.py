@@ -3,12 +3,18 @@ spreadsheet programs read Vietnamese correctly) or as an XLSX workbook (openpyxl
 
 Amounts stay integers of minor units, dates are ISO dates in CSV and date cells in
 XLSX, ratios are decimal strings in CSV and numbers in XLSX.
+
+Text never becomes a formula: in CSV a cell that begins with `= + - @` or a tab is
+prefixed with an apostrophe (what spreadsheet programs show as text), and in XLSX
+every text cell is written as a string, with the few characters XML cannot carry
+replaced, so that no stored text can make an export fail.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -28,6 +34,10 @@ EXPORT_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 Cell = str | int | date | Decimal | None
+# What a spreadsheet program would read as the start of a formula.
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t")
+# Characters XML 1.0 cannot carry (an XLSX is XML): replaced by U+FFFD.
+XML_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class ExportFormat(StrEnum):
@@ -67,7 +77,15 @@ def _csv_text(value: Cell) -> str:
         return ""
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
     return str(value)
+
+
+def _xlsx_text(sheet: Any, value: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=XML_ILLEGAL.sub("\ufffd", value))
+    cell.data_type = "s"  # text, even when it begins with "="
+    return cell
 
 
 def to_csv(table: Table) -> bytes:
@@ -90,7 +108,7 @@ def to_xlsx(table: Table) -> bytes:
         sheet.append([])
     header_cells = []
     for header in table.headers:
-        cell = WriteOnlyCell(sheet, value=header)
+        cell = _xlsx_text(sheet, header)
         cell.font = Font(bold=True)
         header_cells.append(cell)
     sheet.append(header_cells)
@@ -103,6 +121,8 @@ def to_xlsx(table: Table) -> bytes:
                 cells.append(cell)
             elif isinstance(value, Decimal):
                 cells.append(float(value))
+            elif isinstance(value, str):
+                cells.append(_xlsx_text(sheet, value))
             else:
                 cells.append(value)
         sheet.append(cells)

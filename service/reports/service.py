@@ -30,7 +30,7 @@ from service.areas.service import sees_area
 from service.context import RequestContext
 from service.errors import ExportTooLarge, InvalidCursor, NotFound
 from service.funds import repository as funds
-from service.pagination import CURSOR_FOREIGN, decode_cursor, encode_cursor
+from service.pagination import date_key, decode_cursor, encode_cursor, sequence_key
 from service.reports import repository
 from service.reports.exports import Cell, Table
 from service.reports.labels import Language, columns, label
@@ -66,15 +66,11 @@ TRIAL_BALANCE_COLUMNS: Final = [
 
 def statement_position(cursor: str | None, start: date, end: date) -> tuple[date, int, int]:
     """Where a page starts: after (date, sequence, line); before the range without cursor."""
-    key = decode_cursor(cursor, 3)
+    key = decode_cursor(cursor, date_key, sequence_key, sequence_key)
     if key is None:
         return start, 0, 0
-    try:
-        day = date.fromisoformat(key[0])
-        sequence, line = int(key[1]), int(key[2])
-    except (TypeError, ValueError) as error:
-        raise InvalidCursor(CURSOR_FOREIGN) from error
-    if not start <= day <= end or isinstance(key[1], bool) or isinstance(key[2], bool):
+    day, sequence, line = key
+    if not start <= day <= end:
         raise InvalidCursor("the cursor lies outside this statement's range")
     return day, sequence, line
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 
 from service.context import RequestContext, get_context
-from service.errors import LastAdminToken, NotFound, UnknownPerson, problem_responses
+from service.errors import InvalidCursor, LastAdminToken, NotFound, UnknownPerson, problem_responses
 from service.pagination import Page, page_params
 from service.tokens import service
 from service.tokens.schemas import TokenCreate, TokenCreated, TokenRead
@@ -23,7 +23,7 @@ async def create_token(ctx: Context, body: TokenCreate) -> TokenCreated:
     return await service.create_token(ctx, body)
 
 
-@router.get("", response_model=Page[TokenRead], responses=problem_responses())
+@router.get("", response_model=Page[TokenRead], responses=problem_responses(InvalidCursor))
 async def list_tokens(ctx: Context, page: PageParams) -> Page[TokenRead]:
     """Every token, without secrets (admin only)."""
     return await service.list_tokens(ctx, *page)

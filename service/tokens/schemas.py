@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.input_types import Text
 from service.people.schemas import Role
 
 EXPIRES_DAYS_MAX = 3650
@@ -21,7 +22,7 @@ class TokenCreate(BaseModel):
     expires_days: int | None = Field(
         default=365, ge=1, le=EXPIRES_DAYS_MAX, description="null: never expires"
     )
-    label: str | None = Field(default=None, max_length=200, examples=["Zalo mini-app"])
+    label: Text | None = Field(default=None, max_length=200, examples=["Zalo mini-app"])
 
 
 class TokenRead(BaseModel):

@@ -21,7 +21,7 @@ from service.audit.service import record_write
 from service.auth.service import hash_token
 from service.context import RequestContext
 from service.errors import LastAdminToken, NotFound, UnknownPerson
-from service.pagination import Page, decode_cursor, make_page
+from service.pagination import Page, decode_cursor, make_page, text_key
 from service.people import repository as people
 from service.people.schemas import PersonCreate
 from service.people.service import add_person, audit_log_of
@@ -85,8 +85,8 @@ async def create_token(ctx: RequestContext, body: TokenCreate) -> TokenCreated:
 
 
 async def list_tokens(ctx: RequestContext, limit: int, cursor: str | None) -> Page[TokenRead]:
-    after = decode_cursor(cursor, 1)
-    rows = await repository.list_tokens(ctx.connection, str(after[0]) if after else None,
+    after = decode_cursor(cursor, text_key)
+    rows = await repository.list_tokens(ctx.connection, after[0] if after else None,
                                         limit + 1)
     return make_page([TokenRead(**token_read(r)) for r in rows], limit, lambda t: [t.id])
 

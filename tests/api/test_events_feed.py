@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from ledger.audit_records import record_parts
-from service.pagination import decode_cursor
+from service.pagination import decode_cursor, sequence_key, uuid_key
 from tests.api.factories import create_account, create_fund, entry_body
 from tests.api.scoped_world import build_world
 
@@ -31,9 +31,9 @@ SLOW_WRITERS = 4
 
 
 def cursor_key(cursor: str) -> tuple:
-    key = decode_cursor(cursor, 3)
+    key = decode_cursor(cursor, sequence_key, uuid_key, sequence_key)
     assert key is not None
-    return int(key[0]), uuid.UUID(key[1]), int(key[2])
+    return key
 
 
 async def test_the_feed_needs_a_token_and_starts_empty(anonymous, client):
