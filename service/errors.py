@@ -94,11 +94,17 @@ class MalformedJson(ClubfundError):
 
 
 class JsonTooDeep(ClubfundError):
-    status, code, title = 400, "json_too_deep", "The JSON body nests too deeply"
+    status, code, title, title_vi = (
+        400, "json_too_deep", "The JSON body nests too deeply",
+        "Nội dung JSON lồng nhau quá sâu",
+    )
 
 
 class PayloadTooLarge(ClubfundError):
-    status, code, title = 413, "payload_too_large", "The request body is too large"
+    status, code, title, title_vi = (
+        413, "payload_too_large", "The request body is too large",
+        "Nội dung gửi lên quá lớn",
+    )
 
 
 class InvalidCursor(ClubfundError):
@@ -334,6 +340,12 @@ INPUT_RULES: dict[str, type[ledger_errors.LedgerError]] = {
 LEDGER_TITLES: dict[str, Text] = {
     "ledger_error": Text("The books refused this", "Sổ sách không chấp nhận thao tác này"),
     "invalid_amount": Text("An amount is not valid", "Số tiền không hợp lệ"),
+    "invalid_text": Text("The text holds a character that is not allowed",
+                         "Văn bản có ký tự không được phép"),
+    "metadata_too_large": Text("The metadata is too large", "Siêu dữ liệu quá lớn"),
+    "metadata_too_deep": Text("The metadata nests too deeply", "Siêu dữ liệu lồng nhau quá sâu"),
+    "invalid_metadata": Text("The metadata holds a value that is not allowed",
+                             "Siêu dữ liệu có giá trị không được phép"),
     "malformed_note": Text("The signed note is not well formed",
                            "Ghi chú có chữ ký không đúng định dạng"),
     "invalid_note_signature": Text("A signature on the note does not verify",

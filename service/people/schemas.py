@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.people import PHONE_LENGTH_MAX
+from service.input_types import TEXT_RULE, Text
 
 Role = Literal["admin", "auditor", "treasurer", "chair", "integration"]
 # A name: 1 to 200 characters, not only spaces, no control character.
@@ -16,17 +17,17 @@ SCOPE_PATTERN = r"^(area|club):\S{1,100}$"
 
 class PersonCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN,
-                      examples=["Nguyễn Thị Hoa"])
-    phone: str | None = Field(
+    name: Annotated[str, Field(pattern=NAME_PATTERN), TEXT_RULE] = Field(
+        min_length=1, max_length=200, examples=["Nguyễn Thị Hoa"])
+    phone: Text | None = Field(
         default=None, max_length=PHONE_LENGTH_MAX, examples=["0912 345 678"],
         description="a Vietnamese mobile number: `0` and 9 digits or `+84` and 9 digits "
                     "(spaces, dots, hyphens ignored); stored as `+84…`; unique. None: the "
                     "person has no phone (an integrating system)",
     )
     role: Role
-    scope: str | None = Field(
-        default=None, pattern=SCOPE_PATTERN, examples=["club:0192f0c1-…"],
+    scope: Annotated[str, Field(pattern=SCOPE_PATTERN), TEXT_RULE] | None = Field(
+        default=None, examples=["club:0192f0c1-…"],
         description="`area:<code>` (the area and every area under it today) or "
                     "`club:<club_id>`; none for admin; treasurer and chair: a club",
     )

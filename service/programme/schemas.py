@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.programme import YEAR_MAX, YEAR_MIN
+from service.input_types import CurrencyCode, Text
 from service.reports.schemas import AreaRowRead
 
 NEW_CLUBS_MAX = 100_000
@@ -28,8 +29,8 @@ class TargetCreate(BaseModel):
         description="seed money planned for the year's new clubs of the area, in total, in"
                     " minor units",
     )
-    currency: str = Field(default="VND", pattern=r"^[A-Z]{3}$")
-    plan_reference: str = Field(min_length=1, max_length=200, examples=["70/KH-UBND"])
+    currency: CurrencyCode = Field(default="VND")
+    plan_reference: Text = Field(min_length=1, max_length=200, examples=["70/KH-UBND"])
 
 
 class TargetRead(BaseModel):

@@ -9,8 +9,10 @@ connection included: tests/faults/test_database_outage.py.)"""
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -144,7 +146,8 @@ async def test_an_exception_past_every_handler_is_a_counted_problem_500(
 
 
 def service_settings(database: Database, **overrides: Any) -> Settings:
-    return Settings(database_url=database.app_url, audit_signing_key="unused", **overrides)
+    signing_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    return Settings(database_url=database.app_url, audit_signing_key=signing_key, **overrides)
 
 
 async def test_the_service_refuses_a_database_that_may_lose_acknowledged_writes(

@@ -25,6 +25,7 @@ from ledger.input_limits import (
 from tests.api.factories import (
     create_account,
     create_fund,
+    create_person,
     entry_body,
     post_club,
     post_commune,
@@ -200,6 +201,7 @@ async def test_a_control_character_in_any_stored_text_is_refused(
                               json=entry_body(ledger["cash"], ledger["capital"], 5))
     assert entry.status_code == 201, entry.text
     cash_operation = {"amount": 5, "source": "donor", "effective_date": "2026-01-15"}
+    admin_person = await create_person(client, "admin")
     good_entry = entry_body(ledger["cash"], ledger["capital"], 5)
     # (path, good body, the field that gets the bad text); about every stored string.
     fields: list[tuple[str, dict, tuple]] = [
@@ -222,8 +224,12 @@ async def test_a_control_character_in_any_stored_text_is_refused(
         (f"/v1/funds/{club['fund_id']}/loans", loan_body, ("purpose",)),
         (f"/v1/loans/{loan.json()['id']}/approval", {"decision": "reject"}, ("note",)),
         (f"/v1/loans/{loan.json()['id']}/write-off", {}, ("reason",)),
-        ("/v1/tokens", {"role": "auditor"}, ("scope",)),
-        ("/v1/tokens", {"role": "admin"}, ("label",)),
+        ("/v1/people", {"name": "n", "role": "auditor", "scope": "area:77"}, ("scope",)),
+        ("/v1/people", {"name": "n", "role": "admin"}, ("name",)),
+        ("/v1/people", {"name": "n", "role": "admin"}, ("phone",)),
+        ("/v1/tokens", {"person_id": admin_person["id"]}, ("label",)),
+        (f"/v1/areas/{commune}/targets", {"year": 2026, "new_clubs": 1, "members": 1,
+                                          "plan_reference": "70/KH-UBND"}, ("plan_reference",)),
     ]
     for path, body, _ in fields[:3]:
         response = await anonymous.post(path, json=body)
