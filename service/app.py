@@ -17,6 +17,7 @@ from service.audit.endpoints import router as audit_router
 from service.auth.openapi import document_access
 from service.cashbook.endpoints import router as cashbook_router
 from service.clubs.endpoints import router as clubs_router
+from service.corrections.endpoints import router as corrections_router
 from service.database import create_pool
 from service.entries.endpoints import router as entries_router
 from service.errors import install_error_handlers
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         app.include_router(router)
     for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):
         app.include_router(router)
+    app.include_router(corrections_router)
     app.include_router(reports_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)

@@ -4,7 +4,7 @@ request's one transaction), who is acting, and the time read once at its start."
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,10 +12,28 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import Request
 
+from ledger.dates import check_not_future
 from service.auth.principal import Principal
 from service.errors import NotFound
 
 BUSINESS_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass
+class FundWrite:
+    """The fund a request writes to, locked for the rest of its transaction
+    (`service.funds.service.open_fund_write`): its currency, club, latest closed month
+    and the last entry sequence used. `take_sequence` hands out the next one."""
+
+    fund_id: uuid.UUID
+    currency: str
+    club_id: uuid.UUID | None
+    closed_period: date | None
+    last_sequence: int
+
+    def take_sequence(self) -> int:
+        self.last_sequence += 1
+        return self.last_sequence
 
 
 @dataclass
@@ -27,11 +45,19 @@ class RequestContext:
     state: Any
     # The authenticated caller (None only on public routes); `actor` is its stable id.
     principal: Principal | None = None
+    # The fund this request has locked for writing (at most one: no request writes to two).
+    fund_write: FundWrite | None = field(default=None)
 
     @property
     def business_date(self) -> date:
         """Today in Viet Nam: the default effective date."""
         return self.now.astimezone(BUSINESS_TIMEZONE).date()
+
+    def past_date(self, day: date | None, what: str = "effective_date") -> date:
+        """`day` (default: today) when it is not after today in Viet Nam; FutureDate
+        otherwise. Every date of something that happened, and every date a report or
+        a position is seen at, passes here."""
+        return check_not_future(day or self.business_date, self.business_date, what)
 
     def writes_to_fund(self, fund_id: uuid.UUID) -> None:
         """Name the fund this request writes to (its idempotency record lives there).

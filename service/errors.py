@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger import dates as ledger_dates
 from ledger import errors as ledger_errors
 
 log = logging.getLogger("clubfund.errors")
@@ -233,6 +234,8 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         where = ".".join(str(p) for p in details[0].get("loc", ())) if details else "body"
         message = errors[0]["msg"] if errors else "invalid"
+        if errors and errors[0]["type"] == ledger_dates.InvalidDate.code:
+            return problem_for(ledger_dates.InvalidDate(f"{where}: {message}"))
         return problem_for(ValidationFailed(f"{where}: {message}", errors))
 
     async def on_http(_: Request, error: Exception) -> JSONResponse:
@@ -292,6 +295,24 @@ class LoanEntryReversal(ClubfundError):
         409, "loan_entry_reversal",
         "A loan's entries change only through the loan's own operations",
     )
+
+
+class CorrectionPending(ClubfundError):
+    status, code, title = 409, "correction_pending", "A correction of this is already pending"
+
+
+class CorrectionDecided(ClubfundError):
+    status, code, title = 409, "correction_decided", "This correction was already decided"
+
+
+class CorrectionReasonRequired(ClubfundError):
+    status, code, title = (
+        422, "reason_required", "A correction in a club's fund needs its reason")
+
+
+class PeriodNotLatestClosed(ClubfundError):
+    status, code, title = (
+        409, "period_not_latest_closed", "Only the latest closed month can be reopened")
 
 
 LEDGER_STATUS.update({

@@ -5,6 +5,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.dates import DateText
+
 AREA_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$"
 
 
@@ -27,7 +29,7 @@ class AreaCreate(BaseModel):
     level: AreaLevel
     parent_code: str | None = Field(default=None, pattern=AREA_CODE_PATTERN,
                                     description="null for a province")
-    valid_from: date = Field(examples=["2025-07-01"])
+    valid_from: DateText = Field(examples=["2025-07-01"])
 
 
 class AreaParentCreate(BaseModel):
@@ -35,14 +37,14 @@ class AreaParentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     parent_code: str | None = Field(pattern=AREA_CODE_PATTERN)
-    valid_from: date
+    valid_from: DateText
 
 
 class AreaDissolution(BaseModel):
     """End an area on `valid_to` (exclusive): its children and clubs must have moved."""
 
     model_config = ConfigDict(extra="forbid")
-    valid_to: date
+    valid_to: DateText
 
 
 class AreaParentRead(BaseModel):

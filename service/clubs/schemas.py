@@ -7,13 +7,14 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from service.areas.schemas import AREA_CODE_PATTERN
+from service.dates import DateText
 
 
 class ClubCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200, examples=["CLB LTH xã Tịnh Hà"])
     area_code: str = Field(pattern=AREA_CODE_PATTERN, description="the commune it belongs to")
-    established_on: date | None = Field(
+    established_on: DateText | None = Field(
         default=None, description="from when the club is in its area; default today"
     )
 
@@ -23,7 +24,7 @@ class ClubMove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     area_code: str = Field(pattern=AREA_CODE_PATTERN)
-    valid_from: date
+    valid_from: DateText
 
 
 class ClubAreaRead(BaseModel):
@@ -60,7 +61,7 @@ class MemberCreate(BaseModel):
     gender: Gender
     birth_year: StrictInt = Field(ge=1900, le=2100, examples=[1955])
     status: MemberStatus = MemberStatus.ACTIVE
-    joined_on: date | None = None
+    joined_on: DateText | None = None
 
 
 class MemberRead(BaseModel):

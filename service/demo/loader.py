@@ -206,7 +206,8 @@ class ClubBook:
         )
         applied = await loans.apply_for_loan(self.treasurer, self.fund_id, body)
         await loans.decide_application(self.chair, applied.id,
-                                       LoanDecision(effective_date=day + timedelta(days=1)))
+                                       LoanDecision(effective_date=min(day + timedelta(days=1),
+                                                                       self.end)))
         terms = loans.terms_of_application(body)
         self.loans[applied.id] = LoanInProgress(applied.id, member, principal, terms)
         self.borrowing.add(member)

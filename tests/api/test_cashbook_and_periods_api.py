@@ -99,7 +99,7 @@ async def test_voucher_numbers_stay_gapless_under_concurrent_requests(
     client, client_for, new_token, fund
 ):
     await client.post(f"/v1/funds/{fund}/donations",
-                      json={"amount": 10_000_000, "effective_date": "2026-01-02"})
+                      json={"amount": 10_000_000, "effective_date": "2025-01-02"})
     clients = [client_for(await new_token("admin")) for _ in range(8)]
 
     async def post(n: int):
@@ -115,7 +115,7 @@ async def test_voucher_numbers_stay_gapless_under_concurrent_requests(
     for prefix, year in (("PT", 2025), ("PC", 2025), ("PT", 2026), ("PC", 2026)):
         numbers = sorted(int(v.rsplit("-", 1)[1]) for v in vouchers
                          if v.startswith(f"{prefix}-{year}-"))
-        first = 2 if (prefix, year) == ("PT", 2026) else 1  # the donation took PT-2026-0001
+        first = 2 if (prefix, year) == ("PT", 2025) else 1  # the donation took PT-2025-0001
         assert numbers == list(range(first, first + len(numbers))), (prefix, year)
     assert len(set(vouchers)) == 60
 
@@ -205,5 +205,5 @@ async def test_the_database_refuses_journal_rows_in_a_closed_month_on_any_path(
         )
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await app_connection.execute("DELETE FROM closed_periods")
-    with pytest.raises(asyncpg.PostgresError, match="append-only"):
+    with pytest.raises(asyncpg.PostgresError, match="forbidden"):
         await owner_connection.execute("DELETE FROM closed_periods")

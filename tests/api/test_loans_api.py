@@ -62,7 +62,8 @@ async def apply(club, principal=5_000_000, **extra) -> dict:
 
 async def approved(club, **extra) -> dict:
     loan = await apply(club, **extra)
-    response = await club["chair"].post(f"/v1/loans/{loan['id']}/approval", json={})
+    response = await club["chair"].post(f"/v1/loans/{loan['id']}/approval",
+                                        json={"effective_date": "2026-02-01"})
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -256,7 +257,7 @@ async def test_partial_late_and_early_repayments_are_allocated_penalty_interest_
     assert_problem(again, 409, "invalid_loan_state")
 
 
-async def test_overpayment_and_out_of_order_repayments_are_refused(club):
+async def test_overpayment_and_repayments_before_the_disbursement_are_refused(club):
     loan = await disbursed(club)
     url = f"/v1/loans/{loan['id']}/repayments"
     # payoff on 2026-03-05: interest of instalment 1 (50,000) + all principal (5,000,000)
@@ -266,12 +267,13 @@ async def test_overpayment_and_out_of_order_repayments_are_refused(club):
     ok = await club["treasurer"].post(url, json={"amount": 100_000,
                                                  "effective_date": "2026-03-05"})
     assert ok.status_code == 201
-    earlier = await club["treasurer"].post(url, json={"amount": 100_000,
+    earlier = await club["treasurer"].post(url, json={"amount": 5_000_000,
                                                       "effective_date": "2026-03-01"})
-    assert_problem(earlier, 409, "repayment_out_of_order")
+    # It would pay the loan off on 03-01, leaving the 100,000 of 03-05 nothing to pay.
+    assert_problem(earlier, 409, "loan_closed")
     before_disbursement = await club["treasurer"].post(url, json={
         "amount": 100_000, "effective_date": "2026-02-01"})
-    assert_problem(before_disbursement, 422, "validation_error")
+    assert_problem(before_disbursement, 422, "invalid_date")
 
 
 async def test_bad_applications_are_refused(club, client):
