@@ -47,7 +47,7 @@ from service.errors import (
 from service.funds import repository as funds
 from service.funds.service import open_fund_write
 from service.ids import new_id
-from service.loans.service import reverse_loan_entry
+from service.loans.service import check_reversible, reverse_loan_entry
 from service.pagination import Page, decode_cursor, make_page
 
 # Who may approve what: the second pair of eyes of each kind.
@@ -76,7 +76,9 @@ async def reverse(
     existing = await entries.find_reversal(ctx.connection, original.fund_id, entry_id)
     if existing is not None:
         raise AlreadyReversed(f"entry {entry_id} was already reversed by entry {existing}")
+    check_reversible(original)
     effective_date = reversal_date(ctx, original, body.effective_date)
+    periods.check_open(effective_date, fund.closed_period)
     if fund.club_id is None:
         return await post_reversal(ctx, original, body.effective_date, effective_date,
                                    body.description)
@@ -89,7 +91,6 @@ async def reverse(
     if pending is not None:
         raise CorrectionPending(f"the reversal of entry {entry_id} is already requested"
                                 f" (correction {pending})")
-    periods.check_open(effective_date, fund.closed_period)
     record = await repository.insert_correction(
         ctx.connection, fund_id=fund.fund_id, correction_id=new_id(),
         kind=CorrectionKind.REVERSAL.value, entry_id=entry_id, period=None,

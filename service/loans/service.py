@@ -479,14 +479,24 @@ async def reverse_loan_entry(
         raise InvalidReversal(
             f"a loan operation's reversal is dated on the operation's own date"
             f" ({original.effective_date.isoformat()}), not {effective_date.isoformat()}")
-    operation = original.metadata.get("operation")
-    if operation == "loan_repayment":
+    check_reversible(original)
+    if original.metadata.get("operation") == "loan_repayment":
         return await reverse_repayment(ctx, loan, original, description)
-    if operation == "loan_write_off":
-        return await reverse_write_off(ctx, loan, original, description)
-    raise LoanEntryReversal(
-        f"entry {original.id} ({operation}) of loan {loan.record['number']} is not reversed on"
-        " its own: reverse the loan's repayment or write-off it belongs to")
+    return await reverse_write_off(ctx, loan, original, description)
+
+
+REVERSIBLE_LOAN_OPERATIONS = ("loan_repayment", "loan_write_off")
+
+
+def check_reversible(original: EntryRead) -> None:
+    """A loan's repayment or write-off is reversed with its loan event; its other entries
+    (the disbursement, an adjustment, a reversal) are not reversed on their own."""
+    operation = original.metadata.get("operation")
+    if original.metadata.get("loan_id") and operation not in REVERSIBLE_LOAN_OPERATIONS:
+        raise LoanEntryReversal(
+            f"entry {original.id} ({operation}) of loan number"
+            f" {original.metadata.get('loan_number')} is not reversed on its own: only a"
+            " loan's repayment or write-off is")
 
 
 async def reverse_repayment(

@@ -299,11 +299,14 @@ async def test_bad_applications_are_refused(club, client):
     assert_problem(missing, 404, "not_found")
 
 
-async def test_loan_entries_are_not_reversed_through_the_journal(club):
+async def test_a_disbursement_is_not_reversed_on_its_own(club, superuser_connection):
     loan = await disbursed(club)
     entry_id = loan["events"][-1]["entry_id"]
-    response = await club["treasurer"].post(f"/v1/entries/{entry_id}/reversal", json={})
+    before = await snapshot(superuser_connection)
+    response = await club["treasurer"].post(f"/v1/entries/{entry_id}/reversal",
+                                            json={"reason": "nhầm"})
     assert_problem(response, 409, "loan_entry_reversal")
+    assert await snapshot(superuser_connection) == before
 
 
 async def test_a_journal_entry_may_not_move_a_loans_account_and_writes_nothing(
