@@ -20,6 +20,14 @@ BUSINESS_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass
+class TransactionState:
+    """What the request's transaction holds: the fund it locked for writing (at most one:
+    no request writes to two). Contexts that share one transaction share this."""
+
+    fund_write: FundWrite | None = None
+
+
+@dataclass
 class FundWrite:
     """The fund a request writes to, locked for the rest of its transaction
     (`service.funds.service.open_fund_write`): its currency, club, latest closed month
@@ -45,8 +53,7 @@ class RequestContext:
     state: Any
     # The authenticated caller (None only on public routes); `actor` is its stable id.
     principal: Principal | None = None
-    # The fund this request has locked for writing (at most one: no request writes to two).
-    fund_write: FundWrite | None = field(default=None)
+    transaction: TransactionState = field(default_factory=TransactionState)
 
     @property
     def business_date(self) -> date:

@@ -52,7 +52,7 @@ from service.cashbook.schemas import CashOperationCreate
 from service.cashbook.service import CashOperation, post_cash_operation
 from service.clubs import service as clubs
 from service.clubs.schemas import ClubCreate, ClubMove, Gender, MemberCreate
-from service.context import BUSINESS_TIMEZONE, RequestContext
+from service.context import BUSINESS_TIMEZONE, RequestContext, TransactionState
 from service.demo import names
 from service.loans import service as loans
 from service.loans.schemas import (
@@ -90,9 +90,15 @@ class DemoSummary:
         return "\n".join(f"{name:<18} {value:>8}" for name, value in rows)
 
 
-def context(connection: asyncpg.Connection, actor: str, today: datetime) -> RequestContext:
+def context(
+    connection: asyncpg.Connection, actor: str, today: datetime,
+    transaction: TransactionState | None = None,
+) -> RequestContext:
+    """A context acting in the connection's transaction; contexts sharing one
+    transaction pass its `TransactionState` (the fund lock they hold)."""
     return RequestContext(connection=connection, actor=actor, now=today,
-                          request_id="demo", state=types.SimpleNamespace())
+                          request_id="demo", state=types.SimpleNamespace(),
+                          transaction=transaction or TransactionState())
 
 
 def add_months(day: date, months: int) -> date:
@@ -315,8 +321,9 @@ async def load_club(
     async with pool.acquire() as connection, connection.transaction():
         await grant_all_funds(connection)  # the demo acts as an operator, on every fund
         number = f"{index + 1:02d}"
-        treasurer = context(connection, f"demo:treasurer:{number}", today)
-        chair = context(connection, f"demo:chair:{number}", today)
+        held = TransactionState()
+        treasurer = context(connection, f"demo:treasurer:{number}", today, held)
+        chair = context(connection, f"demo:chair:{number}", today, held)
         suffix = f" {index // len(old_communes()) + 1}" if index >= len(old_communes()) else ""
         club = await clubs.create_club(treasurer, ClubCreate(
             name=f"CLB Liên thế hệ tự giúp nhau xã {commune_name}{suffix}",

@@ -50,13 +50,15 @@ async def open_fund_write(ctx: RequestContext, fund_id: uuid.UUID) -> FundWrite:
     currency, club, latest closed month and entry sequence. Every domain write starts
     here; a second call in the same request reuses the lock."""
     ctx.writes_to_fund(fund_id)
-    if ctx.fund_write is not None and ctx.fund_write.fund_id == fund_id:
-        return ctx.fund_write
+    held = ctx.transaction.fund_write
+    if held is not None and held.fund_id == fund_id:
+        return held
     record = await repository.lock_fund(ctx.connection, fund_id)
     if record is None:
         raise NotFound(f"fund {fund_id} not found")
-    ctx.fund_write = FundWrite(
+    held = FundWrite(
         fund_id=fund_id, currency=record["currency"], club_id=record["club_id"],
         closed_period=record["closed_period"], last_sequence=record["entry_count"],
     )
-    return ctx.fund_write
+    ctx.transaction.fund_write = held
+    return held

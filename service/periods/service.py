@@ -33,6 +33,7 @@ async def close_period(ctx: RequestContext, fund_id: uuid.UUID, text: str) -> Cl
     period = periods.parse_period(text)
     fund = await open_fund_write(ctx, fund_id)
     periods.check_close(period, fund.closed_period, ctx.business_date)
+    fund.closed_period = period
     await repository.insert_closed_period(ctx.connection, fund_id, period, ctx.now, ctx.actor)
     closed = ClosedPeriodRead(
         fund_id=fund_id, period=periods.format_period(period), first_day=period,

@@ -153,8 +153,10 @@ async def test_every_write_names_its_token_and_role(
     assert await superuser_connection.fetchval(
         "SELECT actor FROM entries WHERE id = $1", response.json()["id"]
     ) == actor
-    reversal = await chair.post(f"/v1/entries/{response.json()['id']}/reversal", json={})
-    assert reversal.json()["actor"] == actor
+    reversal = await chair.post(f"/v1/entries/{response.json()['id']}/reversal",
+                                json={"reason": "nhầm"})
+    assert reversal.status_code == 202, reversal.text
+    assert reversal.json()["requested_by"] == actor
 
 
 async def test_tokens_never_reach_the_logs_and_refusals_do(
