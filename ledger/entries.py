@@ -187,3 +187,59 @@ def account_deltas(postings: Iterable[Posting]) -> dict[str, tuple[int, int]]:
 def content_hash(document: Mapping[str, Any]) -> str:
     """Lowercase hex SHA-256 of the RFC 8785 canonical JSON of `document`."""
     return hashlib.sha256(rfc8785.dumps(dict(document))).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """An account's cumulative debits and credits at the end of one day."""
+
+    day: date
+    debits: int
+    credits: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDays:
+    """A never-negative account's totals from an entry's date on: the last day on or
+    before that date (if the account moved by then), and every later day it moved."""
+
+    account_id: str
+    code: str
+    normal_side: Side
+    days: tuple[DayTotals, ...]
+
+
+def check_never_negative(
+    postings: Sequence[Posting], effective_date: date, accounts: Iterable[AccountDays]
+) -> None:
+    """Raise InsufficientFunds when the postings, dated `effective_date`, would leave an
+    account that may not go negative below zero at the end of that day or of any later
+    day it moved; the detail names the account, the first such day and the balance.
+
+    Only the days of `accounts` are judged: a balance changes only on days with
+    postings, so the end of `effective_date` and of each later day it moved are every
+    day on which it could be negative."""
+    deltas = account_deltas(postings)
+    for account in accounts:
+        debits, credits = deltas.get(account.account_id, (0, 0))
+        delta = signed_balance(account.normal_side, debits, credits)
+        if delta >= 0:
+            continue  # what does not lower a balance cannot make it negative
+        base = 0
+        later: list[DayTotals] = []
+        for totals in account.days:
+            if totals.day <= effective_date:
+                base = signed_balance(account.normal_side, totals.debits, totals.credits)
+            else:
+                later.append(totals)
+        checks = [(effective_date, base + delta)] + [
+            (t.day, signed_balance(account.normal_side, t.debits, t.credits) + delta)
+            for t in sorted(later, key=lambda t: t.day)
+        ]
+        for day, balance in checks:
+            if balance < 0:
+                raise InsufficientFunds(
+                    f"account {account.code} may not go below zero: dated"
+                    f" {effective_date.isoformat()}, this entry would leave it at {balance}"
+                    f" at the end of {day.isoformat()}"
+                )

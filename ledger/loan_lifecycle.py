@@ -14,17 +14,24 @@ the one who recorded the application (or requested the write-off) — actors nam
 persons, so a second token of the same person is the same person — and never from
 the borrower herself (a chair who is the loan's member). A loan with a pending
 write-off request takes no repayment until the request is rejected.
+
+Every event, the application included, is dated not after today and not in a closed
+month, and the events keep their order: applied ≤ approved (or rejected) ≤ disbursed ≤
+repaid / write-off requested ≤ write-off decided (`check_event_date`).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any, Final
 
+from ledger.dates import check_not_before, check_not_future
 from ledger.errors import LedgerError
 from ledger.loans import InvalidLoanState, LoanState
+from ledger.periods import check_open
 
 
 class LoanTransitionRefused(InvalidLoanState):
@@ -55,6 +62,7 @@ class LoanStatus(StrEnum):
 
 
 class LoanAction(StrEnum):
+    APPLY = "apply"  # the application: the loan's first event, no transition
     APPROVE = "approve"
     REJECT = "reject"
     DISBURSE = "disburse"
@@ -108,6 +116,47 @@ def check_approver(
         raise BorrowerApproval(
             f"the approver is the member this loan is to; someone else must approve the {what}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LoanDates:
+    """The dates of a loan's events so far (None: not happened)."""
+
+    applied_on: date | None = None
+    approved_on: date | None = None
+    disbursed_on: date | None = None
+    write_off_requested_on: date | None = None
+
+
+# What each action is called, and the earlier event it may not be dated before.
+_EVENT_ORDER: Final[dict[LoanAction, tuple[str, str | None, str]]] = {
+    LoanAction.APPLY: ("the application", None, ""),
+    LoanAction.APPROVE: ("the approval", "applied_on", "the application"),
+    LoanAction.REJECT: ("the rejection", "applied_on", "the application"),
+    LoanAction.DISBURSE: ("the disbursement", "approved_on", "the approval"),
+    LoanAction.REPAY: ("the repayment", "disbursed_on", "the disbursement"),
+    LoanAction.PAY_OFF: ("the repayment", "disbursed_on", "the disbursement"),
+    LoanAction.REQUEST_WRITE_OFF: ("the write-off request", "disbursed_on", "the disbursement"),
+    LoanAction.APPROVE_WRITE_OFF: (
+        "the write-off", "write_off_requested_on", "the write-off request"),
+    LoanAction.REJECT_WRITE_OFF: (
+        "the write-off rejection", "write_off_requested_on", "the write-off request"),
+}
+
+
+def check_event_date(
+    action: LoanAction, day: date, dates: LoanDates, today: date, latest_closed: date | None
+) -> date:
+    """`day` when the event `action` may be dated then: not after today (`future_date`),
+    not in a closed month (`period_closed`), not before the event it follows
+    (`invalid_date`)."""
+    what, earlier_field, earlier_what = _EVENT_ORDER[action]
+    check_not_future(day, today, what)
+    check_open(day, latest_closed)
+    earlier = getattr(dates, earlier_field) if earlier_field else None
+    if earlier is not None:
+        check_not_before(day, earlier, what, earlier_what)
+    return day
 
 
 def state_to_json(state: LoanState) -> dict[str, Any]:

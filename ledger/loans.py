@@ -620,3 +620,47 @@ def portfolio_at_risk(loans: Iterable[tuple[int, int]], days: int = 30) -> tuple
         if overdue > days:
             at_risk += outstanding
     return at_risk, total
+
+
+# --------------------------------------------------------------------------- replay
+
+
+class RecordedRepayment(NamedTuple):
+    """A repayment as recorded: `key` orders repayments of one day (recording order)."""
+
+    key: int
+    on_date: date
+    amount: int
+
+
+def replay_repayments(
+    schedule: Schedule,
+    repayments: Iterable[RecordedRepayment],
+    penalty_rate_per_day: Decimal = Decimal(0),
+) -> tuple[dict[int, Allocation], LoanState]:
+    """Apply the repayments in date order (recording order within a day) from the
+    opening state: each one's allocation, by key, and the state after the last.
+
+    This is what the loan owes and has paid whatever order the repayments were
+    recorded in: a repayment recorded late lands on its own date and the later ones
+    are allocated again after it. Raises as `allocate_repayment` does (Overpayment
+    when a repayment would exceed the payoff on its date, LoanClosed when one comes
+    after the loan was paid off)."""
+    state = opening_state(schedule)
+    allocations: dict[int, Allocation] = {}
+    for repayment in sorted(repayments, key=lambda r: (r.on_date, r.key)):
+        allocation, state = allocate_repayment(
+            schedule, state, repayment.amount, repayment.on_date, penalty_rate_per_day
+        )
+        allocations[repayment.key] = allocation
+    return allocations, state
+
+
+def allocation_difference(new: Allocation, booked: Allocation) -> Allocation:
+    """What moves between penalty, interest and principal when a repayment booked as
+    `booked` is allocated `new` instead (the parts sum to zero)."""
+    return Allocation(
+        penalty=new.penalty - booked.penalty,
+        interest=new.interest - booked.interest,
+        principal=new.principal - booked.principal,
+    )

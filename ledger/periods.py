@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from ledger.dates import DATE_MAX, DATE_MIN, InvalidDate
 from ledger.errors import LedgerError
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -42,10 +43,15 @@ class PeriodNotEnded(LedgerError):
 
 
 def parse_period(text: str) -> date:
-    """'2026-03' → date(2026, 3, 1). Raises InvalidPeriod."""
+    """'2026-03' → date(2026, 3, 1). Raises InvalidPeriod, or InvalidDate for a month
+    outside the bounds of dates (1900-01..2999-12)."""
     match = _PERIOD.match(text)
-    if match is None or int(match.group(1)) < 1900:
+    if match is None:
         raise InvalidPeriod(f"a period is written yyyy-mm (e.g. 2026-03), got {text!r}")
+    if not DATE_MIN.year <= int(match.group(1)) <= DATE_MAX.year:
+        raise InvalidDate(
+            f"period {text} is outside {format_period(DATE_MIN)}..{format_period(DATE_MAX)}"
+        )
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 

@@ -355,6 +355,18 @@ class LoanFigures:
     outstanding_at_risk: int
 
 
+def oldest_uncovered_due(installments: Sequence[tuple[date, int]], paid: int) -> date | None:
+    """The due date of the oldest installment that `paid` (towards interest and
+    principal) does not fully cover, payments covering installments oldest first; None
+    when every installment is covered."""
+    covered = 0
+    for due, total in installments:
+        covered += total
+        if covered > paid:
+            return due
+    return None
+
+
 def loan_figures(
     installments: Sequence[tuple[date, int]], paid: int, outstanding: int,
     closed_on: date | None, start: date, as_of: date, days: int = 30,
@@ -379,13 +391,8 @@ def loan_figures(
     fallen_due = sum(total for due, total in installments if start <= due <= end)
     repaid = min(max(paid - due_before, 0), fallen_due)
     active = outstanding > 0
-    at_risk = 0
-    covered = 0
-    for due, total in installments:
-        covered += total
-        if covered > paid:
-            if active and (as_of - due).days > days:
-                at_risk = outstanding
-            break
+    uncovered = oldest_uncovered_due(installments, paid)
+    at_risk = outstanding if (
+        active and uncovered is not None and (as_of - uncovered).days > days) else 0
     assert 0 <= repaid <= fallen_due
     return LoanFigures(active, fallen_due, repaid, at_risk)

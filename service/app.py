@@ -20,6 +20,7 @@ from service.auth.openapi import document_access
 from service.auth.service import allowed_methods
 from service.cashbook.endpoints import router as cashbook_router
 from service.clubs.endpoints import router as clubs_router
+from service.corrections.endpoints import router as corrections_router
 from service.database import NonDurableDatabase, create_pool, require_durable_database
 from service.entries.endpoints import router as entries_router
 from service.errors import MethodNotAllowed, install_error_handlers, problem_for
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         app.include_router(router)
     for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):
         app.include_router(router)
+    app.include_router(corrections_router)
     app.include_router(reports_router)
     app.include_router(people_router)
     app.include_router(programme_router)

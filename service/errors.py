@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger import dates as ledger_dates
 from ledger import errors as ledger_errors
 from ledger import input_limits
 from service.language import Language, Text, language_of
@@ -145,7 +146,7 @@ class Forbidden(ClubfundError):
     )
 
 
-Thing = Literal["fund", "loan", "club", "area", "entry", "account", "token", "person"]
+Thing = Literal["fund", "loan", "club", "area", "entry", "account", "token", "person", "correction"]
 THINGS: dict[str, Text] = {
     "fund": Text("fund", "quỹ"),
     "loan": Text("loan", "khoản vay"),
@@ -155,6 +156,7 @@ THINGS: dict[str, Text] = {
     "account": Text("account", "tài khoản"),
     "token": Text("token", "mã truy cập"),
     "person": Text("person", "người"),
+    "correction": Text("correction", "yêu cầu sửa sai"),
 }
 
 
@@ -333,13 +335,16 @@ LEDGER_STATUS: dict[type[ledger_errors.LedgerError], int] = {
 # their code as the error type (service/input_types.py).
 INPUT_RULES: dict[str, type[ledger_errors.LedgerError]] = {
     rule.code: rule for rule in (input_limits.InvalidText, input_limits.MetadataTooLarge,
-                                 input_limits.MetadataTooDeep, input_limits.InvalidMetadata)
+                                 input_limits.MetadataTooDeep, input_limits.InvalidMetadata,
+                                 ledger_dates.InvalidDate)
 }
 
 # Core errors' titles by `code`, in English and Vietnamese.
 LEDGER_TITLES: dict[str, Text] = {
     "ledger_error": Text("The books refused this", "Sổ sách không chấp nhận thao tác này"),
     "invalid_amount": Text("An amount is not valid", "Số tiền không hợp lệ"),
+    "invalid_date": Text("A date is not valid", "Ngày không hợp lệ"),
+    "future_date": Text("A date is in the future", "Ngày ở trong tương lai"),
     "invalid_text": Text("The text holds a character that is not allowed",
                          "Văn bản có ký tự không được phép"),
     "metadata_too_large": Text("The metadata is too large", "Siêu dữ liệu quá lớn"),
@@ -652,6 +657,34 @@ class LoanEntryReversal(ClubfundError):
     )
 
 
+class CorrectionPending(ClubfundError):
+    status, code, title, title_vi = (
+        409, "correction_pending", "A correction of this is already pending",
+        "Đã có một yêu cầu sửa sai việc này đang chờ duyệt",
+    )
+
+
+class CorrectionDecided(ClubfundError):
+    status, code, title, title_vi = (
+        409, "correction_decided", "This correction was already decided",
+        "Yêu cầu sửa sai này đã được quyết định rồi",
+    )
+
+
+class CorrectionReasonRequired(ClubfundError):
+    status, code, title, title_vi = (
+        422, "reason_required", "A correction in a club's fund needs its reason",
+        "Yêu cầu sửa sai trong quỹ câu lạc bộ phải ghi rõ lý do",
+    )
+
+
+class PeriodNotLatestClosed(ClubfundError):
+    status, code, title, title_vi = (
+        409, "period_not_latest_closed", "Only the latest closed month can be reopened",
+        "Chỉ mở lại được tháng đã khóa gần nhất",
+    )
+
+
 LEDGER_STATUS.update({
     periods.PeriodClosed: 409,
     periods.PeriodAlreadyClosed: 409,
@@ -667,6 +700,8 @@ LEDGER_STATUS.update({
     loans.LoanClosed: 409,
     loans.RepaymentOutOfOrder: 409,
     loans.InvalidLoanState: 422,
+    ledger_dates.InvalidDate: 422,
+    ledger_dates.FutureDate: 422,
     people.InvalidPhone: 422,
     signed_notes.MalformedNote: 422,
     signed_notes.InvalidNoteSignature: 422,

@@ -29,6 +29,7 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlmodel import Field, SQLModel
@@ -435,13 +436,57 @@ class VoucherCounter(SQLModel, table=True):
 class ClosedPeriod(SQLModel, table=True):
     __tablename__ = "closed_periods"
     __table_args__ = (
-        PrimaryKeyConstraint("fund_id", "period", name="pk_closed_periods"),
+        PrimaryKeyConstraint("fund_id", "period", "closed_at", name="pk_closed_periods"),
         ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_closed_periods_fund_id_funds"),
+        Index("uq_closed_periods_fund_id_period_in_force", "fund_id", "period", unique=True,
+              postgresql_where=text("reopened_at IS NULL")),
     )
     fund_id: uuid.UUID = _uuid()
     period: date = Field(sa_column=Column(Date, nullable=False))
     closed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     actor: str = Field(sa_column=Column(Text, nullable=False))
+    reopened_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    reopened_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Correction(SQLModel, table=True):
+    """A reversal or a reopening asked by one person and decided by another."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "id", name="pk_corrections"),
+        ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_corrections_fund_id_funds"),
+        ForeignKeyConstraint(
+            ["fund_id", "entry_id"], ["entries.fund_id", "entries.id"],
+            name="fk_corrections_fund_id_entry_id_entries",
+        ),
+        ForeignKeyConstraint(
+            ["fund_id", "reversal_entry_id"], ["entries.fund_id", "entries.id"],
+            name="fk_corrections_fund_id_reversal_entry_id_entries",
+        ),
+        Index("ix_corrections_id", "id"),
+        Index("uq_corrections_fund_id_entry_id_pending", "fund_id", "entry_id", unique=True,
+              postgresql_where=text("status = 'pending'")),
+    )
+    fund_id: uuid.UUID = _uuid()
+    id: uuid.UUID = _uuid()
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    entry_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True))
+    period: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    effective_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    requested_by: str = Field(sa_column=Column(Text, nullable=False))
+    requested_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    decided_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reversal_entry_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True))
 
 
 class Loan(SQLModel, table=True):

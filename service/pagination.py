@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -39,6 +39,7 @@ class PageRequest(BaseModel):
 # What a cursor's key may hold: the list's own key columns, each decoded strictly.
 SEQUENCE_KEY_MAX = 2**63 - 1  # a PostgreSQL bigint
 TEXT_KEY_LENGTH_MAX = 200
+TIMESTAMP_KEY_LENGTH_MAX = 40
 DATE_KEY_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 PERIOD_KEY_PATTERN = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
@@ -69,6 +70,16 @@ def date_key(value: Any) -> date:
     if not isinstance(value, str) or not DATE_KEY_PATTERN.match(value):
         raise ValueError(f"{value!r} is not a date")
     return date.fromisoformat(value)
+
+
+def timestamp_key(value: Any) -> datetime:
+    """An ISO 8601 instant with its offset, as `datetime.isoformat` writes it."""
+    if not isinstance(value, str) or len(value) > TIMESTAMP_KEY_LENGTH_MAX:
+        raise ValueError(f"{value!r} is not a timestamp")
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise ValueError(f"{value!r} has no offset")
+    return instant
 
 
 def period_key(value: Any) -> str:

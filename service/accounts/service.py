@@ -13,6 +13,7 @@ from service.audit.service import record_write
 from service.context import RequestContext
 from service.errors import NotFound
 from service.funds import repository as funds
+from service.funds.service import open_fund_write
 from service.ids import new_id
 from service.pagination import Page, decode_cursor, make_page, text_key
 
@@ -32,14 +33,10 @@ def account_from_record(record: asyncpg.Record) -> AccountRead:
 async def create_account(
     ctx: RequestContext, fund_id: uuid.UUID, body: AccountCreate
 ) -> AccountRead:
-    ctx.require_fund(fund_id)
-    fund = await funds.get_fund(ctx.connection, fund_id)
-    if fund is None:
-        raise NotFound("fund", fund_id)
-    currency = check_currency(body.currency or fund["currency"])
+    fund = await open_fund_write(ctx, fund_id)
+    currency = check_currency(body.currency or fund.currency)
     account_type = AccountType(body.type)
     account_id = new_id()
-    ctx.writes_to_fund(fund_id)
     await repository.insert_account(
         ctx.connection, fund_id=fund_id, account_id=account_id, code=body.code, name=body.name,
         type=account_type.value, normal_side=account_type.normal_side.value,

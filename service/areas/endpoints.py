@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -15,6 +14,7 @@ from service.areas.schemas import (
     AreaRead,
 )
 from service.context import RequestContext, get_context
+from service.dates import DateText
 from service.errors import (
     AreaInUse,
     DuplicateArea,
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/areas", tags=["areas"])
 Context = Annotated[RequestContext, Depends(get_context)]
 PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
 AreaCode = Annotated[str, Path(pattern=AREA_CODE_PATTERN)]
-AsOf = Annotated[date | None, Query(description="the tree valid on this date; default today")]
+AsOf = Annotated[DateText | None, Query(description="the tree valid on this date; default today")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AreaRead,

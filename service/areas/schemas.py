@@ -6,6 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.dates import DateText
 from service.input_types import TEXT_RULE, Text
 
 AREA_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$"
@@ -30,7 +31,7 @@ class AreaCreate(BaseModel):
     name: Text = Field(min_length=1, max_length=200, examples=["Quảng Ngãi"])
     level: AreaLevel
     parent_code: AreaCode | None = Field(default=None, description="null for a province")
-    valid_from: date = Field(examples=["2025-07-01"])
+    valid_from: DateText = Field(examples=["2025-07-01"])
 
 
 class AreaParentCreate(BaseModel):
@@ -38,14 +39,14 @@ class AreaParentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     parent_code: AreaCode | None
-    valid_from: date
+    valid_from: DateText
 
 
 class AreaDissolution(BaseModel):
     """End an area on `valid_to` (exclusive): its children and clubs must have moved."""
 
     model_config = ConfigDict(extra="forbid")
-    valid_to: date
+    valid_to: DateText
 
 
 class AreaParentRead(BaseModel):

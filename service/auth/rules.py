@@ -51,6 +51,9 @@ READ: Final = Rule(ACCESS_KINDS)
 RECORD: Final = Rule(frozenset({TREASURER, CHAIR, ADMIN, INTEGRATION_WRITE}))
 # The second pair of eyes: approvals, write-offs, period closes.
 APPROVE: Final = Rule(frozenset({CHAIR, ADMIN}))
+# The second person's decision on a correction: a chair or an admin (reversals), an
+# auditor of the area or an admin (reopening a month); the service tells them apart.
+DECIDE_CORRECTION: Final = Rule(frozenset({CHAIR, ADMIN, AUDITOR}))
 # Reference data and access control.
 ADMIN_ONLY: Final = Rule(frozenset({ADMIN}))
 # The province's plan: admins, and auditors, whom the service then holds to a province
@@ -140,6 +143,12 @@ RULES: dict[tuple[str, str], Rule] = {
     # periods
     ("POST", "/v1/funds/{fund_id}/periods/{period}/close"): APPROVE,
     ("GET", "/v1/funds/{fund_id}/periods"): READ,
+    ("POST", "/v1/funds/{fund_id}/periods/{period}/reopen"): APPROVE,
+    # corrections
+    ("POST", "/v1/corrections/{correction_id}/approval"): DECIDE_CORRECTION,
+    ("POST", "/v1/corrections/{correction_id}/rejection"): DECIDE_CORRECTION,
+    ("GET", "/v1/corrections/{correction_id}"): READ,
+    ("GET", "/v1/funds/{fund_id}/corrections"): READ,
 }
 
 

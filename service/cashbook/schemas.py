@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.chart import FundingSource, PaymentMethod
+from service.dates import DateText
 from service.entries.schemas import AmountMinor
 from service.input_types import Text
 
@@ -22,7 +21,7 @@ class CashOperationCreate(BaseModel):
         default=None, min_length=1, max_length=100, examples=["123/QĐ-UBND"],
         description="the budget decision (required for seed grants from a budget)",
     )
-    effective_date: date | None = Field(default=None, description="default: today")
+    effective_date: DateText | None = Field(default=None, description="default: today")
     description: Text | None = Field(default=None, min_length=1, max_length=500)
     payment_method: PaymentMethod = Field(
         default=PaymentMethod.CASH, description="cash (account 111) or bank (account 112)"

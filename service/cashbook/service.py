@@ -24,8 +24,8 @@ from service.cashbook.schemas import CashOperationCreate
 from service.context import RequestContext
 from service.entries.schemas import EntryRead
 from service.entries.service import post_entry
-from service.errors import NotFound, UnknownAccount, ValidationFailed
-from service.funds import repository as funds
+from service.errors import UnknownAccount, ValidationFailed
+from service.funds.service import open_fund_write
 
 
 class CashOperation(StrEnum):
@@ -88,11 +88,8 @@ def check_source(operation: CashOperation, body: CashOperationCreate) -> Funding
 async def post_cash_operation(
     ctx: RequestContext, fund_id: uuid.UUID, operation: CashOperation, body: CashOperationCreate
 ) -> EntryRead:
-    ctx.require_fund(fund_id)
     source = check_source(operation, body)
-    fund = await funds.get_fund(ctx.connection, fund_id)
-    if fund is None:
-        raise NotFound("fund", fund_id)
+    fund = await open_fund_write(ctx, fund_id)
     money_account = body.payment_method.account_code
     other_account = counter_account(operation, source)
     ids = await accounts.account_ids_by_code(ctx.connection, fund_id,
@@ -103,7 +100,7 @@ async def post_cash_operation(
                              " (a club's fund has the default chart)")
     receipt = operation is not CashOperation.EXPENSE
     debit, credit = (money_account, other_account) if receipt else (other_account, money_account)
-    currency = fund["currency"]
+    currency = fund.currency
     metadata = {
         "operation": operation.value,
         **({"source": source.value} if source else {}),
@@ -112,7 +109,7 @@ async def post_cash_operation(
         "payment_method": body.payment_method.value,
     }
     entry = build_entry(
-        body.effective_date or ctx.business_date,
+        ctx.past_date(body.effective_date),
         body.description or default_description(operation, body),
         [Posting(str(ids[debit]), Side.DEBIT, body.amount, currency),
          Posting(str(ids[credit]), Side.CREDIT, body.amount, currency)],

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -10,6 +9,7 @@ from service.areas.schemas import AREA_CODE_PATTERN
 from service.clubs import service
 from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
 from service.context import RequestContext, get_context
+from service.dates import DateText
 from service.errors import (
     InvalidAreaParent,
     InvalidCursor,
@@ -39,7 +39,7 @@ async def list_clubs(
     ctx: Context, page: PageParams,
     area: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN,
                                       description="only clubs in this area or below it")] = None,
-    as_of: Annotated[date | None, Query(description="the area tree of this date")] = None,
+    as_of: Annotated[DateText | None, Query(description="the area tree of this date")] = None,
 ) -> Page[ClubRead]:
     return await service.list_clubs(ctx, area, as_of, *page)
 

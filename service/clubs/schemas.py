@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from service.areas.schemas import AreaCode
+from service.dates import DateText
 from service.input_types import Text
 
 
@@ -15,7 +16,7 @@ class ClubCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Text = Field(min_length=1, max_length=200, examples=["CLB LTH xã Tịnh Hà"])
     area_code: AreaCode = Field(description="the commune it belongs to")
-    established_on: date | None = Field(
+    established_on: DateText | None = Field(
         default=None, description="from when the club is in its area; default today"
     )
 
@@ -25,7 +26,7 @@ class ClubMove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     area_code: AreaCode
-    valid_from: date
+    valid_from: DateText
 
 
 class ClubAreaRead(BaseModel):
@@ -63,7 +64,7 @@ class MemberCreate(BaseModel):
     gender: Gender
     birth_year: StrictInt = Field(ge=1900, le=2100, examples=[1955])
     status: MemberStatus = MemberStatus.ACTIVE
-    joined_on: date | None = None
+    joined_on: DateText | None = None
 
 
 class MemberRead(BaseModel):

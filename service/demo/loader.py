@@ -57,7 +57,7 @@ from service.cashbook.schemas import CashOperationCreate
 from service.cashbook.service import CashOperation, post_cash_operation
 from service.clubs import service as clubs
 from service.clubs.schemas import ClubCreate, ClubMove, Gender, MemberCreate
-from service.context import BUSINESS_TIMEZONE, RequestContext, operator_context
+from service.context import BUSINESS_TIMEZONE, RequestContext, TransactionState, operator_context
 from service.demo import names
 from service.loans import service as loans
 from service.loans.schemas import (
@@ -99,8 +99,11 @@ class DemoSummary:
         return "\n".join(f"{name:<18} {value:>8}" for name, value in rows)
 
 
-def context(connection: asyncpg.Connection, actor: str, today: datetime) -> RequestContext:
-    return operator_context(connection, actor, today, "demo")
+def context(
+    connection: asyncpg.Connection, actor: str, today: datetime,
+    transaction: TransactionState | None = None,
+) -> RequestContext:
+    return operator_context(connection, actor, today, "demo", transaction)
 
 
 def add_months(day: date, months: int) -> date:
@@ -214,7 +217,8 @@ class ClubBook:
         )
         applied = await loans.apply_for_loan(self.treasurer, self.fund_id, body)
         await loans.decide_application(self.chair, applied.id,
-                                       LoanDecision(effective_date=day + timedelta(days=1)))
+                                       LoanDecision(effective_date=min(day + timedelta(days=1),
+                                                                       self.end)))
         terms = loans.terms_of_application(body)
         self.loans[applied.id] = LoanInProgress(applied.id, member, principal, terms)
         self.borrowing.add(member)
@@ -322,8 +326,9 @@ async def load_club(
     async with pool.acquire() as connection, connection.transaction():
         await grant_all_funds(connection)  # the demo acts as an operator, on every fund
         number = f"{index + 1:02d}"
-        treasurer = context(connection, f"demo:treasurer:{number}", today)
-        chair = context(connection, f"demo:chair:{number}", today)
+        held = TransactionState()
+        treasurer = context(connection, f"demo:treasurer:{number}", today, held)
+        chair = context(connection, f"demo:chair:{number}", today, held)
         suffix = f" {index // len(old_communes()) + 1}" if index >= len(old_communes()) else ""
         club = await clubs.create_club(treasurer, ClubCreate(
             name=f"CLB Liên thế hệ tự giúp nhau xã {commune_name}{suffix}",

@@ -7,9 +7,8 @@ from fastapi import APIRouter, Depends, status
 
 from service.context import RequestContext, get_context
 from service.entries import service
-from service.entries.schemas import EntryCreate, EntryRead, ReversalCreate
+from service.entries.schemas import EntryCreate, EntryRead
 from service.errors import (
-    AlreadyReversed,
     AmountOutOfRange,
     IdempotencyConflict,
     InvalidCursor,
@@ -27,6 +26,7 @@ POSTING_PROBLEMS = (
     NotFound, UnknownAccount, AmountOutOfRange, IdempotencyConflict,
     (422, "unbalanced_entry"), (422, "insufficient_funds"), (422, "invalid_amount"),
     (422, "invalid_entry"), (422, "unknown_currency"), (400, "malformed_json"),
+    (422, "future_date"), (422, "invalid_date"), (409, "period_closed"),
 )
 
 
@@ -49,14 +49,3 @@ async def list_entries(ctx: Context, fund_id: uuid.UUID, page: PageParams) -> Pa
             responses=problem_responses(NotFound))
 async def get_entry(ctx: Context, entry_id: uuid.UUID) -> EntryRead:
     return await service.get_entry(ctx, entry_id)
-
-
-@router.post("/v1/entries/{entry_id}/reversal", status_code=status.HTTP_201_CREATED,
-             response_model=EntryRead,
-             responses=problem_responses(*POSTING_PROBLEMS, AlreadyReversed,
-                                         (422, "invalid_reversal")))
-async def reverse_entry(
-    ctx: Context, entry_id: uuid.UUID, body: ReversalCreate | None = None
-) -> EntryRead:
-    """Post the entry that undoes this one (same accounts, sides swapped)."""
-    return await service.reverse(ctx, entry_id, body or ReversalCreate())

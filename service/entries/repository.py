@@ -1,6 +1,7 @@
 """Every query on entries and postings. The posting path is hand-written SQL:
-one statement writes the entry and its postings, and the database's triggers
-move the balances (see the foundation migration)."""
+one statement writes the entry and its postings and moves the fund's entry counter
+to the entry's sequence; the database's triggers move the balances (see the
+foundation migration)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,35 @@ ENTRY_SELECT = """
 """
 
 
+async def never_negative_days(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID],
+    effective_date: date,
+) -> list[asyncpg.Record]:
+    """For each of the accounts that may not go negative: its daily totals on the last
+    day it moved on or before `effective_date` and on every later day it moved (one
+    row with null totals when it never moved by then or since). Read under the fund
+    lock, so no other writer moves them meanwhile."""
+    return list(await connection.fetch(
+        """
+        SELECT a.id AS account_id, a.code, a.normal_side,
+               d.effective_date, d.debits, d.credits
+          FROM accounts a
+          LEFT JOIN LATERAL (
+              SELECT b.effective_date, b.debits, b.credits
+                FROM daily_balances b
+               WHERE b.fund_id = a.fund_id AND b.account_id = a.id
+                 AND b.effective_date >= coalesce(
+                     (SELECT max(p.effective_date) FROM daily_balances p
+                       WHERE p.fund_id = a.fund_id AND p.account_id = a.id
+                         AND p.effective_date <= $3), $3)
+          ) AS d ON true
+         WHERE a.fund_id = $1 AND a.id = ANY($2::uuid[]) AND NOT a.allow_negative
+         ORDER BY a.id, d.effective_date
+        """,
+        fund_id, account_ids, effective_date,
+    ))
+
+
 async def insert_entry(
     connection: asyncpg.Connection, *, fund_id: uuid.UUID, entry_id: uuid.UUID, sequence: int,
     voucher_number: str | None, effective_date: date, recorded_at: datetime, description: str,
@@ -36,7 +66,9 @@ async def insert_entry(
 ) -> None:
     await connection.execute(
         """
-        WITH entry AS (
+        WITH counted AS (
+            UPDATE funds SET entry_count = $3 WHERE id = $1
+        ), entry AS (
             INSERT INTO entries (fund_id, id, sequence, voucher_number, effective_date,
                                  recorded_at, description, currency, metadata,
                                  reverses_entry_id, actor, hash)

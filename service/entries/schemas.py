@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from ledger.accounts import Side
 from ledger.entries import POSTINGS_COUNT_MAX
 from service.audit.schemas import AuditStamp
+from service.dates import DateText
 from service.input_types import CurrencyCode, Metadata, Text
 
 # A JSON integer only: 5000000.0, "5000000" and true are refused.
@@ -24,7 +25,7 @@ class PostingCreate(BaseModel):
 
 class EntryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_date: date
+    effective_date: DateText
     description: Text = Field(min_length=1, max_length=500)
     currency: CurrencyCode
     postings: list[PostingCreate] = Field(max_length=POSTINGS_COUNT_MAX)
@@ -61,7 +62,10 @@ class EntryRead(BaseModel):
 
 class ReversalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_date: date | None = Field(
+    effective_date: DateText | None = Field(
         default=None, description="defaults to today (Asia/Ho_Chi_Minh)"
     )
     description: Text | None = Field(default=None, min_length=1, max_length=500)
+    reason: Text | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="why (required in a club's fund, where another person approves)")

@@ -11,15 +11,25 @@ from ledger import periods
 from ledger.accounts import Side
 from ledger.chart import VoucherKind
 from ledger.chart import voucher_number as format_voucher_number
-from ledger.entries import Entry, Posting, build_entry, content_hash, reverse_entry
+from ledger.dates import check_not_future
+from ledger.entries import (
+    AccountDays,
+    DayTotals,
+    Entry,
+    Posting,
+    build_entry,
+    check_never_negative,
+    content_hash,
+)
 from ledger.money import check_currency
 from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.context import RequestContext
 from service.entries import repository
-from service.entries.schemas import EntryCreate, EntryRead, PostingRead, ReversalCreate
-from service.errors import AlreadyReversed, LoanAccountPosting, LoanEntryReversal, NotFound
+from service.entries.schemas import EntryCreate, EntryRead, PostingRead
+from service.errors import LoanAccountPosting, NotFound
 from service.funds import repository as funds
+from service.funds.service import open_fund_write
 from service.ids import new_id
 from service.pagination import Page, decode_cursor, make_page, sequence_key
 from service.vouchers import repository as vouchers
@@ -31,33 +41,39 @@ async def post_entry(
 ) -> EntryRead:
     """Write a validated entry. The one path every posting takes.
 
-    Round trips: the fund lock (which also hands out the gapless sequence and the
-    latest closed month), the voucher counter when `voucher_kind` is given (receipt
-    PT or payment PC: the next number of the fund in the entry's year), and one
-    statement for the entry and its postings; balances move by trigger. An entry
-    dated in a closed period is refused here (`period_closed`) and again by the
-    database.
+    Under the fund's lock (`open_fund_write`, taken once per request): the entry's date
+    must not be after today (`future_date`) nor in a closed month (`period_closed`);
+    no account that may not go negative may end any day from that date on below zero
+    (`insufficient_funds`, decided by the core from the daily balances read here, the
+    database constraint being the second guard). Then the voucher counter when
+    `voucher_kind` is given (receipt PT or payment PC: the next number of the fund in
+    the entry's year) and one statement for the entry, its postings and the fund's
+    entry counter; balances move by trigger.
     """
-    ctx.writes_to_fund(fund_id)
-    fund = await funds.next_entry_sequence(ctx.connection, fund_id)
-    if fund is None:
-        raise NotFound("fund", fund_id)
-    periods.check_open(entry.effective_date, fund["closed_period"])
+    fund = await open_fund_write(ctx, fund_id)
+    check_not_future(entry.effective_date, ctx.business_date, "effective_date")
+    periods.check_open(entry.effective_date, fund.closed_period)
+    rows = await repository.never_negative_days(
+        ctx.connection, fund_id, sorted({uuid.UUID(p.account_id) for p in entry.postings}),
+        entry.effective_date,
+    )
+    check_never_negative(entry.postings, entry.effective_date, account_days(rows))
     if voucher_kind is not None:
         year = entry.effective_date.year
         number = await vouchers.next_voucher_number(
             ctx.connection, fund_id, voucher_kind.value, year
         )
         voucher_number = format_voucher_number(voucher_kind, year, number)
+    sequence = fund.take_sequence()
     entry_id = new_id()
     currency = entry.postings[0].currency
     document = entry_document(
-        fund_id, entry_id, fund["sequence"], voucher_number, entry, currency,
+        fund_id, entry_id, sequence, voucher_number, entry, currency,
         ctx.now.isoformat(), ctx.actor,
     )
     entry_hash = content_hash(document)
     await repository.insert_entry(
-        ctx.connection, fund_id=fund_id, entry_id=entry_id, sequence=fund["sequence"],
+        ctx.connection, fund_id=fund_id, entry_id=entry_id, sequence=sequence,
         voucher_number=voucher_number, effective_date=entry.effective_date,
         recorded_at=ctx.now, description=entry.description, currency=currency,
         metadata=dict(entry.metadata),
@@ -71,7 +87,7 @@ async def post_entry(
     action = "entry.reversal_posted" if entry.reverses_entry_id else "entry.posted"
     stamp = await record_write(ctx, fund_id, action, document)
     return EntryRead(
-        id=entry_id, fund_id=fund_id, sequence=fund["sequence"], voucher_number=voucher_number,
+        id=entry_id, fund_id=fund_id, sequence=sequence, voucher_number=voucher_number,
         effective_date=entry.effective_date, recorded_at=ctx.now,
         description=entry.description, currency=currency,
         postings=[
@@ -83,6 +99,22 @@ async def post_entry(
         reverses_entry_id=uuid.UUID(entry.reverses_entry_id) if entry.reverses_entry_id else None,
         actor=ctx.actor, hash=entry_hash, audit=AuditStamp(**stamp),
     )
+
+
+def account_days(rows: list[asyncpg.Record]) -> list[AccountDays]:
+    """The rows of `repository.never_negative_days` as the core's AccountDays."""
+    by_account: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for row in rows:
+        by_account.setdefault(row["account_id"], []).append(row)
+    return [
+        AccountDays(
+            account_id=str(account_id), code=group[0]["code"],
+            normal_side=Side(group[0]["normal_side"]),
+            days=tuple(DayTotals(r["effective_date"], r["debits"], r["credits"])
+                       for r in group if r["effective_date"] is not None),
+        )
+        for account_id, group in by_account.items()
+    ]
 
 
 def entry_document(
@@ -147,23 +179,6 @@ async def get_entry(ctx: RequestContext, entry_id: uuid.UUID) -> EntryRead:
     if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound("entry", entry_id)
     return entry_from_record(record)
-
-
-async def reverse(ctx: RequestContext, entry_id: uuid.UUID, body: ReversalCreate) -> EntryRead:
-    original = await get_entry(ctx, entry_id)
-    if original.metadata.get("loan_id"):
-        raise LoanEntryReversal(
-            f"entry {entry_id} belongs to loan {original.metadata['loan_id']}; a reversal would"
-            " leave the loan's repayment record behind"
-        )
-    existing = await repository.find_reversal(ctx.connection, original.fund_id, entry_id)
-    if existing is not None:
-        raise AlreadyReversed(f"entry {entry_id} was already reversed by entry {existing}")
-    effective_date = body.effective_date or max(ctx.business_date, original.effective_date)
-    reversal = reverse_entry(
-        ledger_entry(original), str(entry_id), effective_date, body.description
-    )
-    return await post_entry(ctx, original.fund_id, reversal)
 
 
 async def list_entries(

@@ -48,33 +48,17 @@ async def list_funds(
     ))
 
 
-async def next_entry_sequence(
-    connection: asyncpg.Connection, fund_id: uuid.UUID
-) -> asyncpg.Record | None:
-    """Lock the fund for this transaction and take its next entry sequence.
-
-    Every write to a fund takes this lock first, so writes to one fund are
-    serialised (gapless sequences, no deadlock) while funds proceed in parallel.
-    Also returns `closed_period`: the fund's latest closed month (or null).
-    """
-    record: asyncpg.Record | None = await connection.fetchrow(
-        "UPDATE funds SET entry_count = entry_count + 1 WHERE id = $1"
-        " RETURNING entry_count AS sequence, currency,"
-        " (SELECT max(period) FROM closed_periods WHERE fund_id = $1) AS closed_period",
-        fund_id,
-    )
-    return record
-
-
 async def lock_fund(
     connection: asyncpg.Connection, fund_id: uuid.UUID
 ) -> asyncpg.Record | None:
-    """Take the fund's write lock (the one `next_entry_sequence` takes) without using a
-    sequence number: for writes that read state before they post (loans, periods).
-    Returns the fund's currency, club and latest closed month, or None."""
+    """Take the fund's write lock for this transaction: every write to a fund takes it
+    first, so writes to one fund are serialised (gapless sequences, no deadlock) while
+    funds proceed in parallel. Returns the fund's currency, club, last entry sequence
+    and latest closed month (a month reopened is no longer closed), or None."""
     record: asyncpg.Record | None = await connection.fetchrow(
-        "SELECT id, currency, club_id,"
-        " (SELECT max(period) FROM closed_periods WHERE fund_id = $1) AS closed_period"
+        "SELECT id, currency, club_id, entry_count,"
+        " (SELECT max(period) FROM closed_periods"
+        "   WHERE fund_id = $1 AND reopened_at IS NULL) AS closed_period"
         " FROM funds WHERE id = $1 FOR NO KEY UPDATE",
         fund_id,
     )

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from ledger.loan_lifecycle import LoanStatus
 from service.context import RequestContext, get_context
+from service.dates import DateText
 from service.entries.endpoints import POSTING_PROBLEMS
 from service.errors import InvalidCursor, NotFound, UnknownMember, problem_responses
 from service.loans import service
@@ -26,7 +26,7 @@ from service.pagination import Page, page_params
 router = APIRouter(tags=["loans"])
 Context = Annotated[RequestContext, Depends(get_context)]
 PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
-AsOf = Annotated[date | None, Query(description="see the position on this date; default today")]
+AsOf = Annotated[DateText | None, Query(description="see the position on this date; default today")]
 STATE = (409, "invalid_loan_state")
 SAME_ACTOR = (403, "same_actor_approval")
 BORROWER = (403, "borrower_approval")
@@ -91,11 +91,14 @@ async def disburse(
 @router.post("/v1/loans/{loan_id}/repayments", status_code=status.HTTP_201_CREATED,
              response_model=RepaymentRead,
              responses=problem_responses(*MONEY_PROBLEMS, (422, "overpayment"),
-                                         (409, "repayment_out_of_order")))
+                                         (409, "loan_closed")))
 async def repay(ctx: Context, loan_id: uuid.UUID, body: RepaymentCreate) -> RepaymentRead:
     """Record a repayment: allocated to penalties, then interest, then principal, oldest
     instalment first (paying the payoff amount closes the loan and waives interest not
-    yet due). Posts Dr 111 / Cr 131.NNNN, 515 interest, 711 penalty (receipt voucher)."""
+    yet due). Posts Dr 111 / Cr 131.NNNN, 515 interest, 711 penalty (receipt voucher).
+    The order of recording does not matter: a repayment dated before later ones (in an
+    open month) is accepted, and each later repayment whose allocation changes gets an
+    adjusting entry dated on it."""
     return await service.repay(ctx, loan_id, body)
 
 

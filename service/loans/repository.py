@@ -5,13 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
 LOAN_SELECT = """
     SELECT l.*, a.code AS account_code,
-           (SELECT f.currency FROM funds f WHERE f.id = l.fund_id) AS currency
+           (SELECT f.currency FROM funds f WHERE f.id = l.fund_id) AS currency,
+           (SELECT max(e.effective_date) FROM loan_events e
+             WHERE e.fund_id = l.fund_id AND e.loan_id = l.id AND e.kind = 'approved')
+               AS approved_on,
+           (SELECT max(e.effective_date) FROM loan_events e
+             WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+               AND e.kind = 'write_off_requested') AS write_off_requested_on
       FROM loans l
       LEFT JOIN accounts a ON a.fund_id = l.fund_id AND a.id = l.account_id
 """
@@ -103,31 +109,82 @@ async def insert_installments(
     )
 
 
+class LoanEvent(NamedTuple):
+    """One event to append: its kind, date, entry (if it posted one) and data."""
+
+    kind: str
+    effective_date: date
+    entry_id: uuid.UUID | None
+    data: dict[str, Any]
+
+
 async def record_change(
     connection: asyncpg.Connection, *, fund_id: uuid.UUID, loan_id: uuid.UUID, status: str,
     approved_by: str | None, disbursed_on: date | None, account_id: uuid.UUID | None,
     write_off_requested_by: str | None, outstanding_principal: int,
-    repayment_state: dict[str, Any], sequence: int, kind: str, effective_date: date,
-    actor: str, entry_id: uuid.UUID | None, data: dict[str, Any], now: datetime,
+    repayment_state: dict[str, Any], first_sequence: int, events: list[LoanEvent],
+    actor: str, now: datetime,
 ) -> None:
-    """Move the loan's current row and append the event that explains it, in one statement."""
+    """Move the loan's current row and append the events that explain it (numbered from
+    `first_sequence`), in one statement."""
     await connection.execute(
         """
         WITH moved AS (
             UPDATE loans
                SET status = $3, approved_by = $4, disbursed_on = $5, account_id = $6,
                    write_off_requested_by = $7, outstanding_principal = $8,
-                   repayment_state = $9, events_count = $10, updated_at = $16
+                   repayment_state = $9, events_count = $10 + cardinality($11::text[]) - 1,
+                   updated_at = $16
              WHERE fund_id = $1 AND id = $2
         )
         INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
                                  actor, entry_id, data)
-        VALUES ($1, $2, $10, $11, $12, $16, $13, $14, $15)
+        SELECT $1, $2, $10 + e.n - 1, e.kind, e.effective_date, $16, $15, e.entry_id, e.data
+          FROM unnest($11::text[], $12::date[], $13::uuid[], $14::jsonb[])
+               WITH ORDINALITY AS e(kind, effective_date, entry_id, data, n)
         """,
         fund_id, loan_id, status, approved_by, disbursed_on, account_id, write_off_requested_by,
-        outstanding_principal, repayment_state, sequence, kind, effective_date, actor, entry_id,
-        data, now,
+        outstanding_principal, repayment_state, first_sequence,
+        [e.kind for e in events], [e.effective_date for e in events],
+        [e.entry_id for e in events], [e.data for e in events], actor, now,
     )
+
+
+async def repayment_bookings(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, loan_ids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """The loans' repayments in force (not reversed), in recording order: each one's
+    loan, event sequence, date, amount, entry and allocation as booked so far (the
+    original allocation plus every adjustment posted since)."""
+    return list(await connection.fetch(
+        """
+        SELECT r.loan_id, r.sequence, r.effective_date, (r.data ->> 'amount')::bigint AS amount,
+               r.entry_id,
+               ((r.data -> 'allocation' ->> 'penalty')::bigint
+                   + coalesce(sum((a.data -> 'allocation' ->> 'penalty')::bigint), 0))::bigint
+                   AS penalty,
+               ((r.data -> 'allocation' ->> 'interest')::bigint
+                   + coalesce(sum((a.data -> 'allocation' ->> 'interest')::bigint), 0))::bigint
+                   AS interest,
+               ((r.data -> 'allocation' ->> 'principal')::bigint
+                   + coalesce(sum((a.data -> 'allocation' ->> 'principal')::bigint), 0))::bigint
+                   AS principal
+          FROM loan_events r
+          LEFT JOIN loan_events a
+            ON a.fund_id = r.fund_id AND a.loan_id = r.loan_id
+           AND a.kind = 'repayment_adjusted'
+           AND (a.data ->> 'repayment_sequence')::integer = r.sequence
+         WHERE r.fund_id = $1 AND r.loan_id = ANY($2::uuid[]) AND r.kind = 'repayment'
+           AND NOT EXISTS (
+               SELECT 1 FROM loan_events x
+                WHERE x.fund_id = r.fund_id AND x.loan_id = r.loan_id
+                  AND x.kind = 'repayment_reversed'
+                  AND (x.data ->> 'repayment_sequence')::integer = r.sequence)
+         GROUP BY r.fund_id, r.loan_id, r.sequence
+         ORDER BY r.loan_id, r.sequence
+        """,
+        fund_id, loan_ids,
+    ))
 
 
 async def list_events(

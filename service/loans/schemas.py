@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from ledger.chart import PaymentMethod
 from ledger.loan_lifecycle import LoanStatus
 from ledger.loans import MAX_INSTALLMENTS, Amortization, DayCount, Frequency, InterestMethod
+from service.dates import DateText
 from service.entries.schemas import AmountMinor
 from service.input_types import TEXT_RULE, Text
 
@@ -30,12 +31,12 @@ class LoanCreate(BaseModel):
     amortization: Amortization = Amortization.EQUAL_INSTALLMENTS
     rate_per_period: RateText
     day_count: DayCount = DayCount.PER_PERIOD
-    first_due_date: date = Field(examples=["2026-03-05"])
+    first_due_date: DateText = Field(examples=["2026-03-05"])
     grace_periods: StrictInt = Field(default=0, ge=0)
     rounding_unit: StrictInt = Field(default=1, ge=1, description="round instalments to this")
     penalty_rate_per_day: RateText = Field(default="0", description="on overdue amounts")
     purpose: Text | None = Field(default=None, max_length=500, examples=["chăn nuôi"])
-    applied_on: date | None = Field(default=None, description="default: today")
+    applied_on: DateText | None = Field(default=None, description="default: today")
 
 
 class Decision(StrEnum):
@@ -47,26 +48,26 @@ class LoanDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Decision = Decision.APPROVE
     note: Text | None = Field(default=None, max_length=500)
-    effective_date: date | None = Field(default=None, description="default: today")
+    effective_date: DateText | None = Field(default=None, description="default: today")
 
 
 class DisbursementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_date: date | None = Field(default=None, description="default: today")
+    effective_date: DateText | None = Field(default=None, description="default: today")
     payment_method: PaymentMethod = PaymentMethod.CASH
 
 
 class RepaymentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: AmountMinor = Field(examples=[466_667])
-    effective_date: date | None = Field(default=None, description="default: today")
+    effective_date: DateText | None = Field(default=None, description="default: today")
     payment_method: PaymentMethod = PaymentMethod.CASH
 
 
 class WriteOffRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Text = Field(min_length=1, max_length=500, examples=["thành viên qua đời"])
-    effective_date: date | None = Field(default=None, description="default: today")
+    effective_date: DateText | None = Field(default=None, description="default: today")
 
 
 class AllocationRead(BaseModel):

@@ -1,7 +1,8 @@
 """Loans from application to repayment or write-off.
 
-Every write takes the fund lock first (`lock_fund`), then reads the loan, checks
-the transition (`ledger.loan_lifecycle`), posts its entry through `post_entry`
+Every write takes the fund lock first (`open_fund_write`), then reads the loan, checks
+the transition and the event's date (`ledger.loan_lifecycle`), posts its entry through
+`post_entry`
 and moves the loan's row with an appended event, all in the request's one
 transaction:
 
@@ -28,16 +29,21 @@ import asyncpg
 from ledger import chart
 from ledger.accounts import AccountType, Side
 from ledger.chart import VoucherKind
-from ledger.entries import Posting, build_entry
+from ledger.entries import Posting, build_entry, reverse_entry
+from ledger.errors import InvalidReversal
 from ledger.loan_lifecycle import (
     LoanAction,
+    LoanDates,
     LoanStatus,
+    LoanTransitionRefused,
     check_approver,
+    check_event_date,
     next_status,
     state_from_json,
     state_to_json,
 )
 from ledger.loans import (
+    Allocation,
     Amortization,
     DayCount,
     Frequency,
@@ -45,22 +51,32 @@ from ledger.loans import (
     InvalidLoanTerms,
     LoanState,
     LoanTerms,
+    RecordedRepayment,
     Schedule,
-    allocate_repayment,
+    allocation_difference,
     amount_due,
     build_schedule,
-    days_overdue,
     opening_state,
     outstanding_principal,
     payoff_amount,
+    replay_repayments,
 )
+from ledger.reports import oldest_uncovered_due
 from service.accounts import repository as accounts
 from service.audit.service import record_write
 from service.clubs import repository as clubs
-from service.context import RequestContext
-from service.entries.service import post_entry
-from service.errors import NotFound, UnknownAccount, UnknownMember, ValidationFailed
+from service.context import FundWrite, RequestContext
+from service.entries.schemas import EntryRead
+from service.entries.service import ledger_entry, post_entry
+from service.errors import (
+    AlreadyReversed,
+    LoanEntryReversal,
+    NotFound,
+    UnknownAccount,
+    UnknownMember,
+)
 from service.funds import repository as funds
+from service.funds.service import open_fund_write
 from service.ids import new_id
 from service.loans import repository
 from service.loans.schemas import (
@@ -80,7 +96,6 @@ from service.loans.schemas import (
 from service.pagination import Page, decode_cursor, make_page, sequence_key
 
 PAR_DAYS = 30
-OPEN_STATUSES = (LoanStatus.DISBURSED, LoanStatus.WRITE_OFF_REQUESTED)
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,11 @@ class Loan:
     @property
     def status(self) -> LoanStatus:
         return LoanStatus(self.record["status"])
+
+    @property
+    def dates(self) -> LoanDates:
+        return LoanDates(**{name: self.record[name] for name in (
+            "applied_on", "approved_on", "disbursed_on", "write_off_requested_on")})
 
 
 def terms_of(record: asyncpg.Record) -> LoanTerms:
@@ -138,23 +158,36 @@ def loan_of(record: asyncpg.Record) -> Loan:
     return Loan(record, terms, build_schedule(terms), state_from_json(record["repayment_state"]))
 
 
-async def load_for_write(ctx: RequestContext, loan_id: uuid.UUID) -> Loan:
+async def load_for_write(ctx: RequestContext, loan_id: uuid.UUID) -> tuple[Loan, FundWrite]:
     """Lock the loan's fund, then read the loan: every loan write is serialised there."""
     fund_id = await repository.fund_of_loan(ctx.connection, loan_id)
     if fund_id is None or not ctx.sees_fund(fund_id):
         raise NotFound("loan", loan_id)
-    ctx.writes_to_fund(fund_id)
-    await funds.lock_fund(ctx.connection, fund_id)
+    fund = await open_fund_write(ctx, fund_id)
     record = await repository.get_loan(ctx.connection, loan_id, fund_id)
     assert record is not None
-    return loan_of(record)
+    return loan_of(record), fund
+
+
+def event_date(
+    ctx: RequestContext, action: LoanAction, day: date | None, loan: Loan | None,
+    fund: FundWrite,
+) -> date:
+    """The event's date (default today), checked: not in the future, not in a closed
+    month, not before the event it follows."""
+    return check_event_date(
+        action, day or ctx.business_date, loan.dates if loan else LoanDates(),
+        ctx.business_date, fund.closed_period,
+    )
 
 
 async def record_change(
     ctx: RequestContext, loan: Loan, status: LoanStatus, kind: str, effective_date: date,
-    data: dict[str, Any], *, entry_id: uuid.UUID | None = None, **changes: Any,
+    data: dict[str, Any], *, entry_id: uuid.UUID | None = None,
+    adjustments: tuple[repository.LoanEvent, ...] = (), **changes: Any,
 ) -> dict[str, Any]:
-    """Write the loan's new row and its event; return the new column values."""
+    """Write the loan's new row, its event and the adjustments it caused (each in the
+    audit log); return the new column values."""
     values: dict[str, Any] = {
         "approved_by": loan.record["approved_by"],
         "disbursed_on": loan.record["disbursed_on"],
@@ -165,15 +198,17 @@ async def record_change(
     }
     values.update(changes)
     sequence = loan.record["events_count"] + 1
+    events = [repository.LoanEvent(kind, effective_date, entry_id, data), *adjustments]
     await repository.record_change(
         ctx.connection, fund_id=loan.fund_id, loan_id=loan.id, status=status.value,
-        sequence=sequence, kind=kind, effective_date=effective_date, actor=ctx.actor,
-        entry_id=entry_id, data=data, now=ctx.now, **values,
+        first_sequence=sequence, events=events, actor=ctx.actor, now=ctx.now, **values,
     )
-    event = {"loan_id": str(loan.id), "sequence": sequence, "kind": kind,
-             "status": status.value, "effective_date": effective_date.isoformat(),
-             "entry_id": str(entry_id) if entry_id else None, "data": data}
-    await record_write(ctx, loan.fund_id, f"loan.{kind}", event)
+    for number, event in enumerate(events, start=sequence):
+        await record_write(ctx, loan.fund_id, f"loan.{event.kind}", {
+            "loan_id": str(loan.id), "sequence": number, "kind": event.kind,
+            "status": status.value, "effective_date": event.effective_date.isoformat(),
+            "entry_id": str(event.entry_id) if event.entry_id else None, "data": event.data,
+        })
     return values
 
 
@@ -192,21 +227,17 @@ async def chart_accounts(
 
 
 async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCreate) -> LoanRead:
-    ctx.require_fund(fund_id)
-    fund = await funds.lock_fund(ctx.connection, fund_id)
-    if fund is None:
-        raise NotFound("fund", fund_id)
+    fund = await open_fund_write(ctx, fund_id)
+    applied_on = event_date(ctx, LoanAction.APPLY, body.applied_on, None, fund)
     member = await clubs.get_member(ctx.connection, body.member_id)
-    if member is None or fund["club_id"] is None or member["club_id"] != fund["club_id"]:
+    if member is None or fund.club_id is None or member["club_id"] != fund.club_id:
         raise UnknownMember(f"member {body.member_id} is not a member of this fund's club")
     if member["status"] != "active":
         raise UnknownMember(f"member {body.member_id} is {member['status']}, not active")
     terms = terms_of_application(body)
     schedule = build_schedule(terms)
-    applied_on = body.applied_on or ctx.business_date
     if applied_on >= body.first_due_date:
         raise InvalidLoanTerms("the first instalment falls due after the application date")
-    ctx.writes_to_fund(fund_id)
     loan_id = new_id()
     number = await repository.next_loan_number(ctx.connection, fund_id)
     application = body.model_dump(mode="json")
@@ -230,15 +261,16 @@ async def decide_application(
     ctx: RequestContext, loan_id: uuid.UUID, body: LoanDecision
 ) -> LoanRead:
     """Approve (someone other than the recorder of the application) or reject."""
-    loan = await load_for_write(ctx, loan_id)
+    loan, fund = await load_for_write(ctx, loan_id)
     approve = body.decision is Decision.APPROVE
-    status = next_status(loan.status, LoanAction.APPROVE if approve else LoanAction.REJECT)
+    action = LoanAction.APPROVE if approve else LoanAction.REJECT
+    status = next_status(loan.status, action)
     if approve:
         check_approver(loan.record["applied_by"], ctx.actor, ctx.acting_member_id,
                        loan.record["member_id"])
+    day = event_date(ctx, action, body.effective_date, loan, fund)
     await record_change(
-        ctx, loan, status, "approved" if approve else "rejected",
-        body.effective_date or ctx.business_date, {"note": body.note},
+        ctx, loan, status, "approved" if approve else "rejected", day, {"note": body.note},
         approved_by=ctx.actor if approve else None,
     )
     return await get_loan(ctx, loan_id)
@@ -248,11 +280,9 @@ async def decide_application(
 
 
 async def disburse(ctx: RequestContext, loan_id: uuid.UUID, body: DisbursementCreate) -> LoanRead:
-    loan = await load_for_write(ctx, loan_id)
+    loan, fund = await load_for_write(ctx, loan_id)
     status = next_status(loan.status, LoanAction.DISBURSE)
-    day = body.effective_date or ctx.business_date
-    if day < loan.record["applied_on"]:
-        raise ValidationFailed("a loan is disbursed on or after its application date")
+    day = event_date(ctx, LoanAction.DISBURSE, body.effective_date, loan, fund)
     terms = dataclasses.replace(loan.terms, disbursed_on=day)
     schedule = build_schedule(terms)  # refuses a disbursement on or after the first due date
     money_code = body.payment_method.account_code
@@ -293,30 +323,117 @@ async def disburse(ctx: RequestContext, loan_id: uuid.UUID, body: DisbursementCr
     return await get_loan(ctx, loan_id)
 
 
-async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) -> RepaymentRead:
-    """Allocate the payment (penalties, then interest, then principal) and post it."""
-    loan = await load_for_write(ctx, loan_id)
-    next_status(loan.status, LoanAction.REPAY)
-    day = body.effective_date or ctx.business_date
-    if day < loan.record["disbursed_on"]:
-        raise ValidationFailed("a repayment cannot be dated before the disbursement")
-    allocation, state = allocate_repayment(
-        loan.schedule, loan.state, body.amount, day, loan.terms.penalty_rate_per_day
-    )
-    status = next_status(loan.status, LoanAction.PAY_OFF if state.closed else LoanAction.REPAY)
-    money_code = body.payment_method.account_code
-    ids = await chart_accounts(
-        ctx, loan.fund_id, [money_code, chart.INTEREST_INCOME, chart.OTHER_INCOME]
-    )
+@dataclass(frozen=True)
+class Booking:
+    """A repayment in force and how the ledger holds it so far."""
+
+    sequence: int
+    on_date: date
+    amount: int
+    entry_id: uuid.UUID
+    booked: Allocation
+
+    @property
+    def recorded(self) -> RecordedRepayment:
+        return RecordedRepayment(self.sequence, self.on_date, self.amount)
+
+
+async def bookings_by_loan(
+    ctx: RequestContext, fund_id: uuid.UUID, loan_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Booking]]:
+    """The repayments in force of each loan (in one query)."""
+    found: dict[uuid.UUID, list[Booking]] = {loan_id: [] for loan_id in loan_ids}
+    for r in await repository.repayment_bookings(ctx.connection, fund_id, loan_ids):
+        found[r["loan_id"]].append(Booking(
+            r["sequence"], r["effective_date"], r["amount"], r["entry_id"],
+            Allocation(penalty=r["penalty"], interest=r["interest"], principal=r["principal"])))
+    return found
+
+
+async def bookings_of(ctx: RequestContext, loan: Loan) -> list[Booking]:
+    return (await bookings_by_loan(ctx, loan.fund_id, [loan.id]))[loan.id]
+
+
+def allocation_postings(
+    loan: Loan, ids: dict[str, uuid.UUID], allocation: Allocation
+) -> list[Posting]:
+    """Each part of an allocation on its account — principal 131.NNNN, interest 515,
+    penalty 711 — credited when positive, debited when negative (an adjustment)."""
     currency = loan.record["currency"]
     parts = [
         (str(loan.record["account_id"]), allocation.principal),
         (str(ids[chart.INTEREST_INCOME]), allocation.interest),
         (str(ids[chart.OTHER_INCOME]), allocation.penalty),
     ]
-    postings = [Posting(str(ids[money_code]), Side.DEBIT, body.amount, currency)] + [
-        Posting(account, Side.CREDIT, amount, currency) for account, amount in parts if amount
+    return [
+        Posting(account, Side.CREDIT if amount > 0 else Side.DEBIT, abs(amount), currency)
+        for account, amount in parts if amount
     ]
+
+
+async def post_adjustments(
+    ctx: RequestContext, loan: Loan, ids: dict[str, uuid.UUID], bookings: list[Booking],
+    allocations: dict[int, Allocation], cause: str,
+) -> tuple[repository.LoanEvent, ...]:
+    """For every repayment in force whose allocation the replay changed: an adjusting
+    entry dated on that repayment (moving the difference between principal, interest
+    and penalty) and its `repayment_adjusted` event. An adjustment in a closed month is
+    refused `period_closed`."""
+    events = []
+    for booking in bookings:
+        difference = allocation_difference(allocations[booking.sequence], booking.booked)
+        if not any(difference):
+            continue
+        entry = build_entry(
+            booking.on_date,
+            f"Điều chỉnh phân bổ khoản thu nợ ngày {booking.on_date.isoformat()}"
+            f" khoản vay số {loan.record['number']} ({cause})",
+            allocation_postings(loan, ids, difference),
+            {"operation": "loan_repayment_adjustment", "loan_id": str(loan.id),
+             "loan_number": loan.record["number"], "repayment_sequence": booking.sequence,
+             "repayment_entry_id": str(booking.entry_id), "allocation": difference._asdict()},
+        )
+        posted = await post_entry(ctx, loan.fund_id, entry)
+        events.append(repository.LoanEvent(
+            "repayment_adjusted", booking.on_date, posted.id,
+            {"repayment_sequence": booking.sequence, "allocation": difference._asdict(),
+             "cause": cause},
+        ))
+    return tuple(events)
+
+
+def status_after(loan: Loan, state: LoanState) -> LoanStatus:
+    """A disbursed loan is repaid once its repayments paid it off, and open again when
+    a correction undoes that."""
+    return LoanStatus.REPAID if state.closed else LoanStatus.DISBURSED
+
+
+async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) -> RepaymentRead:
+    """Allocate the payment (penalties, then interest, then principal) and post it.
+
+    The repayments are allocated in date order whatever order they are recorded in: a
+    repayment dated before later ones (in an open month) lands on its date, and each
+    later repayment whose allocation changes gets an adjusting entry on its own date."""
+    loan, fund = await load_for_write(ctx, loan_id)
+    next_status(loan.status, LoanAction.REPAY)
+    day = event_date(ctx, LoanAction.REPAY, body.effective_date, loan, fund)
+    bookings = await bookings_of(ctx, loan)
+    key = loan.record["events_count"] + 1
+    allocations, state = replay_repayments(
+        loan.schedule, [b.recorded for b in bookings] + [RecordedRepayment(key, day, body.amount)],
+        loan.terms.penalty_rate_per_day,
+    )
+    allocation = allocations[key]
+    status = next_status(loan.status, LoanAction.PAY_OFF if state.closed else LoanAction.REPAY)
+    money_code = body.payment_method.account_code
+    ids = await chart_accounts(
+        ctx, loan.fund_id, [money_code, chart.INTEREST_INCOME, chart.OTHER_INCOME]
+    )
+    adjustments = await post_adjustments(
+        ctx, loan, ids, bookings, allocations, f"thu nợ ghi muộn ngày {day.isoformat()}")
+    currency = loan.record["currency"]
+    postings = [Posting(str(ids[money_code]), Side.DEBIT, body.amount, currency),
+                *allocation_postings(loan, ids, allocation)]
     allocation_json = allocation._asdict()
     entry = build_entry(
         day, f"Thu nợ khoản vay số {loan.record['number']}", postings,
@@ -328,10 +445,11 @@ async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) 
     outstanding = outstanding_principal(loan.schedule, state)
     await record_change(
         ctx, loan, status, "repayment", day,
-        {"amount": body.amount, "allocation": allocation_json, "closed": state.closed,
+        {"amount": body.amount, "allocation": allocation_json,
+         "closed": allocations_close(state, bookings, key, day),
          "voucher_number": posted.voucher_number},
         entry_id=posted.id, outstanding_principal=outstanding,
-        repayment_state=state_to_json(state),
+        repayment_state=state_to_json(state), adjustments=adjustments,
     )
     return RepaymentRead(
         entry_id=posted.id, voucher_number=posted.voucher_number, loan_id=loan.id,
@@ -340,13 +458,119 @@ async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) 
     )
 
 
+def allocations_close(state: LoanState, bookings: list[Booking], key: int, day: date) -> bool:
+    """Whether the repayment `key` on `day` is the one that paid the loan off (the last
+    in date order of a closed loan)."""
+    return state.closed and all(b.on_date <= day for b in bookings)
+
+
+# --------------------------------------------------------------------------- corrections
+
+
+async def reverse_loan_entry(
+    ctx: RequestContext, original: EntryRead, effective_date: date | None,
+    description: str | None,
+) -> EntryRead:
+    """Reverse a loan's repayment or write-off: mark its event reversed, recompute the
+    loan from its remaining events in date order, post the reversal and the
+    differences as adjusting entries. The reversal is dated on the operation's own date
+    (in an open month), so the loan register and the ledger agree on every date."""
+    loan, _ = await load_for_write(ctx, uuid.UUID(original.metadata["loan_id"]))
+    if effective_date is not None and effective_date != original.effective_date:
+        raise InvalidReversal(
+            f"a loan operation's reversal is dated on the operation's own date"
+            f" ({original.effective_date.isoformat()}), not {effective_date.isoformat()}")
+    check_reversible(original)
+    if original.metadata.get("operation") == "loan_repayment":
+        return await reverse_repayment(ctx, loan, original, description)
+    return await reverse_write_off(ctx, loan, original, description)
+
+
+REVERSIBLE_LOAN_OPERATIONS = ("loan_repayment", "loan_write_off")
+
+
+def check_reversible(original: EntryRead) -> None:
+    """A loan's repayment or write-off is reversed with its loan event; its other entries
+    (the disbursement, an adjustment, a reversal) are not reversed on their own."""
+    operation = original.metadata.get("operation")
+    if original.metadata.get("loan_id") and operation not in REVERSIBLE_LOAN_OPERATIONS:
+        raise LoanEntryReversal(
+            f"entry {original.id} ({operation}) of loan number"
+            f" {original.metadata.get('loan_number')} is not reversed on its own: only a"
+            " loan's repayment or write-off is")
+
+
+async def reverse_repayment(
+    ctx: RequestContext, loan: Loan, original: EntryRead, description: str | None
+) -> EntryRead:
+    if loan.status not in (LoanStatus.DISBURSED, LoanStatus.REPAID):
+        raise LoanTransitionRefused(
+            f"a loan that is {loan.status.value} has its repayments reversed only once"
+            " the pending write-off request is decided")
+    bookings = await bookings_of(ctx, loan)
+    target = next((b for b in bookings if b.entry_id == original.id), None)
+    if target is None:
+        raise AlreadyReversed(f"the repayment of entry {original.id} was already reversed")
+    remaining = [b for b in bookings if b is not target]
+    allocations, state = replay_repayments(
+        loan.schedule, [b.recorded for b in remaining], loan.terms.penalty_rate_per_day)
+    ids = await chart_accounts(ctx, loan.fund_id, [chart.INTEREST_INCOME, chart.OTHER_INCOME])
+    money = next(p for p in original.postings if p.side is Side.DEBIT)
+    undone = allocation_difference(Allocation(0, 0, 0), target.booked)
+    currency = loan.record["currency"]
+    entry = build_entry(
+        target.on_date,
+        description or f"Hủy khoản thu nợ {original.voucher_number or original.id}"
+                       f" khoản vay số {loan.record['number']}",
+        [Posting(str(money.account_id), Side.CREDIT, target.amount, currency),
+         *allocation_postings(loan, ids, undone)],
+        {"operation": "loan_repayment_reversal", "loan_id": str(loan.id),
+         "loan_number": loan.record["number"], "repayment_sequence": target.sequence,
+         "allocation": undone._asdict()},
+        reverses_entry_id=str(original.id),
+    )
+    posted = await post_entry(ctx, loan.fund_id, entry)
+    adjustments = await post_adjustments(
+        ctx, loan, ids, remaining, allocations,
+        f"hủy khoản thu nợ ngày {target.on_date.isoformat()}")
+    await record_change(
+        ctx, loan, LoanStatus.REPAID if state.closed else LoanStatus.DISBURSED,
+        "repayment_reversed", target.on_date,
+        {"repayment_sequence": target.sequence, "amount": target.amount,
+         "allocation": undone._asdict()},
+        entry_id=posted.id, adjustments=adjustments,
+        outstanding_principal=outstanding_principal(loan.schedule, state),
+        repayment_state=state_to_json(state),
+    )
+    return posted
+
+
+async def reverse_write_off(
+    ctx: RequestContext, loan: Loan, original: EntryRead, description: str | None
+) -> EntryRead:
+    if loan.status is not LoanStatus.WRITTEN_OFF:
+        raise LoanTransitionRefused(f"a loan that is {loan.status.value} is not written off")
+    reversal = reverse_entry(
+        ledger_entry(original), str(original.id), original.effective_date,
+        description or f"Hủy xóa nợ khoản vay số {loan.record['number']}")
+    posted = await post_entry(ctx, loan.fund_id, reversal)
+    await record_change(
+        ctx, loan, LoanStatus.DISBURSED, "write_off_reversed", original.effective_date,
+        {"write_off_entry_id": str(original.id)}, entry_id=posted.id,
+        write_off_requested_by=None,
+        outstanding_principal=outstanding_principal(loan.schedule, loan.state),
+    )
+    return posted
+
+
 async def request_write_off(
     ctx: RequestContext, loan_id: uuid.UUID, body: WriteOffRequest
 ) -> LoanRead:
-    loan = await load_for_write(ctx, loan_id)
+    loan, fund = await load_for_write(ctx, loan_id)
     status = next_status(loan.status, LoanAction.REQUEST_WRITE_OFF)
+    day = event_date(ctx, LoanAction.REQUEST_WRITE_OFF, body.effective_date, loan, fund)
     await record_change(
-        ctx, loan, status, "write_off_requested", body.effective_date or ctx.business_date,
+        ctx, loan, status, "write_off_requested", day,
         {"reason": body.reason, "outstanding_principal": loan.record["outstanding_principal"]},
         write_off_requested_by=ctx.actor,
     )
@@ -358,16 +582,17 @@ async def decide_write_off(
 ) -> LoanRead:
     """Approve (someone other than the requester): Dr 811 / Cr 131.NNNN for the
     outstanding principal. Reject: the loan is open again and takes repayments."""
-    loan = await load_for_write(ctx, loan_id)
-    day = body.effective_date or ctx.business_date
+    loan, fund = await load_for_write(ctx, loan_id)
     if body.decision is Decision.REJECT:
         status = next_status(loan.status, LoanAction.REJECT_WRITE_OFF)
+        day = event_date(ctx, LoanAction.REJECT_WRITE_OFF, body.effective_date, loan, fund)
         await record_change(ctx, loan, status, "write_off_rejected", day, {"note": body.note},
                             write_off_requested_by=None)
         return await get_loan(ctx, loan_id)
     status = next_status(loan.status, LoanAction.APPROVE_WRITE_OFF)
     check_approver(loan.record["write_off_requested_by"], ctx.actor, ctx.acting_member_id,
                    loan.record["member_id"], "write-off request")
+    day = event_date(ctx, LoanAction.APPROVE_WRITE_OFF, body.effective_date, loan, fund)
     amount = outstanding_principal(loan.schedule, loan.state)
     ids = await chart_accounts(ctx, loan.fund_id, [chart.LOAN_WRITE_OFFS])
     currency = loan.record["currency"]
@@ -389,20 +614,46 @@ async def decide_write_off(
 # --------------------------------------------------------------------------- reads
 
 
-def loan_read(loan: Loan, as_of: date, events: list[LoanEventRead] | None = None) -> LoanRead:
-    record, schedule, state = loan.record, loan.schedule, loan.state
+def state_on(loan: Loan, bookings: list[Booking], as_of: date) -> LoanState:
+    """What had been paid on the loan by the end of `as_of`: its repayments in force
+    dated on or before it, allocated in date order."""
+    _, state = replay_repayments(
+        loan.schedule, [b.recorded for b in bookings if b.on_date <= as_of],
+        loan.terms.penalty_rate_per_day)
+    return state
+
+
+def open_on(loan: Loan, state: LoanState, as_of: date) -> bool:
+    """Disbursed by `as_of`, and neither paid off nor written off by then."""
+    disbursed_on: date | None = loan.record["disbursed_on"]
+    if disbursed_on is None or disbursed_on > as_of or state.closed:
+        return False
+    written_off_on: date | None = loan.record["closed_on"]
+    return not (loan.status is LoanStatus.WRITTEN_OFF and written_off_on is not None
+                and written_off_on <= as_of)
+
+
+def loan_read(
+    loan: Loan, as_of: date, bookings: list[Booking], events: list[LoanEventRead] | None = None
+) -> LoanRead:
+    """The loan and its position at the end of `as_of`, computed from its events up to
+    that date only."""
+    record, schedule = loan.record, loan.schedule
+    state = state_on(loan, bookings, as_of)
     outstanding = overdue = 0
     due: int | None = 0
     payoff: int | None = 0
-    if loan.status in OPEN_STATUSES:
+    if open_on(loan, state, as_of):
         outstanding = outstanding_principal(schedule, state)
-        overdue = days_overdue(schedule, state, as_of)
-        if state.penalty_accrued_to is not None and as_of < state.penalty_accrued_to:
-            due = payoff = None  # seen before the last repayment: not meaningful
-        else:
-            rate = loan.terms.penalty_rate_per_day
-            due = amount_due(schedule, state, as_of, rate)
-            payoff = payoff_amount(schedule, state, as_of, rate)
+        # Overdue as the portfolio report counts it (ledger.reports.loan_figures): from
+        # the oldest instalment that what was paid does not cover, oldest first.
+        uncovered = oldest_uncovered_due(
+            [(row.due_date, row.total) for row in schedule.installments],
+            sum(state.principal_paid) + sum(state.interest_paid))
+        overdue = max((as_of - uncovered).days, 0) if uncovered else 0
+        rate = loan.terms.penalty_rate_per_day
+        due = amount_due(schedule, state, as_of, rate)
+        payoff = payoff_amount(schedule, state, as_of, rate)
     at_risk = overdue > PAR_DAYS
     return LoanRead(
         **{k: record[k] for k in (
@@ -430,7 +681,8 @@ async def get_loan(ctx: RequestContext, loan_id: uuid.UUID, as_of: date | None =
         LoanEventRead(**dict(r))
         for r in await repository.list_events(ctx.connection, record["fund_id"], loan_id)
     ]
-    return loan_read(loan_of(record), as_of or ctx.business_date, events)
+    loan = loan_of(record)
+    return loan_read(loan, ctx.past_date(as_of, "as_of"), await bookings_of(ctx, loan), events)
 
 
 async def get_schedule(ctx: RequestContext, loan_id: uuid.UUID) -> ScheduleRead:
@@ -464,5 +716,8 @@ async def list_loans(
         ctx.connection, fund_id, status.value if status else None,
         after[0] if after else None, limit + 1,
     )
-    day = as_of or ctx.business_date
-    return make_page([loan_read(loan_of(r), day) for r in rows], limit, lambda read: [read.number])
+    day = ctx.past_date(as_of, "as_of")
+    loans = [loan_of(r) for r in rows]
+    bookings = await bookings_by_loan(ctx, fund_id, [loan.id for loan in loans])
+    return make_page([loan_read(loan, day, bookings[loan.id]) for loan in loans], limit,
+                     lambda read: [read.number])

@@ -22,6 +22,7 @@ async def list_closed_periods(
 ) -> list[asyncpg.Record]:
     return list(await connection.fetch(
         "SELECT fund_id, period, closed_at, actor FROM closed_periods"
-        " WHERE fund_id = $1 AND ($2::date IS NULL OR period > $2) ORDER BY period LIMIT $3",
+        " WHERE fund_id = $1 AND reopened_at IS NULL AND ($2::date IS NULL OR period > $2)"
+        " ORDER BY period LIMIT $3",
         fund_id, after, limit,
     ))

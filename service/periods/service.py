@@ -14,6 +14,7 @@ from service.audit.service import record_write
 from service.context import RequestContext
 from service.errors import NotFound
 from service.funds import repository as funds
+from service.funds.service import open_fund_write
 from service.pagination import Page, decode_cursor, make_page, period_key
 from service.periods import repository
 from service.periods.schemas import ClosedPeriodRead
@@ -30,12 +31,9 @@ def closed_period_read(record: asyncpg.Record) -> ClosedPeriodRead:
 
 async def close_period(ctx: RequestContext, fund_id: uuid.UUID, text: str) -> ClosedPeriodRead:
     period = periods.parse_period(text)
-    ctx.require_fund(fund_id)
-    fund = await funds.lock_fund(ctx.connection, fund_id)
-    if fund is None:
-        raise NotFound("fund", fund_id)
-    periods.check_close(period, fund["closed_period"], ctx.business_date)
-    ctx.writes_to_fund(fund_id)
+    fund = await open_fund_write(ctx, fund_id)
+    periods.check_close(period, fund.closed_period, ctx.business_date)
+    fund.closed_period = period
     await repository.insert_closed_period(ctx.connection, fund_id, period, ctx.now, ctx.actor)
     closed = ClosedPeriodRead(
         fund_id=fund_id, period=periods.format_period(period), first_day=period,

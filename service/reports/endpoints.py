@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from service.areas.schemas import AREA_CODE_PATTERN
 from service.context import RequestContext, get_context
+from service.dates import DateText
 from service.errors import ExportTooLarge, InvalidCursor, NotFound, problem_responses
 from service.pagination import page_params
 from service.reports import service
@@ -32,16 +33,13 @@ from service.reports.schemas import (
 router = APIRouter(tags=["reports"])
 Context = Annotated[RequestContext, Depends(get_context)]
 PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
-DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2999, 12, 31)
-ReportDate = Annotated[date | None, Query(ge=DATE_MIN, le=DATE_MAX)]
+ReportDate = Annotated[DateText | None, Query(description="default: today; not after it")]
 FromDate = Annotated[
-    date | None,
-    Query(alias="from", ge=DATE_MIN, le=DATE_MAX,
-          description="first day, included (default: January 1 of `to`'s year)"),
+    DateText | None,
+    Query(alias="from", description="first day, included (default: January 1 of `to`'s year)"),
 ]
 ToDate = Annotated[
-    date | None,
-    Query(ge=DATE_MIN, le=DATE_MAX, description="last day, included (default: today)"),
+    DateText | None, Query(description="last day, included (default: today; not after it)"),
 ]
 FormatParam = Annotated[
     ExportFormat | None,
@@ -70,8 +68,8 @@ Format = Annotated[ExportFormat, Depends(requested_format)]
 
 
 def period(ctx: RequestContext, start: date | None, end: date | None) -> tuple[date, date]:
-    end = end or ctx.business_date
-    return start or date(end.year, 1, 1), end
+    end = ctx.past_date(end, "to")
+    return ctx.past_date(start or date(end.year, 1, 1), "from"), end
 
 
 @router.get("/v1/accounts/{account_id}/statement", response_model=StatementRead,
@@ -100,7 +98,7 @@ async def get_trial_balance(
     """Every account's debits, credits and balance at the end of `as_of` (default today),
     with column totals per currency: debit balances equal credit balances."""
     report = await service.trial_balance_report(
-        ctx, fund_id, as_of or ctx.business_date, language
+        ctx, fund_id, ctx.past_date(as_of, "as_of"), language
     )
     return exported(report, export, lambda: service.trial_balance_table(report, language))
 
@@ -115,7 +113,7 @@ async def get_balance_sheet(
     """Assets = liabilities + equity + surplus (earlier years' not yet closed, and the
     current year's) at the end of `as_of` (default today)."""
     report = await service.balance_sheet_report(
-        ctx, fund_id, as_of or ctx.business_date, currency, language
+        ctx, fund_id, ctx.past_date(as_of, "as_of"), currency, language
     )
     return exported(report, export, lambda: service.balance_sheet_table(report, language))
 
@@ -153,16 +151,16 @@ async def get_portfolio(
     area: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN, description=(
         "an area code; omitted: every province"))] = None,
     as_of: ReportDate = None,
-    start: Annotated[date | None, Query(
-        alias="from", ge=DATE_MIN, le=DATE_MAX,
+    start: Annotated[DateText | None, Query(
+        alias="from",
         description="start of the period of interest earned and write-offs"
                     " (default: January 1 of `as_of`'s year)")] = None,
 ) -> Any:
     """Fund and loan indicators per club, rolled up per commune, district and province
     in the area tree valid on `as_of` (default today). Formulas: docs/reports.md."""
-    day = as_of or ctx.business_date
+    day = ctx.past_date(as_of, "as_of")
     report = await service.portfolio_report(
-        ctx, area, start or date(day.year, 1, 1), day, language
+        ctx, area, ctx.past_date(start or date(day.year, 1, 1), "from"), day, language
     )
     if export is ExportFormat.JSON:
         return json_once(report)

@@ -41,12 +41,14 @@ class ClubWorld:
     loan_id: str = ""
     person_id: str = ""  # the recorder: a treasurer of this club
     recorder_token: str = ""  # the recorder's: records what others approve
+    correction_id: str = ""  # a reversal requested by the recorder, pending
     extra_ids: set[str] = field(default_factory=set)
 
     def ids(self) -> set[str]:
         """Every identifier of this club's data: none may show up outside its scope."""
         return {self.club_id, self.fund_id, self.cash, self.capital, self.entry_id,
-                self.member_id, self.loan_id, self.person_id, *self.extra_ids}
+                self.member_id, self.loan_id, self.person_id, self.correction_id,
+                *self.extra_ids}
 
 
 @dataclass
@@ -67,6 +69,30 @@ class World:
         self.sample_entries += 1
         return entry_id
 
+    async def reversal_correction(self, club: ClubWorld) -> str:
+        """A new entry whose reversal the club's recorder requested (pending)."""
+        return await request_reversal(self.admin, club, await self.post_entry(club))
+
+    async def reopen_correction(self, club: ClubWorld) -> str:
+        """A reopening of the club's latest closed month, requested by the admin (any
+        reopening still pending is withdrawn first)."""
+        fund = club.fund_id
+        pending = await self.admin.get(f"/v1/funds/{fund}/corrections",
+                                       params={"status": "pending", "limit": 500})
+        for correction in pending.json()["items"]:
+            if correction["kind"] == "reopen":
+                withdrawn = await self.admin.post(
+                    f"/v1/corrections/{correction['id']}/rejection")
+                assert withdrawn.status_code == 200, withdrawn.text
+        closed = await self.admin.get(f"/v1/funds/{fund}/periods", params={"limit": 500})
+        latest = closed.json()["items"][-1]["period"]
+        response = await self.admin.post(f"/v1/funds/{fund}/periods/{latest}/reopen",
+                                         json={"reason": "x"})
+        assert response.status_code == 202, response.text
+        correction_id: str = response.json()["id"]
+        club.extra_ids.add(correction_id)
+        return correction_id
+
     async def loan(self, club: ClubWorld, until: str = "applied") -> str:
         """A new loan of the club, recorded by its treasurer and taken by the admin as far
         as `until`: applied, approved, disbursed or write_off_requested."""
@@ -74,7 +100,7 @@ class World:
         steps = ["approved", "disbursed", "write_off_requested"]
         for step in steps[: steps.index(until) + 1] if until in steps else []:
             path, body, token = {
-                "approved": ("approval", {}, None),
+                "approved": ("approval", {"effective_date": "2026-02-01"}, None),
                 "disbursed": ("disbursement", {"effective_date": "2026-02-05"}, None),
                 "write_off_requested": ("write-off", {"reason": "x"}, club.recorder_token),
             }[step]
@@ -101,6 +127,15 @@ async def apply_for_loan(admin: httpx.AsyncClient, club: ClubWorld) -> str:
     return loan_id
 
 
+async def request_reversal(admin: httpx.AsyncClient, club: ClubWorld, entry_id: str) -> str:
+    response = await admin.post(f"/v1/entries/{entry_id}/reversal", json={"reason": "x"},
+                                headers={"Authorization": f"Bearer {club.recorder_token}"})
+    assert response.status_code == 202, response.text
+    correction_id: str = response.json()["id"]
+    club.extra_ids.add(correction_id)
+    return correction_id
+
+
 async def build_club(
     admin: httpx.AsyncClient, owner: Any, province: str, new_token: Any
 ) -> ClubWorld:
@@ -116,7 +151,8 @@ async def build_club(
             await create_account(admin, world.fund_id, account.code, account.type.value,
                                  allow_negative=account.allow_negative)
     response = await admin.post(f"/v1/funds/{world.fund_id}/entries",
-                                json=entry_body(world.cash, world.capital, 5_000_000))
+                                json=entry_body(world.cash, world.capital, 5_000_000,
+                                                "2026-01-05"))
     assert response.status_code == 201, response.text
     world.entry_id = response.json()["id"]
     head = await admin.get(f"/v1/funds/{world.fund_id}/audit/head")  # a saved signed head
@@ -138,11 +174,16 @@ async def build_club(
     world.person_id = recorder.json()["id"]
     world.recorder_token = await new_token(person_id=world.person_id)
     world.loan_id = await apply_for_loan(admin, world)
-    for path, body in (("approval", {}), ("disbursement", {"effective_date": "2026-02-05"})):
+    for path, body in (("approval", {"effective_date": "2026-02-01"}),
+                       ("disbursement", {"effective_date": "2026-02-05"})):
         response = await admin.post(f"/v1/loans/{world.loan_id}/{path}", json=body)
         assert response.status_code == 200, response.text
     closed = await admin.post(f"/v1/funds/{world.fund_id}/periods/2020-01/close")
     assert closed.status_code == 201, closed.text
+    spare = await admin.post(f"/v1/funds/{world.fund_id}/entries",
+                             json=entry_body(world.cash, world.capital, 1_000))
+    assert spare.status_code == 201, spare.text
+    world.correction_id = await request_reversal(admin, world, spare.json()["id"])
     return world
 
 

@@ -34,6 +34,7 @@ from service.auth.rules import (
     ADMIN,
     AUDITOR,
     AUDITOR_WRITES,
+    DECIDE_CORRECTION,
     INTEGRATION_READ,
     RULES,
     WRITE_METHODS,
@@ -71,6 +72,7 @@ PATH_PARAMETERS: dict[str, Callable[[ClubWorld], str]] = {
     "code": lambda club: club.commune,
     "loan_id": lambda club: club.loan_id,
     "person_id": lambda club: club.person_id,
+    "correction_id": lambda club: club.correction_id,
 }
 # Path parameters naming service-wide things (admin-only routes): no "outside".
 UNSCOPED_PARAMETERS: dict[str, Callable[[World], str]] = {
@@ -91,7 +93,26 @@ async def entry_sample(world: World, club: ClubWorld) -> Sample:
 
 
 async def reversal_sample(world: World, club: ClubWorld) -> Sample:
-    return Sample(params={"entry_id": await world.post_entry(club)}, body={})
+    return Sample(params={"entry_id": await world.post_entry(club)}, body={"reason": "x"})
+
+
+async def reopen_sample(world: World, club: ClubWorld) -> Sample:
+    correction = await world.reopen_correction(club)  # the latest closed month, pending
+    rejected = await world.admin.post(f"/v1/corrections/{correction}/rejection")
+    assert rejected.status_code == 200, rejected.text
+    closed = await world.admin.get(f"/v1/funds/{club.fund_id}/periods", params={"limit": 500})
+    return Sample(params={"period": closed.json()["items"][-1]["period"]},
+                  body={"reason": "x"})
+
+
+async def decision_sample(world: World, club: ClubWorld, kind: str | None) -> Sample:
+    """A pending correction the caller may decide: an auditor decides reopenings, a
+    chair or an admin reversals (the default: what an auditor may not decide)."""
+    if kind == AUDITOR:
+        correction = await world.reopen_correction(club)
+    else:
+        correction = await world.reversal_correction(club)
+    return Sample(params={"correction_id": correction})
 
 
 async def token_sample(world: World, club: ClubWorld) -> Sample:
@@ -214,7 +235,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/funds/{fund_id}/contributions"): cash_sample_without_source,
     ("POST", "/v1/funds/{fund_id}/expenses"): cash_sample_without_source,
     ("POST", "/v1/funds/{fund_id}/loans"): loan_sample,
-    ("POST", "/v1/loans/{loan_id}/approval"): loan_step_sample("applied", {}),
+    ("POST", "/v1/loans/{loan_id}/approval"): loan_step_sample(
+        "applied", {"effective_date": "2026-02-01"}),
     ("POST", "/v1/loans/{loan_id}/disbursement"): loan_step_sample(
         "approved", {"effective_date": "2026-02-05"}),
     ("POST", "/v1/loans/{loan_id}/repayments"): loan_step_sample(
@@ -223,6 +245,16 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/loans/{loan_id}/write-off/approval"): loan_step_sample(
         "write_off_requested", {}),
     ("POST", "/v1/funds/{fund_id}/periods/{period}/close"): period_close_sample,
+    ("POST", "/v1/funds/{fund_id}/periods/{period}/reopen"): reopen_sample,
+    ("POST", "/v1/corrections/{correction_id}/approval"): lambda world, club: decision_sample(
+        world, club, None),
+    ("POST", "/v1/corrections/{correction_id}/rejection"): lambda world, club: decision_sample(
+        world, club, None),
+}
+# Routes whose sample depends on who calls (the decision on a correction).
+CALLER_SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld, str], Awaitable[Sample]]] = {
+    ("POST", "/v1/corrections/{correction_id}/approval"): decision_sample,
+    ("POST", "/v1/corrections/{correction_id}/rejection"): decision_sample,
 }
 
 
@@ -250,9 +282,10 @@ def test_reads_and_writes_follow_the_roles():
             assert INTEGRATION_READ not in rule.roles, (
                 f"{method} {path}: read-only integrations never write"
             )
-            assert AUDITOR not in rule.roles or (method, path) in AUDITOR_WRITES, (
-                f"{method} {path}: auditors write only the plan's targets"
-            )
+            # Auditors write the plan's targets and their decision on a correction
+            # (reopening a month), nothing else.
+            assert AUDITOR not in rule.roles or (method, path) in AUDITOR_WRITES or (
+                rule is DECIDE_CORRECTION), f"{method} {path}: auditors never write"
             assert (method, path) in SAMPLES, f"add a sample request for {method} {path}"
 
 
@@ -269,13 +302,15 @@ def fill(path: str, values: dict[str, str]) -> str:
 
 
 async def request_for(
-    world: World, method: str, path: str, club: ClubWorld
+    world: World, method: str, path: str, club: ClubWorld, kind: str | None = None
 ) -> tuple[str, Any]:
     names = PARAMETER.findall(path)
     values = {n: PATH_PARAMETERS[n](club) for n in names if n in PATH_PARAMETERS}
     values |= {n: UNSCOPED_PARAMETERS[n](world) for n in names if n in UNSCOPED_PARAMETERS}
     sample = Sample()
-    if (method, path) in SAMPLES:
+    if kind is not None and (method, path) in CALLER_SAMPLES:
+        sample = await CALLER_SAMPLES[(method, path)](world, club, kind)
+    elif (method, path) in SAMPLES:
         sample = await SAMPLES[(method, path)](world, club)
     values |= sample.params
     return fill(path, values) + sample.query, sample.body
@@ -332,7 +367,7 @@ async def test_every_route_with_every_kind_of_token_inside_and_outside_its_scope
             if scoped and kind != ADMIN:
                 places.append(("outside", world.b))
             for place, club in places:
-                url, body = await request_for(world, method, path, club)
+                url, body = await request_for(world, method, path, club, kind)
                 response = await call(callers[kind], method, url, body)
                 cell = f"{where} as {kind} {place} its scope"
                 if not allowed:
@@ -372,8 +407,12 @@ async def test_auditors_get_403_on_every_write_but_their_plans_targets(
                 expected = (201, None) if club is world.a else (404, "not_found")
                 assert (response.status_code, response.json().get("code")) == expected, url
                 continue
-            assert response.status_code == 403, (method, url, response.text)
-            assert response.json()["code"] == "forbidden"
+            # The decisions on corrections are open to auditors (reopening a month): the
+            # service refuses them a reversal (403), and another area's is not found.
+            status, code = (404, "not_found") if (
+                club is world.b and RULES[(method, path)].allows(AUDITOR)) else (403, "forbidden")
+            assert response.status_code == status, (method, url, response.text)
+            assert response.json()["code"] == code
     # Only the samples' own set-up (by the admin) wrote entries.
     after = await superuser_connection.fetchval("SELECT count(*) FROM entries")
     assert after - before == world.sample_entries - prepared

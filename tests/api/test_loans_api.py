@@ -62,7 +62,8 @@ async def apply(club, principal=5_000_000, **extra) -> dict:
 
 async def approved(club, **extra) -> dict:
     loan = await apply(club, **extra)
-    response = await club["chair"].post(f"/v1/loans/{loan['id']}/approval", json={})
+    response = await club["chair"].post(f"/v1/loans/{loan['id']}/approval",
+                                        json={"effective_date": "2026-02-01"})
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -256,7 +257,7 @@ async def test_partial_late_and_early_repayments_are_allocated_penalty_interest_
     assert_problem(again, 409, "invalid_loan_state")
 
 
-async def test_overpayment_and_out_of_order_repayments_are_refused(club):
+async def test_overpayment_and_repayments_before_the_disbursement_are_refused(club):
     loan = await disbursed(club)
     url = f"/v1/loans/{loan['id']}/repayments"
     # payoff on 2026-03-05: interest of instalment 1 (50,000) + all principal (5,000,000)
@@ -266,12 +267,13 @@ async def test_overpayment_and_out_of_order_repayments_are_refused(club):
     ok = await club["treasurer"].post(url, json={"amount": 100_000,
                                                  "effective_date": "2026-03-05"})
     assert ok.status_code == 201
-    earlier = await club["treasurer"].post(url, json={"amount": 100_000,
+    earlier = await club["treasurer"].post(url, json={"amount": 5_000_000,
                                                       "effective_date": "2026-03-01"})
-    assert_problem(earlier, 409, "repayment_out_of_order")
+    # It would pay the loan off on 03-01, leaving the 100,000 of 03-05 nothing to pay.
+    assert_problem(earlier, 409, "loan_closed")
     before_disbursement = await club["treasurer"].post(url, json={
         "amount": 100_000, "effective_date": "2026-02-01"})
-    assert_problem(before_disbursement, 422, "validation_error")
+    assert_problem(before_disbursement, 422, "invalid_date")
 
 
 async def test_bad_applications_are_refused(club, client):
@@ -297,11 +299,14 @@ async def test_bad_applications_are_refused(club, client):
     assert_problem(missing, 404, "not_found")
 
 
-async def test_loan_entries_are_not_reversed_through_the_journal(club):
+async def test_a_disbursement_is_not_reversed_on_its_own(club, superuser_connection):
     loan = await disbursed(club)
     entry_id = loan["events"][-1]["entry_id"]
-    response = await club["treasurer"].post(f"/v1/entries/{entry_id}/reversal", json={})
+    before = await snapshot(superuser_connection)
+    response = await club["treasurer"].post(f"/v1/entries/{entry_id}/reversal",
+                                            json={"reason": "nhầm"})
     assert_problem(response, 409, "loan_entry_reversal")
+    assert await snapshot(superuser_connection) == before
 
 
 async def test_a_journal_entry_may_not_move_a_loans_account_and_writes_nothing(

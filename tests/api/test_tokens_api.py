@@ -161,8 +161,10 @@ async def test_every_write_names_its_person_whichever_token_she_used(
     assert await superuser_connection.fetchval(
         "SELECT actor FROM entries WHERE id = $1", response.json()["id"]
     ) == actor
-    reversal = await chair.post(f"/v1/entries/{response.json()['id']}/reversal", json={})
-    assert reversal.json()["actor"] == actor
+    reversal = await chair.post(f"/v1/entries/{response.json()['id']}/reversal",
+                                json={"reason": "nhầm"})
+    assert reversal.status_code == 202, reversal.text
+    assert reversal.json()["requested_by"] == actor
     # her second token is still her
     second = await client.post("/v1/tokens", json={"person_id": person["id"]})
     assert second.json()["id"] != issued.json()["id"]
@@ -172,10 +174,12 @@ async def test_every_write_names_its_person_whichever_token_she_used(
     assert again.status_code == 201 and again.json()["actor"] == actor
     records = (await client.get(f"/v1/funds/{world.a.fund_id}/audit",
                                 params={"limit": 500})).json()["items"]
-    for entry in (response.json(), reversal.json(), again.json()):
+    for entry in (response.json(), again.json()):
         stamped = [r["record"] for r in records if r["sequence"] == entry["audit"]["sequence"]]
         assert stamped and stamped[0]["actor"] == actor
         assert stamped[0]["data"]["id"] == entry["id"]
+    requested = [r["record"] for r in records if r["record"]["action"].startswith("correction")]
+    assert requested and requested[-1]["actor"] == actor
 
 
 async def test_tokens_never_reach_the_logs_and_refusals_do(

@@ -147,7 +147,8 @@ async def test_postings_move_balances_inside_the_scope_and_cannot_be_written_out
         "SELECT debits, credits FROM account_balances WHERE account_id = $1",
         uuid.UUID(world.a.cash),
     )
-    assert (cash["debits"], cash["credits"]) == (5_000_700, 100_000)  # 100,000 lent
+    # 5,000,000 of capital, 1,000 whose reversal is pending, 700 here; 100,000 lent
+    assert (cash["debits"], cash["credits"]) == (5_001_700, 100_000)
 
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
         async with app_connection.transaction():

@@ -17,6 +17,7 @@ from ledger.chart import (
     loan_account_code,
     voucher_number,
 )
+from ledger.dates import InvalidDate
 from ledger.loan_lifecycle import (
     TRANSITIONS,
     LoanAction,
@@ -71,9 +72,15 @@ def test_a_month_closes_only_after_it_has_ended():
     periods.check_open(date(2026, 12, 1), date(2026, 11, 1))
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-00", "26-01", "2026-1", "x", "1899-12"])
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "26-01", "2026-1", "x"])
 def test_malformed_periods_are_refused(text):
     with pytest.raises(periods.InvalidPeriod):
+        periods.parse_period(text)
+
+
+@pytest.mark.parametrize("text", ["1899-12", "3000-01", "9999-12"])
+def test_periods_outside_the_bounds_of_dates_are_invalid_dates(text):
+    with pytest.raises(InvalidDate, match=text):
         periods.parse_period(text)
 
 

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.audit.schemas import AuditStamp
+
+REASON_LENGTH_MAX = 500
+
+
+class CorrectionKind(StrEnum):
+    REVERSAL = "reversal"  # of an entry (and, for a loan's entry, of its loan event)
+    REOPEN = "reopen"  # of the fund's latest closed month
+
+
+class CorrectionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ReopenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=REASON_LENGTH_MAX,
+                        examples=["phiếu thu ngày 12 ghi sai số tiền"])
+
+
+class CorrectionDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, min_length=1, max_length=REASON_LENGTH_MAX)
+
+
+class CorrectionRead(BaseModel):
+    """A correction asked by one person and decided by another."""
+
+    id: uuid.UUID
+    fund_id: uuid.UUID
+    kind: CorrectionKind
+    status: CorrectionStatus
+    entry_id: uuid.UUID | None = Field(description="the entry to reverse (kind reversal)")
+    period: str | None = Field(description="the month to reopen, yyyy-mm (kind reopen)")
+    reason: str
+    effective_date: date | None = Field(description="the reversal's date")
+    description: str | None
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    reversal_entry_id: uuid.UUID | None = Field(description="the reversal, once approved")
+    audit: AuditStamp | None = Field(
+        default=None, description="the audit record of the latest step")
