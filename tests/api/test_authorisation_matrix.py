@@ -410,7 +410,8 @@ async def test_auditors_get_403_on_every_write_but_their_plans_targets(
             # The decisions on corrections are open to auditors (reopening a month): the
             # service refuses them a reversal (403), and another area's is not found.
             status, code = (404, "not_found") if (
-                club is world.b and RULES[(method, path)].allows(AUDITOR)) else (403, "forbidden")
+                club is world.b and RULES[(method, path)] is DECIDE_CORRECTION
+            ) else (403, "forbidden")
             assert response.status_code == status, (method, url, response.text)
             assert response.json()["code"] == code
     # Only the samples' own set-up (by the admin) wrote entries.

@@ -13,6 +13,9 @@ from tests.api.test_loans_api import assert_problem, snapshot
 
 PROBLEM = "application/problem+json"
 
+# Approvals dated between the application (2026-02-01) and the disbursement (2026-02-05).
+APPROVED_ON = {"effective_date": "2026-02-03"}
+
 
 async def people_snapshot(connection) -> tuple:
     """Everything adding a person (or a token) could write, read as a superuser."""
@@ -240,12 +243,12 @@ async def test_the_same_chair_with_two_tokens_cannot_approve_her_own_application
     assert loan["applied_by"] == f"person:{chair}"
     before = await snapshot(superuser_connection)
     for http in (on_the_office_computer, on_her_phone):
-        response = await http.post(f"/v1/loans/{loan['id']}/approval", json={},
+        response = await http.post(f"/v1/loans/{loan['id']}/approval", json=APPROVED_ON,
                                    headers={"Idempotency-Key": f"self-{id(http)}"})
         assert_problem(response, 403, "same_actor_approval")
         assert await snapshot(superuser_connection) == before
     other_chair = client_for(await new_token("chair", scope=club["scope"]))
-    approved = await other_chair.post(f"/v1/loans/{loan['id']}/approval", json={})
+    approved = await other_chair.post(f"/v1/loans/{loan['id']}/approval", json=APPROVED_ON)
     assert approved.status_code == 200, approved.text
     assert approved.json()["approved_by"].startswith("person:")
     assert approved.json()["approved_by"] != loan["applied_by"]
@@ -272,15 +275,15 @@ async def test_a_chair_cannot_approve_a_loan_to_herself(
     herself = client_for(await new_token(person_id=chair))
     to_her = await apply_for(club["treasurer"], club, club["chair_member"])
     before = await snapshot(superuser_connection)
-    response = await herself.post(f"/v1/loans/{to_her['id']}/approval", json={})
+    response = await herself.post(f"/v1/loans/{to_her['id']}/approval", json=APPROVED_ON)
     assert_problem(response, 403, "borrower_approval")
     assert await snapshot(superuser_connection) == before
     # she approves other members' loans, and another chair approves hers
     to_another = await apply_for(club["treasurer"], club, club["member"])
-    approved = await herself.post(f"/v1/loans/{to_another['id']}/approval", json={})
+    approved = await herself.post(f"/v1/loans/{to_another['id']}/approval", json=APPROVED_ON)
     assert approved.status_code == 200, approved.text
     other_chair = client_for(await new_token("chair", scope=club["scope"]))
-    hers = await other_chair.post(f"/v1/loans/{to_her['id']}/approval", json={})
+    hers = await other_chair.post(f"/v1/loans/{to_her['id']}/approval", json=APPROVED_ON)
     assert hers.status_code == 200, hers.text
     # nor may she approve writing her own loan off
     paid_out = await club["treasurer"].post(f"/v1/loans/{to_her['id']}/disbursement",
