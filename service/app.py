@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.endpoints import router as accounts_router
 from service.areas.endpoints import router as areas_router
@@ -48,38 +47,6 @@ errors are `application/problem+json` with a stable `code`; every POST honours
 not take is `400 unknown_query_parameter`; every 201 carries `Location`; problem titles
 and details follow `Accept-Language` (Vietnamese or English, English by default).
 """
-
-
-class ResponseBoundaryMiddleware:
-    """The outermost layer: every answer is counted for /metrics, and an exception that got
-    past the handlers and the other middleware still becomes problem+json (503
-    `database_unavailable` while the database is unreachable, 500 logged otherwise) instead
-    of plain text and a reset connection."""
-
-    def __init__(self, app: ASGIApp, stats: Counter[str]) -> None:
-        self.app = app
-        self.stats = stats
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def counting_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                self.stats[f"{message['status'] // 100}xx"] += 1
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counting_send)
-        except Exception as error:
-            if started:  # half an answer sent: only closing the connection tells the client
-                raise
-            response = problem_for(error)
-            await response(scope, receive, counting_send)
 
 
 async def method_not_allowed(request: Request, _: Exception) -> JSONResponse:
@@ -132,8 +99,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.add_middleware(TransactionMiddleware)
     app.add_middleware(LocationMiddleware)
     app.add_middleware(RequestLimitsMiddleware)
-    app.add_middleware(ResponseGuardMiddleware)
-    app.add_middleware(ResponseBoundaryMiddleware, stats=app.state.request_stats)
+    app.add_middleware(ResponseGuardMiddleware, stats=app.state.request_stats)
     for router in (operations_router, funds_router, accounts_router, entries_router):
         app.include_router(router)
     for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):

@@ -1,12 +1,17 @@
-"""What every answer carries, and the last net under the app.
+"""The outermost layer: what every answer carries, the count of every answer, and the
+last net under the app.
 
 Every response says `X-Content-Type-Options: nosniff`; API answers (all but the
-documentation pages) say `Cache-Control: no-store` unless they chose otherwise. An
-exception that no handler mapped on purpose becomes a logged 500 problem+json here,
-so that no answer leaves without these headers or in another shape.
+documentation pages) say `Cache-Control: no-store` unless they chose otherwise. Every
+answer is counted by status class for /metrics. An exception that got past the handlers
+and the other middleware still becomes problem+json (503 `database_unavailable` while the
+database is unreachable, a logged 500 otherwise) instead of plain text and a reset
+connection, with these headers and counted like any other answer.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,8 +23,9 @@ NO_STORE = (b"cache-control", b"no-store")
 
 
 class ResponseGuardMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, stats: Counter[str]) -> None:
         self.app = app
+        self.stats = stats
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,6 +40,7 @@ class ResponseGuardMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                self.stats[f"{message['status'] // 100}xx"] += 1
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(header for header in extra if header[0] not in present)
@@ -43,6 +50,6 @@ class ResponseGuardMiddleware:
         try:
             await self.app(scope, receive, guarded_send)
         except Exception as error:
-            if started:
+            if started:  # half an answer sent: only closing the connection tells the client
                 raise
             await problem_for(error)(scope, receive, guarded_send)
