@@ -13,7 +13,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import httpx
 
 from service.embedded import EmbeddedDatabase, start_embedded
 from tests.api.factories import entry_body
+from tests.test_readme_commands import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # The API must answer again this soon after the fault ends (the database is back, or the
@@ -41,12 +41,6 @@ SERVICE_START_SECONDS_MAX = 120.0
 def replay_hint(test: str, seed: int) -> str:
     return (f"seed {seed}; replay: CLUBFUND_FAULT_SEED={seed} "
             f".venv/bin/python -m pytest tests/faults -k {test}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def readable_temporary_directory(prefix: str) -> Path:

@@ -35,17 +35,12 @@ from service.audit.signing import private_key_from_base64
 from service.settings import Settings
 from tests.api.factories import create_account, create_fund, entry_body
 from tests.integration.test_audit_tampering import rewrite_history
+from tests.test_readme_commands import free_port
 from tests.unit.test_signed_notes import spec_open
 
 LOG_NAME = "clubfund.test/log"
 WITNESS_NAME = "finance.test/witness"
 POLLS_MAX = 300
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager
