@@ -30,12 +30,14 @@ AsOf = Annotated[DateText | None, Query(description="see the position on this da
 STATE = (409, "invalid_loan_state")
 SAME_ACTOR = (403, "same_actor_approval")
 BORROWER = (403, "borrower_approval")
-MONEY_PROBLEMS = (*POSTING_PROBLEMS, STATE, (409, "period_closed"))
+PERIOD_CLOSED = (409, "period_closed")
+MONEY_PROBLEMS = (*POSTING_PROBLEMS, STATE, PERIOD_CLOSED)
 
 
 @router.post("/v1/funds/{fund_id}/loans", status_code=status.HTTP_201_CREATED,
              response_model=LoanRead,
-             responses=problem_responses(NotFound, UnknownMember, (422, "invalid_loan_terms")))
+             responses=problem_responses(NotFound, UnknownMember, PERIOD_CLOSED,
+                                         (422, "invalid_loan_terms")))
 async def apply_for_loan(ctx: Context, fund_id: uuid.UUID, body: LoanCreate) -> LoanRead:
     """Record a member's loan application (status `applied`). Someone other than the
     actor who records it must approve it."""
@@ -67,7 +69,8 @@ async def get_schedule(ctx: Context, loan_id: uuid.UUID) -> ScheduleRead:
 
 
 @router.post("/v1/loans/{loan_id}/approval", response_model=LoanRead,
-             responses=problem_responses(NotFound, STATE, SAME_ACTOR, BORROWER))
+             responses=problem_responses(NotFound, STATE, PERIOD_CLOSED, SAME_ACTOR,
+                                         BORROWER))
 async def decide_application(
     ctx: Context, loan_id: uuid.UUID, body: LoanDecision | None = None
 ) -> LoanRead:
@@ -103,7 +106,7 @@ async def repay(ctx: Context, loan_id: uuid.UUID, body: RepaymentCreate) -> Repa
 
 
 @router.post("/v1/loans/{loan_id}/write-off", response_model=LoanRead,
-             responses=problem_responses(NotFound, STATE))
+             responses=problem_responses(NotFound, STATE, PERIOD_CLOSED))
 async def request_write_off(ctx: Context, loan_id: uuid.UUID, body: WriteOffRequest) -> LoanRead:
     """Ask for the loan to be written off (status `write_off_requested`; it takes no
     repayment until the request is decided)."""
