@@ -9,11 +9,13 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from service.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from service.context import RequestContext
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
@@ -267,9 +269,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # shutdown_grace_seconds), closes the pool, then re-raises SIGTERM: exit normally then,
     # so that the embedded PostgreSQL is stopped after the service, by its exit handler.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                timeout_graceful_shutdown=settings.shutdown_grace_seconds)
-    return 0
+    server = uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port))
+    server.run()
+    return 0 if server.started else 3
+
+
+def server_config(
+    app: Any, settings: Settings, *, host: str, port: int, log_level: str = "info"
+) -> uvicorn.Config:
+    """How `serve` runs the app under uvicorn (tests serve it the same way)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                          timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+                          timeout_keep_alive=settings.keep_alive_seconds)
 
 
 DEMO_SEED = 1336

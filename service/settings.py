@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     allow_non_durable_database: bool = False
     # On SIGTERM: stop accepting, let requests in flight finish for at most this long.
     shutdown_grace_seconds: int = 30
+    # How long an idle keep-alive connection stays open. Longer than the idle expiry of
+    # common HTTP clients and proxies (httpx 5 s, nginx 60 s), so that a client never
+    # reuses a connection the service is closing at that moment (the request would be
+    # cut without an answer).
+    keep_alive_seconds: int = 75
     # How many rows a list endpoint returns at most per page.
     page_limit_max: int = 500
     # The Ed25519 key that signs audit tree heads: base64 of its 32 raw private bytes, or a

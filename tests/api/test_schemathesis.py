@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from service.app import create_app
 from service.settings import Settings
 from tests.api.factories import accounts_by_code, entry_body, post_club, post_commune, post_member
+from tests.api.served_app import ServedApp
 
 # The time budget of the whole test, shared among the callers (the admin, who can reach
 # every route, gets the most) and within each between the phases that try operations one
@@ -41,38 +38,6 @@ SCHEMATHESIS_MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10")
 START_SECONDS_MAX = 180  # loading the document and stopping, on a busy machine
 SCHEMATHESIS = Path(sys.executable).parent / "st"
 SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
-
-
-class ServedApp:
-    """The app under uvicorn on a free loopback port, in a thread of its own."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run,
-                                       kwargs={"sockets": [self.socket]}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> ServedApp:
-        self.thread.start()
-        for _ in range(300):
-            if self.server.started:
-                return self
-            if not self.thread.is_alive():
-                break
-            await asyncio.sleep(0.05)
-        raise RuntimeError("the app did not start")
-
-    async def __aexit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        await asyncio.to_thread(self.thread.join, 30)
-        self.socket.close()
 
 
 async def run_schemathesis(
