@@ -70,10 +70,6 @@ PAGE = """\
 </html>
 """
 
-router = APIRouter(include_in_schema=False)
-
-
-@router.get(DOCS_PATH)
 async def documentation_page(request: Request) -> HTMLResponse:
     root = request.scope.get("root_path", "")
     openapi_url = request.app.openapi_url or "/openapi.json"
@@ -83,8 +79,8 @@ async def documentation_page(request: Request) -> HTMLResponse:
     ))
 
 
-@router.get(ASSETS_PATH + "/{asset_name}")
-async def documentation_asset(asset_name: str) -> Response:
+async def documentation_asset(request: Request) -> Response:
+    asset_name = request.path_params["asset_name"]
     caching = {"Cache-Control": f"public, max-age={ASSET_CACHE_SECONDS}"}
     if asset_name == STARTER_NAME:
         return Response(STARTER_SCRIPT, media_type="text/javascript; charset=utf-8",
@@ -93,6 +89,14 @@ async def documentation_asset(asset_name: str) -> Response:
     if media_type is None:
         raise NotFound()
     return Response(swagger_ui_file(asset_name), media_type=media_type, headers=caching)
+
+
+# Plain routes, as FastAPI's own /docs was: outside the OpenAPI document and the API's
+# dependencies (a query string on the page is the browser's business).
+router = APIRouter()
+router.add_route(DOCS_PATH, documentation_page, methods=["GET"], include_in_schema=False)
+router.add_route(ASSETS_PATH + "/{asset_name}", documentation_asset, methods=["GET"],
+                 include_in_schema=False)
 
 
 @cache
