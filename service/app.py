@@ -12,6 +12,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from service.accounts.endpoints import router as accounts_router
+from service.api_docs import document_example_nulls
+from service.api_docs import router as api_docs_router
 from service.areas.endpoints import router as areas_router
 from service.audit.background import audit_background
 from service.audit.endpoints import router as audit_router
@@ -22,7 +24,12 @@ from service.clubs.endpoints import router as clubs_router
 from service.corrections.endpoints import router as corrections_router
 from service.database import NonDurableDatabase, create_pool, require_durable_database
 from service.entries.endpoints import router as entries_router
-from service.errors import MethodNotAllowed, install_error_handlers, problem_for
+from service.errors import (
+    MethodNotAllowed,
+    document_problems,
+    install_error_handlers,
+    problem_for,
+)
 from service.funds.endpoints import router as funds_router
 from service.loans.endpoints import router as loans_router
 from service.locations import LocationMiddleware, document_locations
@@ -37,7 +44,7 @@ from service.request_limits import RequestLimitsMiddleware, document_body_proble
 from service.response_guard import ResponseGuardMiddleware
 from service.settings import Settings, get_settings
 from service.tokens.endpoints import router as tokens_router
-from service.transactions import TransactionMiddleware
+from service.transactions import TransactionMiddleware, document_idempotency
 
 DESCRIPTION = """
 Double-entry ledger for the revolving income funds of Vietnam's Intergenerational
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
 
     install_log_redaction()
     app = FastAPI(title="clubfund", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   dependencies=[Depends(refuse_unknown_query_parameters)])
     app.state.settings = settings
     app.state.pool = pool
@@ -110,7 +118,11 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.include_router(programme_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)
+    app.include_router(api_docs_router)
     document_locations(app)
     document_access(app)
     document_body_problems(app)
+    document_idempotency(app)
+    document_problems(app)
+    document_example_nulls(app)
     return app

@@ -11,13 +11,14 @@ says nothing of its cause. Routes declare what they may answer with
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import dates as ledger_dates
@@ -27,15 +28,6 @@ from service.language import Language, Text, language_of
 
 log = logging.getLogger("clubfund.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-
-
-class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[dict[str, Any]] | None = None
 
 
 class ClubfundError(Exception):
@@ -487,14 +479,51 @@ def map_database_error(error: asyncpg.PostgresError) -> Exception | None:
     return None
 
 
-class ProblemDetails(BaseModel):
-    """Documentation model for OpenAPI."""
+class ValidationErrorItem(BaseModel):
+    loc: list[str] = Field(description="where: `body`, then the field's path")
+    msg: str = Field(description="what is wrong, in English")
+    type: str = Field(description="the kind of mistake (`missing`, `int_type`, `invalid_text`…)")
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem, the body of every 4xx and 5xx answer
+    (`application/problem+json`). Switch on `code`: `title` and `detail` follow
+    `Accept-Language` and may be reworded."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "https://clubfund.example/problems/insufficient_funds",
+        "title": "Tài khoản không đủ tiền (không được âm)",
+        "status": 422,
+        "detail": "Tài khoản không đủ tiền (không được âm) (account"
+                  " 5f0c2a8e-3d41-4b7a-9e62-1c8d4f7a2b90 may not go below zero"
+                  " (would be -1500000))",
+        "code": "insufficient_funds",
+    }, {
+        "type": "https://clubfund.example/problems/validation_error",
+        "title": "Dữ liệu gửi lên không hợp lệ",
+        "status": 422,
+        "detail": "body.amount không hợp lệ: Input should be a valid integer",
+        "code": "validation_error",
+        "errors": [{"loc": ["body", "amount"], "msg": "Input should be a valid integer",
+                    "type": "int_type"}],
+    }]})
+
+    type: str = Field(description="a URI naming the kind of problem")
+    title: str = Field(description="the kind of problem, in the caller's language")
+    status: int = Field(description="the HTTP status")
+    detail: str = Field(description="this occurrence, naming the values concerned")
+    code: str = Field(description="stable machine-readable code: switch on this")
+    errors: list[ValidationErrorItem] | None = Field(
+        None, description="each field that was wrong (`validation_error` and input rules)")
+
+
+PROBLEM_PREFIX = "Problem: "
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDetails"}
+
+
+def problem_response(description: str) -> dict[str, Any]:
+    """One status's OpenAPI response: the problem schema under `application/problem+json`."""
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
 
 
 def problem_responses(*errors: type[ClubfundError] | tuple[int, str]) -> dict[int | str, Any]:
@@ -505,13 +534,46 @@ def problem_responses(*errors: type[ClubfundError] | tuple[int, str]) -> dict[in
         status, code = (item.status, item.code) if isinstance(item, type) else item
         by_status.setdefault(status, []).append(code)
     return {
-        status: {
-            "model": ProblemDetails,
-            "description": "Problem: " + ", ".join(sorted(set(codes))),
-            "content": {PROBLEM_MEDIA_TYPE: {}},
-        }
+        status: problem_response(PROBLEM_PREFIX + ", ".join(sorted(set(codes))))
         for status, codes in sorted(by_status.items())
     }
+
+
+def add_problems(responses: dict[str, Any], problems: tuple[type[ClubfundError], ...]) -> None:
+    """Add each problem's code to its status's response (idempotent)."""
+    for error in problems:
+        status = str(error.status)
+        response = responses.get(status)
+        if response is None:
+            responses[status] = problem_response(PROBLEM_PREFIX + error.code)
+            continue
+        described: str = response.get("description", "")
+        codes = set(described.removeprefix(PROBLEM_PREFIX).split(", ")) - {""}
+        if described.startswith(PROBLEM_PREFIX) or not described:
+            response["description"] = PROBLEM_PREFIX + ", ".join(sorted(codes | {error.code}))
+    ordered = dict(sorted(responses.items()))
+    responses.clear()
+    responses.update(ordered)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Put `ProblemDetails` (which `problem_response` refers to) in the OpenAPI components."""
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        models = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = ProblemDetails.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+        models.update(problem_schema.pop("$defs", {}))
+        models["ProblemDetails"] = problem_schema
+        schema["components"]["schemas"] = dict(sorted(models.items()))
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -16,19 +16,18 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.input_limits import BODY_DEPTH_MAX, BODY_SIZE_MAX_BYTES, json_depth_exceeds
-from service.auth.openapi import problem_response
 from service.errors import (
     BadRequest,
     ClubfundError,
     JsonTooDeep,
     MalformedJson,
     PayloadTooLarge,
+    add_problems,
     problem_for,
 )
 
 # What any operation that takes a body may answer before its handler runs.
 BODY_PROBLEMS: tuple[type[ClubfundError], ...] = (MalformedJson, JsonTooDeep, PayloadTooLarge)
-PROBLEM_PREFIX = "Problem: "
 
 
 class RequestLimitsMiddleware:
@@ -106,20 +105,3 @@ def document_body_problems(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def add_problems(responses: dict[str, Any], problems: tuple[type[ClubfundError], ...]) -> None:
-    """Add each problem's code to its status's response (idempotent)."""
-    for error in problems:
-        status = str(error.status)
-        response = responses.get(status)
-        if response is None:
-            responses[status] = problem_response(PROBLEM_PREFIX + error.code)
-            continue
-        described: str = response.get("description", "")
-        codes = set(described.removeprefix(PROBLEM_PREFIX).split(", ")) - {""}
-        if described.startswith(PROBLEM_PREFIX) or not described:
-            response["description"] = PROBLEM_PREFIX + ", ".join(sorted(codes | {error.code}))
-    ordered = dict(sorted(responses.items()))
-    responses.clear()
-    responses.update(ordered)

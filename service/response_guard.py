@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import problem_for
 
-DOCUMENTATION_PATHS = ("/docs", "/redoc", "/openapi.json")
+DOCUMENTATION_PATHS = ("/docs", "/openapi.json")
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 NO_STORE = (b"cache-control", b"no-store")
 

@@ -26,16 +26,17 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import rfc8785
 from asyncpg.transaction import Transaction
-from fastapi import Request
+from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.input_limits import FORBIDDEN_CHARACTERS
+from ledger.input_limits import FORBIDDEN_CHARACTERS, TEXT_PATTERN
 from service.audit.background import sign_heads_before_commit, wake_background
 from service.audit.service import LOGS_WRITTEN
 from service.auth.service import authorise_request, restore_scope
@@ -43,6 +44,7 @@ from service.errors import (
     DatabaseUnavailable,
     IdempotencyConflict,
     ValidationFailed,
+    add_problems,
     is_database_unreachable,
     problem_for,
 )
@@ -53,7 +55,55 @@ from service.request_limits import replay_body
 GLOBAL_FUND_ID = uuid.UUID(int=0)
 IDEMPOTENCY_KEY_LENGTH_MAX = 200
 REPLAY_HEADER = b"idempotent-replayed"
-NO_TRANSACTION_PATHS = ("/healthz", "/metrics", "/docs", "/redoc", "/openapi.json")
+NO_TRANSACTION_PATHS = ("/healthz", "/metrics", "/docs", "/openapi.json")
+
+
+# The service takes the key on every POST and requires it on none.
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Your unique key for this write (1–200 characters, no control characters), for"
+        " example a UUID made when the user pressed Save. Repeating the request with the"
+        " same key and body replays the first answer (`Idempotent-Replayed: true`) and"
+        " writes nothing again; the same key with another request is `409"
+        " idempotency_conflict`. Keys belong to the caller's token. Send one with every"
+        " POST, and retry a POST that got no answer with the same key and body."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_LENGTH_MAX,
+               "pattern": TEXT_PATTERN},
+    "example": "6f1d2c3b-8a4e-4f7d-b2c9-0e5a7d3f9b14",
+}
+REPLAYED_HEADER_DOCUMENT: dict[str, Any] = {
+    "description": "`true` when this is the stored answer to an earlier request with the"
+                   " same `Idempotency-Key` (nothing was written again)",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+def document_idempotency(app: FastAPI) -> None:
+    """Declare `Idempotency-Key`, its 409 and `Idempotent-Replayed` on every POST in OpenAPI."""
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            operation = operations.get("post")
+            if operation is None:
+                continue
+            parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
+            if IDEMPOTENCY_KEY_PARAMETER not in parameters:
+                parameters.append(IDEMPOTENCY_KEY_PARAMETER)
+            responses = operation.setdefault("responses", {})
+            add_problems(responses, (IdempotencyConflict,))
+            for status, response in responses.items():
+                if status.startswith("2"):
+                    response.setdefault("headers", {})["Idempotent-Replayed"] = (
+                        REPLAYED_HEADER_DOCUMENT)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:

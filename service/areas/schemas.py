@@ -6,6 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service import example_values as example
 from service.dates import DateText
 from service.input_types import TEXT_RULE, Text
 
@@ -25,7 +26,10 @@ class AreaLevel(StrEnum):
 
 
 class AreaCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"code": example.COMMUNE_CODE, "name": "Xã Tịnh Hà", "level": "commune",
+         "parent_code": "527", "valid_from": "2026-01-01"},
+    ]})
     code: AreaCode = Field(examples=["51"],
                       description="the official code (GSO administrative unit code)")
     name: Text = Field(min_length=1, max_length=200, examples=["Quảng Ngãi"])
@@ -37,7 +41,9 @@ class AreaCreate(BaseModel):
 class AreaParentCreate(BaseModel):
     """Re-parent an area from `valid_from` on (the previous parent stays in the history)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"parent_code": "522", "valid_from": "2026-07-01"},
+    ]})
     parent_code: AreaCode | None
     valid_from: DateText
 
@@ -45,7 +51,9 @@ class AreaParentCreate(BaseModel):
 class AreaDissolution(BaseModel):
     """End an area on `valid_to` (exclusive): its children and clubs must have moved."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"valid_to": "2026-07-01"},
+    ]})
     valid_to: DateText
 
 
@@ -56,6 +64,13 @@ class AreaParentRead(BaseModel):
 
 
 class AreaRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": example.COMMUNE_CODE, "name": "Xã Tịnh Hà", "level": "commune",
+        "valid_from": "2026-01-01", "valid_to": None,
+        "created_at": "2026-01-05T10:02:11+07:00", "as_of": "2026-11-30",
+        "parent_code": "527", "children": [],
+        "parents": [{"parent_code": "527", "valid_from": "2026-01-01", "valid_to": None}],
+    }]})
     location: ClassVar[str] = "/v1/areas/{code}"
     code: str
     name: str

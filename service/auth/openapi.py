@@ -10,13 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from service.auth.rules import ACCESS_KINDS, rule_for
-from service.errors import PROBLEM_MEDIA_TYPE
-
-PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDetails"}
-
-
-def problem_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+from service.errors import problem_response
 
 
 def document_access(app: FastAPI) -> None:

@@ -69,8 +69,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/docs/assets/{asset_name}"): PUBLIC,
     # funds
     ("POST", "/v1/funds"): ADMIN_ONLY,
     ("GET", "/v1/funds"): READ,

@@ -7,13 +7,17 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from service import example_values as example
 from service.areas.schemas import AreaCode
 from service.dates import DateText
 from service.input_types import Text
 
 
 class ClubCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "CLB Liên thế hệ tự giúp nhau xã Tịnh Hà", "area_code": example.COMMUNE_CODE,
+         "established_on": "2026-03-02"},
+    ]})
     name: Text = Field(min_length=1, max_length=200, examples=["CLB LTH xã Tịnh Hà"])
     area_code: AreaCode = Field(description="the commune it belongs to")
     established_on: DateText | None = Field(
@@ -24,7 +28,9 @@ class ClubCreate(BaseModel):
 class ClubMove(BaseModel):
     """The club belongs to another commune from `valid_from` on (e.g. communes merged)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"area_code": "21091", "valid_from": "2026-07-01"},
+    ]})
     area_code: AreaCode
     valid_from: DateText
 
@@ -36,6 +42,13 @@ class ClubAreaRead(BaseModel):
 
 
 class ClubRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": example.CLUB_ID, "fund_id": example.FUND_ID,
+        "name": "CLB Liên thế hệ tự giúp nhau xã Tịnh Hà", "area_code": example.COMMUNE_CODE,
+        "established_on": "2026-03-02", "created_at": "2026-03-02T08:15:00+07:00",
+        "areas": [{"area_code": example.COMMUNE_CODE, "valid_from": "2026-03-02",
+                   "valid_to": None}],
+    }]})
     location: ClassVar[str] = "/v1/clubs/{id}"
     id: uuid.UUID
     fund_id: uuid.UUID = Field(description="the club's income fund")
@@ -59,7 +72,10 @@ class MemberStatus(StrEnum):
 
 
 class MemberCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Trần Thị Lan", "gender": "female", "birth_year": 1958, "status": "active",
+         "joined_on": "2026-03-02"},
+    ]})
     name: Text = Field(min_length=1, max_length=200, examples=["Nguyễn Thị A"])
     gender: Gender
     birth_year: StrictInt = Field(ge=1900, le=2100, examples=[1955])
@@ -68,6 +84,11 @@ class MemberCreate(BaseModel):
 
 
 class MemberRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": example.MEMBER_ID, "club_id": example.CLUB_ID, "name": "Trần Thị Lan",
+        "gender": "female", "birth_year": 1958, "status": "active", "joined_on": "2026-03-02",
+        "created_at": "2026-03-02T08:40:12+07:00",
+    }]})
     location: ClassVar[str] = "/v1/clubs/{club_id}/members"
     id: uuid.UUID
     club_id: uuid.UUID

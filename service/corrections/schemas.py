@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service import example_values as example
 from service.audit.schemas import AuditStamp
 
 REASON_LENGTH_MAX = 500
@@ -23,18 +24,32 @@ class CorrectionStatus(StrEnum):
 
 
 class ReopenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "Phiếu thu ngày 12/10 ghi sai số tiền, cần mở lại tháng 10 để sửa"},
+    ]})
     reason: str = Field(min_length=1, max_length=REASON_LENGTH_MAX,
                         examples=["phiếu thu ngày 12 ghi sai số tiền"])
 
 
 class CorrectionDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"note": "Đã đối chiếu với sổ quỹ tiền mặt, đồng ý"},
+    ]})
     note: str | None = Field(default=None, min_length=1, max_length=REASON_LENGTH_MAX)
 
 
 class CorrectionRead(BaseModel):
     """A correction asked by one person and decided by another."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": example.CORRECTION_ID, "fund_id": example.FUND_ID, "kind": "reversal",
+        "status": "pending", "entry_id": example.ENTRY_ID, "period": None,
+        "reason": "Phiếu thu ghi nhầm 1.500.000 đồng, số tiền đúng là 150.000 đồng",
+        "effective_date": "2026-11-14", "description": "Đảo phiếu thu PT-2026-0117",
+        "requested_by": example.TREASURER, "requested_at": "2026-11-14T15:20:03+07:00",
+        "decided_by": None, "decided_at": None, "decision_note": None,
+        "reversal_entry_id": None, "audit": example.AUDIT_STAMP,
+    }]})
 
     id: uuid.UUID
     fund_id: uuid.UUID

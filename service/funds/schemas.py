@@ -7,17 +7,26 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ledger.money import CURRENCY_MINOR_UNITS
+from service import example_values as example
 from service.audit.schemas import AuditStamp
 from service.input_types import CurrencyCode, Text
 
 
 class FundCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Text = Field(min_length=1, max_length=200, examples=["Quỹ thử"])
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Quỹ hỗ trợ sinh kế Hội Người cao tuổi huyện Sơn Tịnh", "currency": "VND"},
+    ]})
+    name: Text = Field(min_length=1, max_length=200)
     currency: CurrencyCode = "VND"
 
 
 class FundRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": example.FUND_ID, "name": "Quỹ CLB Liên thế hệ tự giúp nhau xã Tịnh Hà",
+        "currency": "VND", "minor_units": 0, "entry_count": 37,
+        "created_at": "2026-03-02T08:15:00+07:00", "audit": example.AUDIT_STAMP,
+        "club_id": example.CLUB_ID,
+    }]})
     location: ClassVar[str] = "/v1/funds/{id}"
     id: uuid.UUID
     name: str

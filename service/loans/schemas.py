@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from ledger.chart import PaymentMethod
 from ledger.loan_lifecycle import LoanStatus
 from ledger.loans import MAX_INSTALLMENTS, Amortization, DayCount, Frequency, InterestMethod
+from service import example_values as example
 from service.dates import DateText
 from service.entries.schemas import AmountMinor
 from service.input_types import TEXT_RULE, Text
@@ -22,7 +23,14 @@ RateText = Annotated[str, Field(pattern=r"^(0|1)(\.[0-9]{1,12})?$", examples=["0
 class LoanCreate(BaseModel):
     """A member's application. Recorded by one actor; approved by another."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "member_id": example.MEMBER_ID, "principal": 12_000_000, "installments": 12,
+        "frequency": "monthly", "interest_method": "flat",
+        "amortization": "equal_installments", "rate_per_period": "0.005",
+        "day_count": "per_period", "first_due_date": "2026-12-20", "grace_periods": 0,
+        "rounding_unit": 1000, "penalty_rate_per_day": "0",
+        "purpose": "Mua 2 con bò giống để chăn nuôi", "applied_on": "2026-11-20",
+    }]})
     member_id: uuid.UUID
     principal: AmountMinor = Field(examples=[5_000_000])
     installments: StrictInt = Field(ge=1, le=MAX_INSTALLMENTS, examples=[12])
@@ -45,27 +53,37 @@ class Decision(StrEnum):
 
 
 class LoanDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"decision": "approve", "note": "Ban chủ nhiệm đã họp xét duyệt ngày 21/11/2026",
+         "effective_date": "2026-11-21"},
+    ]})
     decision: Decision = Decision.APPROVE
     note: Text | None = Field(default=None, max_length=500)
     effective_date: DateText | None = Field(default=None, description="default: today")
 
 
 class DisbursementCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"effective_date": "2026-11-22", "payment_method": "cash"},
+    ]})
     effective_date: DateText | None = Field(default=None, description="default: today")
     payment_method: PaymentMethod = PaymentMethod.CASH
 
 
 class RepaymentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    amount: AmountMinor = Field(examples=[466_667])
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount": 1_060_000, "effective_date": "2026-11-28", "payment_method": "cash"},
+    ]})
+    amount: AmountMinor = Field(examples=[1_060_000])
     effective_date: DateText | None = Field(default=None, description="default: today")
     payment_method: PaymentMethod = PaymentMethod.CASH
 
 
 class WriteOffRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "Hội viên qua đời, gia đình không có khả năng trả nợ",
+         "effective_date": "2026-11-25"},
+    ]})
     reason: Text = Field(min_length=1, max_length=500, examples=["thành viên qua đời"])
     effective_date: DateText | None = Field(default=None, description="default: today")
 
@@ -87,6 +105,22 @@ class LoanEventRead(BaseModel):
 
 
 class LoanRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": example.LOAN_ID, "fund_id": example.FUND_ID, "number": 14,
+        "member_id": example.MEMBER_ID, "status": "disbursed", "principal": 12_000_000,
+        "installments": 12, "frequency": "monthly", "interest_method": "flat",
+        "amortization": "equal_installments", "rate_per_period": "0.005",
+        "day_count": "per_period", "grace_periods": 0, "rounding_unit": 1000,
+        "penalty_rate_per_day": "0", "first_due_date": "2026-06-20",
+        "purpose": "Mua 2 con bò giống để chăn nuôi", "applied_on": "2026-05-12",
+        "applied_by": example.TREASURER, "approved_by": example.CHAIR,
+        "disbursed_on": "2026-05-20", "account_id": example.LOAN_ACCOUNT_ID,
+        "account_code": "131.0014", "write_off_requested_by": None, "as_of": "2026-11-30",
+        "outstanding_principal": 6_000_000, "principal_repaid": 6_000_000,
+        "interest_paid": 360_000, "penalty_paid": 0, "interest_waived": 0,
+        "amount_due": 0, "payoff_amount": 6_000_000, "days_overdue": 0,
+        "at_risk_30": False, "par30_principal": 0, "events": [],
+    }]})
     location: ClassVar[str] = "/v1/loans/{id}"
     id: uuid.UUID
     fund_id: uuid.UUID
@@ -146,6 +180,12 @@ class ScheduleRead(BaseModel):
 
 
 class RepaymentRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "entry_id": example.ENTRY_ID, "voucher_number": "PT-2026-0121",
+        "loan_id": example.LOAN_ID,
+        "allocation": {"penalty": 0, "interest": 60_000, "principal": 1_000_000},
+        "outstanding_principal": 5_000_000, "status": "disbursed",
+    }]})
     location: ClassVar[str] = "/v1/entries/{entry_id}"
     entry_id: uuid.UUID
     voucher_number: str | None

@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.people import PHONE_LENGTH_MAX
+from service import example_values as example
 from service.input_types import TEXT_RULE, Text
 
 Role = Literal["admin", "auditor", "treasurer", "chair", "integration"]
@@ -16,7 +17,10 @@ SCOPE_PATTERN = r"^(area|club):\S{1,100}$"
 
 
 class PersonCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Phạm Thị Hoa", "phone": "0912 345 678", "role": "treasurer",
+         "scope": f"club:{example.CLUB_ID}", "member_id": example.MEMBER_ID},
+    ]})
     name: Annotated[str, Field(pattern=NAME_PATTERN), TEXT_RULE] = Field(
         min_length=1, max_length=200, examples=["Nguyễn Thị Hoa"])
     phone: Text | None = Field(
@@ -38,6 +42,12 @@ class PersonCreate(BaseModel):
 
 
 class PersonRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": example.PERSON_ID, "name": "Phạm Thị Hoa", "phone": "+84912345678",
+        "role": "treasurer", "scope": f"club:{example.CLUB_ID}", "member_id": example.MEMBER_ID,
+        "actor": example.TREASURER, "created_at": "2026-03-02T09:05:44+07:00",
+        "created_by": "person:7b2e5d9c-4a1f-4e38-8c06-d3f1a9b7e254",
+    }]})
     location: ClassVar[str] = "/v1/people/{id}"
 
     id: uuid.UUID

@@ -19,7 +19,10 @@ FUND_SIZE_MAX = 10**15  # minor units
 class TargetCreate(BaseModel):
     """The plan's target for an area and year. Setting it again replaces it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"year": 2026, "new_clubs": 12, "members": 600, "fund_size": 600_000_000,
+         "currency": "VND", "plan_reference": "70/KH-UBND"},
+    ]})
     year: StrictInt = Field(ge=YEAR_MIN, le=YEAR_MAX, examples=[2026])
     new_clubs: StrictInt = Field(ge=0, le=NEW_CLUBS_MAX, description="clubs to establish")
     members: StrictInt = Field(ge=0, le=MEMBERS_MAX,

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service import example_values as example
 from service.input_types import Text
 from service.people.schemas import Role
 
@@ -13,7 +14,10 @@ EXPIRES_DAYS_MAX = 3650
 
 
 class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"person_id": example.PERSON_ID, "write": False, "expires_days": 365,
+         "label": "Điện thoại của thủ quỹ Phạm Thị Hoa"},
+    ]})
     person_id: uuid.UUID = Field(
         description="the person the token belongs to: it takes her role and scope, and "
                     "every write made with it names her"
