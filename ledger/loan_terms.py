@@ -91,7 +91,7 @@ def check_term_bounds(terms: LoanTerms) -> Schedule:
             TermRule.PENALTY_RATE_MAX, "penalty_rate_per_day",
             f"the penalty {percent(penalty)} % a year (per day × {DAYS_PER_YEAR}) is above "
             f"{percent(PENALTY_TO_RATE_RATIO_MAX)} % of the loan's annual rate "
-            f"{percent(rate)} %, i.e. {percent(penalty_max)} % (Civil Code art. 466)",
+            f"{percent(rate)} %, that is {percent(penalty_max)} % (Civil Code art. 466)",
             penalty_percent=percent(penalty), limit_percent=percent(penalty_max),
             annual_rate_percent=percent(rate),
         )
