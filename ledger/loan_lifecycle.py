@@ -17,7 +17,9 @@ write-off request takes no repayment until the request is rejected.
 
 Every event, the application included, is dated not after today and not in a closed
 month, and the events keep their order: applied ≤ approved (or rejected) ≤ disbursed ≤
-repaid / write-off requested ≤ write-off decided (`check_event_date`).
+repaid / write-off requested ≤ write-off decided (`check_event_date`); an approved loan
+may be rescheduled (a new first due date or instalment count, status unchanged) any
+number of times before it is disbursed, each dated on or after the approval.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class LoanStatus(StrEnum):
 class LoanAction(StrEnum):
     APPLY = "apply"  # the application: the loan's first event, no transition
     APPROVE = "approve"
+    RESCHEDULE = "reschedule"  # new first due date or instalment count, before disbursement
     REJECT = "reject"
     DISBURSE = "disburse"
     REPAY = "repay"
@@ -76,6 +79,7 @@ class LoanAction(StrEnum):
 TRANSITIONS: Final[dict[tuple[LoanStatus, LoanAction], LoanStatus]] = {
     (LoanStatus.APPLIED, LoanAction.APPROVE): LoanStatus.APPROVED,
     (LoanStatus.APPLIED, LoanAction.REJECT): LoanStatus.REJECTED,
+    (LoanStatus.APPROVED, LoanAction.RESCHEDULE): LoanStatus.APPROVED,
     (LoanStatus.APPROVED, LoanAction.DISBURSE): LoanStatus.DISBURSED,
     (LoanStatus.DISBURSED, LoanAction.REPAY): LoanStatus.DISBURSED,
     (LoanStatus.DISBURSED, LoanAction.PAY_OFF): LoanStatus.REPAID,
@@ -133,6 +137,7 @@ _EVENT_ORDER: Final[dict[LoanAction, tuple[str, str | None, str]]] = {
     LoanAction.APPLY: ("the application", None, ""),
     LoanAction.APPROVE: ("the approval", "applied_on", "the application"),
     LoanAction.REJECT: ("the rejection", "applied_on", "the application"),
+    LoanAction.RESCHEDULE: ("the rescheduling", "approved_on", "the approval"),
     LoanAction.DISBURSE: ("the disbursement", "approved_on", "the approval"),
     LoanAction.REPAY: ("the repayment", "disbursed_on", "the disbursement"),
     LoanAction.PAY_OFF: ("the repayment", "disbursed_on", "the disbursement"),

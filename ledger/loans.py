@@ -10,14 +10,19 @@ Rounding
     rounded to the unit. The last instalment takes whatever principal is left, so
     principal sums to `terms.principal` exactly and no đồng is created or lost. When
     rounding up would use the principal up before the last instalment, the level
-    amount is rounded down to the unit instead. An instalment's principal is clamped
-    to [0, principal still outstanding]: never negative (so when each instalment repays
-    only a few đồng, per-period interest rounding can leave the last declining-balance
-    instalments at 0).
+    amount is rounded down to the unit instead; so it is when rounding up would leave
+    the last instalment below one unit and rounding down leaves none below it. An
+    instalment's principal is clamped to [0, principal still outstanding]: never
+    negative (so when each instalment repays only a few đồng, per-period interest
+    rounding can leave the last declining-balance instalments at 0). The bounds on a
+    new loan's terms (ledger/loan_terms.py) refuse such loans.
 
 Interest methods
-    flat: each instalment's interest is round(principal × rate_per_period) on the
-    original principal, for every instalment including grace periods.
+    flat: the total interest is round(principal × rate_per_period × installments)
+    (ROUND_HALF_UP to one minor unit) on the original principal, charged over every
+    instalment including grace periods: each instalment takes the total // installments
+    and the last also takes the remainder (as it takes the principal left), so the
+    interest sums to that total exactly.
     declining_balance: each instalment's interest is charged on the principal
     outstanding during its period (see day count); equal_installments uses the
     annuity A = P·r / (1 − (1 + r)^−m), computed in Decimal, r = rate_per_period,
@@ -347,6 +352,13 @@ def _annuity(principal: int, period_rates: list[Decimal]) -> Decimal:
         return principal / present_value_of_one
 
 
+def flat_interest_total(terms: LoanTerms) -> int:
+    """A flat loan's total interest: round(principal × rate_per_period × installments),
+    ROUND_HALF_UP to one minor unit."""
+    with localcontext(_DECIMAL_CONTEXT):
+        return _round_half_up(terms.principal * terms.rate_per_period * terms.installments)
+
+
 def build_schedule(terms: LoanTerms) -> Schedule:
     """The repayment schedule of `terms` (checked first). Principal sums to
     `terms.principal` exactly; every component is a non-negative integer."""
@@ -356,6 +368,12 @@ def build_schedule(terms: LoanTerms) -> Schedule:
         # Rounding up to the unit used the principal up early, which would leave
         # instalments without principal (flat ones still charging interest): round down.
         rows = _schedule_rows(terms, ROUND_FLOOR)
+    elif len(rows) > 1 and rows[-1].total < terms.rounding_unit:
+        # Rounding up left the last instalment below one unit: round down, when that
+        # gives every instalment at least one unit.
+        rounded_down = _schedule_rows(terms, ROUND_FLOOR)
+        if min(row.total for row in rounded_down) >= terms.rounding_unit:
+            rows = rounded_down
     for row in rows:
         if row.total > AMOUNT_MINOR_MAX:
             raise InvalidLoanTerms(
@@ -373,7 +391,8 @@ def _schedule_rows(terms: LoanTerms, rounding: str) -> tuple[Installment, ...]:
     count = terms.installments
     amortizing = count - terms.grace_periods
     flat = terms.interest_method is InterestMethod.FLAT
-    flat_interest = _round_half_up(terms.principal * terms.rate_per_period)
+    flat_total_interest = flat_interest_total(terms)
+    flat_interest = flat_total_interest // count  # the last instalment adds the remainder
     # The level amount: the instalment total for declining equal_installments (the
     # annuity; principal = level - interest), otherwise the principal of each row.
     annuity = not flat and terms.amortization is Amortization.EQUAL_INSTALLMENTS
@@ -403,6 +422,8 @@ def _schedule_rows(terms: LoanTerms, rounding: str) -> tuple[Installment, ...]:
     for k, due in enumerate(due_dates):
         if flat:
             interest = flat_interest
+            if k == count - 1:
+                interest += flat_total_interest - flat_interest * count
         else:
             interest = _round_half_up(outstanding * rates[k])
         if k == count - 1:

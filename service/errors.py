@@ -436,6 +436,11 @@ def problem_for(error: Exception, language: Language = "en") -> JSONResponse:
     if isinstance(error, ledger_errors.LedgerError) and type(error) in LEDGER_STATUS:
         status = LEDGER_STATUS[type(error)]
         title = ledger_title(error).render(language)
+        if isinstance(error, loan_terms.LoanTermsOutOfBounds):
+            return problem(status, error.code, title,
+                           LOAN_TERM_RULES[error.rule].render(language, **error.values),
+                           [{"loc": ["body", error.field], "msg": error.detail,
+                             "type": error.rule.value}])
         return problem(status, error.code, title,
                        untranslated_detail(title, error.detail, language))
     if is_database_unreachable(error):
@@ -651,6 +656,7 @@ class UnknownPerson(ClubfundError):
 from ledger import (  # noqa: E402
     checkpoints,
     loan_lifecycle,
+    loan_terms,
     loans,
     log_replay,
     people,
@@ -757,6 +763,7 @@ LEDGER_STATUS.update({
     loan_lifecycle.SameActorApproval: 403,
     loan_lifecycle.BorrowerApproval: 403,
     loans.InvalidLoanTerms: 422,
+    loan_terms.LoanTermsOutOfBounds: 422,
     reports.InvalidReportRange: 422,
     loans.Overpayment: 422,
     loans.LoanClosed: 409,
@@ -774,8 +781,35 @@ LEDGER_STATUS.update({
     checkpoints.InvalidWitnessRequest: 422,
     log_replay.LogMismatch: 422,
 })
+# Each bound on a new loan's terms (ledger/loan_terms.py), named in both languages: the
+# detail of its `invalid_loan_terms` problem; `errors[0].type` is the rule.
+LOAN_TERM_RULES: dict[loan_terms.TermRule, Text] = {
+    loan_terms.TermRule.ANNUAL_RATE_MAX: Text(
+        "annual_rate_max: the annual rate {annual_rate_percent} % (rate per period × "
+        "{periods_per_year} periods a year) is above {limit_percent} % (Civil Code art. 468)",
+        "annual_rate_max: lãi suất năm {annual_rate_percent} % (lãi suất mỗi kỳ × "
+        "{periods_per_year} kỳ một năm) vượt quá {limit_percent} % (Bộ luật Dân sự, điều 468)"),
+    loan_terms.TermRule.PENALTY_RATE_MAX: Text(
+        "penalty_rate_max: the overdue penalty {penalty_percent} % a year (per day × 365) is "
+        "above 150 % of the loan's annual rate {annual_rate_percent} %, that is "
+        "{limit_percent} % (Civil Code art. 466)",
+        "penalty_rate_max: lãi phạt quá hạn {penalty_percent} % một năm (mỗi ngày × 365) "
+        "vượt quá 150 % lãi suất năm của khoản vay {annual_rate_percent} %, tức là "
+        "{limit_percent} % (Bộ luật Dân sự, điều 466)"),
+    loan_terms.TermRule.PRINCIPAL_MIN: Text(
+        "principal_min: the principal {principal} is less than one rounding unit "
+        "({rounding_unit}) per instalment ({installments}): at least {principal_min}",
+        "principal_min: số tiền vay {principal} nhỏ hơn một đơn vị làm tròn "
+        "({rounding_unit}) cho mỗi kỳ trả ({installments} kỳ): tối thiểu {principal_min}"),
+    loan_terms.TermRule.ROUNDING_UNIT_MAX: Text(
+        "rounding_unit_max: the rounding unit {rounding_unit} is larger than instalment "
+        "{installment} ({installment_total})",
+        "rounding_unit_max: đơn vị làm tròn {rounding_unit} lớn hơn kỳ trả số "
+        "{installment} ({installment_total})"),
+}
 CONSTRAINT_ERRORS.update({
     "ck_entries_period_open": periods.PeriodClosed,
+    "ck_loans_terms_within_bounds": loans.InvalidLoanTerms,
     "pk_areas": DuplicateArea,
     "uq_people_phone": DuplicatePhone,
     "fk_people_scope_club_id_member_id_members": UnknownMember,

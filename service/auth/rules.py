@@ -135,6 +135,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/loans/{loan_id}"): READ,
     ("GET", "/v1/loans/{loan_id}/schedule"): READ,
     ("POST", "/v1/loans/{loan_id}/approval"): APPROVE,
+    ("POST", "/v1/loans/{loan_id}/reschedule"): RECORD,
     ("POST", "/v1/loans/{loan_id}/disbursement"): RECORD,
     ("POST", "/v1/loans/{loan_id}/repayments"): RECORD,
     ("POST", "/v1/loans/{loan_id}/write-off"): RECORD,

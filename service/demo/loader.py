@@ -75,6 +75,10 @@ AREAS_VALID_FROM = date(2004, 1, 1)
 REORGANISATION = date(2025, 7, 1)
 CASH_RESERVE = 1_000_000  # the treasurer keeps this much in the box
 MILLION = 1_000_000
+# (rate per month, a penalty per day within 150 % of it: rate × 12 × 1.5 / 365, rounded
+# down), the rate 1 %/month twice as often as the others.
+DEMO_RATES = (("0", "0"), ("0.005", "0.0002"), ("0.007", "0.0003"), ("0.008", "0.0003"),
+              ("0.01", "0.0004"), ("0.01", "0.0004"))
 PLAN_REFERENCE = "70/KH-UBND"
 SEED_MONEY = 50 * MILLION  # the plan's seed money per new club
 
@@ -206,13 +210,16 @@ class ClubBook:
             return
         member = rng.choice(free)
         disburse_on = day + timedelta(days=rng.randint(2, 5))
+        # Rates a club charges (at most 1 %/month, 12 %/year: under the legal 20 %) and,
+        # on some loans, the penalty of each that 150 % of its rate allows, per day.
+        rate, penalty = rng.choice(DEMO_RATES)
         body = LoanCreate(
             member_id=member, principal=principal,
             installments=rng.choice((6, 9, 12, 12, 12, 18)),
             interest_method=InterestMethod.FLAT,
-            rate_per_period=rng.choice(("0", "0.005", "0.007", "0.008", "0.01", "0.01")),
+            rate_per_period=rate,
             first_due_date=add_months(disburse_on, 1), rounding_unit=1_000,
-            penalty_rate_per_day=rng.choice(("0", "0.0005")),
+            penalty_rate_per_day=rng.choice(("0", penalty)),
             purpose=rng.choice(names.LOAN_PURPOSES), applied_on=day,
         )
         applied = await loans.apply_for_loan(self.treasurer, self.fund_id, body)

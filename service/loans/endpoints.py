@@ -16,6 +16,7 @@ from service.loans.schemas import (
     LoanCreate,
     LoanDecision,
     LoanRead,
+    LoanReschedule,
     RepaymentCreate,
     RepaymentRead,
     ScheduleRead,
@@ -78,6 +79,18 @@ async def decide_application(
     who recorded it (`same_actor_approval`; another token of hers is still her) nor the
     member the loan is to (`borrower_approval`)."""
     return await service.decide_application(ctx, loan_id, body or LoanDecision())
+
+
+@router.post("/v1/loans/{loan_id}/reschedule", response_model=LoanRead,
+             responses=problem_responses(NotFound, STATE, (409, "period_closed"),
+                                         (422, "invalid_loan_terms"), (422, "invalid_date"),
+                                         (422, "future_date")))
+async def reschedule(ctx: Context, loan_id: uuid.UUID, body: LoanReschedule) -> LoanRead:
+    """Give an approved loan not yet paid out a new first due date, a new instalment
+    count, or both: the schedule is computed again under the same bounds as an
+    application (`invalid_loan_terms`, the rule named). Any other status is refused
+    `invalid_loan_state`; the date follows the rules of the loan's other events."""
+    return await service.reschedule(ctx, loan_id, body)
 
 
 @router.post("/v1/loans/{loan_id}/disbursement", response_model=LoanRead,

@@ -109,6 +109,19 @@ async def insert_installments(
     )
 
 
+async def update_schedule_terms(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, loan_id: uuid.UUID,
+    first_due_date: date, installments: int,
+) -> None:
+    """A rescheduled loan's new first due date and instalment count (before it is paid
+    out; its event is appended by `record_change`)."""
+    await connection.execute(
+        "UPDATE loans SET first_due_date = $3, installments = $4"
+        " WHERE fund_id = $1 AND id = $2",
+        fund_id, loan_id, first_due_date, installments,
+    )
+
+
 class LoanEvent(NamedTuple):
     """One event to append: its kind, date, entry (if it posted one) and data."""
 

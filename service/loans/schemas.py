@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from ledger.chart import PaymentMethod
 from ledger.loan_lifecycle import LoanStatus
@@ -60,6 +60,25 @@ class LoanDecision(BaseModel):
     decision: Decision = Decision.APPROVE
     note: Text | None = Field(default=None, max_length=500)
     effective_date: DateText | None = Field(default=None, description="default: today")
+
+
+class LoanReschedule(BaseModel):
+    """New terms for an approved loan not yet paid out: a new first due date, a new
+    instalment count, or both (the others stay). The schedule is computed again under
+    the same bounds as an application."""
+
+    model_config = ConfigDict(extra="forbid")
+    first_due_date: DateText | None = Field(default=None, examples=["2026-04-05"])
+    installments: StrictInt | None = Field(default=None, ge=1, le=MAX_INSTALLMENTS,
+                                           examples=[10])
+    reason: Text | None = Field(default=None, max_length=500, examples=["mùa vụ muộn"])
+    effective_date: DateText | None = Field(default=None, description="default: today")
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> LoanReschedule:
+        if self.first_due_date is None and self.installments is None:
+            raise ValueError("give first_due_date, installments or both")
+        return self
 
 
 class DisbursementCreate(BaseModel):

@@ -42,6 +42,7 @@ from ledger.loan_lifecycle import (
     state_from_json,
     state_to_json,
 )
+from ledger.loan_terms import check_term_bounds
 from ledger.loans import (
     Allocation,
     Amortization,
@@ -88,6 +89,7 @@ from service.loans.schemas import (
     LoanDecision,
     LoanEventRead,
     LoanRead,
+    LoanReschedule,
     RepaymentCreate,
     RepaymentRead,
     ScheduleRead,
@@ -235,7 +237,7 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
     if member["status"] != "active":
         raise UnknownMember(f"member {body.member_id} is {member['status']}, not active")
     terms = terms_of_application(body)
-    schedule = build_schedule(terms)
+    schedule = check_term_bounds(terms)
     if applied_on >= body.first_due_date:
         raise InvalidLoanTerms("the first instalment falls due after the application date")
     loan_id = new_id()
@@ -272,6 +274,35 @@ async def decide_application(
     await record_change(
         ctx, loan, status, "approved" if approve else "rejected", day, {"note": body.note},
         approved_by=ctx.actor if approve else None,
+    )
+    return await get_loan(ctx, loan_id)
+
+
+async def reschedule(ctx: RequestContext, loan_id: uuid.UUID, body: LoanReschedule) -> LoanRead:
+    """A new first due date and/or instalment count for an approved loan not yet paid
+    out: the schedule is computed again under the bounds of an application, the first
+    due date falls after the rescheduling's date, and the loan keeps its approval."""
+    loan, fund = await load_for_write(ctx, loan_id)
+    status = next_status(loan.status, LoanAction.RESCHEDULE)
+    day = event_date(ctx, LoanAction.RESCHEDULE, body.effective_date, loan, fund)
+    terms = dataclasses.replace(
+        loan.terms,
+        first_due_date=body.first_due_date or loan.terms.first_due_date,
+        installments=body.installments or loan.terms.installments,
+    )
+    schedule = check_term_bounds(terms)
+    if day >= terms.first_due_date:
+        raise InvalidLoanTerms("the first instalment falls due after the rescheduling date")
+    await repository.update_schedule_terms(
+        ctx.connection, loan.fund_id, loan.id, terms.first_due_date, terms.installments)
+    await record_change(
+        ctx, loan, status, "rescheduled", day,
+        {"reason": body.reason,
+         "before": {"first_due_date": loan.terms.first_due_date.isoformat(),
+                    "installments": loan.terms.installments},
+         "after": {"first_due_date": terms.first_due_date.isoformat(),
+                   "installments": terms.installments}},
+        repayment_state=state_to_json(opening_state(schedule)),
     )
     return await get_loan(ctx, loan_id)
 

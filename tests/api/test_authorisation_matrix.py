@@ -240,6 +240,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
         "applied", {"effective_date": "2026-02-01"}),
     ("POST", "/v1/loans/{loan_id}/disbursement"): loan_step_sample(
         "approved", {"effective_date": "2026-02-05"}),
+    ("POST", "/v1/loans/{loan_id}/reschedule"): loan_step_sample(
+        "approved", {"installments": 6, "effective_date": "2026-02-05"}),
     ("POST", "/v1/loans/{loan_id}/repayments"): loan_step_sample(
         "disbursed", {"amount": 1_000, "effective_date": "2026-03-05"}),
     ("POST", "/v1/loans/{loan_id}/write-off"): loan_step_sample("disbursed", {"reason": "x"}),

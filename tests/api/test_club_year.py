@@ -10,25 +10,25 @@
            (instalment 1,000,000 + 60,000)
     03-05  loan 1 instalment 1: 1,060,000                    PT-2025-0005  +1,060,000
     03-10  loan 2 disbursed: 5,000,000, 12 × flat 1 %,       PC-2025-0003  -5,000,000
-           penalty 0.1 %/day (instalment 416,667 + 50,000;
+           penalty 0.04 %/day (instalment 416,667 + 50,000;
            the last one 416,663 + 50,000)
     04-05  loan 1 instalment 2: 1,060,000                    PT-2025-0006  +1,060,000
     04-10  loan 2 instalment 1: 466,667 on time              PT-2025-0007    +466,667
     05-05  loan 1 instalment 3: 1,060,000                    PT-2025-0008  +1,060,000
     05-20  loan 2: 466,667, ten days late:                   PT-2025-0009    +466,667
-           penalty 466,667 × 10 × 0.001 = 4,666.67 → 4,667; interest 50,000;
-           principal 466,667 − 4,667 − 50,000 = 412,000 (4,667 of instalment 2 left)
+           penalty 466,667 × 10 × 0.0004 = 1,866.67 → 1,867; interest 50,000;
+           principal 466,667 − 1,867 − 50,000 = 414,800 (1,867 of instalment 2 left)
     06-01  loan 1 paid off early: 3,000,000 (no instalment   PT-2025-0010  +3,000,000
            due since 05-05, so interest of 4–6, 180,000, is waived)
-    06-10  loan 2: 471,432 = penalty on 4,667 × 21 days      PT-2025-0011    +471,432
-           (98.007 → 98) + interest 50,000 + principal 4,667 + 416,667
+    06-10  loan 2: 468,550 = penalty on 1,867 × 21 days      PT-2025-0011    +468,550
+           (15.68 → 16) + interest 50,000 + principal 1,867 + 416,667
     10-15  loan 3 disbursed: 3,000,000, 3 × 0 %              PC-2025-0004  -3,000,000
     11-15  loan 3 instalment 1: 1,000,000                    PT-2025-0012  +1,000,000
     12-01  loan 2 written off after 144 days overdue (from 07-10): principal left
-           5,000,000 − 416,667 − 412,000 − 421,334 = 3,749,999 → Dr 811 / Cr 131.0002
+           5,000,000 − 416,667 − 414,800 − 418,534 = 3,749,999 → Dr 811 / Cr 131.0002
     12-20  expense 300,000 from the bank                     PC-2025-0005
 
-    cash 111 = 63,584,766 received − 14,500,000 paid = 49,084,766
+    cash 111 = 63,581,884 received − 14,500,000 paid = 49,081,884
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from __future__ import annotations
 from tests.api.factories import accounts_by_code, post_club, post_commune, post_member
 
 EXPECTED_BALANCES = {
-    "111": 49_084_766,
+    "111": 49_081_884,
     "112": 9_700_000,
     "131.0001": 0,
     "131.0002": 0,
@@ -48,7 +48,7 @@ EXPECTED_BALANCES = {
     "4118": 0,
     "515": 330_000,  # loan 1: 3 × 60,000; loan 2: 3 × 50,000
     "642": 800_000,
-    "711": 3_004_765,  # donation 3,000,000 + penalties 4,667 + 98
+    "711": 3_001_883,  # donation 3,000,000 + penalties 1,867 + 16
     "811": 3_749_999,
 }
 
@@ -107,7 +107,7 @@ async def test_a_club_year_matches_the_balances_computed_by_hand(client_for, new
     await cash("expenses", 500_000, "2025-02-05", description="Văn phòng phẩm")
     await disburse(loan_1, "2025-02-05")
     loan_2 = await apply(members[1], 5_000_000, 12, "0.01", "2025-04-10", "2025-03-01",
-                         penalty_rate_per_day="0.001")
+                         penalty_rate_per_day="0.0004")
     schedule_2 = (await treasurer.get(f"/v1/loans/{loan_2}/schedule")).json()
     assert [(i["principal"], i["interest"], i["total"]) for i in schedule_2["installments"]] == (
         [(416_667, 50_000, 466_667)] * 11 + [(416_663, 50_000, 466_663)]
@@ -121,13 +121,13 @@ async def test_a_club_year_matches_the_balances_computed_by_hand(client_for, new
     await repay(loan_2, 466_667, "2025-04-10")
     await repay(loan_1, 1_060_000, "2025-05-05")
     late = await repay(loan_2, 466_667, "2025-05-20")
-    assert late["allocation"] == {"penalty": 4_667, "interest": 50_000, "principal": 412_000}
-    assert late["outstanding_principal"] == 5_000_000 - 416_667 - 412_000
+    assert late["allocation"] == {"penalty": 1_867, "interest": 50_000, "principal": 414_800}
+    assert late["outstanding_principal"] == 5_000_000 - 416_667 - 414_800
     payoff = await repay(loan_1, 3_000_000, "2025-06-01")
     assert payoff["allocation"] == {"penalty": 0, "interest": 0, "principal": 3_000_000}
     assert payoff["status"] == "repaid" and payoff["outstanding_principal"] == 0
-    catch_up = await repay(loan_2, 471_432, "2025-06-10")
-    assert catch_up["allocation"] == {"penalty": 98, "interest": 50_000, "principal": 421_334}
+    catch_up = await repay(loan_2, 468_550, "2025-06-10")
+    assert catch_up["allocation"] == {"penalty": 16, "interest": 50_000, "principal": 418_534}
     loan_3 = await apply(members[2], 3_000_000, 3, "0", "2025-11-15", "2025-10-01")
     await disburse(loan_3, "2025-10-15")
     await repay(loan_3, 1_000_000, "2025-11-15")
@@ -136,7 +136,7 @@ async def test_a_club_year_matches_the_balances_computed_by_hand(client_for, new
     assert overdue["days_overdue"] == 144
     assert overdue["at_risk_30"] is True
     assert overdue["par30_principal"] == overdue["outstanding_principal"] == 3_749_999
-    assert overdue["penalty_paid"] == 4_765 and overdue["interest_paid"] == 150_000
+    assert overdue["penalty_paid"] == 1_883 and overdue["interest_paid"] == 150_000
 
     await post(treasurer, f"/v1/loans/{loan_2}/write-off",
                {"reason": "không liên lạc được", "effective_date": "2025-12-01"}, status=200)
@@ -159,7 +159,7 @@ async def test_a_club_year_matches_the_balances_computed_by_hand(client_for, new
                          if a["debits"] > a["credits"])
     credit_balances = sum(a["credits"] - a["debits"] for a in accounts.values()
                           if a["credits"] > a["debits"])
-    assert debit_balances == credit_balances == 65_334_765
+    assert debit_balances == credit_balances == 65_331_883
 
     loan_1_read = (await treasurer.get(f"/v1/loans/{loan_1}")).json()
     assert loan_1_read["status"] == "repaid"

@@ -224,6 +224,7 @@ async def test_a_control_character_in_any_stored_text_is_refused(
         (f"/v1/funds/{club['fund_id']}/loans", loan_body, ("purpose",)),
         (f"/v1/loans/{loan.json()['id']}/approval", {"decision": "reject"}, ("note",)),
         (f"/v1/loans/{loan.json()['id']}/write-off", {}, ("reason",)),
+        (f"/v1/loans/{loan.json()['id']}/reschedule", {"installments": 1}, ("reason",)),
         ("/v1/people", {"name": "n", "role": "auditor", "scope": "area:77"}, ("scope",)),
         ("/v1/people", {"name": "n", "role": "admin"}, ("name",)),
         ("/v1/people", {"name": "n", "role": "admin"}, ("phone",)),

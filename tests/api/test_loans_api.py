@@ -236,16 +236,16 @@ async def test_a_repeated_disbursement_with_its_idempotency_key_is_replayed_once
 
 
 async def test_partial_late_and_early_repayments_are_allocated_penalty_interest_principal(club):
-    loan = await disbursed(club, penalty_rate_per_day="0.001")
+    loan = await disbursed(club, penalty_rate_per_day="0.0004")
     url = f"/v1/loans/{loan['id']}/repayments"
     treasurer = club["treasurer"]
     partial = (await treasurer.post(url, json={"amount": 30_000,
                                                "effective_date": "2026-03-05"})).json()
     assert partial["allocation"] == {"penalty": 0, "interest": 30_000, "principal": 0}
-    # 10 days late on the unpaid 436,667 of instalment 1: 4,366.67 → 4,367 penalty
-    late = (await treasurer.post(url, json={"amount": 441_034,
+    # 10 days late on the unpaid 436,667 of instalment 1: 1,746.67 → 1,747 penalty
+    late = (await treasurer.post(url, json={"amount": 438_414,
                                             "effective_date": "2026-03-15"})).json()
-    assert late["allocation"] == {"penalty": 4_367, "interest": 20_000, "principal": 416_667}
+    assert late["allocation"] == {"penalty": 1_747, "interest": 20_000, "principal": 416_667}
     read = (await treasurer.get(f"/v1/loans/{loan['id']}",
                                 params={"as_of": "2026-03-20"})).json()
     assert read["days_overdue"] == 0 and read["outstanding_principal"] == 4_583_333

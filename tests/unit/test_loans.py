@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -565,7 +565,12 @@ def test_schedule_sums_exactly_and_has_no_negative_component(terms: LoanTerms) -
     assert sum(row.total for row in items) == schedule.total_principal + schedule.total_interest
     assert all(row.principal == 0 for row in items[: terms.grace_periods])
     if terms.interest_method is InterestMethod.FLAT:
-        assert len({row.interest for row in items}) == 1
+        # round(P × r × n), spread evenly, the remainder (< n) in the last instalment
+        total = int((terms.principal * terms.rate_per_period * terms.installments
+                     ).to_integral_value(ROUND_HALF_UP))
+        assert schedule.total_interest == total
+        assert {row.interest for row in items[:-1]} <= {total // terms.installments}
+        assert 0 <= items[-1].interest - total // terms.installments < terms.installments
     if terms.rate_per_period == 0:
         assert schedule.total_interest == 0
 
