@@ -67,7 +67,10 @@ class LoanReschedule(BaseModel):
     instalment count, or both (the others stay). The schedule is computed again under
     the same bounds as an application."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"first_due_date": "2026-12-22", "installments": 10,
+         "reason": "Mùa vụ muộn, thành viên xin lùi kỳ trả đầu", "effective_date": "2026-11-25"},
+    ]})
     first_due_date: DateText | None = Field(default=None, examples=["2026-04-05"])
     installments: StrictInt | None = Field(default=None, ge=1, le=MAX_INSTALLMENTS,
                                            examples=[10])
