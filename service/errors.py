@@ -132,6 +132,20 @@ class UnknownQueryParameter(ClubfundError):
         )
 
 
+class UnknownExportFormat(ClubfundError):
+    status, code, title, title_vi = (
+        400, "unknown_format", "The requested format is not one this route writes",
+        "Định dạng yêu cầu không được hỗ trợ",
+    )
+
+    def __init__(self, requested: str, known: list[str]) -> None:
+        super().__init__(
+            Text("unknown format `{requested}`; use one of {known}",
+                 "không có định dạng `{requested}`; hãy dùng một trong {known}"),
+            requested=requested, known=", ".join(f"`{k}`" for k in known),
+        )
+
+
 class Unauthenticated(ClubfundError):
     status, code, title, title_vi = (
         401, "unauthenticated", "A valid bearer token is required",
@@ -146,8 +160,10 @@ class Forbidden(ClubfundError):
     )
 
 
-Thing = Literal["fund", "loan", "club", "area", "entry", "account", "token", "person", "correction"]
+Thing = Literal["fund", "loan", "club", "area", "entry", "account", "token", "person", "correction",
+                "member"]
 THINGS: dict[str, Text] = {
+    "member": Text("member", "thành viên"),
     "fund": Text("fund", "quỹ"),
     "loan": Text("loan", "khoản vay"),
     "club": Text("club", "câu lạc bộ"),

@@ -21,10 +21,11 @@ from ledger.chart import FundingSource, VoucherKind
 from ledger.entries import Posting, build_entry
 from service.accounts import repository as accounts
 from service.cashbook.schemas import CashOperationCreate
+from service.clubs import repository as clubs
 from service.context import RequestContext
 from service.entries.schemas import EntryRead
 from service.entries.service import post_entry
-from service.errors import UnknownAccount, ValidationFailed
+from service.errors import UnknownAccount, UnknownMember, ValidationFailed
 from service.funds.service import open_fund_write
 
 
@@ -85,11 +86,26 @@ def check_source(operation: CashOperation, body: CashOperationCreate) -> Funding
     return source
 
 
+async def check_member(
+    ctx: RequestContext, operation: CashOperation, club_id: uuid.UUID | None,
+    member_id: uuid.UUID | None,
+) -> None:
+    """A contribution may name the member who paid: one of the fund's club."""
+    if member_id is None:
+        return
+    if operation is not CashOperation.CONTRIBUTION:
+        raise ValidationFailed("member_id is for contributions only")
+    member = await clubs.get_member(ctx.connection, member_id)
+    if member is None or club_id is None or member["club_id"] != club_id:
+        raise UnknownMember(f"member {member_id} is not a member of this fund's club")
+
+
 async def post_cash_operation(
     ctx: RequestContext, fund_id: uuid.UUID, operation: CashOperation, body: CashOperationCreate
 ) -> EntryRead:
     source = check_source(operation, body)
     fund = await open_fund_write(ctx, fund_id)
+    await check_member(ctx, operation, fund.club_id, body.member_id)
     money_account = body.payment_method.account_code
     other_account = counter_account(operation, source)
     ids = await accounts.account_ids_by_code(ctx.connection, fund_id,
@@ -106,6 +122,7 @@ async def post_cash_operation(
         **({"source": source.value} if source else {}),
         **({"decision_number": body.decision_number} if body.decision_number else {}),
         **({"counterparty": body.counterparty} if body.counterparty else {}),
+        **({"member_id": str(body.member_id)} if body.member_id else {}),
         "payment_method": body.payment_method.value,
     }
     entry = build_entry(

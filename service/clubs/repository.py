@@ -124,3 +124,25 @@ def club_values(record: asyncpg.Record) -> dict[str, Any]:
         else values["created_at"].date()
     )
     return values
+
+
+async def member_contributions(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, member_id: uuid.UUID, limit: int
+) -> list[asyncpg.Record]:
+    """The member's contributions in force (not reversed), in date then posting order."""
+    return list(await connection.fetch(
+        """
+        SELECT e.id AS entry_id, e.effective_date, e.sequence, e.voucher_number,
+               (SELECT sum(p.amount) FROM postings p
+                 WHERE p.fund_id = e.fund_id AND p.entry_id = e.id AND p.side = 'debit')::bigint
+                 AS amount
+          FROM entries e
+         WHERE e.fund_id = $1 AND e.metadata ->> 'operation' = 'contribution'
+           AND e.metadata ->> 'member_id' = $2::text
+           AND NOT EXISTS (SELECT 1 FROM entries r
+                            WHERE r.fund_id = e.fund_id AND r.reverses_entry_id = e.id)
+         ORDER BY e.effective_date, e.sequence
+         LIMIT $3
+        """,
+        fund_id, member_id, limit,
+    ))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -77,3 +77,28 @@ class MemberRead(BaseModel):
     status: MemberStatus
     joined_on: date | None
     created_at: datetime
+
+
+class PassbookLineRead(BaseModel):
+    effective_date: date
+    operation: Literal["contribution", "disbursement", "repayment"]
+    loan_id: uuid.UUID | None
+    loan_number: int | None
+    entry_id: uuid.UUID | None
+    contribution: int
+    disbursed: int
+    principal: int = Field(description="repaid principal")
+    interest: int
+    penalty: int
+    contributions_total: int = Field(description="the member's contributions to this date")
+    outstanding_principal: int = Field(description="the member's loans' principal owed after"
+                                       " this line")
+
+
+class PassbookRead(BaseModel):
+    member: MemberRead
+    fund_id: uuid.UUID
+    items: list[PassbookLineRead]
+    contributions_total: int
+    outstanding_principal: int
+    columns: dict[str, str]

@@ -195,3 +195,19 @@ async def list_events(
         " ORDER BY sequence",
         fund_id, loan_id,
     ))
+
+
+async def loans_of_member(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, member_id: uuid.UUID
+) -> list[asyncpg.Record]:
+    """The member's loans in the fund, by number."""
+    return list(await connection.fetch(
+        LOAN_SELECT + " WHERE l.fund_id = $1 AND l.member_id = $2 ORDER BY l.number",
+        fund_id, member_id,
+    ))
+
+
+async def member_name(connection: asyncpg.Connection, member_id: uuid.UUID) -> str | None:
+    name: str | None = await connection.fetchval(
+        "SELECT name FROM members WHERE id = $1", member_id)
+    return name
