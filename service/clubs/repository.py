@@ -138,7 +138,7 @@ async def member_contributions(
                  AS amount
           FROM entries e
          WHERE e.fund_id = $1 AND e.metadata ->> 'operation' = 'contribution'
-           AND e.metadata ->> 'member_id' = $2::text
+           AND e.metadata ->> 'member_id' = $2::uuid::text
            AND NOT EXISTS (SELECT 1 FROM entries r
                             WHERE r.fund_id = e.fund_id AND r.reverses_entry_id = e.id)
          ORDER BY e.effective_date, e.sequence

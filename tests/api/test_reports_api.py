@@ -7,7 +7,6 @@ import csv
 import io
 from datetime import date, timedelta
 
-import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
