@@ -63,8 +63,9 @@ GLOBAL_LOG_ID = uuid.UUID(int=0)
 
 
 def subject_of(data: dict[str, Any]) -> uuid.UUID | None:
-    """What a record is about, when its data names it by id (an entry, an account...)."""
-    value = data.get("id")
+    """What a record is about, when its data names it by id (an entry, an account, a
+    member, a closed month...) or names its loan (a loan's application and events)."""
+    value = data.get("id", data.get("loan_id"))
     if isinstance(value, str):
         try:
             return uuid.UUID(value)

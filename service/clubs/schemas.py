@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from service.areas.schemas import AreaCode
+from service.audit.schemas import AuditStamp
 from service.dates import DateText
 from service.input_types import Text
 
@@ -77,6 +78,9 @@ class MemberRead(BaseModel):
     status: MemberStatus
     joined_on: date | None
     created_at: datetime
+    audit: AuditStamp | None = Field(
+        default=None, description="the audit record that created this member"
+    )
 
 
 class PassbookLineRead(BaseModel):

@@ -10,6 +10,7 @@ from service.accounts import repository as accounts
 from service.areas import repository as areas
 from service.areas.schemas import AreaLevel
 from service.areas.service import sees_area, valid_on
+from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.clubs import repository
 from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
@@ -123,7 +124,9 @@ async def create_member(
         joined_on=body.joined_on, now=ctx.now,
     )
     member = MemberRead(**dict(record))
-    await record_write(ctx, club.fund_id, "member.created", member.model_dump(mode="json"))
+    stamp = await record_write(ctx, club.fund_id, "member.created",
+                               member.model_dump(mode="json", exclude={"audit"}))
+    member.audit = AuditStamp(**stamp)
     return member
 
 

@@ -661,7 +661,7 @@ def loan_read(
             "frequency", "interest_method", "amortization", "day_count", "grace_periods",
             "rounding_unit", "first_due_date", "purpose", "applied_on", "applied_by",
             "approved_by", "disbursed_on", "account_id", "account_code",
-            "write_off_requested_by",
+            "write_off_requested_by", "audit",
         )},
         rate_per_period=str(record["rate_per_period"]),
         penalty_rate_per_day=str(record["penalty_rate_per_day"]),
