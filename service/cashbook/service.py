@@ -27,6 +27,7 @@ from service.entries.schemas import EntryRead
 from service.entries.service import post_entry
 from service.errors import UnknownAccount, UnknownMember, ValidationFailed
 from service.funds.service import open_fund_write
+from service.language import Text
 
 
 class CashOperation(StrEnum):
@@ -73,15 +74,20 @@ def check_source(operation: CashOperation, body: CashOperationCreate) -> Funding
     source = body.source
     if operation is CashOperation.SEED_GRANT:
         if source is None:
-            raise ValidationFailed("a seed grant needs its source")
+            raise ValidationFailed(Text("a seed grant needs its source",
+                                        "vốn cấp ban đầu cần ghi nguồn (source)"))
         if source.is_budget and body.decision_number is None:
-            raise ValidationFailed("a seed grant from a budget needs its decision_number")
+            raise ValidationFailed(Text(
+                "a seed grant from a budget needs its decision_number",
+                "vốn cấp từ ngân sách cần số quyết định (decision_number)"))
     if operation is CashOperation.DONATION and source is None:
         source = FundingSource.DONOR
     if operation is CashOperation.CONTRIBUTION:
         if source not in (None, FundingSource.MEMBERS):
-            raise ValidationFailed("contributions come from members; use a seed grant or a"
-                                   " donation for other sources")
+            raise ValidationFailed(Text(
+                "contributions come from members; use a seed grant or a donation for other"
+                " sources",
+                "vốn góp là của thành viên; nguồn khác hãy ghi là vốn cấp hoặc tài trợ"))
         source = FundingSource.MEMBERS
     return source
 
@@ -94,10 +100,13 @@ async def check_member(
     if member_id is None:
         return
     if operation is not CashOperation.CONTRIBUTION:
-        raise ValidationFailed("member_id is for contributions only")
+        raise ValidationFailed(Text("member_id is for contributions only",
+                                    "member_id chỉ dùng cho khoản góp vốn"))
     member = await clubs.get_member(ctx.connection, member_id)
     if member is None or club_id is None or member["club_id"] != club_id:
-        raise UnknownMember(f"member {member_id} is not a member of this fund's club")
+        raise UnknownMember(Text("member {member} is not a member of this fund's club",
+                                 "{member} không phải thành viên câu lạc bộ của quỹ này"),
+                            member=member_id)
 
 
 async def post_cash_operation(
@@ -112,8 +121,11 @@ async def post_cash_operation(
                                              [money_account, other_account])
     missing = sorted({money_account, other_account} - set(ids))
     if missing:
-        raise UnknownAccount(f"fund {fund_id} has no account {', '.join(missing)}"
-                             " (a club's fund has the default chart)")
+        raise UnknownAccount(Text("fund {fund} has no account {codes} (a club's fund has the"
+                                  " default chart)",
+                                  "quỹ {fund} không có tài khoản {codes} (quỹ của câu lạc"
+                                  " bộ có hệ thống tài khoản mặc định)"),
+                             fund=fund_id, codes=", ".join(missing))
     receipt = operation is not CashOperation.EXPENSE
     debit, credit = (money_account, other_account) if receipt else (other_account, money_account)
     currency = fund.currency

@@ -13,6 +13,7 @@ from service.clubs.schemas import MemberRead, PassbookLineRead, PassbookRead
 from service.clubs.service import get_club
 from service.context import RequestContext
 from service.errors import ExportTooLarge, NotFound
+from service.language import Text
 from service.loans import repository as loans
 from service.reports.exports import Cell, DownloadName, Table
 from service.reports.labels import Language, columns, label
@@ -54,7 +55,9 @@ async def passbook(
             "operation": "repayment", "loan_id": b["loan_id"], "entry_id": b["entry_id"],
             "principal": b["principal"], "interest": b["interest"], "penalty": b["penalty"]}))
     if len(moves) > PASSBOOK_LINES_MAX:
-        raise ExportTooLarge(f"the passbook has more than {PASSBOOK_LINES_MAX} lines")
+        raise ExportTooLarge(Text("the passbook has more than {count} lines",
+                                  "sổ thành viên có hơn {count} dòng"),
+                             count=PASSBOOK_LINES_MAX)
     moves.sort(key=lambda m: (m[0], m[1], m[2]))
     contributed = owed = 0
     items = []

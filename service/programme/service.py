@@ -32,6 +32,7 @@ from service.audit.service import record_service_write
 from service.auth.rules import ADMIN, AUDITOR
 from service.context import RequestContext
 from service.errors import Forbidden, NotFound, UnknownArea
+from service.language import Text
 from service.pagination import Page, decode_cursor, make_page
 from service.programme import repository
 from service.programme.schemas import (
@@ -77,7 +78,8 @@ async def require_planner(ctx: RequestContext, code: str, year: int) -> None:
     scope_area = await areas.get_area(ctx.connection, province) if province else None
     if principal.role != AUDITOR or scope_area is None \
             or scope_area["level"] != AreaLevel.PROVINCE.value:
-        raise Forbidden("targets are set by an admin or a province's auditor")
+        raise Forbidden(Text("targets are set by an admin or a province's auditor",
+                             "chỉ tiêu do quản trị viên hoặc kiểm soát viên cấp tỉnh đặt"))
     days = {min(date(year, 12, 31), ctx.business_date), ctx.business_date}
     for day in sorted(days):
         if code in await areas.area_subtree_codes(ctx.connection, scope_area["code"], day):
@@ -92,7 +94,9 @@ async def set_target(ctx: RequestContext, code: str, body: TargetCreate) -> Targ
     await require_planner(ctx, code, body.year)
     if area["valid_from"] > date(body.year, 12, 31) or (
             area["valid_to"] is not None and area["valid_to"] <= date(body.year, 1, 1)):
-        raise UnknownArea(f"area {code} does not exist in {body.year}")
+        raise UnknownArea(Text("area {code} does not exist in {year}",
+                               "địa bàn {code} không tồn tại trong năm {year}"),
+                          code=code, year=body.year)
     record = await repository.upsert_target(
         ctx.connection, area_code=code, year=body.year, new_clubs=body.new_clubs,
         members=body.members, fund_size=body.fund_size, currency=body.currency,

@@ -30,6 +30,7 @@ from service.areas.service import sees_area
 from service.context import RequestContext
 from service.errors import ExportTooLarge, InvalidCursor, NotFound
 from service.funds import repository as funds
+from service.language import Text
 from service.pagination import date_key, decode_cursor, encode_cursor, sequence_key
 from service.reports import repository
 from service.reports.exports import (
@@ -82,7 +83,8 @@ def statement_position(cursor: str | None, start: date, end: date) -> tuple[date
         return start, 0, 0
     day, sequence, line = key
     if not start <= day <= end:
-        raise InvalidCursor("the cursor lies outside this statement's range")
+        raise InvalidCursor(Text("the cursor lies outside this statement's range",
+                                 "con trỏ nằm ngoài khoảng ngày của sổ chi tiết này"))
     return day, sequence, line
 
 
@@ -151,7 +153,9 @@ async def statement_table(
     report = await statement(ctx, account_id, start, end, EXPORT_LINES_MAX, None, language)
     if report.next_cursor is not None:
         raise ExportTooLarge(
-            f"the statement has more than {EXPORT_LINES_MAX} lines; export a shorter range"
+            Text("the statement has more than {count} lines; export a shorter range",
+                 "sổ chi tiết có hơn {count} dòng; hãy xuất một khoảng ngắn hơn"),
+            count=EXPORT_LINES_MAX,
         )
     lines: list[list[Cell]] = [
         [line.effective_date, str(line.entry_id), line.sequence, line.voucher_number,
