@@ -66,6 +66,7 @@ COLUMN_WIDTH_MIN: Final = 6
 COLUMN_WIDTH_MAX: Final = 60
 SHEET_TITLE_LENGTH_MAX: Final = 31  # what Excel accepts
 FILE_NAME_PART_LENGTH_MAX: Final = 40
+REQUESTED_FORMAT_SHOWN_LENGTH_MAX: Final = 20  # of an unknown `format`, in the problem
 
 
 class ExportFormat(StrEnum):
@@ -81,7 +82,8 @@ def export_format(accept: str | None, requested: str | None) -> ExportFormat:
         try:
             return ExportFormat(requested)
         except ValueError:
-            raise UnknownExportFormat(requested, [f.value for f in ExportFormat]) from None
+            raise UnknownExportFormat(requested[:REQUESTED_FORMAT_SHOWN_LENGTH_MAX],
+                                      [f.value for f in ExportFormat]) from None
     for part in (accept or "").split(","):
         media = part.split(";")[0].strip().lower()
         if media == CSV_MEDIA_TYPE:
@@ -93,8 +95,8 @@ def export_format(accept: str | None, requested: str | None) -> ExportFormat:
 
 def requested_format(
     requested: Annotated[str | None, Query(
-        alias="format", max_length=10, description="json, csv or xlsx; overrides the"
-        " Accept header (handy for links)")] = None,
+        alias="format", description="json, csv or xlsx; overrides the Accept header"
+        " (handy for links); anything else is 400 `unknown_format`")] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> ExportFormat:
     return export_format(accept, requested)

@@ -147,6 +147,8 @@ async def test_an_unknown_format_is_refused_on_every_exportable_route(client, cl
         vietnamese = await client.get(f"{route}{separator}format=pdf",
                                       headers={"Accept-Language": "vi"})
         assert vietnamese.json()["detail"].startswith("không có định dạng `pdf`")
+        long = await client.get(f"{route}{separator}format={'x' * 300}")
+        assert (long.status_code, long.json()["code"]) == (400, "unknown_format")
 
 
 async def test_a_loans_schedule_is_exported_with_what_was_paid(
