@@ -37,7 +37,9 @@ def check_in_range(day: date, what: str = "date") -> date:
     """`day` when it lies within DATE_MIN..DATE_MAX, else InvalidDate."""
     if not DATE_MIN <= day <= DATE_MAX:
         raise InvalidDate(
-            f"{what} {day.isoformat()} is outside {DATE_MIN.isoformat()}..{DATE_MAX.isoformat()}"
+            f"{what} {day.isoformat()} is outside {DATE_MIN.isoformat()}..{DATE_MAX.isoformat()}",
+            f"{what} {day.isoformat()} nằm ngoài khoảng"
+            f" {DATE_MIN.isoformat()}..{DATE_MAX.isoformat()}",
         )
     return day
 
@@ -48,11 +50,13 @@ def parse_date(text: object, what: str = "date") -> date:
     if isinstance(text, date):
         return check_in_range(text, what)
     if not isinstance(text, str) or _ISO_DATE.match(text) is None:
-        raise InvalidDate(f"{what} must be written yyyy-mm-dd, got {text!r}")
+        raise InvalidDate(f"{what} must be written yyyy-mm-dd, got {text!r}",
+                          f"{what} phải viết dạng yyyy-mm-dd, không phải {text!r}")
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise InvalidDate(f"{what} {text!r} is not a day of the calendar") from None
+        raise InvalidDate(f"{what} {text!r} is not a day of the calendar",
+                          f"{what} {text!r} không phải một ngày có thật") from None
     return check_in_range(day, what)
 
 
@@ -63,7 +67,9 @@ def check_not_future(day: date, today: date, what: str = "date") -> date:
     if day > today:
         raise FutureDate(
             f"{what} {day.isoformat()} is after today ({today.isoformat()}): nothing is"
-            " recorded before it happens"
+            " recorded before it happens",
+            f"{what} {day.isoformat()} sau ngày hôm nay ({today.isoformat()}): không ghi sổ"
+            " việc chưa xảy ra",
         )
     return day
 
@@ -74,6 +80,9 @@ def check_not_before(day: date, earlier: date, what: str, earlier_what: str) -> 
         raise InvalidDate(
             f"{what} is dated {day.isoformat()}, before {earlier_what} on"
             f" {earlier.isoformat()}: a loan's events keep their order"
-            " (applied ≤ approved ≤ disbursed ≤ repaid / written off)"
+            " (applied ≤ approved ≤ disbursed ≤ repaid / written off)",
+            f"{what} ghi ngày {day.isoformat()}, trước {earlier_what} ngày"
+            f" {earlier.isoformat()}: các bước của khoản vay giữ đúng thứ tự"
+            " (đề nghị ≤ duyệt ≤ giải ngân ≤ trả nợ / xóa nợ)",
         )
     return day

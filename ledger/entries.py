@@ -67,17 +67,22 @@ def check_invariants(postings: Sequence[Posting]) -> None:
     if not POSTINGS_COUNT_MIN <= len(postings) <= POSTINGS_COUNT_MAX:
         raise InvalidEntry(
             f"an entry has between {POSTINGS_COUNT_MIN} and {POSTINGS_COUNT_MAX} postings,"
-            f" got {len(postings)}"
+            f" got {len(postings)}",
+            f"một bút toán có từ {POSTINGS_COUNT_MIN} đến {POSTINGS_COUNT_MAX} dòng,"
+            f" ở đây có {len(postings)}",
         )
     for posting in postings:
         check_amount(posting.amount)
         check_currency(posting.currency)
         if not isinstance(posting.side, Side):
-            raise InvalidEntry(f"posting side must be debit or credit, got {posting.side!r}")
+            raise InvalidEntry(f"posting side must be debit or credit, got {posting.side!r}",
+                               f"mỗi dòng là Nợ (debit) hoặc Có (credit), không phải"
+                               f" {posting.side!r}")
     for currency, (debits, credits) in sorted(side_totals(postings).items()):
         if debits != credits:
             raise UnbalancedEntry(
-                f"{currency} debits {debits} do not equal credits {credits}"
+                f"{currency} debits {debits} do not equal credits {credits}",
+                f"tổng Nợ {debits} {currency} không bằng tổng Có {credits} {currency}",
             )
 
 
@@ -91,9 +96,10 @@ def build_entry(
     """Validate and freeze an entry. Raises a LedgerError; builds nothing on failure."""
     text = description.strip()
     if not text:
-        raise InvalidEntry("an entry needs a description")
+        raise InvalidEntry("an entry needs a description", "bút toán cần có diễn giải")
     if len(text) > DESCRIPTION_LENGTH_MAX:
-        raise InvalidEntry(f"description is longer than {DESCRIPTION_LENGTH_MAX} characters")
+        raise InvalidEntry(f"description is longer than {DESCRIPTION_LENGTH_MAX} characters",
+                           f"diễn giải dài quá {DESCRIPTION_LENGTH_MAX} ký tự")
     check_invariants(postings)
     return Entry(
         effective_date=effective_date,
@@ -109,9 +115,11 @@ def reverse_entry(
 ) -> Entry:
     """The entry that undoes `original`: same accounts and amounts, sides swapped."""
     if original.reverses_entry_id is not None:
-        raise InvalidReversal("a reversal is not itself reversed; post a new entry instead")
+        raise InvalidReversal("a reversal is not itself reversed; post a new entry instead",
+                              "không đảo một bút toán đảo; hãy ghi một bút toán mới")
     if effective_date < original.effective_date:
-        raise InvalidReversal("a reversal cannot be dated before the entry it reverses")
+        raise InvalidReversal("a reversal cannot be dated before the entry it reverses",
+                              "bút toán đảo không thể ghi ngày trước bút toán gốc")
     postings = [
         Posting(p.account_id, p.side.opposite, p.amount, p.currency) for p in original.postings
     ]
@@ -150,7 +158,8 @@ def apply_postings(
     for posting in postings:
         current = updated.get(posting.account_id)
         if current is None:
-            raise InvalidEntry(f"unknown account {posting.account_id}")
+            raise InvalidEntry(f"unknown account {posting.account_id}",
+                               f"không có tài khoản {posting.account_id}")
         if posting.side is Side.DEBIT:
             current = AccountBalance(
                 current.account_id, current.normal_side, current.allow_negative,
@@ -166,7 +175,8 @@ def apply_postings(
         if not balance.allow_negative and balance.balance < 0:
             raise InsufficientFunds(
                 f"account {balance.account_id} may not go below zero"
-                f" (would be {balance.balance})"
+                f" (would be {balance.balance})",
+                f"tài khoản {balance.account_id} không được âm (sẽ là {balance.balance})",
             )
     return updated
 
@@ -241,5 +251,8 @@ def check_never_negative(
                 raise InsufficientFunds(
                     f"account {account.code} may not go below zero: dated"
                     f" {effective_date.isoformat()}, this entry would leave it at {balance}"
-                    f" at the end of {day.isoformat()}"
+                    f" at the end of {day.isoformat()}",
+                    f"tài khoản {account.code} không được âm: ghi ngày"
+                    f" {effective_date.isoformat()}, bút toán này làm số dư cuối ngày"
+                    f" {day.isoformat()} còn {balance}",
                 )

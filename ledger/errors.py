@@ -5,13 +5,16 @@ from __future__ import annotations
 
 
 class LedgerError(Exception):
-    """Base of every error the core raises. `code` is stable and public."""
+    """Base of every error the core raises. `code` is stable and public. `detail` is
+    English; `detail_vi` the same in Vietnamese (None where the core has no Vietnamese
+    wording: the verification tooling's errors)."""
 
     code: str = "ledger_error"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, detail_vi: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.detail_vi = detail_vi
 
 
 class InvalidAmount(LedgerError):

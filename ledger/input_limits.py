@@ -55,7 +55,10 @@ def check_text(value: str) -> str:
     if found is not None:
         raise InvalidText(
             f"text may not hold U+{ord(found.group()):04X} (at character {found.start()}):"
-            " no NUL, lone surrogate or control character other than tab and newline"
+            " no NUL, lone surrogate or control character other than tab and newline",
+            f"văn bản không được chứa U+{ord(found.group()):04X} (ở ký tự {found.start()}):"
+            " không có NUL, ký tự thay thế đơn lẻ hay ký tự điều khiển nào ngoài tab và xuống"
+            " dòng",
         )
     return value
 
@@ -84,7 +87,8 @@ def check_metadata(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
                           allow_nan=False).encode("utf-8", "surrogatepass"))
     if size > METADATA_SIZE_MAX_BYTES:
         raise MetadataTooLarge(
-            f"metadata is {size} bytes as JSON; at most {METADATA_SIZE_MAX_BYTES}"
+            f"metadata is {size} bytes as JSON; at most {METADATA_SIZE_MAX_BYTES}",
+            f"siêu dữ liệu dạng JSON dài {size} byte; tối đa {METADATA_SIZE_MAX_BYTES}",
         )
     return metadata
 
@@ -92,7 +96,8 @@ def check_metadata(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
 def _check_value(value: Any, depth: int) -> None:
     if isinstance(value, Mapping | list):
         if depth > METADATA_DEPTH_MAX:
-            raise MetadataTooDeep(f"metadata nests deeper than {METADATA_DEPTH_MAX} levels")
+            raise MetadataTooDeep(f"metadata nests deeper than {METADATA_DEPTH_MAX} levels",
+                                  f"siêu dữ liệu lồng sâu quá {METADATA_DEPTH_MAX} cấp")
         items = value.items() if isinstance(value, Mapping) else enumerate(value)
         for key, item in items:
             if isinstance(key, str):
@@ -105,10 +110,14 @@ def _check_value(value: Any, depth: int) -> None:
     elif isinstance(value, int):
         if abs(value) > METADATA_INTEGER_MAX:
             raise InvalidMetadata(
-                f"metadata integers lie within ±{METADATA_INTEGER_MAX}; send larger ones as text"
+                f"metadata integers lie within ±{METADATA_INTEGER_MAX}; send larger ones as text",
+                f"số nguyên trong siêu dữ liệu nằm trong ±{METADATA_INTEGER_MAX}; số lớn hơn"
+                " hãy gửi dạng văn bản",
             )
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise InvalidMetadata("metadata numbers are finite")
+            raise InvalidMetadata("metadata numbers are finite",
+                                  "số trong siêu dữ liệu phải hữu hạn")
     else:
-        raise InvalidMetadata(f"metadata cannot hold a {type(value).__name__}")
+        raise InvalidMetadata(f"metadata cannot hold a {type(value).__name__}",
+                              f"siêu dữ liệu không chứa được kiểu {type(value).__name__}")

@@ -96,7 +96,9 @@ def next_status(status: LoanStatus, action: LoanAction) -> LoanStatus:
         allowed = sorted(a.value for (s, a) in TRANSITIONS if s is status)
         raise LoanTransitionRefused(
             f"a loan that is {status.value} cannot {action.value.replace('_', ' ')}"
-            + (f" (it can: {', '.join(allowed)})" if allowed else " (it is final)")
+            + (f" (it can: {', '.join(allowed)})" if allowed else " (it is final)"),
+            f"khoản vay đang ở trạng thái {status.value} không thể {action.value}"
+            + (f" (có thể: {', '.join(allowed)})" if allowed else " (trạng thái cuối)"),
         )
     return after
 
@@ -105,7 +107,8 @@ def check_second_actor(recorded_by: str, approver: str, what: str = "loan applic
     """Raise SameActorApproval when the approver is the one who recorded `what`."""
     if recorded_by == approver:
         raise SameActorApproval(
-            f"the {what} was recorded by this same person; someone else must approve it"
+            f"the {what} was recorded by this same person; someone else must approve it",
+            "chính người này đã ghi việc cần duyệt; phải có một người khác duyệt",
         )
 
 
@@ -118,7 +121,8 @@ def check_approver(
     check_second_actor(recorded_by, approver, what)
     if approver_member_id is not None and approver_member_id == borrower_member_id:
         raise BorrowerApproval(
-            f"the approver is the member this loan is to; someone else must approve the {what}"
+            f"the approver is the member this loan is to; someone else must approve the {what}",
+            "người duyệt là chính thành viên vay khoản này; phải có một người khác duyệt",
         )
 
 

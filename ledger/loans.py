@@ -269,9 +269,11 @@ def _is_date(value: object) -> bool:
 
 def _check_rate(name: str, rate: object) -> Decimal:
     if not isinstance(rate, Decimal) or not rate.is_finite():
-        raise InvalidLoanTerms(f"{name} must be a finite Decimal, got {rate!r}")
+        raise InvalidLoanTerms(f"{name} must be a finite Decimal, got {rate!r}",
+                               f"{name} phải là số thập phân hữu hạn, không phải {rate!r}")
     if not Decimal(0) <= rate <= Decimal(1):
-        raise InvalidLoanTerms(f"{name} must be between 0 and 1, got {rate}")
+        raise InvalidLoanTerms(f"{name} must be between 0 and 1, got {rate}",
+                               f"{name} phải từ 0 đến 1, không phải {rate}")
     return rate
 
 
@@ -279,9 +281,11 @@ def check_loan_terms(terms: LoanTerms) -> LoanTerms:
     """Return `terms` if they describe a loan this module can schedule, else raise
     InvalidLoanTerms naming the first problem."""
     if not _is_int(terms.principal) or not 1 <= terms.principal <= AMOUNT_MINOR_MAX:
-        raise InvalidLoanTerms(f"principal must be an integer in 1..{AMOUNT_MINOR_MAX}")
+        raise InvalidLoanTerms(f"principal must be an integer in 1..{AMOUNT_MINOR_MAX}",
+                               f"tiền gốc phải là số nguyên trong 1..{AMOUNT_MINOR_MAX}")
     if not _is_int(terms.installments) or not 1 <= terms.installments <= MAX_INSTALLMENTS:
-        raise InvalidLoanTerms(f"installments must be an integer in 1..{MAX_INSTALLMENTS}")
+        raise InvalidLoanTerms(f"installments must be an integer in 1..{MAX_INSTALLMENTS}",
+                               f"số kỳ trả phải là số nguyên trong 1..{MAX_INSTALLMENTS}")
     for name, value, kind in (
         ("frequency", terms.frequency, Frequency),
         ("interest_method", terms.interest_method, InterestMethod),
@@ -289,27 +293,35 @@ def check_loan_terms(terms: LoanTerms) -> LoanTerms:
         ("day_count", terms.day_count, DayCount),
     ):
         if not isinstance(value, kind):
-            raise InvalidLoanTerms(f"{name} must be a {kind.__name__}, got {value!r}")
+            raise InvalidLoanTerms(f"{name} must be a {kind.__name__}, got {value!r}",
+                                   f"{name} phải là {kind.__name__}, không phải {value!r}")
     _check_rate("rate_per_period", terms.rate_per_period)
     _check_rate("penalty_rate_per_day", terms.penalty_rate_per_day)
     if not _is_int(terms.grace_periods) or not 0 <= terms.grace_periods < terms.installments:
-        raise InvalidLoanTerms("grace_periods must be an integer in 0..installments-1")
+        raise InvalidLoanTerms("grace_periods must be an integer in 0..installments-1",
+                               "số kỳ ân hạn phải là số nguyên trong 0..số kỳ trả - 1")
     if not _is_int(terms.rounding_unit) or not 1 <= terms.rounding_unit <= AMOUNT_MINOR_MAX:
-        raise InvalidLoanTerms(f"rounding_unit must be an integer in 1..{AMOUNT_MINOR_MAX}")
+        raise InvalidLoanTerms(f"rounding_unit must be an integer in 1..{AMOUNT_MINOR_MAX}",
+                               f"đơn vị làm tròn phải là số nguyên trong 1..{AMOUNT_MINOR_MAX}")
     if terms.interest_method is InterestMethod.FLAT and terms.day_count is not DayCount.PER_PERIOD:
-        raise InvalidLoanTerms("flat interest is charged per period: day_count must be per_period")
+        raise InvalidLoanTerms("flat interest is charged per period: day_count must be per_period",
+                               "lãi cố định tính theo kỳ: day_count phải là per_period")
     if not _is_date(terms.first_due_date):
-        raise InvalidLoanTerms("first_due_date must be a date")
+        raise InvalidLoanTerms("first_due_date must be a date",
+                               "first_due_date phải là một ngày")
     if terms.disbursed_on is not None:
         if not _is_date(terms.disbursed_on):
-            raise InvalidLoanTerms("disbursed_on must be a date or null")
+            raise InvalidLoanTerms("disbursed_on must be a date or null",
+                                   "disbursed_on phải là một ngày hoặc null")
         if terms.disbursed_on >= terms.first_due_date:
-            raise InvalidLoanTerms("disbursed_on must be before first_due_date")
+            raise InvalidLoanTerms("disbursed_on must be before first_due_date",
+                                   "ngày giải ngân phải trước kỳ trả đầu tiên")
     try:
         installment_due_date(terms.first_due_date, terms.frequency, -1)
         installment_due_date(terms.first_due_date, terms.frequency, terms.installments - 1)
     except (OverflowError, ValueError) as exc:
-        raise InvalidLoanTerms("the due dates run outside the calendar") from exc
+        raise InvalidLoanTerms("the due dates run outside the calendar",
+                               "các kỳ trả nợ vượt ra ngoài lịch") from exc
     return terms
 
 
@@ -377,7 +389,8 @@ def build_schedule(terms: LoanTerms) -> Schedule:
     for row in rows:
         if row.total > AMOUNT_MINOR_MAX:
             raise InvalidLoanTerms(
-                f"instalment {row.number} would be {row.total}, above {AMOUNT_MINOR_MAX}"
+                f"instalment {row.number} would be {row.total}, above {AMOUNT_MINOR_MAX}",
+                f"kỳ trả {row.number} sẽ là {row.total}, vượt mức {AMOUNT_MINOR_MAX}",
             )
     return Schedule(
         installments=rows,
@@ -456,14 +469,17 @@ def opening_state(schedule: Schedule) -> LoanState:
 def _check_state(schedule: Schedule, state: LoanState) -> None:
     rows = schedule.installments
     if len(state.principal_paid) != len(rows) or len(state.interest_paid) != len(rows):
-        raise InvalidLoanState("the loan state has a different number of instalments")
+        raise InvalidLoanState("the loan state has a different number of instalments",
+                               "trạng thái khoản vay có số kỳ trả khác với lịch")
     for row, principal, interest in zip(
         rows, state.principal_paid, state.interest_paid, strict=True
     ):
         if not 0 <= principal <= row.principal or not 0 <= interest <= row.interest:
-            raise InvalidLoanState(f"instalment {row.number} is paid outside 0..its amount")
+            raise InvalidLoanState(f"instalment {row.number} is paid outside 0..its amount",
+                                   f"kỳ {row.number} được trả ngoài khoảng 0..số phải trả")
     if state.penalty_unpaid < 0 or state.penalty_paid < 0 or state.interest_waived < 0:
-        raise InvalidLoanState("penalties and waived interest cannot be negative")
+        raise InvalidLoanState("penalties and waived interest cannot be negative",
+                               "tiền phạt và lãi được miễn không thể âm")
 
 
 def _count_due(schedule: Schedule, on_date: date) -> int:
@@ -487,7 +503,8 @@ def accrue_penalty(
     _check_rate("penalty_rate_per_day", penalty_rate_per_day)
     since = state.penalty_accrued_to
     if since is not None and on_date < since:
-        raise RepaymentOutOfOrder(f"{on_date} is before the last repayment on {since}")
+        raise RepaymentOutOfOrder(f"{on_date} is before the last repayment on {since}",
+                                  f"ngày {on_date} trước lần trả nợ gần nhất ngày {since}")
     if state.closed:
         return state
     base = 0  # sum of unpaid × overdue days
@@ -556,11 +573,14 @@ def allocate_repayment(
     check_amount(amount)
     _check_state(schedule, state)
     if state.closed:
-        raise LoanClosed("the loan is closed and accepts no more repayments")
+        raise LoanClosed("the loan is closed and accepts no more repayments",
+                         "khoản vay đã đóng, không nhận thêm tiền trả nợ")
     accrued = accrue_penalty(schedule, state, on_date, penalty_rate_per_day)
     payoff = _payoff(schedule, accrued, on_date)
     if amount > payoff:
-        raise Overpayment(f"repayment {amount} exceeds the payoff amount {payoff} on {on_date}")
+        raise Overpayment(f"repayment {amount} exceeds the payoff amount {payoff} on {on_date}",
+                          f"số tiền trả {amount} vượt số cần trả để tất toán {payoff} vào ngày"
+                          f" {on_date}")
 
     rows = schedule.installments
     principal_paid = list(accrued.principal_paid)

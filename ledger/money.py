@@ -32,18 +32,22 @@ CURRENCY_MINOR_UNITS: Final[dict[str, int]] = {
 def check_currency(currency: str) -> str:
     """Return `currency` if the service knows it, else raise UnknownCurrency."""
     if currency not in CURRENCY_MINOR_UNITS:
-        raise UnknownCurrency(f"unknown or unsupported currency {currency!r}")
+        raise UnknownCurrency(f"unknown or unsupported currency {currency!r}",
+                              f"loại tiền {currency!r} không có hoặc không được hỗ trợ")
     return currency
 
 
 def check_amount(amount: object, *, allow_zero: bool = False) -> int:
     """Return `amount` if it is an int in (0, AMOUNT_MINOR_MAX] (or 0 when allowed)."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidAmount(f"amount must be an integer number of minor units, got {amount!r}")
+        raise InvalidAmount(f"amount must be an integer number of minor units, got {amount!r}",
+                            f"số tiền phải là số nguyên (đơn vị nhỏ nhất), không phải {amount!r}")
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise InvalidAmount(f"amount must be positive, got {amount}")
+        raise InvalidAmount(f"amount must be positive, got {amount}",
+                            f"số tiền phải lớn hơn 0, không phải {amount}")
     if amount > AMOUNT_MINOR_MAX:
-        raise AmountOutOfRange(f"amount {amount} exceeds the maximum of {AMOUNT_MINOR_MAX}")
+        raise AmountOutOfRange(f"amount {amount} exceeds the maximum of {AMOUNT_MINOR_MAX}",
+                               f"số tiền {amount} vượt mức tối đa {AMOUNT_MINOR_MAX}")
     return amount
 
 
@@ -57,12 +61,14 @@ class Money:
     @classmethod
     def of(cls, amount: int, currency: str) -> Money:
         if isinstance(amount, bool) or not isinstance(amount, int):
-            raise InvalidAmount(f"money is an integer of minor units, got {amount!r}")
+            raise InvalidAmount(f"money is an integer of minor units, got {amount!r}",
+                                f"tiền là số nguyên (đơn vị nhỏ nhất), không phải {amount!r}")
         return cls(amount, check_currency(currency))
 
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:
-            raise CurrencyMismatch(f"cannot combine {self.currency} with {other.currency}")
+            raise CurrencyMismatch(f"cannot combine {self.currency} with {other.currency}",
+                                   f"không thể cộng {self.currency} với {other.currency}")
 
     def __add__(self, other: Money) -> Money:
         self._same(other)

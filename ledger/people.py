@@ -26,11 +26,14 @@ class InvalidPhone(LedgerError):
 def normalise_phone(typed: str) -> str:
     """`+84` and the 9 digits of a Vietnamese mobile number; InvalidPhone otherwise."""
     if len(typed) > PHONE_LENGTH_MAX:
-        raise InvalidPhone(f"a phone number has at most {PHONE_LENGTH_MAX} characters")
+        raise InvalidPhone(f"a phone number has at most {PHONE_LENGTH_MAX} characters",
+                           f"số điện thoại có tối đa {PHONE_LENGTH_MAX} ký tự")
     match = PHONE_PATTERN.fullmatch(PHONE_SEPARATORS.sub("", typed))
     if match is None:
         raise InvalidPhone(
             f"{typed!r} is not a Vietnamese mobile number: 0 and 9 digits (0912345678) "
-            "or +84 and 9 digits (+84912345678)"
+            "or +84 and 9 digits (+84912345678)",
+            f"{typed!r} không phải số di động Việt Nam: 0 và 9 chữ số (0912345678) "
+            "hoặc +84 và 9 chữ số (+84912345678)",
         )
     return "+84" + match.group(1)

@@ -47,10 +47,12 @@ def parse_period(text: str) -> date:
     outside the bounds of dates (1900-01..2999-12)."""
     match = _PERIOD.match(text)
     if match is None:
-        raise InvalidPeriod(f"a period is written yyyy-mm (e.g. 2026-03), got {text!r}")
+        raise InvalidPeriod(f"a period is written yyyy-mm (e.g. 2026-03), got {text!r}",
+                            f"tháng viết dạng yyyy-mm (ví dụ 2026-03), không phải {text!r}")
     if not DATE_MIN.year <= int(match.group(1)) <= DATE_MAX.year:
         raise InvalidDate(
-            f"period {text} is outside {format_period(DATE_MIN)}..{format_period(DATE_MAX)}"
+            f"period {text} is outside {format_period(DATE_MIN)}..{format_period(DATE_MAX)}",
+            f"tháng {text} nằm ngoài khoảng {format_period(DATE_MIN)}..{format_period(DATE_MAX)}",
         )
     return date(int(match.group(1)), int(match.group(2)), 1)
 
@@ -84,25 +86,35 @@ def check_open(day: date, latest_closed: date | None) -> None:
         assert latest_closed is not None
         raise PeriodClosed(
             f"{day.isoformat()} is in a closed period (closed through"
-            f" {format_period(latest_closed)}); date the entry or its reversal in an open period"
+            f" {format_period(latest_closed)}); date the entry or its reversal in an open period",
+            f"ngày {day.isoformat()} thuộc tháng đã khóa sổ (đã khóa đến hết tháng"
+            f" {format_period(latest_closed)}); hãy ghi bút toán hoặc bút toán đảo vào một"
+            " tháng chưa khóa",
         )
 
 
 def check_close(period: date, latest_closed: date | None, today: date) -> None:
     """Raise unless `period` may be closed now, given the latest closed month."""
     if period.day != 1:
-        raise InvalidPeriod("a period is held as the first day of its month")
+        raise InvalidPeriod("a period is held as the first day of its month",
+                            "tháng được lưu bằng ngày đầu tiên của tháng")
     if latest_closed is not None and period <= latest_closed:
         raise PeriodAlreadyClosed(
             f"{format_period(period)} is already closed (closed through"
-            f" {format_period(latest_closed)})"
+            f" {format_period(latest_closed)})",
+            f"tháng {format_period(period)} đã khóa sổ rồi (đã khóa đến hết tháng"
+            f" {format_period(latest_closed)})",
         )
     if latest_closed is not None and period != next_period(latest_closed):
         raise PeriodOutOfOrder(
             f"periods close in order: the next one to close is"
-            f" {format_period(next_period(latest_closed))}, not {format_period(period)}"
+            f" {format_period(next_period(latest_closed))}, not {format_period(period)}",
+            f"khóa sổ lần lượt từng tháng: tháng tiếp theo cần khóa là"
+            f" {format_period(next_period(latest_closed))}, không phải {format_period(period)}",
         )
     if period_end(period) >= today:
         raise PeriodNotEnded(
-            f"{format_period(period)} has not ended yet (it ends {period_end(period).isoformat()})"
+            f"{format_period(period)} has not ended yet (it ends {period_end(period).isoformat()})",
+            f"tháng {format_period(period)} chưa kết thúc (kết thúc ngày"
+            f" {period_end(period).isoformat()})",
         )

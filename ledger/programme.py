@@ -23,7 +23,8 @@ def reporting_period(year: int, today: date) -> tuple[date, date]:
     """January 1 of `year` to its end: December 31 for a past year, `today` for the
     current one (a wait is counted up to the day the report is read)."""
     if year > today.year:
-        raise InvalidReportRange(f"the year {year} has not begun")
+        raise InvalidReportRange(f"the year {year} has not begun",
+                                 f"năm {year} chưa bắt đầu")
     return date(year, 1, 1), min(date(year, 12, 31), today)
 
 

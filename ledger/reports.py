@@ -34,7 +34,8 @@ class InvalidReportRange(LedgerError):
 def check_range(start: date, end: date) -> None:
     """A report period runs from `start` to `end`, both included."""
     if start > end:
-        raise InvalidReportRange(f"the period starts ({start}) after it ends ({end})")
+        raise InvalidReportRange(f"the period starts ({start}) after it ends ({end})",
+                                 f"kỳ báo cáo bắt đầu ({start}) sau ngày kết thúc ({end})")
 
 
 def start_of_year(day: date) -> date:
@@ -187,7 +188,8 @@ def _one_currency(*groups: Sequence[AccountTotals]) -> None:
     currencies = {a.currency for group in groups for a in group}
     if len(currencies) > 1:
         raise CurrencyMismatch(
-            f"a financial statement is in one currency, got {', '.join(sorted(currencies))}"
+            f"a financial statement is in one currency, got {', '.join(sorted(currencies))}",
+            f"báo cáo tài chính chỉ dùng một loại tiền, ở đây có {', '.join(sorted(currencies))}",
         )
 
 

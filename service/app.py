@@ -29,8 +29,10 @@ from service.errors import (
     document_problems,
     install_error_handlers,
     problem_for,
+    problem_language,
 )
 from service.funds.endpoints import router as funds_router
+from service.language import Text
 from service.loans.endpoints import router as loans_router
 from service.locations import LocationMiddleware, document_locations
 from service.log_redaction import install_log_redaction
@@ -59,9 +61,10 @@ and details follow `Accept-Language` (Vietnamese or English, English by default)
 async def method_not_allowed(request: Request, _: Exception) -> JSONResponse:
     allowed = ", ".join(allowed_methods(request.scope))
     return problem_for(MethodNotAllowed(
-        f"{request.method} is not served on this path; it serves {allowed}",
-        headers={"Allow": allowed},
-    ))
+        Text("{method} is not served on this path; it serves {allowed}",
+             "đường dẫn này không phục vụ {method}; chỉ phục vụ {allowed}"),
+        headers={"Allow": allowed}, method=request.method, allowed=allowed,
+    ), problem_language(request))
 
 
 def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> FastAPI:

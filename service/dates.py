@@ -25,7 +25,8 @@ def date_from_text(value: Any) -> date:
         return parse_date(value)
     except InvalidDate as error:
         raise PydanticCustomError(
-            INVALID_DATE_ERROR_TYPE, "{detail}", {"detail": error.detail}
+            INVALID_DATE_ERROR_TYPE, "{detail}",
+            {"detail": error.detail, "detail_vi": error.detail_vi or ""},
         ) from None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -124,6 +124,20 @@ class UnknownQueryParameter(ClubfundError):
         )
 
 
+class UnknownExportFormat(ClubfundError):
+    status, code, title, title_vi = (
+        400, "unknown_format", "The requested format is not one this route writes",
+        "Định dạng yêu cầu không được hỗ trợ",
+    )
+
+    def __init__(self, requested: str, known: list[str]) -> None:
+        super().__init__(
+            Text("unknown format `{requested}`; use one of {known}",
+                 "không có định dạng `{requested}`; hãy dùng một trong {known}"),
+            requested=requested, known=", ".join(f"`{k}`" for k in known),
+        )
+
+
 class Unauthenticated(ClubfundError):
     status, code, title, title_vi = (
         401, "unauthenticated", "A valid bearer token is required",
@@ -138,8 +152,10 @@ class Forbidden(ClubfundError):
     )
 
 
-Thing = Literal["fund", "loan", "club", "area", "entry", "account", "token", "person", "correction"]
+Thing = Literal["fund", "loan", "club", "area", "entry", "account", "token", "person", "correction",
+                "member"]
 THINGS: dict[str, Text] = {
+    "member": Text("member", "thành viên"),
     "fund": Text("fund", "quỹ"),
     "loan": Text("loan", "khoản vay"),
     "club": Text("club", "câu lạc bộ"),
@@ -273,8 +289,9 @@ class DatabaseUnavailable(ClubfundError):
     )
     retry_after_seconds: ClassVar[int] = 2
 
-    def __init__(self, detail: str | None = None):
-        super().__init__(detail, headers={"Retry-After": str(self.retry_after_seconds)})
+    def __init__(self, detail: str | Text | None = None, **values: Any):
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after_seconds)},
+                         **values)
 
 
 # What a lost, refused or not yet ready database connection raises: the database is
@@ -403,6 +420,65 @@ LEDGER_TITLES: dict[str, Text] = {
 }
 
 
+def ledger_detail(
+    title: str, english: str, vietnamese: str | None, language: Language
+) -> str:
+    """A core error's detail in `language` (its Vietnamese wording when it has one)."""
+    if language == "vi" and vietnamese:
+        return vietnamese
+    return untranslated_detail(title, english, language)
+
+
+# What a person reads for a field the schema refused (pydantic's error type → the
+# Vietnamese of its message; `{name}` fields come from the error's context). The
+# `errors` member keeps pydantic's English `msg` for programs.
+VALIDATION_MESSAGES_VI: Final[dict[str, str]] = {
+    "missing": "thiếu, bắt buộc phải có",
+    "extra_forbidden": "không phải một trường được nhận",
+    "string_type": "phải là chuỗi ký tự",
+    "string_too_short": "phải có ít nhất {min_length} ký tự",
+    "string_too_long": "có nhiều nhất {max_length} ký tự",
+    "string_pattern_mismatch": "không đúng mẫu {pattern}",
+    "int_type": "phải là số nguyên",
+    "int_parsing": "phải là số nguyên",
+    "int_from_float": "phải là số nguyên",
+    "bool_type": "phải là true hoặc false",
+    "bool_parsing": "phải là true hoặc false",
+    "greater_than": "phải lớn hơn {gt}",
+    "greater_than_equal": "phải từ {ge} trở lên",
+    "less_than": "phải nhỏ hơn {lt}",
+    "less_than_equal": "phải nhiều nhất là {le}",
+    "enum": "phải là một trong {expected}",
+    "literal_error": "phải là một trong {expected}",
+    "uuid_type": "phải là một UUID",
+    "uuid_parsing": "phải là một UUID",
+    "date_type": "phải là một ngày (yyyy-mm-dd)",
+    "date_parsing": "phải là một ngày (yyyy-mm-dd)",
+    "date_from_datetime_parsing": "phải là một ngày (yyyy-mm-dd)",
+    "dict_type": "phải là một đối tượng JSON",
+    "model_type": "phải là một đối tượng JSON",
+    "model_attributes_type": "phải là một đối tượng JSON",
+    "list_type": "phải là một danh sách",
+    "too_short": "phải có ít nhất {min_length} phần tử",
+    "too_long": "có nhiều nhất {max_length} phần tử",
+    "value_error": "giá trị không hợp lệ",
+    "decimal_parsing": "phải là một số thập phân",
+}
+
+
+def validation_message_vi(error: dict[str, Any]) -> str:
+    """One field error in Vietnamese: a core rule's own wording, else the wording of
+    its pydantic type, else a plain "not valid"."""
+    context = error.get("ctx") or {}
+    if context.get("detail_vi"):
+        return str(context["detail_vi"])
+    template = VALIDATION_MESSAGES_VI.get(str(error.get("type")), "giá trị không hợp lệ")
+    try:
+        return template.format(**context)
+    except (KeyError, IndexError, ValueError):
+        return template.split(" {")[0]
+
+
 def ledger_title(error: ledger_errors.LedgerError) -> Text:
     return LEDGER_TITLES.get(error.code) or Text(error.code.replace("_", " ").capitalize(),
                                                  error.code.replace("_", " ").capitalize())
@@ -442,7 +518,7 @@ def problem_for(error: Exception, language: Language = "en") -> JSONResponse:
                            [{"loc": ["body", error.field], "msg": error.detail,
                              "type": error.rule.value}])
         return problem(status, error.code, title,
-                       untranslated_detail(title, error.detail, language))
+                       ledger_detail(title, error.detail, error.detail_vi, language))
     if is_database_unreachable(error):
         log.warning("database unreachable: %s: %s", type(error).__name__, error)
         return problem_for(DatabaseUnavailable(), language)
@@ -477,10 +553,16 @@ def map_database_error(error: asyncpg.PostgresError) -> Exception | None:
         error_class = CONSTRAINT_ERRORS[constraint]
         detail = getattr(error, "message", str(error))
         if error_class is ledger_errors.InsufficientFunds:
-            detail = "an account that may not go below zero would be negative"
-        return error_class(detail)
+            return error_class("an account that may not go below zero would be negative",
+                               "một tài khoản không được âm sẽ bị âm")
+        if issubclass(error_class, ClubfundError):
+            return error_class(Text("{refused}", "cơ sở dữ liệu từ chối: {title}"),
+                               refused=detail, title=error_class.title_vi.lower())
+        title = LEDGER_TITLES[error_class.code].vi.lower()
+        return error_class(detail, f"cơ sở dữ liệu từ chối: {title}")
     if isinstance(error, asyncpg.NumericValueOutOfRangeError):
-        return AmountOutOfRange("a total would exceed the range of the ledger")
+        return AmountOutOfRange(Text("a total would exceed the range of the ledger",
+                                     "một tổng số sẽ vượt giới hạn của sổ cái"))
     return None
 
 
@@ -598,18 +680,22 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in details
         ]
         # A core input rule broken inside a field keeps its own code (invalid_text...).
-        ruled = [e for e in errors if e["type"] in INPUT_RULES]
-        first = (ruled or errors)[0] if errors else {"loc": ["body"], "msg": "invalid", "type": ""}
+        ruled = [n for n, e in enumerate(errors) if e["type"] in INPUT_RULES]
+        index = (ruled or [0])[0]
+        first = errors[index] if errors else {"loc": ["body"], "msg": "invalid", "type": ""}
+        first_detail = details[index] if details else {}
         where, message = ".".join(first["loc"]), str(first["msg"])
+        message_vi = validation_message_vi(first_detail)
         language = problem_language(request)
         rule = INPUT_RULES.get(str(first["type"]))
         if rule is not None:
             title = (LEDGER_TITLES.get(rule.code) or Text(rule.code, rule.code)).render(language)
             return problem(LEDGER_STATUS[rule], rule.code, title,
-                           untranslated_detail(title, f"{where}: {message}", language), errors)
+                           ledger_detail(title, f"{where}: {message}", f"{where}: {message_vi}",
+                                         language), errors)
         return problem_for(
-            ValidationFailed(Text("{where}: {message}", "{where} không hợp lệ: {message}"),
-                             errors, where=where, message=message),
+            ValidationFailed(Text("{where}: {message}", "{where} không hợp lệ: {message_vi}"),
+                             errors, where=where, message=message, message_vi=message_vi),
             language,
         )
 

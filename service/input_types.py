@@ -32,7 +32,8 @@ def as_validation_error(rule: Callable[[T], T]) -> Callable[[T], T]:
         try:
             return rule(value)
         except LedgerError as error:
-            raise PydanticCustomError(error.code, error.detail) from error
+            raise PydanticCustomError(error.code, "{detail}", {
+                "detail": error.detail, "detail_vi": error.detail_vi or ""}) from error
 
     return validate
 

@@ -25,6 +25,7 @@ from service.errors import (
     add_problems,
     problem_for,
 )
+from service.language import Text
 
 # What any operation that takes a body may answer before its handler runs.
 BODY_PROBLEMS: tuple[type[ClubfundError], ...] = (MalformedJson, JsonTooDeep, PayloadTooLarge)
@@ -46,10 +47,14 @@ class RequestLimitsMiddleware:
         await self.app(scope, replay_body(body), send)
 
 
+BODY_TOO_LARGE = Text("the body may hold at most {size} bytes",
+                      "nội dung gửi lên tối đa {size} byte")
+
+
 async def read_body_within_limits(scope: Scope, receive: Receive) -> bytes:
     declared = declared_length(scope)
     if declared is not None and declared > BODY_SIZE_MAX_BYTES:
-        raise PayloadTooLarge(f"the body may hold at most {BODY_SIZE_MAX_BYTES} bytes")
+        raise PayloadTooLarge(BODY_TOO_LARGE, size=BODY_SIZE_MAX_BYTES)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -59,13 +64,15 @@ async def read_body_within_limits(scope: Scope, receive: Receive) -> bytes:
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > BODY_SIZE_MAX_BYTES:
-            raise PayloadTooLarge(f"the body may hold at most {BODY_SIZE_MAX_BYTES} bytes")
+            raise PayloadTooLarge(BODY_TOO_LARGE, size=BODY_SIZE_MAX_BYTES)
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
     if json_depth_exceeds(body, BODY_DEPTH_MAX):
-        raise JsonTooDeep(f"a JSON body may nest at most {BODY_DEPTH_MAX} levels")
+        raise JsonTooDeep(Text("a JSON body may nest at most {depth} levels",
+                               "nội dung JSON lồng nhau tối đa {depth} cấp"),
+                          depth=BODY_DEPTH_MAX)
     return body
 
 
@@ -73,7 +80,8 @@ def declared_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             if not value.isdigit():
-                raise BadRequest("Content-Length is not a number")
+                raise BadRequest(Text("Content-Length is not a number",
+                                      "Content-Length không phải là số"))
             return int(value)
     return None
 

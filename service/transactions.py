@@ -157,7 +157,9 @@ class TransactionMiddleware:
             )
         except (OSError, asyncpg.PostgresError) as error:
             # No socket, refused, starting up, or no connection free in time.
-            raise DatabaseUnavailable(f"no database connection: {type(error).__name__}") from error
+            raise DatabaseUnavailable(Text("no database connection: {reason}",
+                                           "không có kết nối cơ sở dữ liệu: {reason}"),
+                                      reason=type(error).__name__) from error
         try:
             await self.serve_in_transaction(connection, scope, send, body, key, fingerprint,
                                             language)

@@ -24,6 +24,7 @@ from service.errors import (
     NotFound,
     UnknownArea,
 )
+from service.language import Text
 from service.pagination import Page, decode_cursor, make_page, text_key
 
 
@@ -38,20 +39,28 @@ async def check_parent(
     or (since 2025) directly in a province. The parent must exist on `day`."""
     if parent_code is None:
         if level is not AreaLevel.PROVINCE:
-            raise InvalidAreaParent(f"a {level.value} needs a parent area")
+            raise InvalidAreaParent(Text("a {level} needs a parent area",
+                                         "cấp {level} cần có địa bàn cấp trên"),
+                                    level=level.value)
         return
     if level is AreaLevel.PROVINCE:
-        raise InvalidAreaParent("a province has no parent area")
+        raise InvalidAreaParent(Text("a province has no parent area",
+                                     "tỉnh không có địa bàn cấp trên"))
     parent = await repository.get_area(ctx.connection, parent_code)
     if parent is None or not valid_on(parent, day):
-        raise UnknownArea(f"area {parent_code} does not exist on {day.isoformat()}")
+        raise UnknownArea(Text("area {code} does not exist on {day}",
+                               "địa bàn {code} không tồn tại vào ngày {day}"),
+                          code=parent_code, day=day.isoformat())
     if AreaLevel(parent["level"]).rank >= level.rank:
-        raise InvalidAreaParent(f"a {parent['level']} cannot contain a {level.value}")
+        raise InvalidAreaParent(Text("a {parent} cannot contain a {level}",
+                                     "cấp {parent} không thể chứa cấp {level}"),
+                                parent=parent["level"], level=level.value)
 
 
 async def create_area(ctx: RequestContext, body: AreaCreate) -> AreaRead:
     if await repository.get_area(ctx.connection, body.code) is not None:
-        raise DuplicateArea(f"area {body.code} already exists")
+        raise DuplicateArea(Text("area {code} already exists", "địa bàn {code} đã có"),
+                            code=body.code)
     await check_parent(ctx, body.level, body.parent_code, body.valid_from)
     await repository.insert_area(
         ctx.connection, code=body.code, name=body.name, level=body.level.value,
@@ -68,15 +77,21 @@ async def reparent_area(ctx: RequestContext, code: str, body: AreaParentCreate) 
     if area is None:
         raise NotFound("area", code)
     if not valid_on(area, body.valid_from):
-        raise InvalidAreaParent(f"area {code} does not exist on {body.valid_from.isoformat()}")
+        raise InvalidAreaParent(Text("area {code} does not exist on {day}",
+                                     "địa bàn {code} không tồn tại vào ngày {day}"),
+                                code=code, day=body.valid_from.isoformat())
     history = await repository.parent_history(ctx.connection, code)
     if history and history[-1]["valid_from"] >= body.valid_from:
         raise InvalidAreaParent(
-            f"area {code} already has a parent from {history[-1]['valid_from'].isoformat()};"
-            " the history is appended in date order"
+            Text("area {code} already has a parent from {day}; the history is appended in"
+                 " date order",
+                 "địa bàn {code} đã có cấp trên từ ngày {day}; lịch sử chỉ ghi tiếp theo thứ"
+                 " tự ngày"),
+            code=code, day=history[-1]["valid_from"].isoformat(),
         )
     if body.parent_code == code:
-        raise InvalidAreaParent("an area cannot contain itself")
+        raise InvalidAreaParent(Text("an area cannot contain itself",
+                                     "địa bàn không thể chứa chính nó"))
     await check_parent(ctx, AreaLevel(area["level"]), body.parent_code, body.valid_from)
     await repository.close_open_parent(ctx.connection, code, body.valid_from)
     await repository.insert_parent(ctx.connection, code, body.parent_code, body.valid_from)
@@ -92,9 +107,12 @@ async def dissolve_area(ctx: RequestContext, code: str, body: AreaDissolution) -
     if area is None:
         raise NotFound("area", code)
     if area["valid_to"] is not None:
-        raise InvalidAreaParent(f"area {code} already ended on {area['valid_to'].isoformat()}")
+        raise InvalidAreaParent(Text("area {code} already ended on {day}",
+                                     "địa bàn {code} đã kết thúc ngày {day}"),
+                                code=code, day=area["valid_to"].isoformat())
     if body.valid_to <= area["valid_from"]:
-        raise InvalidAreaParent("an area ends after it begins")
+        raise InvalidAreaParent(Text("an area ends after it begins",
+                                     "địa bàn phải kết thúc sau ngày bắt đầu"))
     users = await repository.users_on_or_after(ctx.connection, code, body.valid_to)
     if users:
         raise AreaInUse(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -271,6 +272,25 @@ def audit_stamp_column(fund_column: str, subject_column: str, actions: Sequence[
                  WHERE r.fund_id = {fund_column} AND r.subject_id = {subject_column}
                    AND r.action IN ({listed})
                  ORDER BY r.sequence LIMIT 1)"""
+
+
+async def latest_audit_stamps(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, subject_ids: list[uuid.UUID],
+    action: str,
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """subject → {"sequence", "leaf_hash"} of its latest record of `action`."""
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT ON (r.subject_id) r.subject_id, r.sequence,
+               encode(r.leaf_hash, 'hex') AS leaf_hash
+          FROM audit_records r
+         WHERE r.fund_id = $1 AND r.subject_id = ANY ($2::uuid[]) AND r.action = $3
+         ORDER BY r.subject_id, r.sequence DESC
+        """,
+        fund_id, subject_ids, action,
+    )
+    return {r["subject_id"]: {"sequence": r["sequence"], "leaf_hash": r["leaf_hash"]}
+            for r in rows}
 
 
 async def widen_scope_to_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> str | None:

@@ -56,6 +56,7 @@ from service.errors import (
     SequenceOutOfRange,
     TreeSizeOutOfRange,
 )
+from service.language import Text
 from service.pagination import Page, decode_cursor, encode_cursor, make_page, sequence_key, uuid_key
 
 # The service-wide log (tokens, areas, clubs) is kept under the nil UUID.
@@ -63,8 +64,9 @@ GLOBAL_LOG_ID = uuid.UUID(int=0)
 
 
 def subject_of(data: dict[str, Any]) -> uuid.UUID | None:
-    """What a record is about, when its data names it by id (an entry, an account...)."""
-    value = data.get("id")
+    """What a record is about, when its data names it by id (an entry, an account, a
+    member, a closed month...) or names its loan (a loan's application and events)."""
+    value = data.get("id", data.get("loan_id"))
     if isinstance(value, str):
         try:
             return uuid.UUID(value)
@@ -222,10 +224,14 @@ async def inclusion(
     size = await current_size(ctx, fund_id)
     tree_size = size if tree_size is None else tree_size
     if not 1 <= tree_size <= size:
-        raise TreeSizeOutOfRange(f"tree_size must be between 1 and {size}, got {tree_size}")
+        raise TreeSizeOutOfRange(Text("tree_size must be between 1 and {size}, got {given}",
+                                      "tree_size phải từ 1 đến {size}, không phải {given}"),
+                                 size=size, given=tree_size)
     if not 1 <= sequence <= tree_size:
         raise SequenceOutOfRange(
-            f"sequence must be between 1 and tree_size {tree_size}, got {sequence}"
+            Text("sequence must be between 1 and tree_size {size}, got {given}",
+                 "sequence phải từ 1 đến tree_size {size}, không phải {given}"),
+            size=tree_size, given=sequence,
         )
     return await inclusion_proof_for(ctx.connection, fund_id, sequence, tree_size)
 
@@ -276,30 +282,40 @@ async def check_saved_checkpoint(
     opened = open_note(note, [*signer.verifier_keys, *witness_keys])
     if opened.unverified:
         names = ", ".join(f"{line.name}+{line.key_id.hex()}" for line in opened.unverified)
-        raise UnknownSigner(f"the checkpoint carries signatures by {names}: neither this "
-                            "log's key nor a configured witness")
+        raise UnknownSigner(f"the checkpoint carries signatures by {names}: neither this"
+                            " log's key nor a configured witness",
+                            f"điểm kiểm tra mang chữ ký của {names}: không phải khóa của"
+                            " nhật ký này, cũng không phải nhân chứng đã cấu hình")
     if checkpoint.origin != signer.origin(fund_id):
-        raise InvalidCheckpoint(f"the checkpoint's origin {checkpoint.origin!r} is not "
-                                f"{signer.origin(fund_id)!r}")
+        raise InvalidCheckpoint(f"the checkpoint's origin {checkpoint.origin!r} is not"
+                                f" {signer.origin(fund_id)!r}",
+                                f"nguồn của điểm kiểm tra {checkpoint.origin!r} không phải"
+                                f" {signer.origin(fund_id)!r}")
     size, frontier = await repository.get_tree(ctx.connection, fund_id)
     saved = checkpoint.tree_size
     if saved > size:
-        raise LogMismatch(f"the checkpoint holds {saved} records, the log now {size}: "
-                          "records were removed")
+        raise LogMismatch(f"the checkpoint holds {saved} records, the log now {size}:"
+                          " records were removed",
+                          f"điểm kiểm tra có {saved} bản ghi, nhật ký nay chỉ còn {size}:"
+                          " đã có bản ghi bị xóa")
     if saved > 0:
         nodes = await repository.get_nodes(
             ctx.connection, fund_id,
             (*subtree_hash_nodes(0, saved), *consistency_proof_nodes(saved, size)))
         if subtree_hash(0, saved, nodes) != checkpoint.root_hash:
-            raise LogMismatch(f"records 1 to {saved} no longer hash to the checkpoint's root: "
-                              "history was rewritten")
+            raise LogMismatch(f"records 1 to {saved} no longer hash to the checkpoint's"
+                              " root: history was rewritten",
+                              f"các bản ghi 1 đến {saved} không còn cho mã băm gốc của"
+                              " điểm kiểm tra: lịch sử đã bị viết lại")
         try:
             verify_consistency(saved, size, checkpoint.root_hash,
                                root_from_frontier(tuple(frontier), size),
                                consistency_proof(saved, size, nodes))
         except LedgerError as error:
-            raise LogMismatch(f"no consistency proof from size {saved} to {size}: "
-                              f"{error.detail}") from error
+            raise LogMismatch(f"no consistency proof from size {saved} to {size}:"
+                              f" {error.detail}",
+                              f"không có bằng chứng nhất quán từ kích thước {saved} đến"
+                              f" {size}: {error.detail}") from error
     log_names = {key.name for key in signer.verifier_keys}
     return CheckpointCheck(
         ok=True, tree_size=saved, current_tree_size=size,
@@ -343,7 +359,9 @@ async def consistency(
     second = size if second is None else second
     if not 1 <= first <= second <= size:
         raise InvalidConsistencyRange(
-            f"need 1 <= first <= second <= {size}, got first={first}, second={second}"
+            Text("need 1 <= first <= second <= {size}, got first={first}, second={second}",
+                 "cần 1 <= first <= second <= {size}, ở đây first={first}, second={second}"),
+            size=size, first=first, second=second,
         )
     nodes = await repository.get_nodes(
         ctx.connection, fund_id, consistency_proof_nodes(first, second)

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from ledger.signed_notes import VerifierKey, is_valid_key_name, verifier_key_for
 from ledger.tree_heads import key_id_for, public_key_raw
 from service.errors import AuditKeyMissing
+from service.language import Text
 from service.settings import Settings
 
 KEY_FILE_NAME = "audit-signing.key"
@@ -93,9 +94,10 @@ def load_signer(settings: Settings) -> AuditSigner:
     elif settings.audit_key_file is not None:
         key = private_key_from_base64(Path(settings.audit_key_file).read_text())
     else:
-        raise AuditKeyMissing(
-            "no audit signing key: set CLUBFUND_AUDIT_SIGNING_KEY or CLUBFUND_AUDIT_KEY_FILE"
-        )
+        raise AuditKeyMissing(Text(
+            "no audit signing key: set CLUBFUND_AUDIT_SIGNING_KEY or CLUBFUND_AUDIT_KEY_FILE",
+            "chưa có khóa ký nhật ký kiểm toán: hãy đặt CLUBFUND_AUDIT_SIGNING_KEY hoặc"
+            " CLUBFUND_AUDIT_KEY_FILE"))
     if not is_valid_key_name(settings.log_origin):
         raise ValueError(
             f"CLUBFUND_LOG_ORIGIN {settings.log_origin!r} must be non-empty, without spaces or '+'"

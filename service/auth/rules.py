@@ -124,6 +124,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/clubs/{club_id}/area"): ADMIN_ONLY,
     ("POST", "/v1/clubs/{club_id}/members"): RECORD,
     ("GET", "/v1/clubs/{club_id}/members"): READ,
+    ("GET", "/v1/clubs/{club_id}/members/{member_id}/passbook"): READ,
     # cash book
     ("POST", "/v1/funds/{fund_id}/seed-grants"): RECORD,
     ("POST", "/v1/funds/{fund_id}/donations"): RECORD,

@@ -143,7 +143,9 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
     rule: Rule | None = rule_for(method, template)
     if rule is None:
         log.error("refused: route %s has no authorisation rule", where)
-        return Access(refusal=MissingRule(f"route {where} has no authorisation rule"))
+        return Access(refusal=MissingRule(Text("route {where} has no authorisation rule",
+                                               "đường dẫn {where} chưa có quy tắc phân quyền"),
+                                          where=where))
     if rule.public:
         return Access()
 

@@ -10,11 +10,13 @@ from service.cashbook.service import CashOperation, post_cash_operation
 from service.context import RequestContext, get_context
 from service.entries.endpoints import POSTING_PROBLEMS
 from service.entries.schemas import EntryRead
-from service.errors import problem_responses
+from service.errors import UnknownMember, problem_responses
 
 router = APIRouter(prefix="/v1/funds/{fund_id}", tags=["cash book"])
 Context = Annotated[RequestContext, Depends(get_context)]
 PROBLEMS = problem_responses(*POSTING_PROBLEMS, (409, "period_closed"))
+CONTRIBUTION_PROBLEMS = problem_responses(*POSTING_PROBLEMS, (409, "period_closed"),
+                                          UnknownMember)
 
 
 @router.post("/seed-grants", status_code=status.HTTP_201_CREATED, response_model=EntryRead,
@@ -36,11 +38,12 @@ async def create_donation(ctx: Context, fund_id: uuid.UUID, body: CashOperationC
 
 
 @router.post("/contributions", status_code=status.HTTP_201_CREATED, response_model=EntryRead,
-             responses=PROBLEMS)
+             responses=CONTRIBUTION_PROBLEMS)
 async def create_contribution(
     ctx: Context, fund_id: uuid.UUID, body: CashOperationCreate
 ) -> EntryRead:
-    """Members' contributions to the fund's capital: Dr 111/112, Cr 4114. Receipt voucher."""
+    """Members' contributions to the fund's capital: Dr 111/112, Cr 4114. Receipt voucher.
+    With `member_id`, the contribution shows in that member's passbook."""
     return await post_cash_operation(ctx, fund_id, CashOperation.CONTRIBUTION, body)
 
 

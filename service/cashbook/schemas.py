@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.chart import FundingSource, PaymentMethod
@@ -40,4 +42,8 @@ class CashOperationCreate(BaseModel):
     )
     counterparty: Text | None = Field(
         default=None, min_length=1, max_length=200, description="who paid or was paid"
+    )
+    member_id: uuid.UUID | None = Field(
+        default=None, description="contributions only: the member of the fund's club who"
+        " paid (the contribution then shows in her passbook)",
     )

@@ -21,11 +21,13 @@ from ledger.chart import FundingSource, VoucherKind
 from ledger.entries import Posting, build_entry
 from service.accounts import repository as accounts
 from service.cashbook.schemas import CashOperationCreate
+from service.clubs import repository as clubs
 from service.context import RequestContext
 from service.entries.schemas import EntryRead
 from service.entries.service import post_entry
-from service.errors import UnknownAccount, ValidationFailed
+from service.errors import UnknownAccount, UnknownMember, ValidationFailed
 from service.funds.service import open_fund_write
+from service.language import Text
 
 
 class CashOperation(StrEnum):
@@ -72,17 +74,39 @@ def check_source(operation: CashOperation, body: CashOperationCreate) -> Funding
     source = body.source
     if operation is CashOperation.SEED_GRANT:
         if source is None:
-            raise ValidationFailed("a seed grant needs its source")
+            raise ValidationFailed(Text("a seed grant needs its source",
+                                        "vốn cấp ban đầu cần ghi nguồn (source)"))
         if source.is_budget and body.decision_number is None:
-            raise ValidationFailed("a seed grant from a budget needs its decision_number")
+            raise ValidationFailed(Text(
+                "a seed grant from a budget needs its decision_number",
+                "vốn cấp từ ngân sách cần số quyết định (decision_number)"))
     if operation is CashOperation.DONATION and source is None:
         source = FundingSource.DONOR
     if operation is CashOperation.CONTRIBUTION:
         if source not in (None, FundingSource.MEMBERS):
-            raise ValidationFailed("contributions come from members; use a seed grant or a"
-                                   " donation for other sources")
+            raise ValidationFailed(Text(
+                "contributions come from members; use a seed grant or a donation for other"
+                " sources",
+                "vốn góp là của thành viên; nguồn khác hãy ghi là vốn cấp hoặc tài trợ"))
         source = FundingSource.MEMBERS
     return source
+
+
+async def check_member(
+    ctx: RequestContext, operation: CashOperation, club_id: uuid.UUID | None,
+    member_id: uuid.UUID | None,
+) -> None:
+    """A contribution may name the member who paid: one of the fund's club."""
+    if member_id is None:
+        return
+    if operation is not CashOperation.CONTRIBUTION:
+        raise ValidationFailed(Text("member_id is for contributions only",
+                                    "member_id chỉ dùng cho khoản góp vốn"))
+    member = await clubs.get_member(ctx.connection, member_id)
+    if member is None or club_id is None or member["club_id"] != club_id:
+        raise UnknownMember(Text("member {member} is not a member of this fund's club",
+                                 "{member} không phải thành viên câu lạc bộ của quỹ này"),
+                            member=member_id)
 
 
 async def post_cash_operation(
@@ -90,14 +114,18 @@ async def post_cash_operation(
 ) -> EntryRead:
     source = check_source(operation, body)
     fund = await open_fund_write(ctx, fund_id)
+    await check_member(ctx, operation, fund.club_id, body.member_id)
     money_account = body.payment_method.account_code
     other_account = counter_account(operation, source)
     ids = await accounts.account_ids_by_code(ctx.connection, fund_id,
                                              [money_account, other_account])
     missing = sorted({money_account, other_account} - set(ids))
     if missing:
-        raise UnknownAccount(f"fund {fund_id} has no account {', '.join(missing)}"
-                             " (a club's fund has the default chart)")
+        raise UnknownAccount(Text("fund {fund} has no account {codes} (a club's fund has the"
+                                  " default chart)",
+                                  "quỹ {fund} không có tài khoản {codes} (quỹ của câu lạc"
+                                  " bộ có hệ thống tài khoản mặc định)"),
+                             fund=fund_id, codes=", ".join(missing))
     receipt = operation is not CashOperation.EXPENSE
     debit, credit = (money_account, other_account) if receipt else (other_account, money_account)
     currency = fund.currency
@@ -106,6 +134,7 @@ async def post_cash_operation(
         **({"source": source.value} if source else {}),
         **({"decision_number": body.decision_number} if body.decision_number else {}),
         **({"counterparty": body.counterparty} if body.counterparty else {}),
+        **({"member_id": str(body.member_id)} if body.member_id else {}),
         "payment_method": body.payment_method.value,
     }
     entry = build_entry(

@@ -1,23 +1,39 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
 from service.areas.schemas import AREA_CODE_PATTERN
-from service.clubs import service
-from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
+from service.clubs import passbook, service
+from service.clubs.schemas import (
+    ClubCreate,
+    ClubMove,
+    ClubRead,
+    MemberCreate,
+    MemberRead,
+    PassbookRead,
+)
 from service.context import RequestContext, get_context
 from service.dates import DateText
 from service.errors import (
+    ExportTooLarge,
     InvalidAreaParent,
     InvalidCursor,
     NotFound,
     UnknownArea,
+    UnknownExportFormat,
     problem_responses,
 )
 from service.pagination import Page, page_params
+from service.reports.exports import (
+    EXPORT_RESPONSES,
+    ClubFileLanguage,
+    ExportFormat,
+    Format,
+    file_response,
+)
 
 router = APIRouter(prefix="/v1/clubs", tags=["clubs"])
 Context = Annotated[RequestContext, Depends(get_context)]
@@ -67,3 +83,20 @@ async def create_member(ctx: Context, club_id: uuid.UUID, body: MemberCreate) ->
             responses=problem_responses(NotFound, InvalidCursor))
 async def list_members(ctx: Context, club_id: uuid.UUID, page: PageParams) -> Page[MemberRead]:
     return await service.list_members(ctx, club_id, *page)
+
+
+@router.get("/{club_id}/members/{member_id}/passbook", response_model=PassbookRead,
+            responses={**EXPORT_RESPONSES,
+                       **problem_responses(NotFound, UnknownExportFormat, ExportTooLarge)})
+async def get_passbook(
+    ctx: Context, club_id: uuid.UUID, member_id: uuid.UUID, export: Format,
+    language: ClubFileLanguage,
+) -> Any:
+    """The member's passbook: her contributions (those recorded with her `member_id`),
+    her loans paid out and her repayments (penalty, interest, principal) in date order,
+    with her contributions to date and the principal she owes after each line. JSON,
+    CSV, or XLSX with a title block (docs/auditors.md)."""
+    book = await passbook.passbook(ctx, club_id, member_id, language)
+    if export is ExportFormat.JSON:
+        return book
+    return file_response(*await passbook.passbook_table(ctx, book, language), export)

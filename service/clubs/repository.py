@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from service.audit.repository import audit_stamp_column
+
 CLUB_SELECT = """
     SELECT c.id, c.name, c.area_code, c.created_at,
            (SELECT f.id FROM funds f WHERE f.club_id = c.id ORDER BY f.id LIMIT 1) AS fund_id,
@@ -17,6 +19,11 @@ CLUB_SELECT = """
       FROM clubs c
 """
 MEMBER_COLUMNS = "id, club_id, name, gender, birth_year, status, joined_on, created_at"
+# A member's columns and the audit record that created her (in her club's fund's log).
+MEMBER_SELECT = f"SELECT {MEMBER_COLUMNS}, " + audit_stamp_column(
+    "(SELECT f.id FROM funds f WHERE f.club_id = members.club_id ORDER BY f.id LIMIT 1)",
+    "members.id", ("member.created",),
+) + " AS audit FROM members"
 
 
 async def insert_club(
@@ -101,7 +108,7 @@ async def get_member(
     connection: asyncpg.Connection, member_id: uuid.UUID
 ) -> asyncpg.Record | None:
     record: asyncpg.Record | None = await connection.fetchrow(
-        f"SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1", member_id
+        MEMBER_SELECT + " WHERE id = $1", member_id
     )
     return record
 
@@ -110,7 +117,7 @@ async def list_members(
     connection: asyncpg.Connection, club_id: uuid.UUID, after: uuid.UUID | None, limit: int
 ) -> list[asyncpg.Record]:
     return list(await connection.fetch(
-        f"SELECT {MEMBER_COLUMNS} FROM members WHERE club_id = $1"
+        MEMBER_SELECT + " WHERE club_id = $1"
         " AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
         club_id, after, limit,
     ))
@@ -124,3 +131,25 @@ def club_values(record: asyncpg.Record) -> dict[str, Any]:
         else values["created_at"].date()
     )
     return values
+
+
+async def member_contributions(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, member_id: uuid.UUID, limit: int
+) -> list[asyncpg.Record]:
+    """The member's contributions in force (not reversed), in date then posting order."""
+    return list(await connection.fetch(
+        """
+        SELECT e.id AS entry_id, e.effective_date, e.sequence, e.voucher_number,
+               (SELECT sum(p.amount) FROM postings p
+                 WHERE p.fund_id = e.fund_id AND p.entry_id = e.id AND p.side = 'debit')::bigint
+                 AS amount
+          FROM entries e
+         WHERE e.fund_id = $1 AND e.metadata ->> 'operation' = 'contribution'
+           AND e.metadata ->> 'member_id' = $2::uuid::text
+           AND NOT EXISTS (SELECT 1 FROM entries r
+                            WHERE r.fund_id = e.fund_id AND r.reverses_entry_id = e.id)
+         ORDER BY e.effective_date, e.sequence
+         LIMIT $3
+        """,
+        fund_id, member_id, limit,
+    ))

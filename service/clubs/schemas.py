@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from service import example_values as example
 from service.areas.schemas import AreaCode
+from service.audit.schemas import AuditStamp
 from service.dates import DateText
 from service.input_types import Text
 
@@ -98,3 +99,31 @@ class MemberRead(BaseModel):
     status: MemberStatus
     joined_on: date | None
     created_at: datetime
+    audit: AuditStamp | None = Field(
+        default=None, description="the audit record that created this member"
+    )
+
+
+class PassbookLineRead(BaseModel):
+    effective_date: date
+    operation: Literal["contribution", "disbursement", "repayment"]
+    loan_id: uuid.UUID | None
+    loan_number: int | None
+    entry_id: uuid.UUID | None
+    contribution: int
+    disbursed: int
+    principal: int = Field(description="repaid principal")
+    interest: int
+    penalty: int
+    contributions_total: int = Field(description="the member's contributions to this date")
+    outstanding_principal: int = Field(description="the member's loans' principal owed after"
+                                       " this line")
+
+
+class PassbookRead(BaseModel):
+    member: MemberRead
+    fund_id: uuid.UUID
+    items: list[PassbookLineRead]
+    contributions_total: int
+    outstanding_principal: int
+    columns: dict[str, str]

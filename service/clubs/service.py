@@ -10,6 +10,7 @@ from service.accounts import repository as accounts
 from service.areas import repository as areas
 from service.areas.schemas import AreaLevel
 from service.areas.service import sees_area, valid_on
+from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.clubs import repository
 from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
@@ -17,6 +18,7 @@ from service.context import RequestContext
 from service.errors import InvalidAreaParent, NotFound, UnknownArea, ValidationFailed
 from service.funds import repository as funds
 from service.ids import new_id
+from service.language import Text
 from service.pagination import Page, decode_cursor, make_page, uuid_key
 
 FUND_CURRENCY = "VND"
@@ -25,9 +27,13 @@ FUND_CURRENCY = "VND"
 async def check_commune(ctx: RequestContext, area_code: str, day: date) -> None:
     area = await areas.get_area(ctx.connection, area_code)
     if area is None or not valid_on(area, day):
-        raise UnknownArea(f"area {area_code} does not exist on {day.isoformat()}")
+        raise UnknownArea(Text("area {code} does not exist on {day}",
+                               "địa bàn {code} không tồn tại vào ngày {day}"),
+                          code=area_code, day=day.isoformat())
     if area["level"] != AreaLevel.COMMUNE.value:
-        raise InvalidAreaParent(f"a club belongs to a commune; {area_code} is a {area['level']}")
+        raise InvalidAreaParent(Text("a club belongs to a commune; {code} is a {level}",
+                                     "câu lạc bộ thuộc một xã; {code} là cấp {level}"),
+                                code=area_code, level=area["level"])
 
 
 async def create_club(ctx: RequestContext, body: ClubCreate) -> ClubRead:
@@ -80,7 +86,8 @@ async def list_clubs(
     if area_code is not None:
         codes = await areas.area_subtree_codes(ctx.connection, area_code, day)
         if not codes or not await sees_area(ctx, area_code):
-            raise UnknownArea(f"area {area_code} not found")
+            raise UnknownArea(Text("area {code} not found", "không tìm thấy địa bàn {code}"),
+                              code=area_code)
     after = decode_cursor(cursor, uuid_key)
     rows = await repository.list_clubs(
         ctx.connection, codes, day, after[0] if after else None, limit + 1,
@@ -99,8 +106,9 @@ async def move_club(ctx: RequestContext, club_id: uuid.UUID, body: ClubMove) -> 
     club = ClubRead(**repository.club_values(record))
     if club.areas and club.areas[-1].valid_from >= body.valid_from:
         raise ValidationFailed(
-            f"the club is in {club.areas[-1].area_code} from"
-            f" {club.areas[-1].valid_from.isoformat()}; a move must come after that"
+            Text("the club is in {code} from {day}; a move must come after that",
+                 "câu lạc bộ thuộc {code} từ ngày {day}; lần chuyển mới phải sau ngày đó"),
+            code=club.areas[-1].area_code, day=club.areas[-1].valid_from.isoformat(),
         )
     await check_commune(ctx, body.area_code, body.valid_from)
     ctx.writes_to_fund(club.fund_id)
@@ -115,7 +123,8 @@ async def create_member(
 ) -> MemberRead:
     club = await get_club(ctx, club_id)
     if body.birth_year > ctx.business_date.year:
-        raise ValidationFailed("birth_year is in the future")
+        raise ValidationFailed(Text("birth_year is in the future",
+                                    "năm sinh (birth_year) ở tương lai"))
     ctx.writes_to_fund(club.fund_id)
     record = await repository.insert_member(
         ctx.connection, member_id=new_id(), club_id=club_id, name=body.name,
@@ -123,7 +132,9 @@ async def create_member(
         joined_on=body.joined_on, now=ctx.now,
     )
     member = MemberRead(**dict(record))
-    await record_write(ctx, club.fund_id, "member.created", member.model_dump(mode="json"))
+    stamp = await record_write(ctx, club.fund_id, "member.created",
+                               member.model_dump(mode="json", exclude={"audit"}))
+    member.audit = AuditStamp(**stamp)
     return member
 
 

@@ -46,6 +46,7 @@ from service.errors import (
 from service.funds import repository as funds
 from service.funds.service import open_fund_write
 from service.ids import new_id
+from service.language import Text
 from service.loans.service import check_reversible, reverse_loan_entry
 from service.pagination import Page, decode_cursor, make_page, timestamp_key, uuid_key
 
@@ -74,7 +75,9 @@ async def reverse(
     fund = await open_fund_write(ctx, original.fund_id)
     existing = await entries.find_reversal(ctx.connection, original.fund_id, entry_id)
     if existing is not None:
-        raise AlreadyReversed(f"entry {entry_id} was already reversed by entry {existing}")
+        raise AlreadyReversed(Text("entry {entry} was already reversed by entry {by}",
+                                   "bút toán {entry} đã được đảo bởi bút toán {by}"),
+                              entry=entry_id, by=existing)
     check_reversible(original)
     effective_date = reversal_date(ctx, original, body.effective_date)
     periods.check_open(effective_date, fund.closed_period)
@@ -82,14 +85,18 @@ async def reverse(
         return await post_reversal(ctx, original, body.effective_date, effective_date,
                                    body.description)
     if body.reason is None:
-        raise CorrectionReasonRequired(
+        raise CorrectionReasonRequired(Text(
             "in a club's fund a reversal is requested with its reason; another person"
-            " approves it")
+            " approves it",
+            "trong quỹ của câu lạc bộ, đề nghị đảo bút toán phải ghi lý do; một người khác"
+            " sẽ duyệt"))
     pending = await repository.pending_for(
         ctx.connection, fund.fund_id, CorrectionKind.REVERSAL.value, entry_id)
     if pending is not None:
-        raise CorrectionPending(f"the reversal of entry {entry_id} is already requested"
-                                f" (correction {pending})")
+        raise CorrectionPending(Text("the reversal of entry {entry} is already requested"
+                                     " (correction {pending})",
+                                     "đã có đề nghị đảo bút toán {entry} (yêu cầu {pending})"),
+                                entry=entry_id, pending=pending)
     record = await repository.insert_correction(
         ctx.connection, fund_id=fund.fund_id, correction_id=new_id(),
         kind=CorrectionKind.REVERSAL.value, entry_id=entry_id, period=None,
@@ -131,7 +138,9 @@ async def request_reopening(
     pending = await repository.pending_for(
         ctx.connection, fund_id, CorrectionKind.REOPEN.value, None)
     if pending is not None:
-        raise CorrectionPending(f"a reopening is already requested (correction {pending})")
+        raise CorrectionPending(Text("a reopening is already requested (correction {pending})",
+                                     "đã có đề nghị mở lại sổ (yêu cầu {pending})"),
+                                pending=pending)
     record = await repository.insert_correction(
         ctx.connection, fund_id=fund_id, correction_id=new_id(),
         kind=CorrectionKind.REOPEN.value, entry_id=None, period=period, reason=body.reason,
@@ -162,7 +171,9 @@ async def load_pending(
     record = await repository.get_correction(ctx.connection, correction_id)
     assert record is not None
     if record["status"] != CorrectionStatus.PENDING.value:
-        raise CorrectionDecided(f"correction {correction_id} was already {record['status']}")
+        raise CorrectionDecided(Text("correction {correction} was already {status}",
+                                     "yêu cầu {correction} đã được xử lý ({status})"),
+                                correction=correction_id, status=record["status"])
     return record, fund
 
 
@@ -174,7 +185,9 @@ async def approve(
     kind = CorrectionKind(record["kind"])
     role = ctx.principal.role if ctx.principal else None
     if role not in APPROVERS[kind]:
-        raise Forbidden(f"a {kind.value} is approved by: {', '.join(sorted(APPROVERS[kind]))}")
+        raise Forbidden(Text("a {kind} is approved by: {roles}",
+                             "yêu cầu {kind} do các vai trò sau duyệt: {roles}"),
+                        kind=kind.value, roles=", ".join(sorted(APPROVERS[kind])))
     check_second_actor(record["requested_by"], ctx.actor, f"{kind.value} request")
     reversal_entry_id = None
     effective_date = None
@@ -210,7 +223,9 @@ async def reject(
     kind = CorrectionKind(record["kind"])
     role = ctx.principal.role if ctx.principal else None
     if role not in APPROVERS[kind] and ctx.actor != record["requested_by"]:
-        raise Forbidden(f"a {kind.value} is decided by: {', '.join(sorted(APPROVERS[kind]))}")
+        raise Forbidden(Text("a {kind} is decided by: {roles}",
+                             "yêu cầu {kind} do các vai trò sau quyết định: {roles}"),
+                        kind=kind.value, roles=", ".join(sorted(APPROVERS[kind])))
     decided = await repository.decide(
         ctx.connection, fund_id=fund.fund_id, correction_id=correction_id,
         status=CorrectionStatus.REJECTED.value, actor=ctx.actor, now=ctx.now, note=body.note,

@@ -31,6 +31,7 @@ from service.errors import LoanAccountPosting, NotFound
 from service.funds import repository as funds
 from service.funds.service import open_fund_write
 from service.ids import new_id
+from service.language import Text
 from service.pagination import Page, decode_cursor, make_page, sequence_key
 from service.vouchers import repository as vouchers
 
@@ -152,8 +153,11 @@ async def create_entry(ctx: RequestContext, fund_id: uuid.UUID, body: EntryCreat
         if loan_accounts:
             numbers = ", ".join(str(r["number"]) for r in loan_accounts)
             raise LoanAccountPosting(
-                f"the entry posts to the account of loan number {numbers}; use the loan's"
-                " repayment or write-off instead")
+                Text("the entry posts to the account of loan number {numbers}; use the"
+                     " loan's repayment or write-off instead",
+                     "bút toán ghi vào tài khoản của khoản vay số {numbers}; hãy dùng nghiệp"
+                     " vụ trả nợ hoặc xóa nợ của khoản vay"),
+                numbers=numbers)
     return await post_entry(ctx, fund_id, entry)
 
 

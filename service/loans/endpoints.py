@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
@@ -9,8 +9,14 @@ from ledger.loan_lifecycle import LoanStatus
 from service.context import RequestContext, get_context
 from service.dates import DateText
 from service.entries.endpoints import POSTING_PROBLEMS
-from service.errors import InvalidCursor, NotFound, UnknownMember, problem_responses
-from service.loans import service
+from service.errors import (
+    InvalidCursor,
+    NotFound,
+    UnknownExportFormat,
+    UnknownMember,
+    problem_responses,
+)
+from service.loans import exports, service
 from service.loans.schemas import (
     DisbursementCreate,
     LoanCreate,
@@ -23,6 +29,13 @@ from service.loans.schemas import (
     WriteOffRequest,
 )
 from service.pagination import Page, page_params
+from service.reports.exports import (
+    EXPORT_RESPONSES,
+    ClubFileLanguage,
+    ExportFormat,
+    Format,
+    file_response,
+)
 
 router = APIRouter(tags=["loans"])
 Context = Annotated[RequestContext, Depends(get_context)]
@@ -63,10 +76,16 @@ async def get_loan(ctx: Context, loan_id: uuid.UUID, as_of: AsOf = None) -> Loan
 
 
 @router.get("/v1/loans/{loan_id}/schedule", response_model=ScheduleRead,
-            responses=problem_responses(NotFound))
-async def get_schedule(ctx: Context, loan_id: uuid.UUID) -> ScheduleRead:
-    """The repayment schedule, with what has been paid on each instalment."""
-    return await service.get_schedule(ctx, loan_id)
+            responses={**EXPORT_RESPONSES, **problem_responses(NotFound, UnknownExportFormat)})
+async def get_schedule(
+    ctx: Context, loan_id: uuid.UUID, export: Format, language: ClubFileLanguage
+) -> Any:
+    """The repayment schedule, with what has been paid on each instalment. JSON, CSV,
+    or XLSX with a title block (docs/auditors.md)."""
+    schedule = await service.get_schedule(ctx, loan_id)
+    if export is ExportFormat.JSON:
+        return schedule
+    return file_response(*await exports.schedule_table(ctx, schedule, language), export)
 
 
 @router.post("/v1/loans/{loan_id}/approval", response_model=LoanRead,

@@ -9,6 +9,8 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from service.audit.repository import audit_stamp_column
+
 LOAN_SELECT = """
     SELECT l.*, a.code AS account_code,
            (SELECT f.currency FROM funds f WHERE f.id = l.fund_id) AS currency,
@@ -17,7 +19,8 @@ LOAN_SELECT = """
                AS approved_on,
            (SELECT max(e.effective_date) FROM loan_events e
              WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
-               AND e.kind = 'write_off_requested') AS write_off_requested_on
+               AND e.kind = 'write_off_requested') AS write_off_requested_on,
+           """ + audit_stamp_column("l.fund_id", "l.id", ("loan.applied",)) + """ AS audit
       FROM loans l
       LEFT JOIN accounts a ON a.fund_id = l.fund_id AND a.id = l.account_id
 """
@@ -208,3 +211,19 @@ async def list_events(
         " ORDER BY sequence",
         fund_id, loan_id,
     ))
+
+
+async def loans_of_member(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, member_id: uuid.UUID
+) -> list[asyncpg.Record]:
+    """The member's loans in the fund, by number."""
+    return list(await connection.fetch(
+        LOAN_SELECT + " WHERE l.fund_id = $1 AND l.member_id = $2 ORDER BY l.number",
+        fund_id, member_id,
+    ))
+
+
+async def member_name(connection: asyncpg.Connection, member_id: uuid.UUID) -> str | None:
+    name: str | None = await connection.fetchval(
+        "SELECT name FROM members WHERE id = $1", member_id)
+    return name

@@ -11,6 +11,7 @@ from ledger.chart import PaymentMethod
 from ledger.loan_lifecycle import LoanStatus
 from ledger.loans import MAX_INSTALLMENTS, Amortization, DayCount, Frequency, InterestMethod
 from service import example_values as example
+from service.audit.schemas import AuditStamp
 from service.dates import DateText
 from service.entries.schemas import AmountMinor
 from service.input_types import TEXT_RULE, Text
@@ -182,6 +183,9 @@ class LoanRead(BaseModel):
         description="the outstanding principal when at risk (PAR30 numerator), else 0"
     )
     events: list[LoanEventRead] = Field(default_factory=list)
+    audit: AuditStamp | None = Field(
+        default=None, description="the audit record that recorded this loan's application"
+    )
 
 
 class InstallmentRead(BaseModel):

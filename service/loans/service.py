@@ -79,6 +79,7 @@ from service.errors import (
 from service.funds import repository as funds
 from service.funds.service import open_fund_write
 from service.ids import new_id
+from service.language import Text
 from service.loans import repository
 from service.loans.schemas import (
     AllocationRead,
@@ -220,8 +221,11 @@ async def chart_accounts(
     ids = await accounts.account_ids_by_code(ctx.connection, fund_id, codes)
     missing = sorted(set(codes) - set(ids))
     if missing:
-        raise UnknownAccount(f"fund {fund_id} has no account {', '.join(missing)}"
-                             " (a club's fund has the default chart)")
+        raise UnknownAccount(Text("fund {fund} has no account {codes} (a club's fund has the"
+                                  " default chart)",
+                                  "quỹ {fund} không có tài khoản {codes} (quỹ của câu lạc"
+                                  " bộ có hệ thống tài khoản mặc định)"),
+                             fund=fund_id, codes=", ".join(missing))
     return ids
 
 
@@ -233,13 +237,19 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
     applied_on = event_date(ctx, LoanAction.APPLY, body.applied_on, None, fund)
     member = await clubs.get_member(ctx.connection, body.member_id)
     if member is None or fund.club_id is None or member["club_id"] != fund.club_id:
-        raise UnknownMember(f"member {body.member_id} is not a member of this fund's club")
+        raise UnknownMember(Text("member {member} is not a member of this fund's club",
+                                 "{member} không phải thành viên câu lạc bộ của quỹ này"),
+                            member=body.member_id)
     if member["status"] != "active":
-        raise UnknownMember(f"member {body.member_id} is {member['status']}, not active")
+        raise UnknownMember(Text("member {member} is {status}, not active",
+                                 "thành viên {member} đang ở trạng thái {status}, không"
+                                 " còn hoạt động"),
+                            member=body.member_id, status=member["status"])
     terms = terms_of_application(body)
     schedule = check_term_bounds(terms)
     if applied_on >= body.first_due_date:
-        raise InvalidLoanTerms("the first instalment falls due after the application date")
+        raise InvalidLoanTerms("the first instalment falls due after the application date",
+                               "kỳ trả đầu tiên phải đến hạn sau ngày đề nghị vay")
     loan_id = new_id()
     number = await repository.next_loan_number(ctx.connection, fund_id)
     application = body.model_dump(mode="json")
@@ -292,7 +302,8 @@ async def reschedule(ctx: RequestContext, loan_id: uuid.UUID, body: LoanReschedu
     )
     schedule = check_term_bounds(terms)
     if day >= terms.first_due_date:
-        raise InvalidLoanTerms("the first instalment falls due after the rescheduling date")
+        raise InvalidLoanTerms("the first instalment falls due after the rescheduling date",
+                               "kỳ trả nợ đầu tiên phải sau ngày đổi lịch trả nợ")
     await repository.update_schedule_terms(
         ctx.connection, loan.fund_id, loan.id, terms.first_due_date, terms.installments)
     await record_change(
@@ -510,7 +521,10 @@ async def reverse_loan_entry(
     if effective_date is not None and effective_date != original.effective_date:
         raise InvalidReversal(
             f"a loan operation's reversal is dated on the operation's own date"
-            f" ({original.effective_date.isoformat()}), not {effective_date.isoformat()}")
+            f" ({original.effective_date.isoformat()}), not {effective_date.isoformat()}",
+            f"bút toán đảo nghiệp vụ khoản vay ghi đúng ngày của nghiệp vụ"
+            f" ({original.effective_date.isoformat()}), không phải"
+            f" {effective_date.isoformat()}")
     check_reversible(original)
     if original.metadata.get("operation") == "loan_repayment":
         return await reverse_repayment(ctx, loan, original, description)
@@ -526,9 +540,12 @@ def check_reversible(original: EntryRead) -> None:
     operation = original.metadata.get("operation")
     if original.metadata.get("loan_id") and operation not in REVERSIBLE_LOAN_OPERATIONS:
         raise LoanEntryReversal(
-            f"entry {original.id} ({operation}) of loan number"
-            f" {original.metadata.get('loan_number')} is not reversed on its own: only a"
-            " loan's repayment or write-off is")
+            Text("entry {entry} ({operation}) of loan number {number} is not reversed on its"
+                 " own: only a loan's repayment or write-off is",
+                 "bút toán {entry} ({operation}) của khoản vay số {number} không được đảo"
+                 " riêng: chỉ đảo được khoản trả nợ hoặc xóa nợ"),
+            entry=original.id, operation=operation,
+            number=original.metadata.get("loan_number"))
 
 
 async def reverse_repayment(
@@ -537,11 +554,15 @@ async def reverse_repayment(
     if loan.status not in (LoanStatus.DISBURSED, LoanStatus.REPAID):
         raise LoanTransitionRefused(
             f"a loan that is {loan.status.value} has its repayments reversed only once"
-            " the pending write-off request is decided")
+            " the pending write-off request is decided",
+            f"khoản vay đang ở trạng thái {loan.status.value} chỉ được đảo khoản trả nợ sau"
+            " khi đề nghị xóa nợ đang chờ được quyết định")
     bookings = await bookings_of(ctx, loan)
     target = next((b for b in bookings if b.entry_id == original.id), None)
     if target is None:
-        raise AlreadyReversed(f"the repayment of entry {original.id} was already reversed")
+        raise AlreadyReversed(Text("the repayment of entry {entry} was already reversed",
+                                   "khoản trả nợ của bút toán {entry} đã được đảo"),
+                              entry=original.id)
     remaining = [b for b in bookings if b is not target]
     allocations, state = replay_repayments(
         loan.schedule, [b.recorded for b in remaining], loan.terms.penalty_rate_per_day)
@@ -580,7 +601,9 @@ async def reverse_write_off(
     ctx: RequestContext, loan: Loan, original: EntryRead, description: str | None
 ) -> EntryRead:
     if loan.status is not LoanStatus.WRITTEN_OFF:
-        raise LoanTransitionRefused(f"a loan that is {loan.status.value} is not written off")
+        raise LoanTransitionRefused(f"a loan that is {loan.status.value} is not written off",
+                                    f"khoản vay đang ở trạng thái {loan.status.value}, chưa"
+                                    " bị xóa nợ")
     reversal = reverse_entry(
         ledger_entry(original), str(original.id), original.effective_date,
         description or f"Hủy xóa nợ khoản vay số {loan.record['number']}")
@@ -692,7 +715,7 @@ def loan_read(
             "frequency", "interest_method", "amortization", "day_count", "grace_periods",
             "rounding_unit", "first_due_date", "purpose", "applied_on", "applied_by",
             "approved_by", "disbursed_on", "account_id", "account_code",
-            "write_off_requested_by",
+            "write_off_requested_by", "audit",
         )},
         rate_per_period=str(record["rate_per_period"]),
         penalty_rate_per_day=str(record["penalty_rate_per_day"]),

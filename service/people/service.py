@@ -20,6 +20,7 @@ from service.audit.service import record_write
 from service.context import RequestContext
 from service.errors import DuplicatePhone, InvalidScope, NotFound, UnknownMember
 from service.ids import new_id
+from service.language import Text
 from service.people import repository
 from service.people.schemas import PersonCreate, PersonRead
 
@@ -32,24 +33,33 @@ async def parse_scope(
     """(club id, area code) of a scope, checked against the role and the reference data."""
     if role == "admin":
         if scope is not None:
-            raise InvalidScope("an admin has no scope (she sees every fund)")
+            raise InvalidScope(Text("an admin has no scope (she sees every fund)",
+                                    "quản trị viên không có phạm vi (thấy mọi quỹ)"))
         return None, None
     if scope is None:
         needed = "`club:<club_id>`" if role in CLUB_ROLES else "`club:<club_id>` or `area:<code>`"
-        raise InvalidScope(f"a {role} needs a scope: {needed}")
+        raise InvalidScope(Text("a {role} needs a scope: {needed}",
+                                "vai trò {role} cần một phạm vi: {needed}"),
+                           role=role, needed=needed)
     kind, _, value = scope.partition(":")
     if kind == "club":
         try:
             club_id = uuid.UUID(value)
         except ValueError as error:
-            raise InvalidScope(f"{value!r} is not a club id") from error
+            raise InvalidScope(Text("{value} is not a club id",
+                                    "{value} không phải mã câu lạc bộ"),
+                               value=repr(value)) from error
         if not await repository.club_exists(connection, club_id):
-            raise InvalidScope(f"club {club_id} does not exist")
+            raise InvalidScope(Text("club {club} does not exist", "không có câu lạc bộ {club}"),
+                               club=club_id)
         return club_id, None
     if role in CLUB_ROLES:
-        raise InvalidScope(f"a {role} is scoped to one club: `club:<club_id>`")
+        raise InvalidScope(Text("a {role} is scoped to one club: `club:<club_id>`",
+                                "vai trò {role} chỉ có phạm vi một câu lạc bộ:"
+                                " `club:<club_id>`"), role=role)
     if not await repository.area_exists(connection, value):
-        raise InvalidScope(f"area {value!r} does not exist")
+        raise InvalidScope(Text("area {value} does not exist", "không có địa bàn {value}"),
+                           value=repr(value))
     return None, value
 
 
@@ -74,13 +84,18 @@ async def add_person(
     the audit log she belongs to."""
     phone = normalise_phone(body.phone) if body.phone is not None else None
     if phone is not None and await repository.phone_taken(connection, phone):
-        raise DuplicatePhone(f"another person has the phone number {phone}")
+        raise DuplicatePhone(Text("another person has the phone number {phone}",
+                                  "đã có người khác dùng số điện thoại {phone}"), phone=phone)
     club_id, area_code = await parse_scope(connection, body.role, body.scope)
     if body.member_id is not None:
         if club_id is None:
-            raise UnknownMember("only a person scoped to a club can be one of its members")
+            raise UnknownMember(Text(
+                "only a person scoped to a club can be one of its members",
+                "chỉ người có phạm vi một câu lạc bộ mới có thể là thành viên của nó"))
         if not await repository.is_member_of(connection, body.member_id, club_id):
-            raise UnknownMember(f"member {body.member_id} is not a member of club {club_id}")
+            raise UnknownMember(Text("member {member} is not a member of club {club}",
+                                     "{member} không phải thành viên câu lạc bộ {club}"),
+                                member=body.member_id, club=club_id)
     record = await repository.insert_person(
         connection, person_id=new_id(), name=body.name, phone=phone, role=body.role,
         scope_club_id=club_id, scope_area_code=area_code, member_id=body.member_id,

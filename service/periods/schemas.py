@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
+from service.audit.schemas import AuditStamp
+
 
 class ClosedPeriodRead(BaseModel):
     location: ClassVar[str] = "/v1/funds/{fund_id}/periods"
@@ -15,3 +17,6 @@ class ClosedPeriodRead(BaseModel):
     last_day: date
     closed_at: datetime
     actor: str
+    audit: AuditStamp | None = Field(
+        default=None, description="the audit record that closed this month"
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from ledger.programme import YEAR_MAX, YEAR_MIN
 from service.areas.schemas import AREA_CODE_PATTERN
@@ -11,25 +11,20 @@ from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea, prob
 from service.pagination import Page, page_params
 from service.programme import service
 from service.programme.schemas import ProgrammeRead, TargetCreate, TargetRead
-from service.reports.endpoints import REPORT_PROBLEMS, Format, json_once
-from service.reports.exports import EXPORT_RESPONSES, ExportFormat, file_response
-from service.reports.labels import Language, language_of
+from service.reports.endpoints import REPORT_PROBLEMS, json_once
+from service.reports.exports import (
+    EXPORT_RESPONSES,
+    CommitteeLanguage,
+    ExportFormat,
+    Format,
+    file_response,
+)
 
 router = APIRouter(tags=["programme"])
 Context = Annotated[RequestContext, Depends(get_context)]
 PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
 AreaCode = Annotated[str, Path(pattern=AREA_CODE_PATTERN)]
 Year = Annotated[int, Query(ge=YEAR_MIN, le=YEAR_MAX)]
-
-
-def committee_language(
-    accept_language: Annotated[str | None, Header()] = None,
-) -> Language:
-    """A report to a Vietnamese committee: Vietnamese unless the caller asks otherwise."""
-    return "vi" if accept_language is None else language_of(accept_language)
-
-
-CommitteeLanguage = Annotated[Language, Depends(committee_language)]
 
 
 @router.post("/v1/areas/{code}/targets", status_code=status.HTTP_201_CREATED,
@@ -64,5 +59,4 @@ async def get_programme_report(
     report = await service.programme_report(ctx, area, year, language)
     if export is ExportFormat.JSON:
         return json_once(report)
-    table, filename = service.programme_table(report, language)
-    return file_response(table, export, filename)
+    return file_response(*await service.programme_table(ctx, report, language), export)

@@ -32,6 +32,7 @@ from service.audit.service import record_service_write
 from service.auth.rules import ADMIN, AUDITOR
 from service.context import RequestContext
 from service.errors import Forbidden, NotFound, UnknownArea
+from service.language import Text
 from service.pagination import Page, decode_cursor, make_page
 from service.programme import repository
 from service.programme.schemas import (
@@ -41,9 +42,17 @@ from service.programme.schemas import (
     TargetRead,
     WaitingClubRead,
 )
-from service.reports.exports import Cell, Table
+from service.reports.exports import Cell, DownloadName, Table, column_indices
 from service.reports.labels import Language, columns, label
-from service.reports.service import DAYS_AT_RISK, FIGURE_NAMES, OLDER_AGE, place_clubs
+from service.reports.service import (
+    DAYS_AT_RISK,
+    FIGURE_NAMES,
+    OLDER_AGE,
+    RATIO_COLUMNS,
+    area_name,
+    place_clubs,
+)
+from service.reports.titles import area_title
 
 # --- targets ---------------------------------------------------------------------------
 
@@ -69,7 +78,8 @@ async def require_planner(ctx: RequestContext, code: str, year: int) -> None:
     scope_area = await areas.get_area(ctx.connection, province) if province else None
     if principal.role != AUDITOR or scope_area is None \
             or scope_area["level"] != AreaLevel.PROVINCE.value:
-        raise Forbidden("targets are set by an admin or a province's auditor")
+        raise Forbidden(Text("targets are set by an admin or a province's auditor",
+                             "chỉ tiêu do quản trị viên hoặc kiểm soát viên cấp tỉnh đặt"))
     days = {min(date(year, 12, 31), ctx.business_date), ctx.business_date}
     for day in sorted(days):
         if code in await areas.area_subtree_codes(ctx.connection, scope_area["code"], day):
@@ -84,7 +94,9 @@ async def set_target(ctx: RequestContext, code: str, body: TargetCreate) -> Targ
     await require_planner(ctx, code, body.year)
     if area["valid_from"] > date(body.year, 12, 31) or (
             area["valid_to"] is not None and area["valid_to"] <= date(body.year, 1, 1)):
-        raise UnknownArea(f"area {code} does not exist in {body.year}")
+        raise UnknownArea(Text("area {code} does not exist in {year}",
+                               "địa bàn {code} không tồn tại trong năm {year}"),
+                          code=code, year=body.year)
     record = await repository.upsert_target(
         ctx.connection, area_code=code, year=body.year, new_clubs=body.new_clubs,
         members=body.members, fund_size=body.fund_size, currency=body.currency,
@@ -265,7 +277,9 @@ def _cell(value: Any) -> Cell:
     return str(value)
 
 
-def programme_table(report: ProgrammeRead, language: Language) -> tuple[Table, str]:
+async def programme_table(
+    ctx: RequestContext, report: ProgrammeRead, language: Language
+) -> tuple[Table, DownloadName]:
     """The report to the committee: title, period, area and plan, the table, and the
     signature block (the XLSX holds them all; the CSV only the table)."""
     rows: list[list[Cell]] = []
@@ -279,15 +293,14 @@ def programme_table(report: ProgrammeRead, language: Language) -> tuple[Table, s
                 row.append(_cell(values[key]))
         rows.append(row)
     top = report.items[0] if report.items else None
-    area_name = f"{top.name} ({top.area_code})" if top and report.area else label(
-        "every_province", language)
+    area = area_name(report.area, report.items, language)
     plan = top.plan_reference if top and top.plan_reference else None
     heading = [
         label("programme_title", language),
         label("programme_period", language).format(
             year=report.year, start=report.from_.strftime("%d/%m/%Y"),
             end=report.as_of.strftime("%d/%m/%Y")),
-        label("programme_area", language).format(area=area_name),
+        label("programme_area", language).format(area=area),
     ]
     if plan:
         heading.append(label("programme_plan", language).format(plan=plan))
@@ -298,7 +311,13 @@ def programme_table(report: ProgrammeRead, language: Language) -> tuple[Table, s
         [None, label("signature_and_name", language), None, None, None, None,
          label("signature_and_seal", language)],
     ]
+    block = await area_title(
+        ctx, [i.club_id for i in report.items if i.club_id is not None],
+        label("programme", language), area, language, report.as_of, report.from_,
+    )
     table = Table(title=label("programme", language),
                   headers=[label(c, language) for c in PROGRAMME_COLUMNS], rows=rows,
-                  heading=heading, footer=footer)
-    return table, f"programme-{report.area or 'all'}-{report.year}"
+                  heading=heading, footer=footer, title_block=block,
+                  percent_columns=column_indices(PROGRAMME_COLUMNS, RATIO_COLUMNS))
+    return table, DownloadName("bao-cao-chuong-trinh", report.area or "tat-ca",
+                               str(report.year))

@@ -1,27 +1,32 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from service.areas.schemas import AREA_CODE_PATTERN
 from service.context import RequestContext, get_context
 from service.dates import DateText
-from service.errors import ExportTooLarge, InvalidCursor, NotFound, problem_responses
+from service.errors import (
+    ExportTooLarge,
+    InvalidCursor,
+    NotFound,
+    UnknownExportFormat,
+    problem_responses,
+)
 from service.pagination import page_params
 from service.reports import service
 from service.reports.exports import (
     EXPORT_RESPONSES,
+    ClubFileLanguage,
     ExportFormat,
-    Table,
-    export_format,
+    Format,
+    RequestLanguage,
     file_response,
 )
-from service.reports.labels import Language, language_of
 from service.reports.schemas import (
     BalanceSheetRead,
     IncomeStatementRead,
@@ -41,30 +46,10 @@ FromDate = Annotated[
 ToDate = Annotated[
     DateText | None, Query(description="last day, included (default: today; not after it)"),
 ]
-FormatParam = Annotated[
-    ExportFormat | None,
-    Query(alias="format", description="overrides the Accept header (handy for links)"),
-]
 Currency = Annotated[
     str | None, Query(pattern=r"^[A-Z]{3}$", description="default: the fund's currency")
 ]
-REPORT_PROBLEMS = (NotFound, (422, "invalid_report_range"))
-
-
-def request_language(
-    accept_language: Annotated[str | None, Header()] = None,
-) -> Language:
-    return language_of(accept_language)
-
-
-def requested_format(
-    requested: FormatParam = None, accept: Annotated[str | None, Header()] = None
-) -> ExportFormat:
-    return export_format(accept, requested)
-
-
-LanguageParam = Annotated[Language, Depends(request_language)]
-Format = Annotated[ExportFormat, Depends(requested_format)]
+REPORT_PROBLEMS = (NotFound, (422, "invalid_report_range"), UnknownExportFormat)
 
 
 def period(ctx: RequestContext, start: date | None, end: date | None) -> tuple[date, date]:
@@ -76,7 +61,7 @@ def period(ctx: RequestContext, start: date | None, end: date | None) -> tuple[d
             responses={**EXPORT_RESPONSES,
                        **problem_responses(*REPORT_PROBLEMS, InvalidCursor, ExportTooLarge)})
 async def get_statement(
-    ctx: Context, account_id: uuid.UUID, page: PageParams, language: LanguageParam,
+    ctx: Context, account_id: uuid.UUID, page: PageParams, language: ClubFileLanguage,
     export: Format, start: FromDate = None, to: ToDate = None,
 ) -> Any:
     """The account's statement: opening balance (end of the day before `from`), lines in
@@ -84,15 +69,15 @@ async def get_statement(
     `to`). JSON pages with `limit`/`cursor`; CSV and XLSX hold the whole range."""
     start, end = period(ctx, start, to)
     if export is not ExportFormat.JSON:
-        table, filename = await service.statement_table(ctx, account_id, start, end, language)
-        return file_response(table, export, filename)
+        return file_response(
+            *await service.statement_table(ctx, account_id, start, end, language), export)
     return await service.statement(ctx, account_id, start, end, *page, language)
 
 
 @router.get("/v1/funds/{fund_id}/trial-balance", response_model=TrialBalanceRead,
-            responses={**EXPORT_RESPONSES, **problem_responses(NotFound)})
+            responses={**EXPORT_RESPONSES, **problem_responses(NotFound, UnknownExportFormat)})
 async def get_trial_balance(
-    ctx: Context, fund_id: uuid.UUID, language: LanguageParam, export: Format,
+    ctx: Context, fund_id: uuid.UUID, language: ClubFileLanguage, export: Format,
     as_of: ReportDate = None,
 ) -> Any:
     """Every account's debits, credits and balance at the end of `as_of` (default today),
@@ -100,14 +85,17 @@ async def get_trial_balance(
     report = await service.trial_balance_report(
         ctx, fund_id, ctx.past_date(as_of, "as_of"), language
     )
-    return exported(report, export, lambda: service.trial_balance_table(report, language))
+    if export is ExportFormat.JSON:
+        return report
+    return file_response(*await service.trial_balance_table(ctx, report, language), export)
 
 
 @router.get("/v1/funds/{fund_id}/balance-sheet", response_model=BalanceSheetRead,
             responses={**EXPORT_RESPONSES,
-                       **problem_responses(NotFound, (422, "currency_mismatch"))})
+                       **problem_responses(NotFound, (422, "currency_mismatch"),
+                                          UnknownExportFormat)})
 async def get_balance_sheet(
-    ctx: Context, fund_id: uuid.UUID, language: LanguageParam, export: Format,
+    ctx: Context, fund_id: uuid.UUID, language: ClubFileLanguage, export: Format,
     as_of: ReportDate = None, currency: Currency = None,
 ) -> Any:
     """Assets = liabilities + equity + surplus (earlier years' not yet closed, and the
@@ -115,13 +103,15 @@ async def get_balance_sheet(
     report = await service.balance_sheet_report(
         ctx, fund_id, ctx.past_date(as_of, "as_of"), currency, language
     )
-    return exported(report, export, lambda: service.balance_sheet_table(report, language))
+    if export is ExportFormat.JSON:
+        return report
+    return file_response(*await service.balance_sheet_table(ctx, report, language), export)
 
 
 @router.get("/v1/funds/{fund_id}/income-statement", response_model=IncomeStatementRead,
             responses={**EXPORT_RESPONSES, **problem_responses(*REPORT_PROBLEMS)})
 async def get_income_statement(
-    ctx: Context, fund_id: uuid.UUID, language: LanguageParam, export: Format,
+    ctx: Context, fund_id: uuid.UUID, language: ClubFileLanguage, export: Format,
     start: FromDate = None, to: ToDate = None, currency: Currency = None,
 ) -> Any:
     """Income and expenses from `from` to `to` (both included); surplus = income −
@@ -130,24 +120,16 @@ async def get_income_statement(
     report = await service.income_statement_report(
         ctx, fund_id, start, end, currency, language
     )
-    return exported(report, export, lambda: service.income_statement_table(report, language))
-
-
-def exported(
-    report: Any, export: ExportFormat, as_table: Callable[[], tuple[Table, str]]
-) -> Any:
-    """The report as JSON, or as a file when CSV or XLSX was asked for."""
     if export is ExportFormat.JSON:
         return report
-    table, filename = as_table()
-    return file_response(table, export, filename)
+    return file_response(*await service.income_statement_table(ctx, report, language), export)
 
 
 
 @router.get("/v1/reports/portfolio", response_model=PortfolioRead,
             responses={**EXPORT_RESPONSES, **problem_responses(*REPORT_PROBLEMS)})
 async def get_portfolio(
-    ctx: Context, language: LanguageParam, export: Format,
+    ctx: Context, language: RequestLanguage, export: Format,
     area: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN, description=(
         "an area code; omitted: every province"))] = None,
     as_of: ReportDate = None,
@@ -164,7 +146,7 @@ async def get_portfolio(
     )
     if export is ExportFormat.JSON:
         return json_once(report)
-    return exported(report, export, lambda: service.portfolio_table(report, language))
+    return file_response(*await service.portfolio_table(ctx, report, language), export)
 
 
 def json_once(report: BaseModel) -> Response:

@@ -1,13 +1,23 @@
-"""Reports as files: the same table as CSV (UTF-8 with a byte-order mark, so that
-spreadsheet programs read Vietnamese correctly) or as an XLSX workbook (openpyxl).
+"""Every file the service produces, written in one place: the same table as CSV
+(UTF-8 with a byte-order mark, so that spreadsheet programs read Vietnamese
+correctly) or as an XLSX workbook (openpyxl) an auditor can hand in.
 
-Amounts stay integers of minor units, dates are ISO dates in CSV and date cells in
-XLSX, ratios are decimal strings in CSV and numbers in XLSX.
+The XLSX sheet opens with a title block (the report or account, the club and its
+commune, the period, when the file was generated, and the size and root hash of
+the fund's audit log the figures were read at), then the table under a frozen
+header row. Amounts are integers of minor units formatted `#,##0`, ratios are
+percentages, dates are real date cells shown dd/mm/yyyy, and every column is as
+wide as its longest value. The CSV is the table alone, for machines: ISO dates,
+plain integers, ratios as decimal strings.
 
 Text never becomes a formula: in CSV a cell that begins with `= + - @` or a tab is
 prefixed with an apostrophe (what spreadsheet programs show as text), and in XLSX
 every text cell is written as a string, with the few characters XML cannot carry
 replaced, so that no stored text can make an export fail.
+
+Which format: `?format=json|csv|xlsx` (one decoder for every exportable route; any
+other value is 400 `unknown_format`), else the first of CSV or XLSX the `Accept`
+header names, else JSON. Which language: see `club_file_language`.
 """
 
 from __future__ import annotations
@@ -15,22 +25,29 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Annotated, Any, Final
+from urllib.parse import quote
 
-from fastapi import Response
+from fastapi import Depends, Header, Query, Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from service.context import BUSINESS_TIMEZONE
+from service.errors import UnknownExportFormat
+from service.language import Language, language_of
 
 CSV_MEDIA_TYPE: Final = "text/csv"
 XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {"content": {CSV_MEDIA_TYPE: {}, XLSX_MEDIA_TYPE: {}},
-          "description": "JSON, or CSV / XLSX as the Accept header (or `format`) asks"},
+          "description": "JSON, or CSV / XLSX as `format` (or the Accept header) asks"},
 }
 
 Cell = str | int | date | Decimal | None
@@ -38,6 +55,18 @@ Cell = str | int | date | Decimal | None
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t")
 # Characters XML 1.0 cannot carry (an XLSX is XML): replaced by U+FFFD.
 XML_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+AMOUNT_FORMAT: Final = "#,##0"
+IDENTIFIER_FORMAT: Final = "0"
+PERCENT_FORMAT: Final = "0.00%"
+DECIMAL_FORMAT: Final = "#,##0.##"
+DATE_FORMAT: Final = "dd/mm/yyyy"
+DATE_TIME_FORMAT: Final = "dd/mm/yyyy hh:mm:ss"
+# Column widths in characters: as wide as the longest value, within these bounds.
+COLUMN_WIDTH_MIN: Final = 6
+COLUMN_WIDTH_MAX: Final = 60
+SHEET_TITLE_LENGTH_MAX: Final = 31  # what Excel accepts
+FILE_NAME_PART_LENGTH_MAX: Final = 40
+REQUESTED_FORMAT_SHOWN_LENGTH_MAX: Final = 20  # of an unknown `format`, in the problem
 
 
 class ExportFormat(StrEnum):
@@ -46,10 +75,15 @@ class ExportFormat(StrEnum):
     XLSX = "xlsx"
 
 
-def export_format(accept: str | None, requested: ExportFormat | None) -> ExportFormat:
-    """`format=` wins; otherwise the first of CSV or XLSX the Accept header names."""
+def export_format(accept: str | None, requested: str | None) -> ExportFormat:
+    """`format=` wins (an unknown one is refused); otherwise the first of CSV or XLSX
+    the Accept header names; otherwise JSON."""
     if requested is not None:
-        return requested
+        try:
+            return ExportFormat(requested)
+        except ValueError:
+            raise UnknownExportFormat(requested[:REQUESTED_FORMAT_SHOWN_LENGTH_MAX],
+                                      [f.value for f in ExportFormat]) from None
     for part in (accept or "").split(","):
         media = part.split(";")[0].strip().lower()
         if media == CSV_MEDIA_TYPE:
@@ -59,17 +93,127 @@ def export_format(accept: str | None, requested: ExportFormat | None) -> ExportF
     return ExportFormat.JSON
 
 
+def requested_format(
+    requested: Annotated[str | None, Query(
+        alias="format", description="json, csv or xlsx; overrides the Accept header"
+        " (handy for links); anything else is 400 `unknown_format`")] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> ExportFormat:
+    return export_format(accept, requested)
+
+
+Format = Annotated[ExportFormat, Depends(requested_format)]
+
+
+def request_language(accept_language: Annotated[str | None, Header()] = None) -> Language:
+    """`Accept-Language`; English without one (what API clients expect)."""
+    return language_of(accept_language)
+
+
+def club_file_language(
+    export: Format, accept_language: Annotated[str | None, Header()] = None,
+) -> Language:
+    """A club's books as a file (CSV or XLSX) are Vietnamese unless the caller sends
+    `Accept-Language`; as JSON they follow `Accept-Language` (English without one)."""
+    if accept_language is None and export is not ExportFormat.JSON:
+        return "vi"
+    return language_of(accept_language)
+
+
+def committee_language(accept_language: Annotated[str | None, Header()] = None) -> Language:
+    """A report to a Vietnamese committee: Vietnamese unless the caller asks otherwise."""
+    return "vi" if accept_language is None else language_of(accept_language)
+
+
+RequestLanguage = Annotated[Language, Depends(request_language)]
+ClubFileLanguage = Annotated[Language, Depends(club_file_language)]
+CommitteeLanguage = Annotated[Language, Depends(committee_language)]
+
+
+# --- the title block -------------------------------------------------------------------
+
+TITLE_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "club": ("Club", "Câu lạc bộ"),
+    "commune": ("Commune", "Xã"),
+    "fund": ("Fund", "Quỹ"),
+    "area": ("Area", "Địa bàn"),
+    "period": ("Period", "Kỳ"),
+    "as_of": ("As of", "Đến ngày"),
+    "generated_at": ("Generated at", "Lập lúc"),
+    "audit_size": ("Audit log: records", "Nhật ký kiểm toán: số bản ghi"),
+    "audit_root": ("Audit log: root hash", "Nhật ký kiểm toán: mã băm gốc"),
+    "audit_per_fund": ("Audit log: one per club's fund (sheet \"{sheet}\")",
+                       "Nhật ký kiểm toán: mỗi quỹ của câu lạc bộ một nhật ký"
+                       " (trang \"{sheet}\")"),
+    "checkpoints": ("Audit logs", "Nhật ký kiểm toán"),
+    "fund_id": ("Fund id", "Mã quỹ"),
+}
+
+
+def title_label(key: str, language: Language) -> str:
+    english, vietnamese = TITLE_LABELS[key]
+    return vietnamese if language == "vi" else english
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A fund's audit log as the figures were read: its size and Merkle root."""
+
+    tree_size: int
+    root_hash: str
+
+
+@dataclass(frozen=True)
+class FundCheckpoint:
+    """One club's fund and its log, for reports that span several clubs."""
+
+    club: str
+    fund_id: str
+    checkpoint: Checkpoint
+
+
+@dataclass(frozen=True)
+class TitleBlock:
+    """What an auditor needs to know above the figures. `start` is None for a report
+    at one date (`end`); `checkpoint` is the single fund's log, `fund_checkpoints`
+    every club's log of a report that spans an area (a second sheet)."""
+
+    subject: str
+    language: Language
+    generated_at: datetime
+    end: date
+    start: date | None = None
+    club: str | None = None
+    commune: str | None = None
+    fund: str | None = None
+    area: str | None = None
+    checkpoint: Checkpoint | None = None
+    fund_checkpoints: list[FundCheckpoint] | None = None
+
+
 @dataclass(frozen=True)
 class Table:
-    """A report as a table. `heading` (lines above the table: title, period, area) and
-    `footer` (rows below it: the signature block) go into the XLSX only; the CSV is the
-    table alone, for machines."""
+    """A report as a table. `heading` (lines above the table), the title block and
+    `footer` (rows below it: the signature block) go into the XLSX only; the CSV is
+    the table alone, for machines. `percent_columns` hold ratios, `identifier_columns`
+    numbers that are not amounts (sequence, instalment number): no thousands
+    separator."""
 
     title: str
     headers: list[str]
     rows: list[list[Cell]]
     heading: list[str] = field(default_factory=list)
     footer: list[list[Cell]] = field(default_factory=list)
+    title_block: TitleBlock | None = None
+    percent_columns: frozenset[int] = frozenset()
+    identifier_columns: frozenset[int] = frozenset()
+
+
+def column_indices(keys: list[str], wanted: set[str]) -> frozenset[int]:
+    return frozenset(n for n, key in enumerate(keys) if key in wanted)
+
+
+# --- CSV -------------------------------------------------------------------------------
 
 
 def _csv_text(value: Cell) -> str:
@@ -82,12 +226,6 @@ def _csv_text(value: Cell) -> str:
     return str(value)
 
 
-def _xlsx_text(sheet: Any, value: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=XML_ILLEGAL.sub("\ufffd", value))
-    cell.data_type = "s"  # text, even when it begins with "="
-    return cell
-
-
 def to_csv(table: Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -97,52 +235,234 @@ def to_csv(table: Table) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def to_xlsx(table: Table) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=table.title[:31])
-    for number, line in enumerate(table.heading):
-        cell = WriteOnlyCell(sheet, value=line)
-        cell.font = Font(bold=True, size=14 if number == 0 else 11)
-        sheet.append([cell])
-    if table.heading:
-        sheet.append([])
+# --- XLSX ------------------------------------------------------------------------------
+
+
+def _xlsx_text(sheet: Any, value: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=XML_ILLEGAL.sub("\ufffd", value))
+    cell.data_type = "s"  # text, even when it begins with "="
+    return cell
+
+
+def _number_format(table: Table, column: int, value: Cell) -> str:
+    if column in table.percent_columns:
+        return PERCENT_FORMAT
+    if column in table.identifier_columns:
+        return IDENTIFIER_FORMAT
+    return DECIMAL_FORMAT if isinstance(value, Decimal) else AMOUNT_FORMAT
+
+
+def _shown_width(table: Table, column: int, value: Cell) -> int:
+    """About how many characters the value takes on screen."""
+    if value is None:
+        return 0
+    if isinstance(value, date):
+        return len("dd/mm/yyyy")
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return max((len(line) for line in str(value).splitlines()), default=0)
+    if column in table.percent_columns:
+        return len(f"{value * 100:.2f}%")
+    if column in table.identifier_columns:
+        return len(str(value))
+    return len(f"{value:,}")
+
+
+def column_widths(table: Table) -> list[int]:
+    widths = [len(header) for header in table.headers]
+    for row in table.rows:
+        for column, value in enumerate(row[:len(widths)]):
+            widths[column] = max(widths[column], _shown_width(table, column, value))
+    return [min(COLUMN_WIDTH_MAX, max(COLUMN_WIDTH_MIN, w + 2)) for w in widths]
+
+
+def _value_cell(sheet: Any, table: Table, column: int, value: Cell) -> Any:
+    if isinstance(value, str):
+        return _xlsx_text(sheet, value)
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_TIME_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        cell = WriteOnlyCell(sheet, value=float(value) if isinstance(value, Decimal) else value)
+        cell.number_format = _number_format(table, column, value)
+        return cell
+    return value
+
+
+def _label_row(sheet: Any, label: str, *values: Any) -> list[Any]:
+    cell = _xlsx_text(sheet, label)
+    cell.font = Font(bold=True)
+    cells: list[Any] = [cell]
+    for value in values:
+        if isinstance(value, str):
+            cells.append(_xlsx_text(sheet, value))
+        elif isinstance(value, datetime):
+            stamp = WriteOnlyCell(sheet, value=value)
+            stamp.number_format = DATE_TIME_FORMAT
+            cells.append(stamp)
+        elif isinstance(value, date):
+            day = WriteOnlyCell(sheet, value=value)
+            day.number_format = DATE_FORMAT
+            cells.append(day)
+        else:
+            number = WriteOnlyCell(sheet, value=value)
+            number.number_format = AMOUNT_FORMAT
+            cells.append(number)
+    return cells
+
+
+def checkpoint_sheet_title(language: Language) -> str:
+    return title_label("checkpoints", language)[:SHEET_TITLE_LENGTH_MAX]
+
+
+def title_rows(sheet: Any, block: TitleBlock) -> list[list[Any]]:
+    """The title block: one `label | value…` row per fact (values in their own cells:
+    dates as date cells, the log's size as a number)."""
+    language = block.language
+    subject = _xlsx_text(sheet, block.subject)
+    subject.font = Font(bold=True, size=14)
+    rows: list[list[Any]] = [[subject]]
+    for key, value in (("club", block.club), ("commune", block.commune),
+                       ("fund", None if block.club else block.fund), ("area", block.area)):
+        if value:
+            rows.append(_label_row(sheet, title_label(key, language), value))
+    if block.start is None:
+        rows.append(_label_row(sheet, title_label("as_of", language), block.end))
+    else:
+        rows.append(_label_row(sheet, title_label("period", language), block.start, block.end))
+    local = block.generated_at.astimezone(BUSINESS_TIMEZONE).replace(tzinfo=None, microsecond=0)
+    rows.append(_label_row(sheet, title_label("generated_at", language), local))
+    if block.checkpoint is not None:
+        rows.append(_label_row(sheet, title_label("audit_size", language),
+                               block.checkpoint.tree_size))
+        rows.append(_label_row(sheet, title_label("audit_root", language),
+                               block.checkpoint.root_hash))
+    elif block.fund_checkpoints is not None:
+        rows.append(_label_row(sheet, title_label("audit_per_fund", language).format(
+            sheet=checkpoint_sheet_title(language))))
+    return rows
+
+
+def _write_checkpoints(workbook: Workbook, block: TitleBlock) -> None:
+    language = block.language
+    table = Table(
+        title=checkpoint_sheet_title(language),
+        headers=[title_label(k, language) for k in ("club", "fund_id", "audit_size",
+                                                      "audit_root")],
+        rows=[[c.club, c.fund_id, c.checkpoint.tree_size, c.checkpoint.root_hash]
+              for c in block.fund_checkpoints or []],
+    )
+    _fill_sheet(workbook.create_sheet(title=table.title), table, [])
+
+
+def _fill_sheet(sheet: Any, table: Table, above: list[list[Any]]) -> None:
+    """`above` (heading and title block), then the header row (frozen), the table and
+    the footer."""
+    for column, width in enumerate(column_widths(table), start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    header_row = len(above) + 1
+    sheet.freeze_panes = f"A{header_row + 1}"
+    for row in above:
+        sheet.append(row)
     header_cells = []
     for header in table.headers:
         cell = _xlsx_text(sheet, header)
         cell.font = Font(bold=True)
         header_cells.append(cell)
     sheet.append(header_cells)
-    for row in table.rows:
-        cells: list[object] = []
-        for value in row:
-            if isinstance(value, date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "yyyy-mm-dd"
-                cells.append(cell)
-            elif isinstance(value, Decimal):
-                cells.append(float(value))
-            elif isinstance(value, str):
-                cells.append(_xlsx_text(sheet, value))
-            else:
-                cells.append(value)
-        sheet.append(cells)
+    for values in table.rows:
+        sheet.append([_value_cell(sheet, table, n, v) for n, v in enumerate(values)])
     if table.footer:
         sheet.append([])
     for footer_row in table.footer:
-        sheet.append(list(footer_row))
+        sheet.append([_value_cell(sheet, table, n, v) for n, v in enumerate(footer_row)])
+
+
+def to_xlsx(table: Table) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=table.title[:SHEET_TITLE_LENGTH_MAX])
+    above: list[list[Any]] = []
+    for number, line in enumerate(table.heading):
+        cell = _xlsx_text(sheet, line)
+        cell.font = Font(bold=True, size=14 if number == 0 else 11)
+        above.append([cell])
+    if table.title_block is not None:
+        above.extend(title_rows(sheet, table.title_block))
+    if above:
+        above.append([])
+    _fill_sheet(sheet, table, above)
+    if table.title_block is not None and table.title_block.fund_checkpoints is not None:
+        _write_checkpoints(workbook, table.title_block)
     workbook.properties.title = table.title
+    workbook.properties.creator = "clubfund"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def file_response(table: Table, export: ExportFormat, filename: str) -> Response:
+# --- download names --------------------------------------------------------------------
+
+
+def ascii_slug(text: str) -> str:
+    """Lower-case ASCII words joined by `-` ("CLB LTH xã Tịnh Hà" → "clb-lth-xa-tinh-ha")."""
+    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    plain = plain.encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:FILE_NAME_PART_LENGTH_MAX].strip("-")
+
+
+def readable_part(text: str) -> str:
+    """A name part as people write it, safe in a file name (no separators, no controls)."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", " ", text).strip()
+    return re.sub(r"\s+", " ", cleaned)[:FILE_NAME_PART_LENGTH_MAX].strip() or "-"
+
+
+@dataclass(frozen=True)
+class DownloadName:
+    """`<kind>_<owner>_<period>` (e.g. `so-quy_clb-lth-xa-tinh-ha_2026-10`): the kind
+    and the period are ASCII already; the owner (club, area, member) is made ASCII in
+    `filename` and kept as written in `filename*`."""
+
+    kind: str
+    owner: str
+    period: str
+
+    def ascii(self, suffix: str) -> str:
+        parts = (self.kind, ascii_slug(self.owner) or "-", self.period)
+        return "_".join(parts) + "." + suffix
+
+    def readable(self, suffix: str) -> str:
+        return "_".join((self.kind, readable_part(self.owner), self.period)) + "." + suffix
+
+    def content_disposition(self, suffix: str) -> str:
+        """RFC 6266: an ASCII `filename` for every client, `filename*` in UTF-8."""
+        return (f'attachment; filename="{self.ascii(suffix)}";'
+                f" filename*=UTF-8''{quote(self.readable(suffix), safe='')}")
+
+
+def period_text(start: date | None, end: date) -> str:
+    """`2026-10` for one calendar month, `2026` for one year, else `<start>_<end>`
+    (`<end>` alone for a report at one date)."""
+    if start is None:
+        return end.isoformat()
+    next_day = date.fromordinal(end.toordinal() + 1)
+    if start.day == 1 and next_day.day == 1:
+        if start.month == end.month and start.year == end.year:
+            return f"{start:%Y-%m}"
+        if (start.month, end.month, start.year) == (1, 12, end.year):
+            return f"{start:%Y}"
+    return f"{start.isoformat()}_{end.isoformat()}"
+
+
+def file_response(table: Table, name: DownloadName, export: ExportFormat) -> Response:
     if export is ExportFormat.CSV:
         content, media_type, suffix = to_csv(table), CSV_MEDIA_TYPE + "; charset=utf-8", "csv"
     else:
         content, media_type, suffix = to_xlsx(table), XLSX_MEDIA_TYPE, "xlsx"
     return Response(
         content=content, media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{suffix}"'},
+        headers={"Content-Disposition": name.content_disposition(suffix)},
     )
-

@@ -133,6 +133,28 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "members": ("Members", "Số thành viên"),
     "members_women": ("of whom women", "trong đó nữ"),
     "members_aged_60_plus": ("of whom aged 60+", "trong đó từ 60 tuổi"),
+    # a loan's schedule
+    "schedule": ("Repayment schedule", "Lịch trả nợ"),
+    "loan_schedule": ("Repayment schedule of loan no. {number} ({member})",
+                      "Lịch trả nợ khoản vay số {number} ({member})"),
+    "installment_number": ("Instalment", "Kỳ trả"),
+    "due_date": ("Due date", "Ngày đến hạn"),
+    "principal": ("Principal", "Gốc"),
+    "interest": ("Interest", "Lãi"),
+    "principal_paid": ("Principal paid", "Gốc đã trả"),
+    "interest_paid": ("Interest paid", "Lãi đã trả"),
+    "remaining": ("Remaining", "Còn phải trả"),
+    # a member's passbook
+    "passbook": ("Passbook", "Sổ thành viên"),
+    "member_passbook": ("Passbook of {member}", "Sổ theo dõi thành viên {member}"),
+    "operation": ("Operation", "Nghiệp vụ"),
+    "loan_number": ("Loan no.", "Khoản vay số"),
+    "contribution": ("Contribution", "Góp vốn"),
+    "disbursed": ("Loan disbursed", "Giải ngân"),
+    "repayment": ("Repayment", "Trả nợ"),
+    "penalty": ("Penalty", "Phạt"),
+    "contributions_total": ("Contributions to date", "Lũy kế góp vốn"),
+    "outstanding_principal": ("Outstanding principal", "Dư nợ gốc"),
 }
 
 

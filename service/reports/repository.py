@@ -385,3 +385,39 @@ async def clubs_in(
         """,
         area_codes, as_of, fund_scope,
     ))
+
+
+async def fund_heading(connection: asyncpg.Connection, fund_id: uuid.UUID) -> asyncpg.Record | None:
+    """A fund's name, its club and the club's commune (now), and its audit log's
+    size and frontier as this transaction reads them."""
+    record: asyncpg.Record | None = await connection.fetchrow(
+        """
+        SELECT f.name AS fund_name, c.name AS club_name, a.name AS commune_name,
+               coalesce(t.tree_size, 0) AS tree_size, coalesce(t.frontier, '{}') AS frontier
+          FROM funds f
+          LEFT JOIN clubs c ON c.id = f.club_id
+          LEFT JOIN areas a ON a.code = c.area_code
+          LEFT JOIN audit_trees t ON t.fund_id = f.id
+         WHERE f.id = $1
+        """,
+        fund_id,
+    )
+    return record
+
+
+async def club_fund_trees(
+    connection: asyncpg.Connection, club_ids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """Each club's funds with their audit log's size and frontier, by club name."""
+    return list(await connection.fetch(
+        """
+        SELECT c.name AS club_name, f.id AS fund_id,
+               coalesce(t.tree_size, 0) AS tree_size, coalesce(t.frontier, '{}') AS frontier
+          FROM clubs c
+          JOIN funds f ON f.club_id = c.id
+          LEFT JOIN audit_trees t ON t.fund_id = f.id
+         WHERE c.id = ANY ($1::uuid[])
+         ORDER BY c.name, f.id
+        """,
+        club_ids,
+    ))

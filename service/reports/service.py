@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import date, timedelta
@@ -30,9 +30,17 @@ from service.areas.service import sees_area
 from service.context import RequestContext
 from service.errors import ExportTooLarge, InvalidCursor, NotFound
 from service.funds import repository as funds
+from service.language import Text
 from service.pagination import date_key, decode_cursor, encode_cursor, sequence_key
 from service.reports import repository
-from service.reports.exports import Cell, Table
+from service.reports.exports import (
+    Cell,
+    DownloadName,
+    Table,
+    ascii_slug,
+    column_indices,
+    period_text,
+)
 from service.reports.labels import Language, columns, label
 from service.reports.schemas import (
     BalanceSheetRead,
@@ -48,6 +56,7 @@ from service.reports.schemas import (
     TrialBalanceRowRead,
     TrialBalanceTotalsRead,
 )
+from service.reports.titles import area_title, fund_title
 
 # A CSV or XLSX statement holds the whole range; beyond this many lines, narrow it.
 EXPORT_LINES_MAX: Final = 100_000
@@ -55,6 +64,9 @@ STATEMENT_COLUMNS: Final = [
     "effective_date", "entry_id", "sequence", "voucher_number", "description",
     "debit", "credit", "balance",
 ]
+# The download name of a statement: the cash book and the bank book by their names.
+STATEMENT_KINDS: Final = {"111": "so-quy", "112": "so-tien-gui"}
+RATIO_COLUMNS: Final = {"repayment_rate", "par30"}
 TRIAL_BALANCE_COLUMNS: Final = [
     "code", "name", "type", "currency", "debits", "credits", "debit_balance",
     "credit_balance", "balance",
@@ -71,7 +83,8 @@ def statement_position(cursor: str | None, start: date, end: date) -> tuple[date
         return start, 0, 0
     day, sequence, line = key
     if not start <= day <= end:
-        raise InvalidCursor("the cursor lies outside this statement's range")
+        raise InvalidCursor(Text("the cursor lies outside this statement's range",
+                                 "con trỏ nằm ngoài khoảng ngày của sổ chi tiết này"))
     return day, sequence, line
 
 
@@ -135,12 +148,14 @@ def statement_from_rows(
 
 async def statement_table(
     ctx: RequestContext, account_id: uuid.UUID, start: date, end: date, language: Language
-) -> tuple[Table, str]:
+) -> tuple[Table, DownloadName]:
     """The whole statement as one table: opening row, every line, totals and closing row."""
     report = await statement(ctx, account_id, start, end, EXPORT_LINES_MAX, None, language)
     if report.next_cursor is not None:
         raise ExportTooLarge(
-            f"the statement has more than {EXPORT_LINES_MAX} lines; export a shorter range"
+            Text("the statement has more than {count} lines; export a shorter range",
+                 "sổ chi tiết có hơn {count} dòng; hãy xuất một khoảng ngắn hơn"),
+            count=EXPORT_LINES_MAX,
         )
     lines: list[list[Cell]] = [
         [line.effective_date, str(line.entry_id), line.sequence, line.voucher_number,
@@ -156,11 +171,18 @@ async def statement_table(
         [end, None, None, None, label("closing_balance", language), None, None,
          report.closing_balance],
     ]
+    account = report.account
+    block, owner = await fund_title(
+        ctx, account.fund_id, f"{label('statement', language)}: {account.code} {account.name}",
+        language, end, start,
+    )
     table = Table(
         title=label("statement", language),
         headers=[label(c, language) for c in STATEMENT_COLUMNS], rows=rows,
+        title_block=block, identifier_columns=column_indices(STATEMENT_COLUMNS, {"sequence"}),
     )
-    return table, f"statement-{report.account.code}-{start}-{end}"
+    kind = STATEMENT_KINDS.get(account.code) or f"so-chi-tiet-{ascii_slug(account.code)}"
+    return table, DownloadName(kind, owner, period_text(start, end))
 
 
 # --- account totals --------------------------------------------------------------------
@@ -214,7 +236,9 @@ async def trial_balance_report(
     )
 
 
-def trial_balance_table(report: TrialBalanceRead, language: Language) -> tuple[Table, str]:
+async def trial_balance_table(
+    ctx: RequestContext, report: TrialBalanceRead, language: Language
+) -> tuple[Table, DownloadName]:
     rows: list[list[Cell]] = [
         [r.code, r.name, r.label, r.currency, r.debits, r.credits, r.debit_balance,
          r.credit_balance, r.balance]
@@ -225,9 +249,12 @@ def trial_balance_table(report: TrialBalanceRead, language: Language) -> tuple[T
          t.credit_balance, None]
         for t in report.totals
     )
+    block, owner = await fund_title(
+        ctx, report.fund_id, label("trial_balance", language), language, report.as_of)
     table = Table(title=label("trial_balance", language),
-                  headers=[label(c, language) for c in TRIAL_BALANCE_COLUMNS], rows=rows)
-    return table, f"trial-balance-{report.as_of}"
+                  headers=[label(c, language) for c in TRIAL_BALANCE_COLUMNS], rows=rows,
+                  title_block=block)
+    return table, DownloadName("can-doi-phat-sinh", owner, period_text(None, report.as_of))
 
 
 # --- financial statements --------------------------------------------------------------
@@ -277,7 +304,9 @@ def _section_rows(section: SectionRead, total_key: str, language: Language) -> l
     return rows
 
 
-def balance_sheet_table(report: BalanceSheetRead, language: Language) -> tuple[Table, str]:
+async def balance_sheet_table(
+    ctx: RequestContext, report: BalanceSheetRead, language: Language
+) -> tuple[Table, DownloadName]:
     equity = report.equity.label
     rows: list[list[Cell]] = [
         *_section_rows(report.assets, "total_assets", language),
@@ -288,11 +317,14 @@ def balance_sheet_table(report: BalanceSheetRead, language: Language) -> tuple[T
         [None, None, label("total_liabilities_and_equity", language),
          report.total_liabilities_and_equity],
     ]
+    block, owner = await fund_title(
+        ctx, report.fund_id, label("balance_sheet", language), language, report.as_of)
     table = Table(
         title=label("balance_sheet", language),
         headers=[label(k, language) for k in ("section", "code", "name", "amount")], rows=rows,
+        title_block=block,
     )
-    return table, f"balance-sheet-{report.as_of}"
+    return table, DownloadName("can-doi-ke-toan", owner, period_text(None, report.as_of))
 
 
 async def income_statement_report(
@@ -314,19 +346,23 @@ async def income_statement_report(
     )
 
 
-def income_statement_table(
-    report: IncomeStatementRead, language: Language
-) -> tuple[Table, str]:
+async def income_statement_table(
+    ctx: RequestContext, report: IncomeStatementRead, language: Language
+) -> tuple[Table, DownloadName]:
     rows: list[list[Cell]] = [
         *_section_rows(report.income, "total_income", language),
         *_section_rows(report.expenses, "total_expenses", language),
         [None, None, label("surplus", language), report.surplus],
     ]
+    block, owner = await fund_title(
+        ctx, report.fund_id, label("income_statement", language), language, report.to,
+        report.from_)
     table = Table(
         title=label("income_statement", language),
         headers=[label(k, language) for k in ("section", "code", "name", "amount")], rows=rows,
+        title_block=block,
     )
-    return table, f"income-statement-{report.from_}-{report.to}"
+    return table, DownloadName("ket-qua-hoat-dong", owner, period_text(report.from_, report.to))
 
 
 # --- portfolio -------------------------------------------------------------------------
@@ -465,12 +501,31 @@ async def portfolio_report(
     )
 
 
-def portfolio_table(report: PortfolioRead, language: Language) -> tuple[Table, str]:
+def area_name(area: str | None, items: Sequence[PortfolioRowRead | Any],
+              language: Language) -> str:
+    """The area a report is of as its title names it: "name (code)", or every province."""
+    top = items[0] if items else None
+    if area is None or top is None:
+        return label("every_province", language)
+    return f"{top.name} ({top.area_code})"
+
+
+async def portfolio_table(
+    ctx: RequestContext, report: PortfolioRead, language: Language
+) -> tuple[Table, DownloadName]:
     rows: list[list[Cell]] = []
     for item in report.items:
         row: list[Cell] = [item.label, item.area_code, item.name]
         row.extend(getattr(item, key) for key in PORTFOLIO_COLUMNS[3:])
         rows.append(row)
+    block = await area_title(
+        ctx, [i.club_id for i in report.items if i.club_id is not None],
+        label("portfolio", language), area_name(report.area, report.items, language),
+        language, report.as_of, report.from_,
+    )
     table = Table(title=label("portfolio", language),
-                  headers=[label(c, language) for c in PORTFOLIO_COLUMNS], rows=rows)
-    return table, f"portfolio-{report.area or 'all'}-{report.as_of}"
+                  headers=[label(c, language) for c in PORTFOLIO_COLUMNS], rows=rows,
+                  title_block=block, percent_columns=column_indices(PORTFOLIO_COLUMNS,
+                                                                    RATIO_COLUMNS))
+    return table, DownloadName("bao-cao-quy", report.area or "tat-ca",
+                               period_text(None, report.as_of))

@@ -21,6 +21,7 @@ from service.audit.service import record_write
 from service.auth.service import hash_token
 from service.context import RequestContext
 from service.errors import LastAdminToken, NotFound, UnknownPerson
+from service.language import Text
 from service.pagination import Page, decode_cursor, make_page, text_key
 from service.people import repository as people
 from service.people.schemas import PersonCreate
@@ -50,7 +51,8 @@ async def issue_token(
     the audit log of its person."""
     person = await people.get_person(connection, body.person_id)
     if person is None:
-        raise UnknownPerson(f"person {body.person_id} does not exist")
+        raise UnknownPerson(Text("person {person} does not exist", "không có người {person}"),
+                            person=body.person_id)
     secret = new_token_secret()
     record = await repository.insert_token(
         connection, token_id=new_token_id(), token_hash=hash_token(secret),
@@ -95,7 +97,9 @@ async def revoke_token(ctx: RequestContext, token_id: str) -> TokenRead:
     """Revoke a token, unless it is the last usable admin token: nobody could then issue
     or revoke tokens (409 `last_admin_token`, nothing written)."""
     if await repository.usable_admin_token_ids(ctx.connection, ctx.now) == [token_id]:
-        raise LastAdminToken(f"token {token_id} is the last usable admin token")
+        raise LastAdminToken(Text("token {token} is the last usable admin token",
+                                  "mã {token} là mã quản trị cuối cùng còn dùng được"),
+                             token=token_id)
     record = await repository.revoke_token(ctx.connection, token_id, ctx.now, ctx.actor)
     if record is None:
         raise NotFound("token", token_id)

@@ -141,3 +141,25 @@ async def accounts_by_code(client: httpx.AsyncClient, fund_id: str) -> dict[str,
     response = await client.get(f"/v1/funds/{fund_id}/accounts", params={"limit": 500})
     assert response.status_code == 200, response.text
     return {a["code"]: a for a in response.json()["items"]}
+
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_sheet(response: httpx.Response) -> Any:
+    """The first sheet of an XLSX answer (openpyxl, with styles and frozen panes)."""
+    import io
+
+    import openpyxl
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == XLSX_MEDIA_TYPE
+    return openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
+
+
+def xlsx_table(response: httpx.Response) -> list[list[Any]]:
+    """The table of an XLSX export: its header row (the frozen one, under the title
+    block) and every row below it, as values."""
+    sheet = xlsx_sheet(response)
+    header_row = int(sheet.freeze_panes[1:]) - 1
+    return [list(row) for row in sheet.iter_rows(min_row=header_row, values_only=True)]

@@ -71,6 +71,7 @@ PATH_PARAMETERS: dict[str, Callable[[ClubWorld], str]] = {
     "club_id": lambda club: club.club_id,
     "code": lambda club: club.commune,
     "loan_id": lambda club: club.loan_id,
+    "member_id": lambda club: club.member_id,
     "person_id": lambda club: club.person_id,
     "correction_id": lambda club: club.correction_id,
 }

@@ -7,7 +7,6 @@ import csv
 import io
 from datetime import date
 
-import openpyxl
 import pytest
 
 from tests.api.factories import (
@@ -17,6 +16,7 @@ from tests.api.factories import (
     post_club,
     post_commune,
     post_member,
+    xlsx_table,
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -186,9 +186,7 @@ async def test_portfolio_exports_hold_the_json_figures_in_either_language(client
     assert rows[-1][header.index("Repayment rate")] == ""
 
     response = await client.get(url, headers={"Accept": XLSX, "Accept-Language": "vi"})
-    assert response.headers["content-type"] == XLSX
-    sheet = [list(r) for r in openpyxl.load_workbook(io.BytesIO(response.content))
-             .active.iter_rows(values_only=True)]
+    sheet = xlsx_table(response)
     assert sheet[0][:4] == ["Cấp", "Mã địa bàn", "Địa bàn", "Số câu lạc bộ"]
     assert [r[0] for r in sheet[1:]] == ["Tỉnh", "Huyện", "Xã", "Câu lạc bộ", "Câu lạc bộ",
                                          "Huyện", "Xã", "Câu lạc bộ"]

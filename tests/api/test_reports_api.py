@@ -7,12 +7,11 @@ import csv
 import io
 from datetime import date, timedelta
 
-import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.factories import create_account, create_fund
+from tests.api.factories import create_account, create_fund, xlsx_table
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -213,16 +212,14 @@ def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
-def read_xlsx(response) -> list[list]:
-    assert response.headers["content-type"] == XLSX
-    workbook = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
-    return [list(row) for row in workbook.active.iter_rows(values_only=True)]
+read_xlsx = xlsx_table
+EN = {"Accept-Language": "en"}
 
 
 async def test_statement_exports_hold_the_same_numbers_as_the_json(client, worked):
     url = f"/v1/accounts/{worked['ids']['111']}/statement?from=2026-02-01&to=2026-03-31"
     body = (await client.get(url)).json()
-    rows = read_csv(await client.get(url, headers={"Accept": "text/csv"}))
+    rows = read_csv(await client.get(url, headers={"Accept": "text/csv", **EN}))
     assert rows[0] == ["Date", "Entry", "Sequence", "Voucher", "Description", "Debit",
                        "Credit", "Balance"]
     assert rows[1][4:] == ["Opening balance", "", "", str(body["opening_balance"])]
@@ -232,16 +229,16 @@ async def test_statement_exports_hold_the_same_numbers_as_the_json(client, worke
     assert rows[-2][4:] == ["Totals for the period", "2466667", "5120000", ""]
     assert rows[-1][4:] == ["Closing balance", "", "", "47376667"]
 
-    sheet = read_xlsx(await client.get(url, headers={"Accept": XLSX}))
+    sheet = read_xlsx(await client.get(url, headers={"Accept": XLSX, **EN}))
     assert sheet[0][0] == "Date"
     assert sheet[1][7] == body["opening_balance"]
     assert [[r[0].date().isoformat(), r[1], r[2], r[5], r[6], r[7]] for r in sheet[2:-2]] == [
         [i["effective_date"], i["entry_id"], i["sequence"], i["debit"], i["credit"],
          i["balance"]] for i in body["items"]]
     assert sheet[-1][7] == body["closing_balance"] == 47_376_667
-    linked = await client.get(url + "&format=xlsx")
+    linked = await client.get(url + "&format=xlsx", headers=EN)
     assert read_xlsx(linked) == sheet
-    assert 'filename="statement-111-2026-02-01-2026-03-31.xlsx"' in (
+    assert 'filename="so-quy_quy-thu_2026-02-01_2026-03-31.xlsx"' in (
         linked.headers["content-disposition"])
 
 
@@ -271,7 +268,7 @@ async def test_trial_balance_and_financial_statement_exports(client, worked):
     fund = worked["fund"]
     url = f"/v1/funds/{fund}/trial-balance?as_of=2026-03-31"
     body = (await client.get(url)).json()
-    rows = read_csv(await client.get(url, headers={"Accept": "text/csv"}))
+    rows = read_csv(await client.get(url, headers={"Accept": "text/csv", **EN}))
     assert rows[0][:2] == ["Account code", "Account"]
     assert [[r[0], int(r[4]), int(r[5]), int(r[6]), int(r[7])] for r in rows[1:-1]] == [
         [i["code"], i["debits"], i["credits"], i["debit_balance"], i["credit_balance"]]
@@ -282,7 +279,7 @@ async def test_trial_balance_and_financial_statement_exports(client, worked):
                                           52_080_000]
 
     url = f"/v1/funds/{fund}/balance-sheet?as_of=2026-03-31"
-    rows = read_csv(await client.get(url, headers={"Accept": "text/csv"}))
+    rows = read_csv(await client.get(url, headers={"Accept": "text/csv", **EN}))
     assert rows[0] == ["Section", "Account code", "Account", "Amount"]
     assert ["Assets", "", "Total assets", "51960000"] in rows
     assert rows[-1] == ["", "", "Total liabilities, equity and surplus", "51960000"]
@@ -290,7 +287,7 @@ async def test_trial_balance_and_financial_statement_exports(client, worked):
     assert sheet[-1][3] == 51_960_000
 
     url = f"/v1/funds/{fund}/income-statement?from=2026-01-01&to=2026-03-31"
-    rows = read_csv(await client.get(url, headers={"Accept": "text/csv"}))
+    rows = read_csv(await client.get(url, headers={"Accept": "text/csv", **EN}))
     assert rows[1:] == [
         ["Income", "515", "Thu lãi", "50000"], ["Income", "", "Total income", "50000"],
         ["Expenses", "642", "Chi phí", "120000"], ["Expenses", "", "Total expenses", "120000"],
