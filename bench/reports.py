@@ -311,8 +311,9 @@ LOAN_EVENTS_SQL = LOANS_CTE + """
       FROM numbered
 """
 LOAN_INSTALLMENTS_SQL = LOANS_CTE + """
-    INSERT INTO loan_installments (fund_id, loan_id, number, due_date, principal, interest)
-    SELECT fund_id, loan_id, i, disbursed_on + 30 * i, principal / 12, principal / 100
+    INSERT INTO loan_installments (fund_id, loan_id, disbursement, number, due_date, principal,
+                                   interest)
+    SELECT fund_id, loan_id, 3, i, disbursed_on + 30 * i, principal / 12, principal / 100
       FROM loan CROSS JOIN generate_series(1, 12) AS i
 """
 

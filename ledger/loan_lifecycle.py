@@ -2,18 +2,23 @@
 the repayment state as stored.
 
     applied ──approve──▶ approved ──disburse──▶ disbursed ──repay (paid off)──▶ repaid
-       │                                         │   ▲ repay (partly)
-       └──reject──▶ rejected                     │   └────────┐
-                                                 ▼            │
+       │                    ▲                      │ │ ▲ repay (partly)
+       │                    └─reverse_disbursement─┘ │ └────────┐
+       └──reject──▶ rejected                         ▼          │
                                    write_off_requested ──reject_write_off
-                                                 │
-                                                 └──approve_write_off──▶ written_off
+                                                     │
+                                                     └──approve_write_off──▶ written_off
 
 An approval (of the loan or of its write-off) must come from a person other than
 the one who recorded the application (or requested the write-off) — actors name
 persons, so a second token of the same person is the same person — and never from
 the borrower herself (a chair who is the loan's member). A loan with a pending
 write-off request takes no repayment until the request is rejected.
+
+A disbursement recorded by mistake is reversed (a correction): the loan goes back to
+approved, owing nothing, and may be disbursed again. Only a disbursement without
+repayments in force is reversed — its repayments are reversed first
+(`check_disbursement_reversible`) — so no payment is ever left without its loan.
 
 Every event, the application included, is dated not after today and not in a closed
 month, and the events keep their order: applied ≤ approved (or rejected) ≤ disbursed ≤
@@ -51,6 +56,12 @@ class BorrowerApproval(LedgerError):
     code = "borrower_approval"
 
 
+class DisbursementHasRepayments(LedgerError):
+    """The reversal of a disbursement whose loan still has repayments in force."""
+
+    code = "disbursement_has_repayments"
+
+
 class LoanStatus(StrEnum):
     APPLIED = "applied"
     APPROVED = "approved"
@@ -71,6 +82,7 @@ class LoanAction(StrEnum):
     REQUEST_WRITE_OFF = "request_write_off"
     APPROVE_WRITE_OFF = "approve_write_off"
     REJECT_WRITE_OFF = "reject_write_off"
+    REVERSE_DISBURSEMENT = "reverse_disbursement"  # a correction of the disbursement
 
 
 TRANSITIONS: Final[dict[tuple[LoanStatus, LoanAction], LoanStatus]] = {
@@ -82,6 +94,7 @@ TRANSITIONS: Final[dict[tuple[LoanStatus, LoanAction], LoanStatus]] = {
     (LoanStatus.DISBURSED, LoanAction.REQUEST_WRITE_OFF): LoanStatus.WRITE_OFF_REQUESTED,
     (LoanStatus.WRITE_OFF_REQUESTED, LoanAction.APPROVE_WRITE_OFF): LoanStatus.WRITTEN_OFF,
     (LoanStatus.WRITE_OFF_REQUESTED, LoanAction.REJECT_WRITE_OFF): LoanStatus.DISBURSED,
+    (LoanStatus.DISBURSED, LoanAction.REVERSE_DISBURSEMENT): LoanStatus.APPROVED,
 }
 
 
@@ -95,6 +108,18 @@ def next_status(status: LoanStatus, action: LoanAction) -> LoanStatus:
             + (f" (it can: {', '.join(allowed)})" if allowed else " (it is final)")
         )
     return after
+
+
+def check_disbursement_reversible(status: LoanStatus, repayments_in_force: int) -> LoanStatus:
+    """The status after reversing the loan's disbursement (approved): refused
+    DisbursementHasRepayments while repayments are in force (reverse them first), and
+    LoanTransitionRefused when the loan is not simply disbursed (a write-off pending or
+    posted is decided or reversed first)."""
+    if repayments_in_force:
+        raise DisbursementHasRepayments(
+            f"the loan has {repayments_in_force} repayment(s) in force: reverse its"
+            " repayments first, then its disbursement")
+    return next_status(status, LoanAction.REVERSE_DISBURSEMENT)
 
 
 def check_second_actor(recorded_by: str, approver: str, what: str = "loan application") -> None:
@@ -141,6 +166,8 @@ _EVENT_ORDER: Final[dict[LoanAction, tuple[str, str | None, str]]] = {
         "the write-off", "write_off_requested_on", "the write-off request"),
     LoanAction.REJECT_WRITE_OFF: (
         "the write-off rejection", "write_off_requested_on", "the write-off request"),
+    LoanAction.REVERSE_DISBURSEMENT: (
+        "the disbursement's reversal", "disbursed_on", "the disbursement"),
 }
 
 

@@ -578,11 +578,13 @@ class LoanEvent(SQLModel, table=True):
 
 
 class LoanInstallment(SQLModel, table=True):
-    """One installment of a disbursed loan's contractual schedule (append-only)."""
+    """One installment of the contractual schedule a loan's disbursement (the event
+    numbered `disbursement`) fixed (append-only)."""
 
     __tablename__ = "loan_installments"
     __table_args__ = (
-        PrimaryKeyConstraint("fund_id", "loan_id", "number", name="pk_loan_installments"),
+        PrimaryKeyConstraint("fund_id", "loan_id", "disbursement", "number",
+                             name="pk_loan_installments"),
         ForeignKeyConstraint(
             ["fund_id", "loan_id"], ["loans.fund_id", "loans.id"],
             name="fk_loan_installments_fund_id_loan_id_loans",
@@ -590,6 +592,7 @@ class LoanInstallment(SQLModel, table=True):
     )
     fund_id: uuid.UUID = _uuid()
     loan_id: uuid.UUID = _uuid()
+    disbursement: int = Field(sa_column=Column(Integer, nullable=False))
     number: int = Field(sa_column=Column(Integer, nullable=False))
     due_date: date = Field(sa_column=Column(Date, nullable=False))
     principal: int = Field(sa_column=Column(BigInteger, nullable=False))

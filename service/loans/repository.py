@@ -94,18 +94,21 @@ async def insert_loan(
 
 async def insert_installments(
     connection: asyncpg.Connection, fund_id: uuid.UUID, loan_id: uuid.UUID,
-    installments: list[tuple[int, date, int, int]],
+    disbursement: int, installments: list[tuple[int, date, int, int]],
 ) -> None:
-    """The loan's contractual schedule at disbursement: (number, due date, principal,
-    interest) per installment, in one statement."""
+    """The loan's contractual schedule fixed by its disbursement (the event numbered
+    `disbursement`): (number, due date, principal, interest) per installment, in one
+    statement."""
     await connection.execute(
         """
-        INSERT INTO loan_installments (fund_id, loan_id, number, due_date, principal, interest)
-        SELECT $1, $2, i.number, i.due_date, i.principal, i.interest
-          FROM unnest($3::int[], $4::date[], $5::bigint[], $6::bigint[])
+        INSERT INTO loan_installments (fund_id, loan_id, disbursement, number, due_date,
+                                       principal, interest)
+        SELECT $1, $2, $3, i.number, i.due_date, i.principal, i.interest
+          FROM unnest($4::int[], $5::date[], $6::bigint[], $7::bigint[])
                AS i(number, due_date, principal, interest)
         """,
-        fund_id, loan_id, *(list(column) for column in zip(*installments, strict=True)),
+        fund_id, loan_id, disbursement,
+        *(list(column) for column in zip(*installments, strict=True)),
     )
 
 
@@ -185,6 +188,17 @@ async def repayment_bookings(
         """,
         fund_id, loan_ids,
     ))
+
+
+async def event_of_entry(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, entry_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """The loan event the entry was posted for, if any (its loan, sequence and kind)."""
+    record: asyncpg.Record | None = await connection.fetchrow(
+        "SELECT loan_id, sequence, kind FROM loan_events WHERE fund_id = $1 AND entry_id = $2",
+        fund_id, entry_id,
+    )
+    return record
 
 
 async def list_events(

@@ -37,6 +37,7 @@ from ledger.loan_lifecycle import (
     LoanStatus,
     LoanTransitionRefused,
     check_approver,
+    check_disbursement_reversible,
     check_event_date,
     next_status,
     state_from_json,
@@ -288,18 +289,22 @@ async def disburse(ctx: RequestContext, loan_id: uuid.UUID, body: DisbursementCr
     money_code = body.payment_method.account_code
     ids = await chart_accounts(ctx, loan.fund_id, [money_code])
     currency = loan.record["currency"]
-    account_id = new_id()
     account_code = chart.loan_account_code(loan.record["number"])
-    await accounts.insert_account(
-        ctx.connection, fund_id=loan.fund_id, account_id=account_id, code=account_code,
-        name=f"Cho vay thành viên — khoản vay số {loan.record['number']}",
-        type=AccountType.ASSET.value, normal_side=AccountType.ASSET.normal_side.value,
-        allow_negative=False, currency=currency, now=ctx.now,
-    )
-    await record_write(ctx, loan.fund_id, "account.created", {
-        "id": str(account_id), "code": account_code, "type": AccountType.ASSET.value,
-        "allow_negative": False, "loan_id": str(loan.id),
-    })
+    # A loan disbursed again after its disbursement was reversed keeps its account.
+    account_id = (await accounts.account_ids_by_code(
+        ctx.connection, loan.fund_id, [account_code])).get(account_code)
+    if account_id is None:
+        account_id = new_id()
+        await accounts.insert_account(
+            ctx.connection, fund_id=loan.fund_id, account_id=account_id, code=account_code,
+            name=f"Cho vay thành viên — khoản vay số {loan.record['number']}",
+            type=AccountType.ASSET.value, normal_side=AccountType.ASSET.normal_side.value,
+            allow_negative=False, currency=currency, now=ctx.now,
+        )
+        await record_write(ctx, loan.fund_id, "account.created", {
+            "id": str(account_id), "code": account_code, "type": AccountType.ASSET.value,
+            "allow_negative": False, "loan_id": str(loan.id),
+        })
     principal = terms.principal
     entry = build_entry(
         day, f"Giải ngân khoản vay số {loan.record['number']}",
@@ -310,8 +315,9 @@ async def disburse(ctx: RequestContext, loan_id: uuid.UUID, body: DisbursementCr
          "payment_method": body.payment_method.value},
     )
     posted = await post_entry(ctx, loan.fund_id, entry, voucher_kind=VoucherKind.PAYMENT)
-    await repository.insert_installments(ctx.connection, loan.fund_id, loan.id, [
-        (i.number, i.due_date, i.principal, i.interest) for i in schedule.installments])
+    await repository.insert_installments(
+        ctx.connection, loan.fund_id, loan.id, loan.record["events_count"] + 1,
+        [(i.number, i.due_date, i.principal, i.interest) for i in schedule.installments])
     await record_change(
         ctx, loan, status, "disbursed", day,
         {"amount": principal, "voucher_number": posted.voucher_number,
@@ -467,37 +473,84 @@ def allocations_close(state: LoanState, bookings: list[Booking], key: int, day: 
 # --------------------------------------------------------------------------- corrections
 
 
+@dataclass(frozen=True)
+class LoanOperation:
+    """The loan event an entry was posted for (the database says so, not the entry's
+    metadata, which a journal entry may claim)."""
+
+    loan_id: uuid.UUID
+    sequence: int
+    kind: str
+
+
+async def loan_operation_of(ctx: RequestContext, original: EntryRead) -> LoanOperation | None:
+    record = await repository.event_of_entry(ctx.connection, original.fund_id, original.id)
+    return LoanOperation(record["loan_id"], record["sequence"], record["kind"]) if record else None
+
+
+# A loan's operations that are reversed with their loan event.
+REVERSIBLE_LOAN_EVENTS = ("disbursed", "repayment", "written_off")
+
+
+async def check_reversible(
+    ctx: RequestContext, original: EntryRead, operation: LoanOperation | None
+) -> None:
+    """A loan's disbursement, repayment or write-off is reversed with its loan event
+    (a disbursement only once its repayments are reversed); its other entries (an
+    adjustment, a reversal) follow from those and are not reversed on their own."""
+    if operation is None:
+        return
+    if operation.kind not in REVERSIBLE_LOAN_EVENTS:
+        raise LoanEntryReversal(
+            f"entry {original.id} ({operation.kind.replace('_', ' ')}) of loan number"
+            f" {original.metadata.get('loan_number')} is not reversed on its own: only a"
+            " loan's disbursement, repayment or write-off is")
+    if operation.kind == "disbursed":
+        record = await repository.get_loan(ctx.connection, operation.loan_id, original.fund_id)
+        assert record is not None
+        loan = loan_of(record)
+        check_disbursement_reversible(loan.status, len(await bookings_of(ctx, loan)))
+
+
 async def reverse_loan_entry(
-    ctx: RequestContext, original: EntryRead, effective_date: date | None,
-    description: str | None,
+    ctx: RequestContext, original: EntryRead, operation: LoanOperation,
+    effective_date: date | None, description: str | None,
 ) -> EntryRead:
-    """Reverse a loan's repayment or write-off: mark its event reversed, recompute the
-    loan from its remaining events in date order, post the reversal and the
-    differences as adjusting entries. The reversal is dated on the operation's own date
-    (in an open month), so the loan register and the ledger agree on every date."""
-    loan, _ = await load_for_write(ctx, uuid.UUID(original.metadata["loan_id"]))
+    """Reverse a loan's disbursement, repayment or write-off: mark its event reversed,
+    recompute the loan from its remaining events in date order, post the reversal and
+    the differences as adjusting entries. The reversal is dated on the operation's own
+    date (in an open month), so the loan register and the ledger agree on every date."""
+    loan, _ = await load_for_write(ctx, operation.loan_id)
     if effective_date is not None and effective_date != original.effective_date:
         raise InvalidReversal(
             f"a loan operation's reversal is dated on the operation's own date"
             f" ({original.effective_date.isoformat()}), not {effective_date.isoformat()}")
-    check_reversible(original)
-    if original.metadata.get("operation") == "loan_repayment":
+    await check_reversible(ctx, original, operation)
+    if operation.kind == "repayment":
         return await reverse_repayment(ctx, loan, original, description)
+    if operation.kind == "disbursed":
+        return await reverse_disbursement(ctx, loan, original, description)
     return await reverse_write_off(ctx, loan, original, description)
 
 
-REVERSIBLE_LOAN_OPERATIONS = ("loan_repayment", "loan_write_off")
-
-
-def check_reversible(original: EntryRead) -> None:
-    """A loan's repayment or write-off is reversed with its loan event; its other entries
-    (the disbursement, an adjustment, a reversal) are not reversed on their own."""
-    operation = original.metadata.get("operation")
-    if original.metadata.get("loan_id") and operation not in REVERSIBLE_LOAN_OPERATIONS:
-        raise LoanEntryReversal(
-            f"entry {original.id} ({operation}) of loan number"
-            f" {original.metadata.get('loan_number')} is not reversed on its own: only a"
-            " loan's repayment or write-off is")
+async def reverse_disbursement(
+    ctx: RequestContext, loan: Loan, original: EntryRead, description: str | None
+) -> EntryRead:
+    """The disbursement undone on its own date (Dr 111/112, Cr 131.NNNN): the loan is
+    approved again, owes nothing and may be disbursed again (its 131.NNNN account, at
+    zero, serves the next disbursement)."""
+    status = check_disbursement_reversible(loan.status, len(await bookings_of(ctx, loan)))
+    reversal = reverse_entry(
+        ledger_entry(original), str(original.id), original.effective_date,
+        description or f"Hủy giải ngân khoản vay số {loan.record['number']}")
+    posted = await post_entry(ctx, loan.fund_id, reversal)
+    await record_change(
+        ctx, loan, status, "disbursement_reversed", original.effective_date,
+        {"disbursement_entry_id": str(original.id), "amount": loan.terms.principal},
+        entry_id=posted.id, disbursed_on=None, account_id=None, outstanding_principal=0,
+        repayment_state=state_to_json(opening_state(loan.schedule)),
+    )
+    return posted
 
 
 async def reverse_repayment(
