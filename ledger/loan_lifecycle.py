@@ -1,5 +1,5 @@
-"""The life of a loan: which action each status allows, the four-eyes rule, and
-the repayment state as stored.
+"""The life of a loan: which action each status allows, the four-eyes rule, and the
+order of its events' dates.
 
     applied ──approve──▶ approved ──disburse──▶ disbursed ──repay (paid off)──▶ repaid
        │                    ▲                      │ │ ▲ repay (partly)
@@ -31,11 +31,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from ledger.dates import check_not_before, check_not_future
 from ledger.errors import LedgerError
-from ledger.loans import InvalidLoanState, LoanState
+from ledger.loans import InvalidLoanState
 from ledger.periods import check_open
 
 
@@ -186,29 +186,7 @@ def check_event_date(
     return day
 
 
-def state_to_json(state: LoanState) -> dict[str, Any]:
-    """The repayment state as stored (JSON)."""
-    return {
-        "principal_paid": list(state.principal_paid),
-        "interest_paid": list(state.interest_paid),
-        "penalty_unpaid": state.penalty_unpaid,
-        "penalty_paid": state.penalty_paid,
-        "penalty_accrued_to": (
-            state.penalty_accrued_to.isoformat() if state.penalty_accrued_to else None
-        ),
-        "interest_waived": state.interest_waived,
-        "closed": state.closed,
-    }
-
-
-def state_from_json(document: dict[str, Any]) -> LoanState:
-    accrued_to = document.get("penalty_accrued_to")
-    return LoanState(
-        principal_paid=tuple(int(v) for v in document["principal_paid"]),
-        interest_paid=tuple(int(v) for v in document["interest_paid"]),
-        penalty_unpaid=int(document["penalty_unpaid"]),
-        penalty_paid=int(document["penalty_paid"]),
-        penalty_accrued_to=date.fromisoformat(accrued_to) if accrued_to else None,
-        interest_waived=int(document["interest_waived"]),
-        closed=bool(document["closed"]),
-    )
+def paid_off_on(closed: bool, repayment_dates: list[date]) -> date | None:
+    """The day a loan was paid off — the latest of its repayments in force, when they
+    closed it — or None while they have not."""
+    return max(repayment_dates) if closed and repayment_dates else None

@@ -530,23 +530,18 @@ class Loan(SQLModel, table=True):
     write_off_requested_by: str | None = Field(
         default=None, sa_column=Column(Text, nullable=True)
     )
+    # Written with each event from the loan's repayments replayed (the service).
     outstanding_principal: int = Field(sa_column=Column(BigInteger, nullable=False))
-    repayment_state: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     events_count: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    # Kept by triggers from loan_installments and loan_events (see the migration
+    # Kept by a trigger from loan_installments (see the migration
     # 2026_11_23_loan_installments); the portfolio report reads them.
     schedule_due_dates: list[date] | None = Field(
         default=None, sa_column=Column(ARRAY(Date), nullable=True))
     schedule_cumulative_due: list[int] | None = Field(
         default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
-    payment_dates: list[date] | None = Field(
-        default=None, sa_column=Column(ARRAY(Date), nullable=True))
-    payment_cumulative: list[int] | None = Field(
-        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
-    payment_cumulative_principal: list[int] | None = Field(
-        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
+    # The day the loan was paid off or written off (written with each event).
     closed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
@@ -575,6 +570,13 @@ class LoanEvent(SQLModel, table=True):
         default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
     )
     data: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    # What a repayment, its adjustment or its reversal moves (signed; 0 for the other
+    # kinds): the one record of what a loan has paid.
+    penalty: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest: int = Field(sa_column=Column(BigInteger, nullable=False))
+    principal: int = Field(sa_column=Column(BigInteger, nullable=False))
+    repayment_sequence: int | None = Field(
+        default=None, sa_column=Column(Integer, nullable=True))
 
 
 class LoanInstallment(SQLModel, table=True):

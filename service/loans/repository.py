@@ -9,6 +9,10 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from ledger.loans import Allocation
+
+NOTHING_ALLOCATED = Allocation(penalty=0, interest=0, principal=0)
+
 LOAN_SELECT = """
     SELECT l.*, a.code AS account_code,
            (SELECT f.currency FROM funds f WHERE f.id = l.fund_id) AS currency,
@@ -21,7 +25,9 @@ LOAN_SELECT = """
       FROM loans l
       LEFT JOIN accounts a ON a.fund_id = l.fund_id AND a.id = l.account_id
 """
-EVENT_COLUMNS = "sequence, kind, effective_date, recorded_at, actor, entry_id, data"
+EVENT_COLUMNS = """sequence, kind, effective_date, recorded_at, actor, entry_id, data, penalty,
+    interest, principal, repayment_sequence"""
+
 
 
 async def fund_of_loan(connection: asyncpg.Connection, loan_id: uuid.UUID) -> uuid.UUID | None:
@@ -66,7 +72,7 @@ async def insert_loan(
     interest_method: str, amortization: str, rate_per_period: Decimal, day_count: str,
     grace_periods: int, rounding_unit: int, penalty_rate_per_day: Decimal,
     first_due_date: date, purpose: str | None, applied_on: date, actor: str,
-    repayment_state: dict[str, Any], now: datetime, event_data: dict[str, Any],
+    now: datetime, event_data: dict[str, Any],
 ) -> None:
     """The loan, status applied, with its first event."""
     await connection.execute(
@@ -76,19 +82,17 @@ async def insert_loan(
                                frequency, interest_method, amortization, rate_per_period,
                                day_count, grace_periods, rounding_unit, penalty_rate_per_day,
                                first_due_date, purpose, applied_on, applied_by,
-                               outstanding_principal, repayment_state, events_count,
-                               created_at, updated_at)
+                               outstanding_principal, events_count, created_at, updated_at)
             VALUES ($1, $2, $3, $4, 'applied', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                    $15, $16, $17, $18, 0, $19, 1, $20, $20)
+                    $15, $16, $17, $18, 0, 1, $19, $19)
         )
         INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
-                                 actor, data)
-        VALUES ($1, $2, 1, 'applied', $17, $20, $18, $21)
+                                 actor, data, penalty, interest, principal)
+        VALUES ($1, $2, 1, 'applied', $17, $19, $18, $20, 0, 0, 0)
         """,
         fund_id, loan_id, number, member_id, principal, installments, frequency,
         interest_method, amortization, rate_per_period, day_count, grace_periods, rounding_unit,
-        penalty_rate_per_day, first_due_date, purpose, applied_on, actor, repayment_state, now,
-        event_data,
+        penalty_rate_per_day, first_due_date, purpose, applied_on, actor, now, event_data,
     )
 
 
@@ -113,20 +117,24 @@ async def insert_installments(
 
 
 class LoanEvent(NamedTuple):
-    """One event to append: its kind, date, entry (if it posted one) and data."""
+    """One event to append: its kind, date, entry (if it posted one) and data; for a
+    repayment, its adjustment or its reversal, what it moves between penalty, interest
+    and principal (the one record of what a loan has paid) and, for the latter two, the
+    repayment they belong to."""
 
     kind: str
     effective_date: date
     entry_id: uuid.UUID | None
     data: dict[str, Any]
+    allocation: Allocation | None = None
+    repayment_sequence: int | None = None
 
 
 async def record_change(
     connection: asyncpg.Connection, *, fund_id: uuid.UUID, loan_id: uuid.UUID, status: str,
     approved_by: str | None, disbursed_on: date | None, account_id: uuid.UUID | None,
-    write_off_requested_by: str | None, outstanding_principal: int,
-    repayment_state: dict[str, Any], first_sequence: int, events: list[LoanEvent],
-    actor: str, now: datetime,
+    write_off_requested_by: str | None, outstanding_principal: int, closed_on: date | None,
+    first_sequence: int, events: list[LoanEvent], actor: str, now: datetime,
 ) -> None:
     """Move the loan's current row and append the events that explain it (numbered from
     `first_sequence`), in one statement."""
@@ -136,20 +144,27 @@ async def record_change(
             UPDATE loans
                SET status = $3, approved_by = $4, disbursed_on = $5, account_id = $6,
                    write_off_requested_by = $7, outstanding_principal = $8,
-                   repayment_state = $9, events_count = $10 + cardinality($11::text[]) - 1,
+                   closed_on = $9, events_count = $10 + cardinality($11::text[]) - 1,
                    updated_at = $16
              WHERE fund_id = $1 AND id = $2
         )
         INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
-                                 actor, entry_id, data)
-        SELECT $1, $2, $10 + e.n - 1, e.kind, e.effective_date, $16, $15, e.entry_id, e.data
-          FROM unnest($11::text[], $12::date[], $13::uuid[], $14::jsonb[])
-               WITH ORDINALITY AS e(kind, effective_date, entry_id, data, n)
+                                 actor, entry_id, data, penalty, interest, principal,
+                                 repayment_sequence)
+        SELECT $1, $2, $10 + e.n - 1, e.kind, e.effective_date, $16, $15, e.entry_id, e.data,
+               e.penalty, e.interest, e.principal, e.repayment_sequence
+          FROM unnest($11::text[], $12::date[], $13::uuid[], $14::jsonb[], $17::bigint[],
+                      $18::bigint[], $19::bigint[], $20::integer[])
+               WITH ORDINALITY AS e(kind, effective_date, entry_id, data, penalty, interest,
+                                    principal, repayment_sequence, n)
         """,
         fund_id, loan_id, status, approved_by, disbursed_on, account_id, write_off_requested_by,
-        outstanding_principal, repayment_state, first_sequence,
+        outstanding_principal, closed_on, first_sequence,
         [e.kind for e in events], [e.effective_date for e in events],
         [e.entry_id for e in events], [e.data for e in events], actor, now,
+        *([getattr(e.allocation or NOTHING_ALLOCATED, part) for e in events]
+          for part in ("penalty", "interest", "principal")),
+        [e.repayment_sequence for e in events],
     )
 
 
@@ -157,32 +172,24 @@ async def repayment_bookings(
     connection: asyncpg.Connection, fund_id: uuid.UUID, loan_ids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
     """The loans' repayments in force (not reversed), in recording order: each one's
-    loan, event sequence, date, amount, entry and allocation as booked so far (the
-    original allocation plus every adjustment posted since)."""
+    loan, event sequence, date, amount (its own allocation's sum), entry and allocation
+    as booked so far (its own plus every adjustment posted since)."""
     return list(await connection.fetch(
         """
-        SELECT r.loan_id, r.sequence, r.effective_date, (r.data ->> 'amount')::bigint AS amount,
-               r.entry_id,
-               ((r.data -> 'allocation' ->> 'penalty')::bigint
-                   + coalesce(sum((a.data -> 'allocation' ->> 'penalty')::bigint), 0))::bigint
-                   AS penalty,
-               ((r.data -> 'allocation' ->> 'interest')::bigint
-                   + coalesce(sum((a.data -> 'allocation' ->> 'interest')::bigint), 0))::bigint
-                   AS interest,
-               ((r.data -> 'allocation' ->> 'principal')::bigint
-                   + coalesce(sum((a.data -> 'allocation' ->> 'principal')::bigint), 0))::bigint
-                   AS principal
+        SELECT r.loan_id, r.sequence, r.effective_date,
+               r.penalty + r.interest + r.principal AS amount, r.entry_id,
+               (r.penalty + coalesce(sum(a.penalty), 0))::bigint AS penalty,
+               (r.interest + coalesce(sum(a.interest), 0))::bigint AS interest,
+               (r.principal + coalesce(sum(a.principal), 0))::bigint AS principal
           FROM loan_events r
           LEFT JOIN loan_events a
             ON a.fund_id = r.fund_id AND a.loan_id = r.loan_id
-           AND a.kind = 'repayment_adjusted'
-           AND (a.data ->> 'repayment_sequence')::integer = r.sequence
+           AND a.kind = 'repayment_adjusted' AND a.repayment_sequence = r.sequence
          WHERE r.fund_id = $1 AND r.loan_id = ANY($2::uuid[]) AND r.kind = 'repayment'
            AND NOT EXISTS (
                SELECT 1 FROM loan_events x
                 WHERE x.fund_id = r.fund_id AND x.loan_id = r.loan_id
-                  AND x.kind = 'repayment_reversed'
-                  AND (x.data ->> 'repayment_sequence')::integer = r.sequence)
+                  AND x.kind = 'repayment_reversed' AND x.repayment_sequence = r.sequence)
          GROUP BY r.fund_id, r.loan_id, r.sequence
          ORDER BY r.loan_id, r.sequence
         """,

@@ -40,8 +40,7 @@ from ledger.loan_lifecycle import (
     check_disbursement_reversible,
     check_event_date,
     next_status,
-    state_from_json,
-    state_to_json,
+    paid_off_on,
 )
 from ledger.loans import (
     Allocation,
@@ -57,7 +56,6 @@ from ledger.loans import (
     allocation_difference,
     amount_due,
     build_schedule,
-    opening_state,
     outstanding_principal,
     payoff_amount,
     replay_repayments,
@@ -101,12 +99,12 @@ PAR_DAYS = 30
 
 @dataclass(frozen=True)
 class Loan:
-    """A loan row with its terms, schedule and repayment state rebuilt."""
+    """A loan row with its terms and schedule rebuilt. What was paid on it is not kept
+    on the row: it is its repayments' allocations (`bookings_of`), replayed."""
 
     record: asyncpg.Record
     terms: LoanTerms
     schedule: Schedule
-    state: LoanState
 
     @property
     def id(self) -> uuid.UUID:
@@ -156,7 +154,7 @@ def terms_of_application(body: LoanCreate) -> LoanTerms:
 
 def loan_of(record: asyncpg.Record) -> Loan:
     terms = terms_of(record)
-    return Loan(record, terms, build_schedule(terms), state_from_json(record["repayment_state"]))
+    return Loan(record, terms, build_schedule(terms))
 
 
 async def load_for_write(ctx: RequestContext, loan_id: uuid.UUID) -> tuple[Loan, FundWrite]:
@@ -185,6 +183,7 @@ def event_date(
 async def record_change(
     ctx: RequestContext, loan: Loan, status: LoanStatus, kind: str, effective_date: date,
     data: dict[str, Any], *, entry_id: uuid.UUID | None = None,
+    allocation: Allocation | None = None, repayment_sequence: int | None = None,
     adjustments: tuple[repository.LoanEvent, ...] = (), **changes: Any,
 ) -> dict[str, Any]:
     """Write the loan's new row, its event and the adjustments it caused (each in the
@@ -195,11 +194,12 @@ async def record_change(
         "account_id": loan.record["account_id"],
         "write_off_requested_by": loan.record["write_off_requested_by"],
         "outstanding_principal": loan.record["outstanding_principal"],
-        "repayment_state": loan.record["repayment_state"],
+        "closed_on": loan.record["closed_on"],
     }
     values.update(changes)
     sequence = loan.record["events_count"] + 1
-    events = [repository.LoanEvent(kind, effective_date, entry_id, data), *adjustments]
+    events = [repository.LoanEvent(kind, effective_date, entry_id, data, allocation,
+                                   repayment_sequence), *adjustments]
     await repository.record_change(
         ctx.connection, fund_id=loan.fund_id, loan_id=loan.id, status=status.value,
         first_sequence=sequence, events=events, actor=ctx.actor, now=ctx.now, **values,
@@ -209,6 +209,8 @@ async def record_change(
             "loan_id": str(loan.id), "sequence": number, "kind": event.kind,
             "status": status.value, "effective_date": event.effective_date.isoformat(),
             "entry_id": str(event.entry_id) if event.entry_id else None, "data": event.data,
+            "allocation": event.allocation._asdict() if event.allocation else None,
+            "repayment_sequence": event.repayment_sequence,
         })
     return values
 
@@ -236,7 +238,7 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
     if member["status"] != "active":
         raise UnknownMember(f"member {body.member_id} is {member['status']}, not active")
     terms = terms_of_application(body)
-    schedule = build_schedule(terms)
+    build_schedule(terms)  # refuses terms it cannot schedule
     if applied_on >= body.first_due_date:
         raise InvalidLoanTerms("the first instalment falls due after the application date")
     loan_id = new_id()
@@ -250,7 +252,7 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
         day_count=terms.day_count.value, grace_periods=terms.grace_periods,
         rounding_unit=terms.rounding_unit, penalty_rate_per_day=terms.penalty_rate_per_day,
         first_due_date=terms.first_due_date, purpose=body.purpose, applied_on=applied_on,
-        actor=ctx.actor, repayment_state=state_to_json(opening_state(schedule)), now=ctx.now,
+        actor=ctx.actor, now=ctx.now,
         event_data=application,
     )
     await record_write(ctx, fund_id, "loan.applied",
@@ -324,7 +326,6 @@ async def disburse(ctx: RequestContext, loan_id: uuid.UUID, body: DisbursementCr
          "payment_method": body.payment_method.value},
         entry_id=posted.id, disbursed_on=day, account_id=account_id,
         outstanding_principal=principal,
-        repayment_state=state_to_json(opening_state(schedule)),
     )
     return await get_loan(ctx, loan_id)
 
@@ -401,17 +402,10 @@ async def post_adjustments(
         )
         posted = await post_entry(ctx, loan.fund_id, entry)
         events.append(repository.LoanEvent(
-            "repayment_adjusted", booking.on_date, posted.id,
-            {"repayment_sequence": booking.sequence, "allocation": difference._asdict(),
-             "cause": cause},
+            "repayment_adjusted", booking.on_date, posted.id, {"cause": cause},
+            allocation=difference, repayment_sequence=booking.sequence,
         ))
     return tuple(events)
-
-
-def status_after(loan: Loan, state: LoanState) -> LoanStatus:
-    """A disbursed loan is repaid once its repayments paid it off, and open again when
-    a correction undoes that."""
-    return LoanStatus.REPAID if state.closed else LoanStatus.DISBURSED
 
 
 async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) -> RepaymentRead:
@@ -451,23 +445,16 @@ async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) 
     outstanding = outstanding_principal(loan.schedule, state)
     await record_change(
         ctx, loan, status, "repayment", day,
-        {"amount": body.amount, "allocation": allocation_json,
-         "closed": allocations_close(state, bookings, key, day),
-         "voucher_number": posted.voucher_number},
-        entry_id=posted.id, outstanding_principal=outstanding,
-        repayment_state=state_to_json(state), adjustments=adjustments,
+        {"amount": body.amount, "voucher_number": posted.voucher_number},
+        entry_id=posted.id, allocation=allocation, outstanding_principal=outstanding,
+        closed_on=paid_off_on(state.closed, [b.on_date for b in bookings] + [day]),
+        adjustments=adjustments,
     )
     return RepaymentRead(
         entry_id=posted.id, voucher_number=posted.voucher_number, loan_id=loan.id,
         allocation=AllocationRead(**allocation_json), outstanding_principal=outstanding,
         status=status,
     )
-
-
-def allocations_close(state: LoanState, bookings: list[Booking], key: int, day: date) -> bool:
-    """Whether the repayment `key` on `day` is the one that paid the loan off (the last
-    in date order of a closed loan)."""
-    return state.closed and all(b.on_date <= day for b in bookings)
 
 
 # --------------------------------------------------------------------------- corrections
@@ -548,7 +535,6 @@ async def reverse_disbursement(
         ctx, loan, status, "disbursement_reversed", original.effective_date,
         {"disbursement_entry_id": str(original.id), "amount": loan.terms.principal},
         entry_id=posted.id, disbursed_on=None, account_id=None, outstanding_principal=0,
-        repayment_state=state_to_json(opening_state(loan.schedule)),
     )
     return posted
 
@@ -588,12 +574,11 @@ async def reverse_repayment(
         f"hủy khoản thu nợ ngày {target.on_date.isoformat()}")
     await record_change(
         ctx, loan, LoanStatus.REPAID if state.closed else LoanStatus.DISBURSED,
-        "repayment_reversed", target.on_date,
-        {"repayment_sequence": target.sequence, "amount": target.amount,
-         "allocation": undone._asdict()},
-        entry_id=posted.id, adjustments=adjustments,
+        "repayment_reversed", target.on_date, {"amount": target.amount},
+        entry_id=posted.id, allocation=undone, repayment_sequence=target.sequence,
+        adjustments=adjustments,
         outstanding_principal=outstanding_principal(loan.schedule, state),
-        repayment_state=state_to_json(state),
+        closed_on=paid_off_on(state.closed, [b.on_date for b in remaining]),
     )
     return posted
 
@@ -610,8 +595,9 @@ async def reverse_write_off(
     await record_change(
         ctx, loan, LoanStatus.DISBURSED, "write_off_reversed", original.effective_date,
         {"write_off_entry_id": str(original.id)}, entry_id=posted.id,
-        write_off_requested_by=None,
-        outstanding_principal=outstanding_principal(loan.schedule, loan.state),
+        write_off_requested_by=None, closed_on=None,
+        outstanding_principal=outstanding_principal(
+            loan.schedule, state_of(loan, await bookings_of(ctx, loan))),
     )
     return posted
 
@@ -646,7 +632,7 @@ async def decide_write_off(
     check_approver(loan.record["write_off_requested_by"], ctx.actor, ctx.acting_member_id,
                    loan.record["member_id"], "write-off request")
     day = event_date(ctx, LoanAction.APPROVE_WRITE_OFF, body.effective_date, loan, fund)
-    amount = outstanding_principal(loan.schedule, loan.state)
+    amount: int = loan.record["outstanding_principal"]
     ids = await chart_accounts(ctx, loan.fund_id, [chart.LOAN_WRITE_OFFS])
     currency = loan.record["currency"]
     entry = build_entry(
@@ -660,6 +646,7 @@ async def decide_write_off(
     await record_change(
         ctx, loan, status, "written_off", day,
         {"amount": amount, "note": body.note}, entry_id=posted.id, outstanding_principal=0,
+        closed_on=day,
     )
     return await get_loan(ctx, loan_id)
 
@@ -667,13 +654,17 @@ async def decide_write_off(
 # --------------------------------------------------------------------------- reads
 
 
+def state_of(loan: Loan, bookings: list[Booking]) -> LoanState:
+    """What has been paid on the loan: its repayments in force, allocated in date order."""
+    _, state = replay_repayments(
+        loan.schedule, [b.recorded for b in bookings], loan.terms.penalty_rate_per_day)
+    return state
+
+
 def state_on(loan: Loan, bookings: list[Booking], as_of: date) -> LoanState:
     """What had been paid on the loan by the end of `as_of`: its repayments in force
     dated on or before it, allocated in date order."""
-    _, state = replay_repayments(
-        loan.schedule, [b.recorded for b in bookings if b.on_date <= as_of],
-        loan.terms.penalty_rate_per_day)
-    return state
+    return state_of(loan, [b for b in bookings if b.on_date <= as_of])
 
 
 def open_on(loan: Loan, state: LoanState, as_of: date) -> bool:
@@ -726,14 +717,23 @@ def loan_read(
     )
 
 
+# The events that move what a loan has paid (their allocation columns).
+ALLOCATING_EVENTS = ("repayment", "repayment_adjusted", "repayment_reversed")
+
+
+def event_read(record: asyncpg.Record) -> LoanEventRead:
+    values = dict(record)
+    parts = {part: values.pop(part) for part in ("penalty", "interest", "principal")}
+    allocating = values["kind"] in ALLOCATING_EVENTS
+    return LoanEventRead(**values, allocation=AllocationRead(**parts) if allocating else None)
+
+
 async def get_loan(ctx: RequestContext, loan_id: uuid.UUID, as_of: date | None = None) -> LoanRead:
     record = await repository.get_loan(ctx.connection, loan_id)
     if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound("loan", loan_id)
-    events = [
-        LoanEventRead(**dict(r))
-        for r in await repository.list_events(ctx.connection, record["fund_id"], loan_id)
-    ]
+    events = [event_read(r) for r in await repository.list_events(
+        ctx.connection, record["fund_id"], loan_id)]
     loan = loan_of(record)
     return loan_read(loan, ctx.past_date(as_of, "as_of"), await bookings_of(ctx, loan), events)
 
@@ -743,12 +743,13 @@ async def get_schedule(ctx: RequestContext, loan_id: uuid.UUID) -> ScheduleRead:
     if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound("loan", loan_id)
     loan = loan_of(record)
+    state = state_of(loan, await bookings_of(ctx, loan))
     return ScheduleRead(
         loan_id=loan_id,
         installments=[
             InstallmentRead(**row._asdict(), principal_paid=principal, interest_paid=interest)
             for row, principal, interest in zip(
-                loan.schedule.installments, loan.state.principal_paid, loan.state.interest_paid,
+                loan.schedule.installments, state.principal_paid, state.interest_paid,
                 strict=True,
             )
         ],

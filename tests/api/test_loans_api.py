@@ -20,7 +20,7 @@ async def snapshot(connection) -> tuple:
         await connection.fetchval("SELECT count(*) FROM loan_events"),
         await connection.fetchval("SELECT count(*) FROM idempotency_records"),
         tuple(await connection.fetch(
-            "SELECT id, status, outstanding_principal, repayment_state::text FROM loans"
+            "SELECT id, status, outstanding_principal, closed_on FROM loans"
             " ORDER BY id")),
         tuple(await connection.fetch(
             "SELECT account_id, debits, credits FROM account_balances ORDER BY account_id")),
