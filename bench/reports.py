@@ -242,7 +242,7 @@ LOANS_ROWS_SQL = LOANS_CTE + """
                        frequency, interest_method, amortization, rate_per_period, day_count,
                        grace_periods, rounding_unit, penalty_rate_per_day, first_due_date,
                        applied_on, applied_by, approved_by, disbursed_on, account_id,
-                       outstanding_principal, repayment_state, events_count, created_at,
+                       outstanding_principal, closed_on, events_count, created_at,
                        updated_at)
     SELECT loan.fund_id, loan_id, j, member_id,
            CASE WHEN written_off THEN 'written_off'
@@ -251,7 +251,9 @@ LOANS_ROWS_SQL = LOANS_CTE + """
            0, disbursed_on + 30, disbursed_on, 'bench', 'bench-chair', disbursed_on,
            account_id,
            CASE WHEN written_off THEN 0 ELSE principal - paid.count * principal / 12 END,
-           '{}'::jsonb, 3 + paid.count + written_off::int, now(), now()
+           CASE WHEN written_off THEN disbursed_on + 300
+                WHEN paid.count = 12 THEN disbursed_on + 360 END,
+           3 + paid.count + written_off::int, now(), now()
       FROM loan
      CROSS JOIN LATERAL (
          SELECT count(*)::int AS count FROM event
@@ -292,8 +294,8 @@ LOAN_ENTRIES_SQL = LOANS_CTE + """,
 """
 LOAN_EVENTS_SQL = LOANS_CTE + """
     INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
-                             actor, entry_id, data)
-    SELECT fund_id, loan_id, s, k, disbursed_on, now(), 'bench', NULL, '{}'::jsonb
+                             actor, entry_id, data, penalty, interest, principal)
+    SELECT fund_id, loan_id, s, k, disbursed_on, now(), 'bench', NULL, '{}'::jsonb, 0, 0, 0
       FROM loan CROSS JOIN (VALUES (1, 'applied'), (2, 'approved')) AS x(s, k)
     UNION ALL
     SELECT fund_id, loan_id, 3 + (kind <> 'disbursed')::int * repayments_so_far
@@ -301,18 +303,18 @@ LOAN_EVENTS_SQL = LOANS_CTE + """
            kind, day, now(), 'bench', entry_id,
            CASE kind
                WHEN 'repayment' THEN jsonb_build_object(
-                   'amount', principal / 12 + principal / 100,
-                   'allocation', jsonb_build_object('penalty', 0, 'interest', principal / 100,
-                                                    'principal', principal / 12),
-                   'closed', i = 12)
+                   'amount', principal / 12 + principal / 100)
                WHEN 'disbursed' THEN jsonb_build_object('amount', principal)
                ELSE jsonb_build_object('amount', principal - 3 * (principal / 12))
-           END
+           END,
+           0, CASE kind WHEN 'repayment' THEN principal / 100 ELSE 0 END,
+           CASE kind WHEN 'repayment' THEN principal / 12 ELSE 0 END
       FROM numbered
 """
 LOAN_INSTALLMENTS_SQL = LOANS_CTE + """
-    INSERT INTO loan_installments (fund_id, loan_id, number, due_date, principal, interest)
-    SELECT fund_id, loan_id, i, disbursed_on + 30 * i, principal / 12, principal / 100
+    INSERT INTO loan_installments (fund_id, loan_id, disbursement, number, due_date, principal,
+                                   interest)
+    SELECT fund_id, loan_id, 3, i, disbursed_on + 30 * i, principal / 12, principal / 100
       FROM loan CROSS JOIN generate_series(1, 12) AS i
 """
 

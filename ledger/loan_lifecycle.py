@@ -1,19 +1,24 @@
-"""The life of a loan: which action each status allows, the four-eyes rule, and
-the repayment state as stored.
+"""The life of a loan: which action each status allows, the four-eyes rule, and the
+order of its events' dates.
 
     applied ──approve──▶ approved ──disburse──▶ disbursed ──repay (paid off)──▶ repaid
-       │                                         │   ▲ repay (partly)
-       └──reject──▶ rejected                     │   └────────┐
-                                                 ▼            │
+       │                    ▲                      │ │ ▲ repay (partly)
+       │                    └─reverse_disbursement─┘ │ └────────┐
+       └──reject──▶ rejected                         ▼          │
                                    write_off_requested ──reject_write_off
-                                                 │
-                                                 └──approve_write_off──▶ written_off
+                                                     │
+                                                     └──approve_write_off──▶ written_off
 
 An approval (of the loan or of its write-off) must come from a person other than
 the one who recorded the application (or requested the write-off) — actors name
 persons, so a second token of the same person is the same person — and never from
 the borrower herself (a chair who is the loan's member). A loan with a pending
 write-off request takes no repayment until the request is rejected.
+
+A disbursement recorded by mistake is reversed (a correction): the loan goes back to
+approved, owing nothing, and may be disbursed again. Only a disbursement without
+repayments in force is reversed — its repayments are reversed first
+(`check_disbursement_reversible`) — so no payment is ever left without its loan.
 
 Every event, the application included, is dated not after today and not in a closed
 month, and the events keep their order: applied ≤ approved (or rejected) ≤ disbursed ≤
@@ -28,11 +33,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from ledger.dates import check_not_before, check_not_future
 from ledger.errors import LedgerError
-from ledger.loans import InvalidLoanState, LoanState
+from ledger.loans import InvalidLoanState
 from ledger.periods import check_open
 
 
@@ -51,6 +56,12 @@ class BorrowerApproval(LedgerError):
     """An approval by the member the loan is to."""
 
     code = "borrower_approval"
+
+
+class DisbursementHasRepayments(LedgerError):
+    """The reversal of a disbursement whose loan still has repayments in force."""
+
+    code = "disbursement_has_repayments"
 
 
 class LoanStatus(StrEnum):
@@ -74,6 +85,7 @@ class LoanAction(StrEnum):
     REQUEST_WRITE_OFF = "request_write_off"
     APPROVE_WRITE_OFF = "approve_write_off"
     REJECT_WRITE_OFF = "reject_write_off"
+    REVERSE_DISBURSEMENT = "reverse_disbursement"  # a correction of the disbursement
 
 
 TRANSITIONS: Final[dict[tuple[LoanStatus, LoanAction], LoanStatus]] = {
@@ -86,6 +98,7 @@ TRANSITIONS: Final[dict[tuple[LoanStatus, LoanAction], LoanStatus]] = {
     (LoanStatus.DISBURSED, LoanAction.REQUEST_WRITE_OFF): LoanStatus.WRITE_OFF_REQUESTED,
     (LoanStatus.WRITE_OFF_REQUESTED, LoanAction.APPROVE_WRITE_OFF): LoanStatus.WRITTEN_OFF,
     (LoanStatus.WRITE_OFF_REQUESTED, LoanAction.REJECT_WRITE_OFF): LoanStatus.DISBURSED,
+    (LoanStatus.DISBURSED, LoanAction.REVERSE_DISBURSEMENT): LoanStatus.APPROVED,
 }
 
 
@@ -101,6 +114,20 @@ def next_status(status: LoanStatus, action: LoanAction) -> LoanStatus:
             + (f" (có thể: {', '.join(allowed)})" if allowed else " (trạng thái cuối)"),
         )
     return after
+
+
+def check_disbursement_reversible(status: LoanStatus, repayments_in_force: int) -> LoanStatus:
+    """The status after reversing the loan's disbursement (approved): refused
+    DisbursementHasRepayments while repayments are in force (reverse them first), and
+    LoanTransitionRefused when the loan is not simply disbursed (a write-off pending or
+    posted is decided or reversed first)."""
+    if repayments_in_force:
+        raise DisbursementHasRepayments(
+            f"the loan has {repayments_in_force} repayment(s) in force: reverse its"
+            " repayments first, then its disbursement",
+            f"khoản vay còn {repayments_in_force} lần trả nợ đang có hiệu lực: hãy đảo các"
+            " lần trả nợ trước, rồi mới đảo khoản giải ngân")
+    return next_status(status, LoanAction.REVERSE_DISBURSEMENT)
 
 
 def check_second_actor(recorded_by: str, approver: str, what: str = "loan application") -> None:
@@ -150,6 +177,8 @@ _EVENT_ORDER: Final[dict[LoanAction, tuple[str, str | None, str]]] = {
         "the write-off", "write_off_requested_on", "the write-off request"),
     LoanAction.REJECT_WRITE_OFF: (
         "the write-off rejection", "write_off_requested_on", "the write-off request"),
+    LoanAction.REVERSE_DISBURSEMENT: (
+        "the disbursement's reversal", "disbursed_on", "the disbursement"),
 }
 
 
@@ -168,29 +197,7 @@ def check_event_date(
     return day
 
 
-def state_to_json(state: LoanState) -> dict[str, Any]:
-    """The repayment state as stored (JSON)."""
-    return {
-        "principal_paid": list(state.principal_paid),
-        "interest_paid": list(state.interest_paid),
-        "penalty_unpaid": state.penalty_unpaid,
-        "penalty_paid": state.penalty_paid,
-        "penalty_accrued_to": (
-            state.penalty_accrued_to.isoformat() if state.penalty_accrued_to else None
-        ),
-        "interest_waived": state.interest_waived,
-        "closed": state.closed,
-    }
-
-
-def state_from_json(document: dict[str, Any]) -> LoanState:
-    accrued_to = document.get("penalty_accrued_to")
-    return LoanState(
-        principal_paid=tuple(int(v) for v in document["principal_paid"]),
-        interest_paid=tuple(int(v) for v in document["interest_paid"]),
-        penalty_unpaid=int(document["penalty_unpaid"]),
-        penalty_paid=int(document["penalty_paid"]),
-        penalty_accrued_to=date.fromisoformat(accrued_to) if accrued_to else None,
-        interest_waived=int(document["interest_waived"]),
-        closed=bool(document["closed"]),
-    )
+def paid_off_on(closed: bool, repayment_dates: list[date]) -> date | None:
+    """The day a loan was paid off — the latest of its repayments in force, when they
+    closed it — or None while they have not."""
+    return max(repayment_dates) if closed and repayment_dates else None

@@ -376,6 +376,9 @@ LEDGER_TITLES: dict[str, Text] = {
                          "Nhật ký kiểm toán không khớp với bản đã ký"),
     "borrower_approval": Text("A member may not approve her own loan",
                               "Thành viên không được tự duyệt khoản vay của chính mình"),
+    "disbursement_has_repayments": Text(
+        "A disbursement is reversed only after its loan's repayments",
+        "Chỉ hủy được khoản giải ngân sau khi đã hủy các khoản thu nợ của khoản vay"),
     "invalid_phone": Text("The phone number is not valid", "Số điện thoại không hợp lệ"),
     "amount_out_of_range": Text("An amount is out of range", "Số tiền vượt giới hạn"),
     "unknown_currency": Text("Unknown currency", "Loại tiền không được hỗ trợ"),
@@ -848,6 +851,7 @@ LEDGER_STATUS.update({
     loan_lifecycle.LoanTransitionRefused: 409,
     loan_lifecycle.SameActorApproval: 403,
     loan_lifecycle.BorrowerApproval: 403,
+    loan_lifecycle.DisbursementHasRepayments: 409,
     loans.InvalidLoanTerms: 422,
     loan_terms.LoanTermsOutOfBounds: 422,
     reports.InvalidReportRange: 422,

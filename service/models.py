@@ -530,23 +530,18 @@ class Loan(SQLModel, table=True):
     write_off_requested_by: str | None = Field(
         default=None, sa_column=Column(Text, nullable=True)
     )
+    # Written with each event from the loan's repayments replayed (the service).
     outstanding_principal: int = Field(sa_column=Column(BigInteger, nullable=False))
-    repayment_state: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     events_count: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    # Kept by triggers from loan_installments and loan_events (see the migration
+    # Kept by a trigger from loan_installments (see the migration
     # 2026_11_23_loan_installments); the portfolio report reads them.
     schedule_due_dates: list[date] | None = Field(
         default=None, sa_column=Column(ARRAY(Date), nullable=True))
     schedule_cumulative_due: list[int] | None = Field(
         default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
-    payment_dates: list[date] | None = Field(
-        default=None, sa_column=Column(ARRAY(Date), nullable=True))
-    payment_cumulative: list[int] | None = Field(
-        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
-    payment_cumulative_principal: list[int] | None = Field(
-        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
+    # The day the loan was paid off or written off (written with each event).
     closed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
@@ -575,14 +570,23 @@ class LoanEvent(SQLModel, table=True):
         default=None, sa_column=Column(UUID(as_uuid=True), nullable=True)
     )
     data: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    # What a repayment, its adjustment or its reversal moves (signed; 0 for the other
+    # kinds): the one record of what a loan has paid.
+    penalty: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest: int = Field(sa_column=Column(BigInteger, nullable=False))
+    principal: int = Field(sa_column=Column(BigInteger, nullable=False))
+    repayment_sequence: int | None = Field(
+        default=None, sa_column=Column(Integer, nullable=True))
 
 
 class LoanInstallment(SQLModel, table=True):
-    """One installment of a disbursed loan's contractual schedule (append-only)."""
+    """One installment of the contractual schedule a loan's disbursement (the event
+    numbered `disbursement`) fixed (append-only)."""
 
     __tablename__ = "loan_installments"
     __table_args__ = (
-        PrimaryKeyConstraint("fund_id", "loan_id", "number", name="pk_loan_installments"),
+        PrimaryKeyConstraint("fund_id", "loan_id", "disbursement", "number",
+                             name="pk_loan_installments"),
         ForeignKeyConstraint(
             ["fund_id", "loan_id"], ["loans.fund_id", "loans.id"],
             name="fk_loan_installments_fund_id_loan_id_loans",
@@ -590,6 +594,7 @@ class LoanInstallment(SQLModel, table=True):
     )
     fund_id: uuid.UUID = _uuid()
     loan_id: uuid.UUID = _uuid()
+    disbursement: int = Field(sa_column=Column(Integer, nullable=False))
     number: int = Field(sa_column=Column(Integer, nullable=False))
     due_date: date = Field(sa_column=Column(Date, nullable=False))
     principal: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -35,7 +35,8 @@ router = APIRouter(tags=["corrections"])
 Context = Annotated[RequestContext, Depends(get_context)]
 PageParams = Annotated[tuple[int, str | None], Depends(page_params)]
 SAME_ACTOR = (403, "same_actor_approval")
-LOAN_PROBLEMS = ((409, "loan_entry_reversal"), (409, "invalid_loan_state"), (422, "overpayment"))
+LOAN_PROBLEMS = ((409, "loan_entry_reversal"), (409, "invalid_loan_state"),
+                 (409, "disbursement_has_repayments"), (422, "overpayment"))
 
 
 @router.post(

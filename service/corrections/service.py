@@ -47,7 +47,12 @@ from service.funds import repository as funds
 from service.funds.service import open_fund_write
 from service.ids import new_id
 from service.language import Text
-from service.loans.service import check_reversible, reverse_loan_entry
+from service.loans.service import (
+    LoanOperation,
+    check_reversible,
+    loan_operation_of,
+    reverse_loan_entry,
+)
 from service.pagination import Page, decode_cursor, make_page, timestamp_key, uuid_key
 
 # Who may approve what: the second pair of eyes of each kind.
@@ -78,12 +83,13 @@ async def reverse(
         raise AlreadyReversed(Text("entry {entry} was already reversed by entry {by}",
                                    "bút toán {entry} đã được đảo bởi bút toán {by}"),
                               entry=entry_id, by=existing)
-    check_reversible(original)
-    effective_date = reversal_date(ctx, original, body.effective_date)
+    operation = await loan_operation_of(ctx, original)
+    await check_reversible(ctx, original, operation)
+    effective_date = reversal_date(ctx, original, operation, body.effective_date)
     periods.check_open(effective_date, fund.closed_period)
     if fund.club_id is None:
-        return await post_reversal(ctx, original, body.effective_date, effective_date,
-                                   body.description)
+        return await post_reversal(ctx, original, operation, body.effective_date,
+                                   effective_date, body.description)
     if body.reason is None:
         raise CorrectionReasonRequired(Text(
             "in a club's fund a reversal is requested with its reason; another person"
@@ -106,20 +112,23 @@ async def reverse(
     return await with_audit(ctx, record, "correction.requested")
 
 
-def reversal_date(ctx: RequestContext, original: EntryRead, asked: date | None) -> date:
+def reversal_date(
+    ctx: RequestContext, original: EntryRead, operation: LoanOperation | None,
+    asked: date | None,
+) -> date:
     """A loan operation's reversal is dated on the operation's date; any other entry's
     on the date asked, by default today (never before the entry)."""
-    if original.metadata.get("loan_id"):
+    if operation is not None:
         return original.effective_date
     return ctx.past_date(asked or max(ctx.business_date, original.effective_date))
 
 
 async def post_reversal(
-    ctx: RequestContext, original: EntryRead, asked: date | None, effective_date: date,
-    description: str | None,
+    ctx: RequestContext, original: EntryRead, operation: LoanOperation | None,
+    asked: date | None, effective_date: date, description: str | None,
 ) -> EntryRead:
-    if original.metadata.get("loan_id"):
-        return await reverse_loan_entry(ctx, original, asked, description)
+    if operation is not None:
+        return await reverse_loan_entry(ctx, original, operation, asked, description)
     reversal = reverse_entry(
         ledger_entry(original), str(original.id), effective_date, description)
     return await post_entry(ctx, original.fund_id, reversal)
@@ -193,9 +202,10 @@ async def approve(
     effective_date = None
     if kind is CorrectionKind.REVERSAL:
         original = await get_entry(ctx, record["entry_id"])
-        effective_date = reversal_date(ctx, original, record["effective_date"])
-        posted = await post_reversal(ctx, original, record["effective_date"], effective_date,
-                                     record["description"])
+        operation = await loan_operation_of(ctx, original)
+        effective_date = reversal_date(ctx, original, operation, record["effective_date"])
+        posted = await post_reversal(ctx, original, operation, record["effective_date"],
+                                     effective_date, record["description"])
         reversal_entry_id, effective_date = posted.id, posted.effective_date
     else:
         period: date = record["period"]

@@ -9,7 +9,10 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from ledger.loans import Allocation
 from service.audit.repository import audit_stamp_column
+
+NOTHING_ALLOCATED = Allocation(penalty=0, interest=0, principal=0)
 
 LOAN_SELECT = """
     SELECT l.*, a.code AS account_code,
@@ -24,7 +27,9 @@ LOAN_SELECT = """
       FROM loans l
       LEFT JOIN accounts a ON a.fund_id = l.fund_id AND a.id = l.account_id
 """
-EVENT_COLUMNS = "sequence, kind, effective_date, recorded_at, actor, entry_id, data"
+EVENT_COLUMNS = """sequence, kind, effective_date, recorded_at, actor, entry_id, data, penalty,
+    interest, principal, repayment_sequence"""
+
 
 
 async def fund_of_loan(connection: asyncpg.Connection, loan_id: uuid.UUID) -> uuid.UUID | None:
@@ -69,7 +74,7 @@ async def insert_loan(
     interest_method: str, amortization: str, rate_per_period: Decimal, day_count: str,
     grace_periods: int, rounding_unit: int, penalty_rate_per_day: Decimal,
     first_due_date: date, purpose: str | None, applied_on: date, actor: str,
-    repayment_state: dict[str, Any], now: datetime, event_data: dict[str, Any],
+    now: datetime, event_data: dict[str, Any],
 ) -> None:
     """The loan, status applied, with its first event."""
     await connection.execute(
@@ -79,36 +84,37 @@ async def insert_loan(
                                frequency, interest_method, amortization, rate_per_period,
                                day_count, grace_periods, rounding_unit, penalty_rate_per_day,
                                first_due_date, purpose, applied_on, applied_by,
-                               outstanding_principal, repayment_state, events_count,
-                               created_at, updated_at)
+                               outstanding_principal, events_count, created_at, updated_at)
             VALUES ($1, $2, $3, $4, 'applied', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                    $15, $16, $17, $18, 0, $19, 1, $20, $20)
+                    $15, $16, $17, $18, 0, 1, $19, $19)
         )
         INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
-                                 actor, data)
-        VALUES ($1, $2, 1, 'applied', $17, $20, $18, $21)
+                                 actor, data, penalty, interest, principal)
+        VALUES ($1, $2, 1, 'applied', $17, $19, $18, $20, 0, 0, 0)
         """,
         fund_id, loan_id, number, member_id, principal, installments, frequency,
         interest_method, amortization, rate_per_period, day_count, grace_periods, rounding_unit,
-        penalty_rate_per_day, first_due_date, purpose, applied_on, actor, repayment_state, now,
-        event_data,
+        penalty_rate_per_day, first_due_date, purpose, applied_on, actor, now, event_data,
     )
 
 
 async def insert_installments(
     connection: asyncpg.Connection, fund_id: uuid.UUID, loan_id: uuid.UUID,
-    installments: list[tuple[int, date, int, int]],
+    disbursement: int, installments: list[tuple[int, date, int, int]],
 ) -> None:
-    """The loan's contractual schedule at disbursement: (number, due date, principal,
-    interest) per installment, in one statement."""
+    """The loan's contractual schedule fixed by its disbursement (the event numbered
+    `disbursement`): (number, due date, principal, interest) per installment, in one
+    statement."""
     await connection.execute(
         """
-        INSERT INTO loan_installments (fund_id, loan_id, number, due_date, principal, interest)
-        SELECT $1, $2, i.number, i.due_date, i.principal, i.interest
-          FROM unnest($3::int[], $4::date[], $5::bigint[], $6::bigint[])
+        INSERT INTO loan_installments (fund_id, loan_id, disbursement, number, due_date,
+                                       principal, interest)
+        SELECT $1, $2, $3, i.number, i.due_date, i.principal, i.interest
+          FROM unnest($4::int[], $5::date[], $6::bigint[], $7::bigint[])
                AS i(number, due_date, principal, interest)
         """,
-        fund_id, loan_id, *(list(column) for column in zip(*installments, strict=True)),
+        fund_id, loan_id, disbursement,
+        *(list(column) for column in zip(*installments, strict=True)),
     )
 
 
@@ -126,20 +132,24 @@ async def update_schedule_terms(
 
 
 class LoanEvent(NamedTuple):
-    """One event to append: its kind, date, entry (if it posted one) and data."""
+    """One event to append: its kind, date, entry (if it posted one) and data; for a
+    repayment, its adjustment or its reversal, what it moves between penalty, interest
+    and principal (the one record of what a loan has paid) and, for the latter two, the
+    repayment they belong to."""
 
     kind: str
     effective_date: date
     entry_id: uuid.UUID | None
     data: dict[str, Any]
+    allocation: Allocation | None = None
+    repayment_sequence: int | None = None
 
 
 async def record_change(
     connection: asyncpg.Connection, *, fund_id: uuid.UUID, loan_id: uuid.UUID, status: str,
     approved_by: str | None, disbursed_on: date | None, account_id: uuid.UUID | None,
-    write_off_requested_by: str | None, outstanding_principal: int,
-    repayment_state: dict[str, Any], first_sequence: int, events: list[LoanEvent],
-    actor: str, now: datetime,
+    write_off_requested_by: str | None, outstanding_principal: int, closed_on: date | None,
+    first_sequence: int, events: list[LoanEvent], actor: str, now: datetime,
 ) -> None:
     """Move the loan's current row and append the events that explain it (numbered from
     `first_sequence`), in one statement."""
@@ -149,20 +159,27 @@ async def record_change(
             UPDATE loans
                SET status = $3, approved_by = $4, disbursed_on = $5, account_id = $6,
                    write_off_requested_by = $7, outstanding_principal = $8,
-                   repayment_state = $9, events_count = $10 + cardinality($11::text[]) - 1,
+                   closed_on = $9, events_count = $10 + cardinality($11::text[]) - 1,
                    updated_at = $16
              WHERE fund_id = $1 AND id = $2
         )
         INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
-                                 actor, entry_id, data)
-        SELECT $1, $2, $10 + e.n - 1, e.kind, e.effective_date, $16, $15, e.entry_id, e.data
-          FROM unnest($11::text[], $12::date[], $13::uuid[], $14::jsonb[])
-               WITH ORDINALITY AS e(kind, effective_date, entry_id, data, n)
+                                 actor, entry_id, data, penalty, interest, principal,
+                                 repayment_sequence)
+        SELECT $1, $2, $10 + e.n - 1, e.kind, e.effective_date, $16, $15, e.entry_id, e.data,
+               e.penalty, e.interest, e.principal, e.repayment_sequence
+          FROM unnest($11::text[], $12::date[], $13::uuid[], $14::jsonb[], $17::bigint[],
+                      $18::bigint[], $19::bigint[], $20::integer[])
+               WITH ORDINALITY AS e(kind, effective_date, entry_id, data, penalty, interest,
+                                    principal, repayment_sequence, n)
         """,
         fund_id, loan_id, status, approved_by, disbursed_on, account_id, write_off_requested_by,
-        outstanding_principal, repayment_state, first_sequence,
+        outstanding_principal, closed_on, first_sequence,
         [e.kind for e in events], [e.effective_date for e in events],
         [e.entry_id for e in events], [e.data for e in events], actor, now,
+        *([getattr(e.allocation or NOTHING_ALLOCATED, part) for e in events]
+          for part in ("penalty", "interest", "principal")),
+        [e.repayment_sequence for e in events],
     )
 
 
@@ -170,37 +187,40 @@ async def repayment_bookings(
     connection: asyncpg.Connection, fund_id: uuid.UUID, loan_ids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
     """The loans' repayments in force (not reversed), in recording order: each one's
-    loan, event sequence, date, amount, entry and allocation as booked so far (the
-    original allocation plus every adjustment posted since)."""
+    loan, event sequence, date, amount (its own allocation's sum), entry and allocation
+    as booked so far (its own plus every adjustment posted since)."""
     return list(await connection.fetch(
         """
-        SELECT r.loan_id, r.sequence, r.effective_date, (r.data ->> 'amount')::bigint AS amount,
-               r.entry_id,
-               ((r.data -> 'allocation' ->> 'penalty')::bigint
-                   + coalesce(sum((a.data -> 'allocation' ->> 'penalty')::bigint), 0))::bigint
-                   AS penalty,
-               ((r.data -> 'allocation' ->> 'interest')::bigint
-                   + coalesce(sum((a.data -> 'allocation' ->> 'interest')::bigint), 0))::bigint
-                   AS interest,
-               ((r.data -> 'allocation' ->> 'principal')::bigint
-                   + coalesce(sum((a.data -> 'allocation' ->> 'principal')::bigint), 0))::bigint
-                   AS principal
+        SELECT r.loan_id, r.sequence, r.effective_date,
+               r.penalty + r.interest + r.principal AS amount, r.entry_id,
+               (r.penalty + coalesce(sum(a.penalty), 0))::bigint AS penalty,
+               (r.interest + coalesce(sum(a.interest), 0))::bigint AS interest,
+               (r.principal + coalesce(sum(a.principal), 0))::bigint AS principal
           FROM loan_events r
           LEFT JOIN loan_events a
             ON a.fund_id = r.fund_id AND a.loan_id = r.loan_id
-           AND a.kind = 'repayment_adjusted'
-           AND (a.data ->> 'repayment_sequence')::integer = r.sequence
+           AND a.kind = 'repayment_adjusted' AND a.repayment_sequence = r.sequence
          WHERE r.fund_id = $1 AND r.loan_id = ANY($2::uuid[]) AND r.kind = 'repayment'
            AND NOT EXISTS (
                SELECT 1 FROM loan_events x
                 WHERE x.fund_id = r.fund_id AND x.loan_id = r.loan_id
-                  AND x.kind = 'repayment_reversed'
-                  AND (x.data ->> 'repayment_sequence')::integer = r.sequence)
+                  AND x.kind = 'repayment_reversed' AND x.repayment_sequence = r.sequence)
          GROUP BY r.fund_id, r.loan_id, r.sequence
          ORDER BY r.loan_id, r.sequence
         """,
         fund_id, loan_ids,
     ))
+
+
+async def event_of_entry(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, entry_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """The loan event the entry was posted for, if any (its loan, sequence and kind)."""
+    record: asyncpg.Record | None = await connection.fetchrow(
+        "SELECT loan_id, sequence, kind FROM loan_events WHERE fund_id = $1 AND entry_id = $2",
+        fund_id, entry_id,
+    )
+    return record
 
 
 async def list_events(

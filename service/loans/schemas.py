@@ -125,6 +125,11 @@ class LoanEventRead(BaseModel):
     actor: str
     entry_id: uuid.UUID | None
     data: dict[str, Any]
+    allocation: AllocationRead | None = Field(
+        default=None, description="A repayment's split; an adjustment's or a reversal's"
+        " change to it (signed)")
+    repayment_sequence: int | None = Field(
+        default=None, description="The repayment an adjustment or a reversal belongs to")
 
 
 class LoanRead(BaseModel):

@@ -37,10 +37,10 @@ from ledger.loan_lifecycle import (
     LoanStatus,
     LoanTransitionRefused,
     check_approver,
+    check_disbursement_reversible,
     check_event_date,
     next_status,
-    state_from_json,
-    state_to_json,
+    paid_off_on,
 )
 from ledger.loan_terms import check_term_bounds
 from ledger.loans import (
@@ -57,7 +57,6 @@ from ledger.loans import (
     allocation_difference,
     amount_due,
     build_schedule,
-    opening_state,
     outstanding_principal,
     payoff_amount,
     replay_repayments,
@@ -103,12 +102,12 @@ PAR_DAYS = 30
 
 @dataclass(frozen=True)
 class Loan:
-    """A loan row with its terms, schedule and repayment state rebuilt."""
+    """A loan row with its terms and schedule rebuilt. What was paid on it is not kept
+    on the row: it is its repayments' allocations (`bookings_of`), replayed."""
 
     record: asyncpg.Record
     terms: LoanTerms
     schedule: Schedule
-    state: LoanState
 
     @property
     def id(self) -> uuid.UUID:
@@ -158,7 +157,7 @@ def terms_of_application(body: LoanCreate) -> LoanTerms:
 
 def loan_of(record: asyncpg.Record) -> Loan:
     terms = terms_of(record)
-    return Loan(record, terms, build_schedule(terms), state_from_json(record["repayment_state"]))
+    return Loan(record, terms, build_schedule(terms))
 
 
 async def load_for_write(ctx: RequestContext, loan_id: uuid.UUID) -> tuple[Loan, FundWrite]:
@@ -187,6 +186,7 @@ def event_date(
 async def record_change(
     ctx: RequestContext, loan: Loan, status: LoanStatus, kind: str, effective_date: date,
     data: dict[str, Any], *, entry_id: uuid.UUID | None = None,
+    allocation: Allocation | None = None, repayment_sequence: int | None = None,
     adjustments: tuple[repository.LoanEvent, ...] = (), **changes: Any,
 ) -> dict[str, Any]:
     """Write the loan's new row, its event and the adjustments it caused (each in the
@@ -197,11 +197,12 @@ async def record_change(
         "account_id": loan.record["account_id"],
         "write_off_requested_by": loan.record["write_off_requested_by"],
         "outstanding_principal": loan.record["outstanding_principal"],
-        "repayment_state": loan.record["repayment_state"],
+        "closed_on": loan.record["closed_on"],
     }
     values.update(changes)
     sequence = loan.record["events_count"] + 1
-    events = [repository.LoanEvent(kind, effective_date, entry_id, data), *adjustments]
+    events = [repository.LoanEvent(kind, effective_date, entry_id, data, allocation,
+                                   repayment_sequence), *adjustments]
     await repository.record_change(
         ctx.connection, fund_id=loan.fund_id, loan_id=loan.id, status=status.value,
         first_sequence=sequence, events=events, actor=ctx.actor, now=ctx.now, **values,
@@ -211,6 +212,8 @@ async def record_change(
             "loan_id": str(loan.id), "sequence": number, "kind": event.kind,
             "status": status.value, "effective_date": event.effective_date.isoformat(),
             "entry_id": str(event.entry_id) if event.entry_id else None, "data": event.data,
+            "allocation": event.allocation._asdict() if event.allocation else None,
+            "repayment_sequence": event.repayment_sequence,
         })
     return values
 
@@ -246,7 +249,7 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
                                  " còn hoạt động"),
                             member=body.member_id, status=member["status"])
     terms = terms_of_application(body)
-    schedule = check_term_bounds(terms)
+    check_term_bounds(terms)
     if applied_on >= body.first_due_date:
         raise InvalidLoanTerms("the first instalment falls due after the application date",
                                "kỳ trả đầu tiên phải đến hạn sau ngày đề nghị vay")
@@ -261,7 +264,7 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
         day_count=terms.day_count.value, grace_periods=terms.grace_periods,
         rounding_unit=terms.rounding_unit, penalty_rate_per_day=terms.penalty_rate_per_day,
         first_due_date=terms.first_due_date, purpose=body.purpose, applied_on=applied_on,
-        actor=ctx.actor, repayment_state=state_to_json(opening_state(schedule)), now=ctx.now,
+        actor=ctx.actor, now=ctx.now,
         event_data=application,
     )
     await record_write(ctx, fund_id, "loan.applied",
@@ -300,7 +303,7 @@ async def reschedule(ctx: RequestContext, loan_id: uuid.UUID, body: LoanReschedu
         first_due_date=body.first_due_date or loan.terms.first_due_date,
         installments=body.installments or loan.terms.installments,
     )
-    schedule = check_term_bounds(terms)
+    check_term_bounds(terms)
     if day >= terms.first_due_date:
         raise InvalidLoanTerms("the first instalment falls due after the rescheduling date",
                                "kỳ trả nợ đầu tiên phải sau ngày đổi lịch trả nợ")
@@ -313,7 +316,6 @@ async def reschedule(ctx: RequestContext, loan_id: uuid.UUID, body: LoanReschedu
                     "installments": loan.terms.installments},
          "after": {"first_due_date": terms.first_due_date.isoformat(),
                    "installments": terms.installments}},
-        repayment_state=state_to_json(opening_state(schedule)),
     )
     return await get_loan(ctx, loan_id)
 
@@ -330,18 +332,22 @@ async def disburse(ctx: RequestContext, loan_id: uuid.UUID, body: DisbursementCr
     money_code = body.payment_method.account_code
     ids = await chart_accounts(ctx, loan.fund_id, [money_code])
     currency = loan.record["currency"]
-    account_id = new_id()
     account_code = chart.loan_account_code(loan.record["number"])
-    await accounts.insert_account(
-        ctx.connection, fund_id=loan.fund_id, account_id=account_id, code=account_code,
-        name=f"Cho vay thành viên — khoản vay số {loan.record['number']}",
-        type=AccountType.ASSET.value, normal_side=AccountType.ASSET.normal_side.value,
-        allow_negative=False, currency=currency, now=ctx.now,
-    )
-    await record_write(ctx, loan.fund_id, "account.created", {
-        "id": str(account_id), "code": account_code, "type": AccountType.ASSET.value,
-        "allow_negative": False, "loan_id": str(loan.id),
-    })
+    # A loan disbursed again after its disbursement was reversed keeps its account.
+    account_id = (await accounts.account_ids_by_code(
+        ctx.connection, loan.fund_id, [account_code])).get(account_code)
+    if account_id is None:
+        account_id = new_id()
+        await accounts.insert_account(
+            ctx.connection, fund_id=loan.fund_id, account_id=account_id, code=account_code,
+            name=f"Cho vay thành viên — khoản vay số {loan.record['number']}",
+            type=AccountType.ASSET.value, normal_side=AccountType.ASSET.normal_side.value,
+            allow_negative=False, currency=currency, now=ctx.now,
+        )
+        await record_write(ctx, loan.fund_id, "account.created", {
+            "id": str(account_id), "code": account_code, "type": AccountType.ASSET.value,
+            "allow_negative": False, "loan_id": str(loan.id),
+        })
     principal = terms.principal
     entry = build_entry(
         day, f"Giải ngân khoản vay số {loan.record['number']}",
@@ -352,15 +358,15 @@ async def disburse(ctx: RequestContext, loan_id: uuid.UUID, body: DisbursementCr
          "payment_method": body.payment_method.value},
     )
     posted = await post_entry(ctx, loan.fund_id, entry, voucher_kind=VoucherKind.PAYMENT)
-    await repository.insert_installments(ctx.connection, loan.fund_id, loan.id, [
-        (i.number, i.due_date, i.principal, i.interest) for i in schedule.installments])
+    await repository.insert_installments(
+        ctx.connection, loan.fund_id, loan.id, loan.record["events_count"] + 1,
+        [(i.number, i.due_date, i.principal, i.interest) for i in schedule.installments])
     await record_change(
         ctx, loan, status, "disbursed", day,
         {"amount": principal, "voucher_number": posted.voucher_number,
          "payment_method": body.payment_method.value},
         entry_id=posted.id, disbursed_on=day, account_id=account_id,
         outstanding_principal=principal,
-        repayment_state=state_to_json(opening_state(schedule)),
     )
     return await get_loan(ctx, loan_id)
 
@@ -437,17 +443,10 @@ async def post_adjustments(
         )
         posted = await post_entry(ctx, loan.fund_id, entry)
         events.append(repository.LoanEvent(
-            "repayment_adjusted", booking.on_date, posted.id,
-            {"repayment_sequence": booking.sequence, "allocation": difference._asdict(),
-             "cause": cause},
+            "repayment_adjusted", booking.on_date, posted.id, {"cause": cause},
+            allocation=difference, repayment_sequence=booking.sequence,
         ))
     return tuple(events)
-
-
-def status_after(loan: Loan, state: LoanState) -> LoanStatus:
-    """A disbursed loan is repaid once its repayments paid it off, and open again when
-    a correction undoes that."""
-    return LoanStatus.REPAID if state.closed else LoanStatus.DISBURSED
 
 
 async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) -> RepaymentRead:
@@ -487,11 +486,10 @@ async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) 
     outstanding = outstanding_principal(loan.schedule, state)
     await record_change(
         ctx, loan, status, "repayment", day,
-        {"amount": body.amount, "allocation": allocation_json,
-         "closed": allocations_close(state, bookings, key, day),
-         "voucher_number": posted.voucher_number},
-        entry_id=posted.id, outstanding_principal=outstanding,
-        repayment_state=state_to_json(state), adjustments=adjustments,
+        {"amount": body.amount, "voucher_number": posted.voucher_number},
+        entry_id=posted.id, allocation=allocation, outstanding_principal=outstanding,
+        closed_on=paid_off_on(state.closed, [b.on_date for b in bookings] + [day]),
+        adjustments=adjustments,
     )
     return RepaymentRead(
         entry_id=posted.id, voucher_number=posted.voucher_number, loan_id=loan.id,
@@ -500,24 +498,60 @@ async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) 
     )
 
 
-def allocations_close(state: LoanState, bookings: list[Booking], key: int, day: date) -> bool:
-    """Whether the repayment `key` on `day` is the one that paid the loan off (the last
-    in date order of a closed loan)."""
-    return state.closed and all(b.on_date <= day for b in bookings)
-
-
 # --------------------------------------------------------------------------- corrections
 
 
+@dataclass(frozen=True)
+class LoanOperation:
+    """The loan event an entry was posted for (the database says so, not the entry's
+    metadata, which a journal entry may claim)."""
+
+    loan_id: uuid.UUID
+    sequence: int
+    kind: str
+
+
+async def loan_operation_of(ctx: RequestContext, original: EntryRead) -> LoanOperation | None:
+    record = await repository.event_of_entry(ctx.connection, original.fund_id, original.id)
+    return LoanOperation(record["loan_id"], record["sequence"], record["kind"]) if record else None
+
+
+# A loan's operations that are reversed with their loan event.
+REVERSIBLE_LOAN_EVENTS = ("disbursed", "repayment", "written_off")
+
+
+async def check_reversible(
+    ctx: RequestContext, original: EntryRead, operation: LoanOperation | None
+) -> None:
+    """A loan's disbursement, repayment or write-off is reversed with its loan event
+    (a disbursement only once its repayments are reversed); its other entries (an
+    adjustment, a reversal) follow from those and are not reversed on their own."""
+    if operation is None:
+        return
+    if operation.kind not in REVERSIBLE_LOAN_EVENTS:
+        raise LoanEntryReversal(
+            Text("entry {entry} ({operation}) of loan number {number} is not reversed on its"
+                 " own: only a loan's disbursement, repayment or write-off is",
+                 "bút toán {entry} ({operation}) của khoản vay số {number} không được đảo"
+                 " riêng: chỉ đảo được khoản giải ngân, trả nợ hoặc xóa nợ"),
+            entry=original.id, operation=operation.kind.replace("_", " "),
+            number=original.metadata.get("loan_number"))
+    if operation.kind == "disbursed":
+        record = await repository.get_loan(ctx.connection, operation.loan_id, original.fund_id)
+        assert record is not None
+        loan = loan_of(record)
+        check_disbursement_reversible(loan.status, len(await bookings_of(ctx, loan)))
+
+
 async def reverse_loan_entry(
-    ctx: RequestContext, original: EntryRead, effective_date: date | None,
-    description: str | None,
+    ctx: RequestContext, original: EntryRead, operation: LoanOperation,
+    effective_date: date | None, description: str | None,
 ) -> EntryRead:
-    """Reverse a loan's repayment or write-off: mark its event reversed, recompute the
-    loan from its remaining events in date order, post the reversal and the
-    differences as adjusting entries. The reversal is dated on the operation's own date
-    (in an open month), so the loan register and the ledger agree on every date."""
-    loan, _ = await load_for_write(ctx, uuid.UUID(original.metadata["loan_id"]))
+    """Reverse a loan's disbursement, repayment or write-off: mark its event reversed,
+    recompute the loan from its remaining events in date order, post the reversal and
+    the differences as adjusting entries. The reversal is dated on the operation's own
+    date (in an open month), so the loan register and the ledger agree on every date."""
+    loan, _ = await load_for_write(ctx, operation.loan_id)
     if effective_date is not None and effective_date != original.effective_date:
         raise InvalidReversal(
             f"a loan operation's reversal is dated on the operation's own date"
@@ -525,27 +559,31 @@ async def reverse_loan_entry(
             f"bút toán đảo nghiệp vụ khoản vay ghi đúng ngày của nghiệp vụ"
             f" ({original.effective_date.isoformat()}), không phải"
             f" {effective_date.isoformat()}")
-    check_reversible(original)
-    if original.metadata.get("operation") == "loan_repayment":
+    await check_reversible(ctx, original, operation)
+    if operation.kind == "repayment":
         return await reverse_repayment(ctx, loan, original, description)
+    if operation.kind == "disbursed":
+        return await reverse_disbursement(ctx, loan, original, description)
     return await reverse_write_off(ctx, loan, original, description)
 
 
-REVERSIBLE_LOAN_OPERATIONS = ("loan_repayment", "loan_write_off")
-
-
-def check_reversible(original: EntryRead) -> None:
-    """A loan's repayment or write-off is reversed with its loan event; its other entries
-    (the disbursement, an adjustment, a reversal) are not reversed on their own."""
-    operation = original.metadata.get("operation")
-    if original.metadata.get("loan_id") and operation not in REVERSIBLE_LOAN_OPERATIONS:
-        raise LoanEntryReversal(
-            Text("entry {entry} ({operation}) of loan number {number} is not reversed on its"
-                 " own: only a loan's repayment or write-off is",
-                 "bút toán {entry} ({operation}) của khoản vay số {number} không được đảo"
-                 " riêng: chỉ đảo được khoản trả nợ hoặc xóa nợ"),
-            entry=original.id, operation=operation,
-            number=original.metadata.get("loan_number"))
+async def reverse_disbursement(
+    ctx: RequestContext, loan: Loan, original: EntryRead, description: str | None
+) -> EntryRead:
+    """The disbursement undone on its own date (Dr 111/112, Cr 131.NNNN): the loan is
+    approved again, owes nothing and may be disbursed again (its 131.NNNN account, at
+    zero, serves the next disbursement)."""
+    status = check_disbursement_reversible(loan.status, len(await bookings_of(ctx, loan)))
+    reversal = reverse_entry(
+        ledger_entry(original), str(original.id), original.effective_date,
+        description or f"Hủy giải ngân khoản vay số {loan.record['number']}")
+    posted = await post_entry(ctx, loan.fund_id, reversal)
+    await record_change(
+        ctx, loan, status, "disbursement_reversed", original.effective_date,
+        {"disbursement_entry_id": str(original.id), "amount": loan.terms.principal},
+        entry_id=posted.id, disbursed_on=None, account_id=None, outstanding_principal=0,
+    )
+    return posted
 
 
 async def reverse_repayment(
@@ -587,12 +625,11 @@ async def reverse_repayment(
         f"hủy khoản thu nợ ngày {target.on_date.isoformat()}")
     await record_change(
         ctx, loan, LoanStatus.REPAID if state.closed else LoanStatus.DISBURSED,
-        "repayment_reversed", target.on_date,
-        {"repayment_sequence": target.sequence, "amount": target.amount,
-         "allocation": undone._asdict()},
-        entry_id=posted.id, adjustments=adjustments,
+        "repayment_reversed", target.on_date, {"amount": target.amount},
+        entry_id=posted.id, allocation=undone, repayment_sequence=target.sequence,
+        adjustments=adjustments,
         outstanding_principal=outstanding_principal(loan.schedule, state),
-        repayment_state=state_to_json(state),
+        closed_on=paid_off_on(state.closed, [b.on_date for b in remaining]),
     )
     return posted
 
@@ -611,8 +648,9 @@ async def reverse_write_off(
     await record_change(
         ctx, loan, LoanStatus.DISBURSED, "write_off_reversed", original.effective_date,
         {"write_off_entry_id": str(original.id)}, entry_id=posted.id,
-        write_off_requested_by=None,
-        outstanding_principal=outstanding_principal(loan.schedule, loan.state),
+        write_off_requested_by=None, closed_on=None,
+        outstanding_principal=outstanding_principal(
+            loan.schedule, state_of(loan, await bookings_of(ctx, loan))),
     )
     return posted
 
@@ -647,7 +685,7 @@ async def decide_write_off(
     check_approver(loan.record["write_off_requested_by"], ctx.actor, ctx.acting_member_id,
                    loan.record["member_id"], "write-off request")
     day = event_date(ctx, LoanAction.APPROVE_WRITE_OFF, body.effective_date, loan, fund)
-    amount = outstanding_principal(loan.schedule, loan.state)
+    amount: int = loan.record["outstanding_principal"]
     ids = await chart_accounts(ctx, loan.fund_id, [chart.LOAN_WRITE_OFFS])
     currency = loan.record["currency"]
     entry = build_entry(
@@ -661,6 +699,7 @@ async def decide_write_off(
     await record_change(
         ctx, loan, status, "written_off", day,
         {"amount": amount, "note": body.note}, entry_id=posted.id, outstanding_principal=0,
+        closed_on=day,
     )
     return await get_loan(ctx, loan_id)
 
@@ -668,13 +707,17 @@ async def decide_write_off(
 # --------------------------------------------------------------------------- reads
 
 
+def state_of(loan: Loan, bookings: list[Booking]) -> LoanState:
+    """What has been paid on the loan: its repayments in force, allocated in date order."""
+    _, state = replay_repayments(
+        loan.schedule, [b.recorded for b in bookings], loan.terms.penalty_rate_per_day)
+    return state
+
+
 def state_on(loan: Loan, bookings: list[Booking], as_of: date) -> LoanState:
     """What had been paid on the loan by the end of `as_of`: its repayments in force
     dated on or before it, allocated in date order."""
-    _, state = replay_repayments(
-        loan.schedule, [b.recorded for b in bookings if b.on_date <= as_of],
-        loan.terms.penalty_rate_per_day)
-    return state
+    return state_of(loan, [b for b in bookings if b.on_date <= as_of])
 
 
 def open_on(loan: Loan, state: LoanState, as_of: date) -> bool:
@@ -727,14 +770,23 @@ def loan_read(
     )
 
 
+# The events that move what a loan has paid (their allocation columns).
+ALLOCATING_EVENTS = ("repayment", "repayment_adjusted", "repayment_reversed")
+
+
+def event_read(record: asyncpg.Record) -> LoanEventRead:
+    values = dict(record)
+    parts = {part: values.pop(part) for part in ("penalty", "interest", "principal")}
+    allocating = values["kind"] in ALLOCATING_EVENTS
+    return LoanEventRead(**values, allocation=AllocationRead(**parts) if allocating else None)
+
+
 async def get_loan(ctx: RequestContext, loan_id: uuid.UUID, as_of: date | None = None) -> LoanRead:
     record = await repository.get_loan(ctx.connection, loan_id)
     if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound("loan", loan_id)
-    events = [
-        LoanEventRead(**dict(r))
-        for r in await repository.list_events(ctx.connection, record["fund_id"], loan_id)
-    ]
+    events = [event_read(r) for r in await repository.list_events(
+        ctx.connection, record["fund_id"], loan_id)]
     loan = loan_of(record)
     return loan_read(loan, ctx.past_date(as_of, "as_of"), await bookings_of(ctx, loan), events)
 
@@ -744,12 +796,13 @@ async def get_schedule(ctx: RequestContext, loan_id: uuid.UUID) -> ScheduleRead:
     if record is None or not ctx.sees_fund(record["fund_id"]):
         raise NotFound("loan", loan_id)
     loan = loan_of(record)
+    state = state_of(loan, await bookings_of(ctx, loan))
     return ScheduleRead(
         loan_id=loan_id,
         installments=[
             InstallmentRead(**row._asdict(), principal_paid=principal, interest_paid=interest)
             for row, principal, interest in zip(
-                loan.schedule.installments, loan.state.principal_paid, loan.state.interest_paid,
+                loan.schedule.installments, state.principal_paid, state.interest_paid,
                 strict=True,
             )
         ],

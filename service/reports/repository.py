@@ -180,12 +180,12 @@ def portfolio_figures_sql() -> str:
 
     Loan register: distinct active borrowers (of whom women, of whom aged `older_age`
     or more in the year of `as_of`) and the sums over the club's loans disbursed by
-    `as_of` of `clubfund_loan_figures` for [start, as_of]. Everything comes from each
-    loan's own row (the positions the triggers keep, see the migration
-    2026_11_23_loan_installments): what was paid towards interest and principal by the
-    end of `as_of` is the running total at the last payment day on or before it
-    (`width_bucket`, a binary search); the principal outstanding then is the principal
-    less what was paid of it, 0 once the loan was closed.
+    `as_of` of `clubfund_loan_figures` for [start, as_of]. The schedule comes from each
+    loan's row (its running totals due, kept from `loan_installments`); what was paid
+    towards interest and principal by the end of `as_of` is the sum of the allocation
+    columns of the loan's events dated on or before it (one probe of the loan's events);
+    the principal outstanding then is the principal less what was paid of it, 0 once
+    the loan was closed (`closed_on`).
 
     Parameters: $1 club ids, $2 figure names and $3 their account-code prefixes, $4
     the flow figures, $5 start, $6 as_of, $7 fund scope (null: all), $8 days late
@@ -271,16 +271,19 @@ def portfolio_figures_sql() -> str:
                   FROM (
                       SELECT f.club_id, l.member_id,
                              l.schedule_due_dates, l.schedule_cumulative_due,
-                             coalesce(l.payment_cumulative[p.day], 0) AS paid,
+                             p.paid,
                              CASE WHEN l.closed_on <= $6 THEN 0
-                                  ELSE l.principal
-                                       - coalesce(l.payment_cumulative_principal[p.day], 0)
+                                  ELSE l.principal - p.paid_principal
                              END AS outstanding,
                              CASE WHEN l.closed_on <= $6 THEN l.closed_on END AS closed_on
                         FROM funds f
                         JOIN loans l ON l.fund_id = f.id
                        CROSS JOIN LATERAL (
-                           SELECT width_bucket($6::date, l.payment_dates) AS day
+                           SELECT coalesce(sum(e.interest + e.principal), 0)::bigint AS paid,
+                                  coalesce(sum(e.principal), 0)::bigint AS paid_principal
+                             FROM loan_events e
+                            WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+                              AND e.effective_date <= $6
                        ) AS p
                        WHERE f.club_id = ANY($1::uuid[])
                          AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))

@@ -16,8 +16,8 @@ from tests.api.test_loans_api import (  # noqa: F401 (club: a fixture)
 )
 
 
-async def disbursed(club, principal=5_000_000) -> dict:
-    loan = await approved(club, principal=principal)
+async def disbursed(club, principal=5_000_000, **terms) -> dict:
+    loan = await approved(club, principal=principal, **terms)
     response = await club["treasurer"].post(f"/v1/loans/{loan['id']}/disbursement",
                                             json={"effective_date": "2026-02-05"})
     assert response.status_code == 200, response.text
@@ -29,6 +29,26 @@ async def repay(club, loan, amount, day) -> dict:
                                             json={"amount": amount, "effective_date": day})
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+async def reversed_by_two(club, entry_id: str, reason: str) -> dict:
+    """The treasurer asks for the entry's reversal, the chair approves: the approval."""
+    request = await club["treasurer"].post(f"/v1/entries/{entry_id}/reversal",
+                                           json={"reason": reason})
+    assert request.status_code == 202, request.text
+    approval = await club["chair"].post(f"/v1/corrections/{request.json()['id']}/approval")
+    assert approval.status_code == 200, approval.text
+    return dict(approval.json())
+
+
+async def written_off(club, loan) -> dict:
+    """The loan written off: asked on 06-10 by the treasurer, approved on 06-15."""
+    await club["treasurer"].post(f"/v1/loans/{loan['id']}/write-off",
+                                 json={"reason": "ốm", "effective_date": "2026-06-10"})
+    written = await club["chair"].post(f"/v1/loans/{loan['id']}/write-off/approval",
+                                       json={"effective_date": "2026-06-15"})
+    assert written.status_code == 200, written.text
+    return dict(written.json())
 
 
 async def balances(club) -> dict[str, int]:
@@ -115,11 +135,7 @@ async def test_reversing_an_earlier_repayment_reallocates_the_later_one(club):
     loan = await disbursed(club)
     march = await repay(club, loan, 466_667, "2026-03-05")
     await repay(club, loan, 466_667, "2026-04-05")
-    request = await club["treasurer"].post(f"/v1/entries/{march['entry_id']}/reversal",
-                                           json={"reason": "ghi trùng"})
-    assert request.status_code == 202, request.text
-    approval = await club["chair"].post(f"/v1/corrections/{request.json()['id']}/approval")
-    assert approval.status_code == 200, approval.text
+    await reversed_by_two(club, march["entry_id"], "ghi trùng")
     position = await loan_of(club, loan, as_of="2026-04-05")
     assert (position["outstanding_principal"], position["interest_paid"],
             position["principal_repaid"]) == (5_000_000 - 366_667, 100_000, 366_667)
@@ -237,20 +253,160 @@ async def test_a_club_reversal_needs_its_reason(club):
 
 async def test_a_written_off_loan_is_restored_by_reversing_its_write_off(club):
     loan = await disbursed(club)
-    await club["treasurer"].post(f"/v1/loans/{loan['id']}/write-off",
-                                 json={"reason": "ốm", "effective_date": "2026-06-10"})
-    written = await club["chair"].post(f"/v1/loans/{loan['id']}/write-off/approval",
-                                       json={"effective_date": "2026-06-15"})
-    assert written.status_code == 200, written.text
-    entry = next(e for e in written.json()["events"] if e["kind"] == "written_off")
-    request = await club["treasurer"].post(f"/v1/entries/{entry['entry_id']}/reversal",
-                                           json={"reason": "xóa nhầm"})
-    approval = await club["chair"].post(f"/v1/corrections/{request.json()['id']}/approval")
-    assert approval.status_code == 200, approval.text
+    written = await written_off(club, loan)
+    entry = next(e for e in written["events"] if e["kind"] == "written_off")
+    await reversed_by_two(club, entry["entry_id"], "xóa nhầm")
     position = await loan_of(club, loan, as_of="2026-06-20")
     assert position["status"] == "disbursed"
     assert position["outstanding_principal"] == 5_000_000
     assert (await balances(club))["811"] == 0
+
+
+async def portfolio_row(club, connection, day: str) -> dict:
+    commune = await connection.fetchval(
+        "SELECT area_code FROM clubs WHERE id = $1", uuid.UUID(club["club"]))
+    report = await club["admin"].get("/v1/reports/portfolio",
+                                     params={"area": commune, "as_of": day})
+    assert report.status_code == 200, report.text
+    return dict(next(r for r in report.json()["items"] if r["level"] == "club"))
+
+
+async def test_a_mistaken_disbursement_is_reversed_by_two_people_and_disbursed_again(
+    club, superuser_connection
+):
+    """Recorded as paid out on 02-05, the money was handed over on 02-10: the treasurer
+    asks, the chair approves, the loan is approved again owing nothing on every date,
+    and is disbursed again on the right day with the same 131.NNNN account."""
+    loan = await disbursed(club)
+    entry_id = next(e["entry_id"] for e in loan["events"] if e["kind"] == "disbursed")
+    request = await club["treasurer"].post(f"/v1/entries/{entry_id}/reversal",
+                                           json={"reason": "tiền giao ngày 10/2, không phải 5/2"})
+    assert request.status_code == 202, request.text
+    same = await club["treasurer"].post(f"/v1/corrections/{request.json()['id']}/approval")
+    assert_problem(same, 403, "forbidden")
+    approval = await club["chair"].post(f"/v1/corrections/{request.json()['id']}/approval")
+    assert approval.status_code == 200, approval.text
+    reversal = (await club["admin"].get(
+        f"/v1/entries/{approval.json()['reversal_entry_id']}")).json()
+    assert reversal["effective_date"] == "2026-02-05"
+
+    position = await loan_of(club, loan, as_of="2026-02-07")
+    assert (position["status"], position["outstanding_principal"], position["disbursed_on"],
+            position["account_id"], position["payoff_amount"]) == (
+        "approved", 0, None, None, 0)
+    assert [e["kind"] for e in position["events"]][-2:] == [
+        "disbursed", "disbursement_reversed"]
+    after = await balances(club)
+    assert (after["111"], after[loan["account_code"]]) == (8_000_000, 0)
+    row = await portfolio_row(club, superuser_connection, "2026-02-07")
+    assert (row["loans_outstanding"], row["active_borrowers"]) == (0, 0)
+    actions = await audit_actions(club)
+    for action in ("correction.requested", "loan.disbursement_reversed",
+                   "correction.approved"):
+        assert action in actions
+    again = await club["treasurer"].post(f"/v1/entries/{entry_id}/reversal",
+                                         json={"reason": "lần nữa"})
+    assert_problem(again, 409, "already_reversed")
+    early = await club["treasurer"].post(f"/v1/loans/{loan['id']}/repayments",
+                                         json={"amount": 100_000,
+                                               "effective_date": "2026-03-05"})
+    assert_problem(early, 409, "invalid_loan_state")  # nothing is lent: nothing is repaid
+
+    redisbursed = await club["treasurer"].post(f"/v1/loans/{loan['id']}/disbursement",
+                                               json={"effective_date": "2026-02-10"})
+    assert redisbursed.status_code == 200, redisbursed.text
+    assert (redisbursed.json()["account_code"], redisbursed.json()["disbursed_on"]) == (
+        loan["account_code"], "2026-02-10")
+    await repay(club, loan, 466_667, "2026-03-05")
+    after = await balances(club)
+    assert after[loan["account_code"]] == 5_000_000 - 416_667
+    assert after["111"] == 8_000_000 - 5_000_000 + 466_667
+    for day, outstanding in (("2026-02-07", 0), ("2026-02-10", 5_000_000),
+                             ("2026-03-05", 5_000_000 - 416_667)):
+        assert (await loan_of(club, loan, as_of=day))["outstanding_principal"] == outstanding
+        row = await portfolio_row(club, superuser_connection, day)
+        assert row["loans_outstanding"] == outstanding, day
+
+
+async def test_a_loan_disbursed_again_is_reported_on_its_new_schedule(
+    club, superuser_connection
+):
+    """Interest counted on actual days: disbursed again five days later, the first
+    instalment's interest is smaller, and the portfolio report counts that schedule."""
+    loan = await disbursed(club, interest_method="declining_balance", day_count="actual_365",
+                           amortization="equal_principal")
+    first = (await club["admin"].get(f"/v1/loans/{loan['id']}/schedule")).json()
+    entry_id = next(e["entry_id"] for e in loan["events"] if e["kind"] == "disbursed")
+    await reversed_by_two(club, entry_id, "sai ngày giải ngân")
+    again = await club["treasurer"].post(f"/v1/loans/{loan['id']}/disbursement",
+                                         json={"effective_date": "2026-02-10"})
+    assert again.status_code == 200, again.text
+    second = (await club["admin"].get(f"/v1/loans/{loan['id']}/schedule")).json()
+    due = second["installments"][0]["total"]
+    assert due < first["installments"][0]["total"]
+    row = await portfolio_row(club, superuser_connection, "2026-03-05")
+    assert (row["loans_outstanding"], row["amount_fallen_due"]) == (5_000_000, due)
+
+
+async def test_a_disbursement_is_reversed_only_after_its_repayments(club, superuser_connection):
+    loan = await disbursed(club)
+    disbursement = next(e["entry_id"] for e in loan["events"] if e["kind"] == "disbursed")
+    # Asked while nothing was repaid, approved after a repayment: refused at approval.
+    asked = await club["treasurer"].post(f"/v1/entries/{disbursement}/reversal",
+                                         json={"reason": "giải ngân nhầm"})
+    assert asked.status_code == 202, asked.text
+    march = await repay(club, loan, 466_667, "2026-03-05")
+    before = await snapshot(superuser_connection)
+    late = await club["chair"].post(f"/v1/corrections/{asked.json()['id']}/approval")
+    assert_problem(late, 409, "disbursement_has_repayments")
+    assert "reverse its repayments first" in late.json()["detail"]
+    assert await snapshot(superuser_connection) == before
+    withdrawn = await club["chair"].post(f"/v1/corrections/{asked.json()['id']}/rejection")
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    before = await snapshot(superuser_connection)
+    refused = await club["treasurer"].post(f"/v1/entries/{disbursement}/reversal",
+                                           json={"reason": "giải ngân nhầm"})
+    assert_problem(refused, 409, "disbursement_has_repayments")
+    assert await snapshot(superuser_connection) == before
+
+    for entry_id in (march["entry_id"], disbursement):  # the repayment first, then it
+        await reversed_by_two(club, entry_id, "giải ngân nhầm")
+    position = await loan_of(club, loan, as_of="2026-03-05")
+    assert (position["status"], position["outstanding_principal"]) == ("approved", 0)
+    after = await balances(club)
+    assert (after["111"], after[loan["account_code"]], after["515"]) == (8_000_000, 0, 0)
+
+
+async def test_a_written_off_loans_disbursement_is_reversed_after_its_write_off(club):
+    loan = await disbursed(club)
+    disbursement = next(e["entry_id"] for e in loan["events"] if e["kind"] == "disbursed")
+    await club["treasurer"].post(f"/v1/loans/{loan['id']}/write-off",
+                                 json={"reason": "ốm", "effective_date": "2026-06-10"})
+    refused = await club["treasurer"].post(f"/v1/entries/{disbursement}/reversal",
+                                           json={"reason": "giải ngân nhầm"})
+    assert_problem(refused, 409, "invalid_loan_state")  # the request is decided first
+
+
+async def test_an_entry_claiming_a_loan_operation_does_not_move_the_loan(club):
+    """Metadata is the caller's: only the loan's own events say which entry is its
+    write-off, so reversing an ordinary entry that claims to be one is an ordinary
+    reversal and the written-off loan stays written off."""
+    loan = await disbursed(club)
+    await written_off(club, loan)
+    codes = await accounts_by_code(club["admin"], club["fund"])
+    claim = await club["treasurer"].post(f"/v1/funds/{club['fund']}/entries", json={
+        "effective_date": "2026-06-16", "description": "Thu khác", "currency": "VND",
+        "metadata": {"loan_id": loan["id"], "operation": "loan_write_off",
+                     "loan_number": 1},
+        "postings": [{"account_id": codes["111"]["id"], "side": "debit", "amount": 1_000},
+                     {"account_id": codes["711"]["id"], "side": "credit", "amount": 1_000}]})
+    assert claim.status_code == 201, claim.text
+    await reversed_by_two(club, claim.json()["id"], "ghi nhầm")
+    position = await loan_of(club, loan)
+    assert (position["status"], position["outstanding_principal"]) == ("written_off", 0)
+    after = await balances(club)
+    assert (after[loan["account_code"]], after["811"], after["711"]) == (0, 5_000_000, 0)
 
 
 async def test_a_loan_seen_as_of_a_date_counts_only_its_events_up_to_then(club):

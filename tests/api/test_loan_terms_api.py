@@ -23,7 +23,8 @@ NOBODY = "00000000-0000-7000-8000-000000000000"
 
 async def loan_terms_row(connection, loan_id: str) -> tuple:
     return tuple(await connection.fetchrow(
-        "SELECT first_due_date, installments, repayment_state::text FROM loans WHERE id = $1",
+        "SELECT first_due_date, installments, outstanding_principal, events_count"
+        " FROM loans WHERE id = $1",
         uuid.UUID(loan_id)))
 
 

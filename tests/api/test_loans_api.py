@@ -20,7 +20,7 @@ async def snapshot(connection) -> tuple:
         await connection.fetchval("SELECT count(*) FROM loan_events"),
         await connection.fetchval("SELECT count(*) FROM idempotency_records"),
         tuple(await connection.fetch(
-            "SELECT id, status, outstanding_principal, repayment_state::text FROM loans"
+            "SELECT id, status, outstanding_principal, closed_on FROM loans"
             " ORDER BY id")),
         tuple(await connection.fetch(
             "SELECT account_id, debits, credits FROM account_balances ORDER BY account_id")),
@@ -299,13 +299,21 @@ async def test_bad_applications_are_refused(club, client):
     assert_problem(missing, 404, "not_found")
 
 
-async def test_a_disbursement_is_not_reversed_on_its_own(club, superuser_connection):
+async def test_a_loans_adjustment_is_not_reversed_on_its_own(club, superuser_connection):
+    """An adjustment follows from the repayments: it is corrected by reversing a
+    repayment, never on its own."""
     loan = await disbursed(club)
-    entry_id = loan["events"][-1]["entry_id"]
+    for day in ("2026-03-05", "2026-05-05", "2026-04-05"):  # April recorded late
+        response = await club["treasurer"].post(f"/v1/loans/{loan['id']}/repayments",
+                                                json={"amount": 466_667, "effective_date": day})
+        assert response.status_code == 201, response.text
+    events = (await club["admin"].get(f"/v1/loans/{loan['id']}")).json()["events"]
+    adjustment = next(e for e in events if e["kind"] == "repayment_adjusted")
     before = await snapshot(superuser_connection)
-    response = await club["treasurer"].post(f"/v1/entries/{entry_id}/reversal",
+    response = await club["treasurer"].post(f"/v1/entries/{adjustment['entry_id']}/reversal",
                                             json={"reason": "nhầm"})
     assert_problem(response, 409, "loan_entry_reversal")
+    assert "reversed on its own" in response.json()["detail"]
     assert await snapshot(superuser_connection) == before
 
 

@@ -162,8 +162,8 @@ async def test_each_disbursed_loan_keeps_its_schedule_and_the_migration_rebuilds
     assert sorted(rows) == expected
     assert {r[1] for r in rows} == {loan["id"] for loan in loans}
 
-    # The positions the triggers keep on each loan: its schedule's running totals, and
-    # per payment day the running totals paid, recomputed here from the events.
+    # Each loan's schedule columns (kept from its installments), and what its row says it
+    # owes and when it closed, recomputed here from its events' allocation columns.
     positions = {(r["fund_id"], r["id"]): r for r in await connection.fetch("SELECT * FROM loans")}
     for loan in loans:
         row = positions[(loan["fund_id"], loan["id"])]
@@ -171,31 +171,38 @@ async def test_each_disbursed_loan_keeps_its_schedule_and_the_migration_rebuilds
         assert row["schedule_due_dates"] == [i.due_date for i in schedule]
         assert row["schedule_cumulative_due"] == list(accumulate(i.total for i in schedule))
         events = await connection.fetch(
-            "SELECT kind, effective_date, data FROM loan_events WHERE fund_id = $1"
+            "SELECT kind, effective_date, principal FROM loan_events WHERE fund_id = $1"
             " AND loan_id = $2 ORDER BY sequence", loan["fund_id"], loan["id"])
-        by_day: dict = {}
+        paid_principal = sum(e["principal"] for e in events)
+        last: dict = {}  # the latest date of each kind
         for e in events:
-            if e["kind"] == "repayment":
-                paid = json.loads(e["data"])["allocation"]
-                total, principal = by_day.get(e["effective_date"], (0, 0))
-                by_day[e["effective_date"]] = (total + paid["interest"] + paid["principal"],
-                                               principal + paid["principal"])
-        days = sorted(by_day)
-        assert (row["payment_dates"] or []) == days
-        assert (row["payment_cumulative"] or []) == list(accumulate(by_day[d][0] for d in days))
-        cumulative_principal = list(accumulate(by_day[d][1] for d in days))
-        assert (row["payment_cumulative_principal"] or []) == cumulative_principal
-        closing = [e["effective_date"] for e in events if e["kind"] == "written_off"
-                   or json.loads(e["data"]).get("closed")]
-        assert row["closed_on"] == (min(closing) if closing else None)
-        # The register's outstanding principal, as the report derives it.
-        derived = 0 if row["closed_on"] else row["principal"] - (cumulative_principal or [0])[-1]
-        assert derived == row["outstanding_principal"]
+            last[e["kind"]] = max(last.get(e["kind"], e["effective_date"]), e["effective_date"])
+        if row["status"] == "written_off":
+            assert (row["closed_on"], row["outstanding_principal"]) == (last["written_off"], 0)
+        elif row["status"] == "repaid":
+            assert (row["closed_on"], row["outstanding_principal"]) == (last["repayment"], 0)
+            assert paid_principal == row["principal"]
+        else:
+            assert row["closed_on"] is None
+            assert row["outstanding_principal"] == row["principal"] - paid_principal
     assert any(positions[k]["closed_on"] for k in positions)
 
+    events = await connection.fetch("SELECT * FROM loan_events ORDER BY fund_id, loan_id, sequence")
+    # One revision down, each loan's repayment state is back as JSON, replayed from its
+    # repayments: it says what the loan row says.
+    run_in_thread(lambda: migrate.downgrade(database.owner_url, "2026_11_30_corrections"))
+    for row in await connection.fetch("SELECT * FROM loans WHERE disbursed_on IS NOT NULL"):
+        state = json.loads(row["repayment_state"])
+        assert state["closed"] == (row["status"] == "repaid")
+        if row["status"] != "written_off":
+            assert row["principal"] - sum(state["principal_paid"]) == \
+                row["outstanding_principal"]
     run_in_thread(lambda: migrate.downgrade(database.owner_url, "2026_11_23_daily_balances"))
     assert await connection.fetchval("SELECT to_regclass('loan_installments')") is None
     run_in_thread(lambda: migrate.upgrade(database.owner_url, "head"))
     assert await installments(connection) == rows
+    # The allocations went back into the events' JSON and came out again, typed.
+    assert await connection.fetch(
+        "SELECT * FROM loan_events ORDER BY fund_id, loan_id, sequence") == events
     assert {(r["fund_id"], r["id"]): r for r in await connection.fetch("SELECT * FROM loans")} \
         == positions

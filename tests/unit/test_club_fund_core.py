@@ -26,10 +26,7 @@ from ledger.loan_lifecycle import (
     SameActorApproval,
     check_second_actor,
     next_status,
-    state_from_json,
-    state_to_json,
 )
-from ledger.loans import LoanState
 
 days = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
 
@@ -112,13 +109,3 @@ def test_final_statuses_allow_nothing_and_approvals_need_a_second_actor():
     with pytest.raises(SameActorApproval):
         check_second_actor("tok_a", "tok_a")
     check_second_actor("tok_a", "tok_b")
-
-
-@given(st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=24),
-       st.integers(min_value=0, max_value=10**9), st.booleans(), st.none() | days)
-def test_the_repayment_state_survives_storage(paid, penalty, closed, accrued_to):
-    state = LoanState(principal_paid=tuple(paid), interest_paid=tuple(reversed(paid)),
-                      penalty_unpaid=penalty, penalty_paid=penalty // 2,
-                      penalty_accrued_to=accrued_to, interest_waived=penalty // 3,
-                      closed=closed)
-    assert state_from_json(state_to_json(state)) == state
