@@ -10,9 +10,12 @@ single endpoint and the other way round.
 The batch runs in the request's one transaction, under the fund's lock taken once
 (`open_fund_write`); then one query finds which loans are the fund's, one which keys
 have an answer already, and one at the end stores the answers of the items written.
-Each item runs in a savepoint: a refused item leaves nothing behind. `independent`: the
-others are written. `atomic`: any refused item refuses the batch (422 `batch_refused`
-listing each refused item's problem) and the transaction is rolled back.
+`independent`: each item runs in its own savepoint; a refused item leaves nothing
+behind and the others are written. `atomic`: the items run one after the other in one
+savepoint (no per-item round trips); at the first refused item it is rolled back, the
+items are run again each in its own savepoint to find every refused item's problem,
+and the batch is refused (422 `batch_refused`, each refused item's problem listed); the
+request's transaction is rolled back: nothing is written.
 """
 
 from __future__ import annotations
@@ -137,10 +140,10 @@ def problem_document(error: Exception, language: Language) -> dict[str, Any]:
     return document
 
 
-def answer_bytes(result: BaseModel) -> bytes:
-    """A result as FastAPI's JSONResponse writes it (what the single endpoint stores)."""
-    return json.dumps(result.model_dump(mode="json", by_alias=True), ensure_ascii=False,
-                      allow_nan=False, separators=(",", ":")).encode()
+def answer_bytes(document: dict[str, Any]) -> bytes:
+    """An answer as FastAPI's JSONResponse writes it (what the single endpoint stores)."""
+    return json.dumps(document, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode()
 
 
 def check_keys(items: list[BatchItem], batch_key: str) -> None:
@@ -199,19 +202,109 @@ def refusal(answers: list[ItemAnswer]) -> BatchRefused:
     )
 
 
-async def run_alone(
-    ctx: RequestContext, fund: FundWrite, operation: Operation[Any], target: uuid.UUID,
-    body: BaseModel,
-) -> BaseModel:
-    """Run one item in a savepoint: refused, it leaves nothing (the fund's entry counter
-    held in memory included)."""
-    last_sequence = fund.last_sequence
-    try:
-        async with ctx.connection.transaction():
-            return await operation.run(ctx, target, body)
-    except BaseException:
-        fund.last_sequence = last_sequence
-        raise
+class FirstRefusal(Exception):
+    """An atomic batch's first refused item: stop running the others on the fast path."""
+
+
+@dataclass
+class BatchRun:
+    """The items of one batch run in order on the request's connection, under the fund's
+    lock, with what was read once for all of them."""
+
+    ctx: RequestContext
+    fund: FundWrite
+    batch: BatchCreate
+    parsed: list[ParsedItem | ItemAnswer]
+    own_loans: set[uuid.UUID]
+    stored: dict[str, Any]
+    language: Language
+
+    async def run(self, alone: bool) -> tuple[list[ItemAnswer], StoredAnswers]:
+        """Every item's answer and the answers to store. `alone`: each item in its own
+        savepoint (a refused one leaves nothing, the others go on); otherwise the first
+        refused item raises FirstRefusal (the caller rolls the batch back)."""
+        answers: list[ItemAnswer] = []
+        written = StoredAnswers([], [], [], [])
+        for item, parsed_item in zip(self.batch.items, self.parsed, strict=True):
+            if isinstance(parsed_item, ItemAnswer):
+                answers.append(parsed_item)
+                continue
+            operation = parsed_item.operation
+            target = item.loan_id if item.loan_id is not None else self.fund.fund_id
+            fingerprint = request_hash("POST", operation.target_path(target), b"",
+                                       parsed_item.request_body)
+            try:
+                answer = self.replayed(item, operation, target, fingerprint)
+                if answer is None:
+                    result = await self.execute(operation, target, parsed_item.body, alone)
+            except Exception as error:
+                problem = problem_document(error, self.language)
+                if problem["status"] >= 500:
+                    raise
+                if not alone:
+                    raise FirstRefusal from error
+                answers.append(ItemAnswer(item.key, problem["status"], problem=problem))
+                continue
+            if answer is not None:
+                answers.append(answer)
+                continue
+            document = result.model_dump(mode="json", by_alias=True)
+            body = answer_bytes(document)
+            answers.append(ItemAnswer(item.key, operation.status, result=document))
+            written.keys.append(item.key)
+            written.request_hashes.append(fingerprint)
+            written.statuses.append(operation.status)
+            written.bodies.append(body)
+        return answers, written
+
+    def replayed(
+        self, item: BatchItem, operation: Operation[Any], target: uuid.UUID, fingerprint: str,
+    ) -> ItemAnswer | None:
+        """The stored answer of the item's key, if it has one (NotFound for a loan that
+        is not the fund's, IdempotencyConflict for a key used for another request)."""
+        if operation.on_loan and target not in self.own_loans:
+            raise NotFound("loan", target)
+        previous = self.stored.get(item.key)
+        if previous is None:
+            return None
+        if previous["request_hash"] != fingerprint:
+            raise IdempotencyConflict(Text(
+                "the key {key} was used before with a different request",
+                "khóa {key} đã được dùng trước đây cho một yêu cầu khác"), key=item.key)
+        return ItemAnswer(item.key, previous["response_status"],
+                          result=json.loads(previous["response_body"]))
+
+    async def execute(
+        self, operation: Operation[Any], target: uuid.UUID, body: BaseModel, alone: bool,
+    ) -> BaseModel:
+        """The single endpoint's service function; `alone`: in a savepoint, refused it
+        leaves nothing (the fund's entry counter held in memory included)."""
+        if not alone:
+            return await operation.run(self.ctx, target, body)
+        last_sequence = self.fund.last_sequence
+        try:
+            async with self.ctx.connection.transaction():
+                return await operation.run(self.ctx, target, body)
+        except BaseException:
+            self.fund.last_sequence = last_sequence
+            raise
+
+    async def run_atomic(self) -> tuple[list[ItemAnswer], StoredAnswers]:
+        """All items in one savepoint, none alone (the fast path). At the first refused
+        item that savepoint is rolled back and the items run again each alone, to find
+        every refused item's problem; the batch is then refused."""
+        savepoint = self.ctx.connection.transaction()
+        await savepoint.start()
+        last_sequence = self.fund.last_sequence
+        try:
+            answers, written = await self.run(alone=False)
+        except FirstRefusal:
+            await savepoint.rollback()
+            self.fund.last_sequence = last_sequence
+            answers, _ = await self.run(alone=True)
+            raise refusal(answers) from None
+        await savepoint.commit()
+        return answers, written
 
 
 async def create_batch(
@@ -235,43 +328,11 @@ async def create_batch(
     principal_id: str = ctx.state.principal_id
     stored = await repository.stored_answers(
         ctx.connection, principal_id, [item.key for item in batch.items])
-    answers: list[ItemAnswer] = []
-    written = StoredAnswers([], [], [], [])
-    for item, parsed_item in zip(batch.items, parsed, strict=True):
-        if isinstance(parsed_item, ItemAnswer):
-            answers.append(parsed_item)
-            continue
-        operation = parsed_item.operation
-        target = item.loan_id if item.loan_id is not None else fund_id
-        fingerprint = request_hash("POST", operation.target_path(target), b"",
-                                   parsed_item.request_body)
-        try:
-            if operation.on_loan and target not in own_loans:
-                raise NotFound("loan", target)
-            previous = stored.get(item.key)
-            if previous is not None:
-                if previous["request_hash"] != fingerprint:
-                    raise IdempotencyConflict(Text(
-                        "the key {key} was used before with a different request",
-                        "khóa {key} đã được dùng trước đây cho một yêu cầu khác"), key=item.key)
-                answers.append(ItemAnswer(item.key, previous["response_status"],
-                                          result=json.loads(previous["response_body"])))
-                continue
-            result = await run_alone(ctx, fund, operation, target, parsed_item.body)
-        except Exception as error:
-            problem = problem_document(error, language)
-            if problem["status"] >= 500:
-                raise
-            answers.append(ItemAnswer(item.key, problem["status"], problem=problem))
-            continue
-        body = answer_bytes(result)
-        answers.append(ItemAnswer(item.key, operation.status, result=json.loads(body)))
-        written.keys.append(item.key)
-        written.request_hashes.append(fingerprint)
-        written.statuses.append(operation.status)
-        written.bodies.append(body)
-    if batch.mode is BatchMode.ATOMIC and any(a.problem is not None for a in answers):
-        raise refusal(answers)
+    run = BatchRun(ctx, fund, batch, parsed, own_loans, stored, language)
+    if batch.mode is BatchMode.ATOMIC:
+        answers, written = await run.run_atomic()
+    else:
+        answers, written = await run.run(alone=True)
     if written.keys:
         count = await repository.store_answers(
             ctx.connection, fund_id, principal_id, written.keys, written.request_hashes,

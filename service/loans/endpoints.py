@@ -35,7 +35,8 @@ MONEY_PROBLEMS = (*POSTING_PROBLEMS, STATE, (409, "period_closed"))
 
 @router.post("/v1/funds/{fund_id}/loans", status_code=status.HTTP_201_CREATED,
              response_model=LoanRead,
-             responses=problem_responses(NotFound, UnknownMember, (422, "invalid_loan_terms")))
+             responses=problem_responses(NotFound, UnknownMember, (422, "invalid_loan_terms"),
+                                         (409, "period_closed")))
 async def apply_for_loan(ctx: Context, fund_id: uuid.UUID, body: LoanCreate) -> LoanRead:
     """Record a member's loan application (status `applied`). Someone other than the
     actor who records it must approve it."""

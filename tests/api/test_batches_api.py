@@ -118,17 +118,19 @@ async def test_an_anonymous_caller_is_refused_and_nothing_is_written(
 async def test_an_atomic_batch_with_one_bad_item_writes_nothing(club, superuser_connection):
     before = await snapshot(superuser_connection)
     items = [contribution("c1"), repayment("r1", club["loan"]),
-             expense("too-much", 50_000_000), contribution("c2")]
+             expense("too-much", 50_000_000), contribution("c2"), repayment("r2", club["loan"]),
+             expense("also-too-much", 60_000_000)]
     response = await send(club["treasurer"], club["fund"], "atomic", items, "atomic-1")
     problem = assert_problem(response, 422, "batch_refused")
+    # Each refused item's problem, the others checked as if written before it.
     assert [(e["index"], e["key"], e["problem"]["code"]) for e in problem["errors"]] == [
-        (2, "too-much", "insufficient_funds")]
+        (2, "too-much", "insufficient_funds"), (5, "also-too-much", "insufficient_funds")]
     assert await snapshot(superuser_connection) == before  # no entry, voucher, audit record
     fixed = await send(club["treasurer"], club["fund"], "atomic",
-                       [*items[:2], expense("enough", 50_000), items[3]], "atomic-2")
+                       [*items[:2], expense("enough", 50_000), *items[3:5]], "atomic-2")
     assert fixed.status_code == 200, fixed.text
-    assert [item["status"] for item in fixed.json()["items"]] == [201, 201, 201, 201]
-    assert await written_since(superuser_connection, before) == (4, {POSTED: 4, REPAID: 1})
+    assert [item["status"] for item in fixed.json()["items"]] == [201, 201, 201, 201, 201]
+    assert await written_since(superuser_connection, before) == (5, {POSTED: 5, REPAID: 2})
 
 
 async def test_an_independent_batch_with_one_bad_item_writes_the_others(
