@@ -19,6 +19,7 @@ from service.audit.background import audit_background
 from service.audit.endpoints import router as audit_router
 from service.auth.openapi import document_access
 from service.auth.service import allowed_methods
+from service.batches.endpoints import router as batches_router
 from service.cashbook.endpoints import router as cashbook_router
 from service.clubs.endpoints import router as clubs_router
 from service.corrections.endpoints import router as corrections_router
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     for router in (areas_router, clubs_router, cashbook_router, loans_router, periods_router):
         app.include_router(router)
     app.include_router(corrections_router)
+    app.include_router(batches_router)
     app.include_router(reports_router)
     app.include_router(people_router)
     app.include_router(programme_router)

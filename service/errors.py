@@ -205,6 +205,13 @@ class IdempotencyConflict(ClubfundError):
     )
 
 
+class IdempotencyKeyRequired(ClubfundError):
+    status, code, title, title_vi = (
+        400, "idempotency_key_required", "This request needs an Idempotency-Key header",
+        "Yêu cầu này cần tiêu đề Idempotency-Key",
+    )
+
+
 class AlreadyReversed(ClubfundError):
     status, code, title, title_vi = (
         409, "already_reversed", "This entry has already been reversed",
@@ -224,6 +231,16 @@ class ValidationFailed(ClubfundError):
     ) -> None:
         super().__init__(detail, **values)
         self.errors = errors
+
+
+class BatchRefused(ValidationFailed):
+    """An `atomic` batch with an item refused: nothing written; `errors` holds each
+    refused item's index, key and problem."""
+
+    status, code, title, title_vi = (
+        422, "batch_refused", "An item of the atomic batch was refused: nothing was written",
+        "Một mục của lô nguyên khối bị từ chối: không ghi gì cả",
+    )
 
 
 class UnknownAccount(ClubfundError):
@@ -672,35 +689,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        details = [dict(e) for e in error.errors()]
-        if any(e.get("type") == "json_invalid" for e in details):
-            return problem_for(MalformedJson(Text("the body could not be parsed as JSON",
-                                                  "không đọc được nội dung gửi lên dạng JSON")),
-                               problem_language(request))
-        errors: list[dict[str, Any]] = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")),
-             "type": str(e.get("type"))}
-            for e in details
-        ]
-        # A core input rule broken inside a field keeps its own code (invalid_text...).
-        ruled = [n for n, e in enumerate(errors) if e["type"] in INPUT_RULES]
-        index = (ruled or [0])[0]
-        first = errors[index] if errors else {"loc": ["body"], "msg": "invalid", "type": ""}
-        first_detail = details[index] if details else {}
-        where, message = ".".join(first["loc"]), str(first["msg"])
-        message_vi = validation_message_vi(first_detail)
-        language = problem_language(request)
-        rule = INPUT_RULES.get(str(first["type"]))
-        if rule is not None:
-            title = (LEDGER_TITLES.get(rule.code) or Text(rule.code, rule.code)).render(language)
-            return problem(LEDGER_STATUS[rule], rule.code, title,
-                           ledger_detail(title, f"{where}: {message}", f"{where}: {message_vi}",
-                                         language), errors)
-        return problem_for(
-            ValidationFailed(Text("{where}: {message}", "{where} không hợp lệ: {message_vi}"),
-                             errors, where=where, message=message, message_vi=message_vi),
-            language,
-        )
+        return validation_problem([dict(e) for e in error.errors()], problem_language(request))
 
     async def on_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
@@ -718,6 +707,38 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(asyncpg.PostgresError, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def validation_problem(details: list[dict[str, Any]], language: Language) -> JSONResponse:
+    """The problem for a body that failed its schema (pydantic's error list): a core
+    input rule broken inside a field keeps its own code (invalid_text...), anything else
+    is `validation_error`, each error listed with where it is."""
+    if any(e.get("type") == "json_invalid" for e in details):
+        return problem_for(MalformedJson(Text("the body could not be parsed as JSON",
+                                              "không đọc được nội dung gửi lên dạng JSON")),
+                           language)
+    errors: list[dict[str, Any]] = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")),
+         "type": str(e.get("type"))}
+        for e in details
+    ]
+    ruled = [n for n, e in enumerate(errors) if e["type"] in INPUT_RULES]
+    index = (ruled or [0])[0]
+    first = errors[index] if errors else {"loc": ["body"], "msg": "invalid", "type": ""}
+    first_detail = details[index] if details else {}
+    where, message = ".".join(first["loc"]), str(first["msg"])
+    message_vi = validation_message_vi(first_detail)
+    rule = INPUT_RULES.get(str(first["type"]))
+    if rule is not None:
+        title = (LEDGER_TITLES.get(rule.code) or Text(rule.code, rule.code)).render(language)
+        return problem(LEDGER_STATUS[rule], rule.code, title,
+                       ledger_detail(title, f"{where}: {message}", f"{where}: {message_vi}",
+                                     language), errors)
+    return problem_for(
+        ValidationFailed(Text("{where}: {message}", "{where} không hợp lệ: {message_vi}"),
+                         errors, where=where, message=message, message_vi=message_vi),
+        language,
+    )
 
 
 class InvalidScope(ClubfundError):

@@ -83,7 +83,8 @@ REPLAYED_HEADER_DOCUMENT: dict[str, Any] = {
 
 
 def document_idempotency(app: FastAPI) -> None:
-    """Declare `Idempotency-Key`, its 409 and `Idempotent-Replayed` on every POST in OpenAPI."""
+    """Declare `Idempotency-Key`, its 409 and `Idempotent-Replayed` on every POST in OpenAPI
+    (optional, except on a route that declares the header itself: it requires it)."""
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -93,7 +94,11 @@ def document_idempotency(app: FastAPI) -> None:
             if operation is None:
                 continue
             parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
-            if IDEMPOTENCY_KEY_PARAMETER not in parameters:
+            own = [n for n, p in enumerate(parameters)
+                   if p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key"]
+            for index in own:  # a route declares the key itself only to require it
+                parameters[index] = {**IDEMPOTENCY_KEY_PARAMETER, "required": True}
+            if not own:
                 parameters.append(IDEMPOTENCY_KEY_PARAMETER)
             responses = operation.setdefault("responses", {})
             add_problems(responses, (IdempotencyConflict,))

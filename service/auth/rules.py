@@ -130,6 +130,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/funds/{fund_id}/donations"): RECORD,
     ("POST", "/v1/funds/{fund_id}/contributions"): RECORD,
     ("POST", "/v1/funds/{fund_id}/expenses"): RECORD,
+    # batches (each item is also held to its own operation's rule: all are RECORD)
+    ("POST", "/v1/funds/{fund_id}/batches"): RECORD,
     # loans
     ("POST", "/v1/funds/{fund_id}/loans"): RECORD,
     ("GET", "/v1/funds/{fund_id}/loans"): READ,

@@ -83,7 +83,8 @@ def test_every_post_declares_idempotency_key():
         assert len(keys) == 1, f"POST {path} does not declare Idempotency-Key"
         key = keys[0]
         assert key["in"] == "header"
-        assert key["required"] is False  # the service takes it on every POST, requires it on none
+        # The service takes it on every POST and requires it on batches only.
+        assert key["required"] is path.endswith("/batches"), path
         assert "replays" in key["description"] and key["schema"]["maxLength"] == 200
         assert "idempotency_conflict" in operation["responses"]["409"]["description"], path
 

@@ -52,6 +52,7 @@ from tests.api.scoped_world import (
 
 PARAMETER = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")
 _numbers = itertools.count(1)
+_later_years = itertools.count(2030)
 
 
 @dataclass
@@ -154,7 +155,7 @@ async def checkpoint_verification_sample(world: World, club: ClubWorld) -> Sampl
 
 def later_date() -> str:
     """A date after every earlier sample's: histories are appended in date order."""
-    return f"{2030 + next(_numbers)}-01-01"
+    return f"{next(_later_years)}-01-01"
 
 
 async def area_sample(world: World, club: ClubWorld) -> Sample:
@@ -191,6 +192,12 @@ async def cash_sample(world: World, club: ClubWorld) -> Sample:
 
 async def cash_sample_without_source(world: World, club: ClubWorld) -> Sample:
     return Sample(body={"amount": 1_000})
+
+
+async def batch_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"mode": "atomic", "items": [
+        {"key": f"batch-item-{next(_numbers)}", "op": "contribution", "body": {"amount": 1_000}},
+    ]})
 
 
 async def loan_sample(world: World, club: ClubWorld) -> Sample:
@@ -236,6 +243,7 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/funds/{fund_id}/donations"): cash_sample_without_source,
     ("POST", "/v1/funds/{fund_id}/contributions"): cash_sample_without_source,
     ("POST", "/v1/funds/{fund_id}/expenses"): cash_sample_without_source,
+    ("POST", "/v1/funds/{fund_id}/batches"): batch_sample,
     ("POST", "/v1/funds/{fund_id}/loans"): loan_sample,
     ("POST", "/v1/loans/{loan_id}/approval"): loan_step_sample(
         "applied", {"effective_date": "2026-02-01"}),
@@ -321,9 +329,12 @@ async def request_for(
 
 
 async def call(http: httpx.AsyncClient, method: str, url: str, body: Any) -> httpx.Response:
+    """The request; every POST with a fresh Idempotency-Key (a batch needs one)."""
+    headers = {"Idempotency-Key": f"matrix-{next(_numbers)}"} if method == "POST" else {}
     if body is None and method in WRITE_METHODS:
-        return await http.request(method, url)
-    return await http.request(method, url, json=body if method in WRITE_METHODS else None)
+        return await http.request(method, url, headers=headers)
+    return await http.request(method, url, headers=headers,
+                              json=body if method in WRITE_METHODS else None)
 
 
 # Each layer alone must keep every scope: the service's own checks, and the
