@@ -295,7 +295,7 @@ async def new_member(request: Request, ctx: Context, club_id: uuid.UUID) -> Resp
         body = MemberCreate.model_validate({
             "name": typed(form, "name"), "gender": typed(form, "gender"),
             "birth_year": service.whole_number_of(form, "birth_year"),
-            "joined_on": service.optional(form, "joined_on"),
+            "joined_on": service.date_of(form, "joined_on"),
         })
         return await create_member(ctx, club_id, body)
 
@@ -348,7 +348,7 @@ async def cash_form(request: Request, ctx: Context, club_id: uuid.UUID, operatio
     await officer(request, ctx, club_id)
     kind = operation_of(operation)
     return cash_page(request, await get_club(ctx, club_id), kind,
-                     {"effective_date": ctx.business_date.isoformat(),
+                     {"effective_date": service.day_text(ctx.business_date),
                       "payment_method": "cash"}, saved=saved)
 
 
@@ -366,7 +366,7 @@ async def record_cash(request: Request, ctx: Context, club_id: uuid.UUID,
             "source": service.optional(form, "source") if kind in (
                 CashOperation.SEED_GRANT, CashOperation.DONATION) else None,
             "decision_number": service.optional(form, "decision_number"),
-            "effective_date": service.optional(form, "effective_date"),
+            "effective_date": service.date_of(form, "effective_date"),
             "description": service.optional(form, "description"),
             "counterparty": service.optional(form, "counterparty"),
             "payment_method": typed(form, "payment_method") or "cash",
@@ -395,7 +395,7 @@ async def new_loan_form(request: Request, ctx: Context, club_id: uuid.UUID,
     return loan_form_page(request, await get_club(ctx, club_id),
                           await service.club_members(ctx, club_id),
                           {"installments": "12", "rate": "0,5", "member_id": str(member or ""),
-                           "applied_on": ctx.business_date.isoformat()})
+                           "applied_on": service.day_text(ctx.business_date)})
 
 
 @router.post("/clubs/{club_id}/loans/new")
@@ -412,9 +412,9 @@ async def new_loan(request: Request, ctx: Context, club_id: uuid.UUID) -> Respon
             "member_id": member, "principal": service.amount_of(form, "principal"),
             "installments": service.whole_number_of(form, "installments"),
             "rate_per_period": service.rate_of(form, "rate"),
-            "first_due_date": typed(form, "first_due_date") or None,
+            "first_due_date": service.date_of(form, "first_due_date"),
             "purpose": service.optional(form, "purpose"),
-            "applied_on": service.optional(form, "applied_on"),
+            "applied_on": service.date_of(form, "applied_on"),
         })
         return await apply_for_loan(ctx, club.fund_id, body)
 
@@ -482,7 +482,7 @@ async def disburse_loan(request: Request, ctx: Context, loan_id: uuid.UUID) -> R
     form = await checked_form(request, ctx)
     loan, club = await loan_in_view(request, ctx, loan_id)
     outcome = await attempt(ctx, lambda: disburse(ctx, loan_id, DisbursementCreate.model_validate(
-        {"effective_date": service.optional(form, "effective_date"),
+        {"effective_date": service.date_of(form, "effective_date"),
          "payment_method": PaymentMethod.CASH.value})))
     if isinstance(outcome, Exception):
         return await show_loan(request, ctx, loan, club,
@@ -504,7 +504,7 @@ async def repayment_form(request: Request, ctx: Context, loan_id: uuid.UUID) -> 
     suggested = loan.amount_due or 0
     return repayment_page(request, loan, club, members.get(loan.member_id), {
         "amount": service.money(suggested).removesuffix(" ₫") if suggested else "",
-        "effective_date": ctx.business_date.isoformat()})
+        "effective_date": service.day_text(ctx.business_date)})
 
 
 @router.post("/loans/{loan_id}/repayment")
@@ -518,7 +518,7 @@ async def record_repayment(request: Request, ctx: Context, loan_id: uuid.UUID) -
     def body() -> RepaymentCreate:
         return RepaymentCreate.model_validate({
             "amount": service.amount_of(form, "amount"),
-            "effective_date": service.optional(form, "effective_date"),
+            "effective_date": service.date_of(form, "effective_date"),
             "payment_method": typed(form, "payment_method") or "cash"})
 
     if form.get("step") != "save":

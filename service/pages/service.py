@@ -116,6 +116,25 @@ def rate_of(form: dict[str, str], name: str) -> str:
     return str(percent / 100)
 
 
+DAY_PATTERN = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+
+
+def date_of(form: dict[str, str], name: str) -> str | None:
+    """A date typed as dd/mm/yyyy (or 5/3/2026, 05.03.2026) as the API's yyyy-mm-dd;
+    None when left empty."""
+    text = typed(form, name)
+    if not text:
+        return None
+    found = DAY_PATTERN.fullmatch(text)
+    if found is None:
+        raise FieldError(name, "date_format")
+    day, month, year = (int(part) for part in found.groups())
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError as error:
+        raise FieldError(name, "date_format") from error
+
+
 def optional(form: dict[str, str], name: str) -> str | None:
     return typed(form, name) or None
 

@@ -120,6 +120,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "number_format": ("Hãy ghi bằng chữ số.", "Write it in figures."),
     "rate_format": ("Hãy ghi lãi suất dạng số, ví dụ 0,5.",
                     "Write the rate as a number, e.g. 0.5."),
+    "date_format": ("Hãy ghi ngày theo ngày/tháng/năm, ví dụ 05/03/2026.",
+                    "Write the date as day/month/year, e.g. 05/03/2026."),
+    "date_hint": ("ngày/tháng/năm", "day/month/year"),
     "invalid_value": ("Giá trị này chưa đúng.", "This value is not right."),
     "year_range": ("Năm sinh phải từ 1900 đến năm nay.", "The year must be 1900 to this year."),
 }

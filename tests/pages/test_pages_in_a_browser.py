@@ -4,12 +4,13 @@ the whole path from signing in to a repayment, and what the pages refuse."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from service.context import BUSINESS_TIMEZONE
 from tests.conftest import run_in_thread
 from tests.pages.conftest import PAGE_BYTES_MAX, BrowserSession
 from tests.pages.world import (
@@ -22,6 +23,35 @@ from tests.pages.world import (
 )
 
 pytestmark = pytest.mark.slow
+
+
+TAP_TARGET_PX_MIN = 44
+TAP_TARGETS = "button, .button, input:not([type=hidden]), select, .list a, .menu a, .tools a"
+
+
+def business_today() -> date:
+    return datetime.now(BUSINESS_TIMEZONE).date()
+
+
+def check_fit_for_older_eyes(phone: BrowserSession) -> None:
+    """Base text 18 px, every tap target at least 44 px high, and no sideways scrolling
+    at 360 px or at 200 % zoom (a 180 px wide layout)."""
+    page = phone.page
+    assert page.evaluate("getComputedStyle(document.body).fontSize") == "18px"
+    heights = page.eval_on_selector_all(
+        TAP_TARGETS, "nodes => nodes.map(n => [n.outerHTML.slice(0, 60),"
+                     " n.getBoundingClientRect().height])")
+    assert heights and all(h >= TAP_TARGET_PX_MIN - 0.5 for _, h in heights), heights
+    for width in (360, 180):
+        page.set_viewport_size({"width": width, "height": 800})
+        overflow = page.evaluate("document.documentElement.scrollWidth"
+                                 " - document.documentElement.clientWidth")
+        wide = page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(n =>"
+            " n.scrollWidth > n.clientWidth + 1 && getComputedStyle(n).overflowX !== 'auto')"
+            ".map(n => n.tagName + '.' + n.className + ' ' + n.scrollWidth).slice(0, 5)")
+        assert overflow <= 0, (width, overflow, wide)
+    page.set_viewport_size({"width": 360, "height": 800})
 
 
 def world_on(base: str, admin_token: str) -> PagesWorld:
@@ -74,7 +104,7 @@ def test_treasurer_and_chair_from_sign_in_to_repayment(
     base = pages_server
     admin = run_in_thread(lambda: new_token("admin"))
     world = world_on(base, admin)
-    today = date.today()
+    today = business_today()
 
     # The treasurer signs in for the first time with her setup code.
     hoa = phone()
@@ -84,6 +114,7 @@ def test_treasurer_and_chair_from_sign_in_to_repayment(
     assert page.url.endswith(f"/clubs/{world.club_id}")
     assert "20.000.000 ₫" in page.locator(".figures").inner_text()
     hoa.check("treasurer-club")
+    check_fit_for_older_eyes(hoa)
 
     # A member: a mistake comes back with the input kept and a message by the field.
     hoa.open(f"/clubs/{world.club_id}/members/new")
@@ -131,8 +162,14 @@ def test_treasurer_and_chair_from_sign_in_to_repayment(
     page.get_by_label("Số tiền vay (đồng)").fill("5.000.000")
     page.get_by_label("Số kỳ trả").fill("10")
     page.get_by_label("Lãi suất mỗi tháng (%)").fill("0,5")
-    page.get_by_label("Ngày trả kỳ đầu").fill((today + timedelta(days=30)).isoformat())
+    page.get_by_label("Ngày trả kỳ đầu").fill("31/02/2026")
     page.get_by_label("Mục đích vay").fill("nuôi bò")
+    assert page.get_by_label("Ngày", exact=True).input_value() == today.strftime("%d/%m/%Y")
+    submit(hoa)
+    assert "ngày/tháng/năm" in page.locator("#first_due_date-problem").inner_text()
+    assert page.get_by_label("Mục đích vay").input_value() == "nuôi bò"
+    hoa.check("loan-new-mistake", 422)
+    page.get_by_label("Ngày trả kỳ đầu").fill((today + timedelta(days=30)).strftime("%d/%m/%Y"))
     submit(hoa)
     assert "Chờ duyệt" in page.locator(".pairs").inner_text()
     loan_path = page.url.removeprefix(base)
@@ -161,6 +198,7 @@ def test_treasurer_and_chair_from_sign_in_to_repayment(
     submit(hoa, "Giải ngân (chi cho vay)")
     assert "Đang vay" in page.locator(".pairs").inner_text()
     hoa.check("loan-disbursed")
+    check_fit_for_older_eyes(hoa)
     hoa.open(loan_path + "/repayment")
     hoa.check("repayment")
     page.get_by_label("Số tiền (đồng)").fill("525.000")
@@ -168,6 +206,7 @@ def test_treasurer_and_chair_from_sign_in_to_repayment(
     preview = page.locator(".preview").inner_text()
     assert "Lãi" in preview and "Gốc" in preview
     hoa.check("repayment-preview")
+    check_fit_for_older_eyes(hoa)
     loan_id = loan_path.rsplit("/", 1)[1]
     assert api_get(base, admin, f"/v1/loans/{loan_id}")["principal_repaid"] == 0
     submit(hoa, "Đúng rồi, lưu")
@@ -238,7 +277,7 @@ def test_the_pages_refuse(
     binh.page.get_by_label("Người vay").select_option(world.member_id)
     binh.page.get_by_label("Số tiền vay (đồng)").fill("2.000.000")
     binh.page.get_by_label("Ngày trả kỳ đầu").fill(
-        (date.today() + timedelta(days=30)).isoformat())
+        (business_today() + timedelta(days=30)).strftime("%d/%m/%Y"))
     submit(binh)
     loan_path = binh.page.url.removeprefix(base)
     submit(binh, "Duyệt cho vay")
