@@ -133,7 +133,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
                            " hoặc tiền gửi còn lại.",
                            "The fund has not enough money for this payment."),
     "period_closed": ("Tháng này đã khóa sổ, không ghi thêm được. Hãy chọn ngày trong tháng"
-                      " chưa khóa, hoặc nhờ chủ nhiệm mở lại sổ.",
+                      " chưa khóa, hoặc hỏi chủ nhiệm câu lạc bộ.",
                       "This month is closed: choose a date in an open month."),
     "same_actor_approval": ("Người ghi đơn vay không được tự duyệt. Cần một người khác"
                             " (chủ nhiệm CLB) duyệt.",

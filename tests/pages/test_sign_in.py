@@ -163,3 +163,37 @@ async def test_forms_without_their_token_write_nothing(
     assert saved.status_code == 303, saved.text
     members = await client.get(f"/v1/clubs/{world.club_id}/members")
     assert len(members.json()["items"]) == 2
+
+
+async def test_the_demo_treasurer_and_chair_sign_in_with_the_printed_pins(
+    client: httpx.AsyncClient, browser_like, world: PagesWorld, owner_connection,
+) -> None:
+    from datetime import UTC, datetime
+
+    from service.demo.loader import DEMO_SIGN_INS, add_sign_ins
+
+    async with owner_connection.transaction():
+        lines = await add_sign_ins(owner_connection, world.club_id, datetime.now(UTC))
+    for (role, _, phone, pin), line in zip(DEMO_SIGN_INS, lines, strict=True):
+        assert phone in line and pin in line and role in line
+        http = browser_like()
+        signed_in = await sign_in(http, phone, pin)
+        assert signed_in.status_code == 303, signed_in.text
+        assert (await http.get("/")).headers["location"] == f"/clubs/{world.club_id}"
+
+
+async def test_over_https_the_cookies_are_secure(
+    app, client: httpx.AsyncClient, world: PagesWorld,
+) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="https://clubfund.test") as http:
+        page = await http.get("/sign-in")
+        assert "secure" in page.headers["set-cookie"].lower()
+        answered = await set_pin(http, client, world.treasurer_id, TREASURER_PHONE,
+                                 TREASURER_PIN)
+        cookie = answered.headers["set-cookie"]
+        assert "clubfund_session=" in cookie and "secure" in cookie.lower()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://clubfund.test") as http:
+        page = await http.get("/sign-in")
+        assert "secure" not in page.headers["set-cookie"].lower()
