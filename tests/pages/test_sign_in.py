@@ -67,6 +67,8 @@ async def test_a_visitor_is_sent_to_sign_in(anonymous: httpx.AsyncClient, world:
         assert response.status_code == 303 and response.headers["location"] == "/sign-in"
     page = await anonymous.get("/sign-in")
     assert page.status_code == 200 and "Số điện thoại" in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert "Phone number" in (await anonymous.get("/sign-in?lang=en")).text
 
 
