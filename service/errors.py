@@ -748,6 +748,20 @@ class InvalidScope(ClubfundError):
     )
 
 
+class SignInLocked(ClubfundError):
+    status, code, title, title_vi = (
+        429, "sign_in_locked", "Too many wrong attempts: sign-in is locked for a while",
+        "Nhập sai quá nhiều lần: tạm khóa đăng nhập một lúc",
+    )
+
+
+class FormTokenMissing(ClubfundError):
+    status, code, title, title_vi = (
+        403, "form_token_missing", "The form was sent without its security token",
+        "Biểu mẫu gửi lên thiếu mã bảo vệ",
+    )
+
+
 class DuplicatePhone(ClubfundError):
     status, code, title, title_vi = (
         409, "duplicate_phone", "Another person has this phone number",

@@ -41,6 +41,12 @@ def execute_script(sql: str) -> None:
     from alembic import op
     from sqlalchemy.util import await_only
 
-    driver_connection = op.get_bind().connection.driver_connection
-    assert driver_connection is not None
+    bind = op.get_bind()
+    # SQLAlchemy opens the migration's transaction on the driver connection lazily, at
+    # its first statement: without this one, the second and later migrations of a run
+    # (their transaction begun after the previous one's commit) ran their scripts
+    # statement by statement outside any transaction.
+    bind.exec_driver_sql("SELECT 1")
+    driver_connection = bind.connection.driver_connection
+    assert driver_connection is not None and driver_connection.is_in_transaction()
     await_only(driver_connection.execute(sql))

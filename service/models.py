@@ -621,3 +621,49 @@ class DailyGroupBalance(SQLModel, table=True):
     debits: int = Field(sa_column=Column(BigInteger, nullable=False))
     credits: int = Field(sa_column=Column(BigInteger, nullable=False))
     postings_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class WebCredential(SQLModel, table=True):
+    """A person's web sign-in: argon2id hashes of her PIN and of her one-time setup
+    code, and the failed attempts that lock her sign-in for a while."""
+
+    __tablename__ = "web_credentials"
+    __table_args__ = (
+        PrimaryKeyConstraint("person_id", name="pk_web_credentials"),
+        ForeignKeyConstraint(["person_id"], ["people.id"],
+                             name="fk_web_credentials_person_id_people"),
+    )
+    person_id: uuid.UUID = _uuid()
+    pin_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    setup_code_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    setup_code_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    failed_attempts_count: int = Field(sa_column=Column(Integer, nullable=False))
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the token its cookie holds, its form (CSRF) token, its end."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        PrimaryKeyConstraint("id", name="pk_web_sessions"),
+        UniqueConstraint("token_id", name="uq_web_sessions_token_id"),
+        ForeignKeyConstraint(["token_id"], ["tokens.id"], name="fk_web_sessions_token_id_tokens"),
+        ForeignKeyConstraint(["person_id"], ["people.id"],
+                             name="fk_web_sessions_person_id_people"),
+        Index("ix_web_sessions_person_id", "person_id"),
+    )
+    id: uuid.UUID = _uuid()
+    token_id: str = Field(sa_column=Column(Text, nullable=False))
+    person_id: uuid.UUID = _uuid()
+    csrf_token: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ended_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

@@ -39,12 +39,17 @@ class Rule:
 
     roles: frozenset[str] = frozenset()
     public: bool = False
+    # A web page: authenticated by the session cookie when there is one, never refused
+    # here (the page sends a visitor who is not signed in to the sign-in page, and
+    # decides by the person's role what she may see).
+    page: bool = False
 
     def allows(self, access: str) -> bool:
         return self.public or access in self.roles
 
 
 PUBLIC: Final = Rule(public=True)
+PAGE: Final = Rule(page=True)
 # Read inside the scope: everyone.
 READ: Final = Rule(ACCESS_KINDS)
 # Record money movements and ledger data: the club's officers, admins, writing integrations.
@@ -93,6 +98,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # people (only an admin adds people: a chair could otherwise make a second person to
     # approve her own applications; reads show the people of the scope's clubs, and oneself)
     ("POST", "/v1/people"): ADMIN_ONLY,
+    ("POST", "/v1/people/{person_id}/setup-code"): ADMIN_ONLY,
     ("GET", "/v1/people/{person_id}"): READ,
     # tokens
     ("POST", "/v1/tokens"): ADMIN_ONLY,
@@ -152,6 +158,29 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/corrections/{correction_id}/rejection"): DECIDE_CORRECTION,
     ("GET", "/v1/corrections/{correction_id}"): READ,
     ("GET", "/v1/funds/{fund_id}/corrections"): READ,
+    # web pages (service/pages): the session cookie's person, her role decides in the page
+    ("GET", "/pages/style.css"): PUBLIC,
+    ("GET", "/"): PAGE,
+    ("GET", "/sign-in"): PAGE,
+    ("POST", "/sign-in"): PAGE,
+    ("GET", "/set-pin"): PAGE,
+    ("POST", "/set-pin"): PAGE,
+    ("POST", "/sign-out"): PAGE,
+    ("GET", "/clubs/{club_id}"): PAGE,
+    ("GET", "/clubs/{club_id}/members"): PAGE,
+    ("GET", "/clubs/{club_id}/members/new"): PAGE,
+    ("POST", "/clubs/{club_id}/members/new"): PAGE,
+    ("GET", "/clubs/{club_id}/members/{member_id}"): PAGE,
+    ("GET", "/clubs/{club_id}/money/{operation}"): PAGE,
+    ("POST", "/clubs/{club_id}/money/{operation}"): PAGE,
+    ("GET", "/clubs/{club_id}/loans/new"): PAGE,
+    ("POST", "/clubs/{club_id}/loans/new"): PAGE,
+    ("GET", "/clubs/{club_id}/approvals"): PAGE,
+    ("GET", "/loans/{loan_id}"): PAGE,
+    ("POST", "/loans/{loan_id}/approval"): PAGE,
+    ("POST", "/loans/{loan_id}/disbursement"): PAGE,
+    ("GET", "/loans/{loan_id}/repayment"): PAGE,
+    ("POST", "/loans/{loan_id}/repayment"): PAGE,
 }
 
 

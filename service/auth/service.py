@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from starlette.requests import cookie_parser
 from starlette.routing import compile_path
 from starlette.types import Scope
 
@@ -40,6 +41,8 @@ from service.routes import served_routes
 log = logging.getLogger("clubfund.auth")
 TOKEN_LENGTH_MAX = 200
 CHALLENGE = 'Bearer realm="clubfund"'
+# The web session's cookie: HttpOnly, SameSite=Strict (see service/pages).
+SESSION_COOKIE = "clubfund_session"
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="clubfund", error="invalid_token"'
 
 
@@ -122,7 +125,10 @@ def allowed_methods(scope: Scope) -> list[str]:
 
 
 def presented_token(scope: Scope) -> str | None:
-    """The bearer token; None when there is no Authorization header, "" when it is malformed."""
+    """The bearer token; None when there is no Authorization header, "" when it is malformed.
+
+    A GET without an Authorization header may present the web session's cookie instead
+    (a signed-in page's download links); never a write."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             header: str = value.decode("latin-1")
@@ -131,7 +137,42 @@ def presented_token(scope: Scope) -> str | None:
             if scheme.lower() != "bearer" or not token or len(token) > TOKEN_LENGTH_MAX:
                 return ""
             return token
+    if scope["method"] in ("GET", "HEAD"):
+        return session_cookie(scope)
     return None
+
+
+def session_cookie(scope: Scope) -> str | None:
+    """The web session's secret from its cookie (see service/signin), if sent."""
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie":
+            cookies = cookie_parser(value.decode("latin-1"))
+            secret = cookies.get(SESSION_COOKIE)
+            if secret and len(secret) <= TOKEN_LENGTH_MAX:
+                return secret
+    return None
+
+
+async def session_principal(connection: asyncpg.Connection, scope: Scope) -> Access:
+    """A page's caller: the person of the session cookie, or nobody (no refusal)."""
+    secret = session_cookie(scope)
+    if secret is None:
+        return Access()
+    token_hash = hash_token(secret)
+    found = await repository.authenticate(connection, token_hash)
+    if found["failure"] is not None:
+        return Access()
+    return Access(principal=principal_of(found), token_hash=token_hash)
+
+
+def principal_of(found: asyncpg.Record) -> Principal:
+    club_ids, fund_ids = found["club_ids"], found["fund_ids"]
+    return Principal(
+        token_id=found["token_id"], person_id=found["person_id"], role=found["role"],
+        scope=found["scope"], can_write=found["can_write"], member_id=found["member_id"],
+        club_ids=None if club_ids is None else frozenset(club_ids),
+        fund_ids=None if fund_ids is None else frozenset(fund_ids),
+    )
 
 
 async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Access:
@@ -148,6 +189,8 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
                                           where=where))
     if rule.public:
         return Access()
+    if rule.page:
+        return await session_principal(connection, scope)
 
     token = presented_token(scope)
     if not token:
@@ -169,13 +212,7 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
                  "mã truy cập không đúng, đã hết hạn hoặc đã bị thu hồi"),
             headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
         ))
-    club_ids, fund_ids = found["club_ids"], found["fund_ids"]
-    principal = Principal(
-        token_id=found["token_id"], person_id=found["person_id"], role=found["role"],
-        scope=found["scope"], can_write=found["can_write"], member_id=found["member_id"],
-        club_ids=None if club_ids is None else frozenset(club_ids),
-        fund_ids=None if fund_ids is None else frozenset(fund_ids),
-    )
+    principal = principal_of(found)
     if not rule.allows(principal.access):
         log.warning("authorisation refused: actor=%s token=%s route=%s reason=%s may not call"
                     " this route", principal.actor, principal.token_id, where, principal.access)

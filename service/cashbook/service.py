@@ -74,12 +74,17 @@ def check_source(operation: CashOperation, body: CashOperationCreate) -> Funding
     source = body.source
     if operation is CashOperation.SEED_GRANT:
         if source is None:
-            raise ValidationFailed(Text("a seed grant needs its source",
-                                        "vốn cấp ban đầu cần ghi nguồn (source)"))
+            raise ValidationFailed(
+                Text("a seed grant needs its source", "vốn ban đầu cần ghi nguồn vốn"),
+                errors=[{"loc": ["body", "source"], "msg": "a seed grant needs its source",
+                         "type": "missing"}])
         if source.is_budget and body.decision_number is None:
-            raise ValidationFailed(Text(
-                "a seed grant from a budget needs its decision_number",
-                "vốn cấp từ ngân sách cần số quyết định (decision_number)"))
+            raise ValidationFailed(
+                Text("a seed grant from a budget needs its decision_number",
+                     "vốn ban đầu từ ngân sách cần số quyết định cấp vốn"),
+                errors=[{"loc": ["body", "decision_number"],
+                         "msg": "a seed grant from a budget needs its decision_number",
+                         "type": "missing"}])
     if operation is CashOperation.DONATION and source is None:
         source = FundingSource.DONOR
     if operation is CashOperation.CONTRIBUTION:

@@ -67,9 +67,12 @@ from service.loans.schemas import (
     RepaymentCreate,
     WriteOffRequest,
 )
+from service.people.schemas import PersonCreate
+from service.people.service import add_person
 from service.periods import service as closing
 from service.programme import service as programme
 from service.programme.schemas import TargetCreate
+from service.signin.service import give_pin
 
 AREAS_VALID_FROM = date(2004, 1, 1)
 REORGANISATION = date(2025, 7, 1)
@@ -95,12 +98,36 @@ class DemoSummary:
     entries: int = 0
     written_off: int = 0
     seconds: float = 0.0
+    sign_ins: list[str] = field(default_factory=list)
 
     def table(self) -> str:
         rows = [("clubs", self.clubs), ("members", self.members), ("loans", self.loans),
                 ("entries", self.entries), ("loans written off", self.written_off),
                 ("seconds", f"{self.seconds:.1f}")]
-        return "\n".join(f"{name:<18} {value:>8}" for name, value in rows)
+        lines = [f"{name:<18} {value:>8}" for name, value in rows]
+        return "\n".join([*lines, *self.sign_ins])
+
+
+# The demo's people who sign in on the pages, in the first club: (role, name, phone, PIN).
+DEMO_SIGN_INS = (
+    ("treasurer", "Nguyễn Thị Hoa", "0912000001", "2468"),
+    ("chair", "Trần Văn Bình", "0912000002", "1357"),
+)
+
+
+async def add_sign_ins(
+    connection: asyncpg.Connection, club_id: uuid.UUID, today: datetime
+) -> list[str]:
+    """The treasurer and the chair of the first club, with their PINs set: what the README
+    tells a newcomer to sign in with."""
+    lines = []
+    for role, name, phone, pin in DEMO_SIGN_INS:
+        person, _ = await add_person(connection, PersonCreate(
+            name=name, phone=phone, role=role, scope=f"club:{club_id}"),  # type: ignore[arg-type]
+            "demo", today)
+        await give_pin(connection, person.id, pin, today)
+        lines.append(f"sign in as the {role}: phone {phone}, PIN {pin} ({name})")
+    return lines
 
 
 def context(
@@ -485,6 +512,7 @@ async def load_demo(
             club_ids.setdefault(area, []).append(book.club_id)
         await reorganise(connection, today, club_ids)
         await set_targets(connection, today, end, new_clubs)
+        sign_ins = await add_sign_ins(connection, books[0].club_id, today) if books else []
     for index in range(new_clubs):
         await load_new_club(pool, index, new_clubs, seed, end, today)
     async with pool.acquire() as connection, connection.transaction():
@@ -496,6 +524,6 @@ async def load_demo(
     return DemoSummary(
         clubs=counts["clubs"], members=counts["members"], loans=counts["loans"],
         entries=counts["entries"], written_off=sum(b.written_off for b in books),
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, sign_ins=sign_ins,
     )
 

@@ -828,3 +828,23 @@ async def list_loans(
     bookings = await bookings_by_loan(ctx, fund_id, [loan.id for loan in loans])
     return make_page([loan_read(loan, day, bookings[loan.id]) for loan in loans], limit,
                      lambda read: [read.number])
+
+
+async def preview_repayment(
+    ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate
+) -> AllocationRead:
+    """How `repay` would split this payment (penalties, interest, principal), by the same
+    allocation of the core, writing nothing: the pages show it before the treasurer saves."""
+    record = await repository.get_loan(ctx.connection, loan_id)
+    if record is None or not ctx.sees_fund(record["fund_id"]):
+        raise NotFound("loan", loan_id)
+    loan = loan_of(record)
+    next_status(loan.status, LoanAction.REPAY)
+    day = ctx.past_date(body.effective_date)
+    bookings = await bookings_of(ctx, loan)
+    key = loan.record["events_count"] + 1
+    allocations, _ = replay_repayments(
+        loan.schedule, [b.recorded for b in bookings] + [RecordedRepayment(key, day, body.amount)],
+        loan.terms.penalty_rate_per_day,
+    )
+    return AllocationRead(**allocations[key]._asdict())

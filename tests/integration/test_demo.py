@@ -44,6 +44,8 @@ async def test_a_small_demo_is_deterministic_and_consistent(
 
     summary = await load_demo(app_pool, clubs_count=2, seed=7, end_date=END, workers=2)
     assert summary.clubs == 2 + 4  # and the four new clubs of the programme
+    assert [line.split(":")[0] for line in summary.sign_ins] == [
+        "sign in as the treasurer", "sign in as the chair"]
     assert 80 + 4 * 20 <= summary.members <= 140 + 4 * 35
     assert summary.loans >= 10 and summary.entries >= 100
     connection = superuser_connection
@@ -190,7 +192,7 @@ async def test_each_disbursed_loan_keeps_its_schedule_and_the_migration_rebuilds
     events = await connection.fetch("SELECT * FROM loan_events ORDER BY fund_id, loan_id, sequence")
     # One revision down, each loan's repayment state is back as JSON, replayed from its
     # repayments: it says what the loan row says.
-    run_in_thread(lambda: migrate.downgrade(database.owner_url, "2026_11_30_corrections"))
+    run_in_thread(lambda: migrate.downgrade(database.owner_url, "2026_11_30_loan_terms"))
     for row in await connection.fetch("SELECT * FROM loans WHERE disbursed_on IS NOT NULL"):
         state = json.loads(row["repayment_state"])
         assert state["closed"] == (row["status"] == "repaid")
