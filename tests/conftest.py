@@ -13,6 +13,7 @@ import base64
 import itertools
 import os
 import secrets
+import signal
 import tempfile
 import threading
 import uuid
@@ -42,6 +43,16 @@ APP_ROLE = "clubfund_app"
 OWNER_ROLE = "clubfund_owner"
 _clone_numbers = itertools.count(1)
 _person_numbers = itertools.count(1)
+
+
+def interrupt(signal_number: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal_number}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A SIGTERM (a CI timeout, `kill`) stops the run as Ctrl-C does: pytest then tears
+    the fixtures down, so no PostgreSQL or service a test started outlives the run."""
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def run_in_thread(function: Callable[[], Awaitable[T]] | Callable[[], T]) -> T:
