@@ -87,6 +87,11 @@ async def test_set_pin_sign_in_and_the_session_cookie(
     # The session reads the API (download links of a signed-in page), never writes it.
     assert (await http.get(f"/v1/clubs/{world.club_id}")).status_code == 200
     assert (await http.get(f"/v1/clubs/{world.other_club_id}")).status_code == 404
+    download = await http.get(f"/v1/funds/{world.fund_id}/trial-balance?format=xlsx")
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert download.content.startswith(b"PK")
     write = await http.post(f"/v1/clubs/{world.club_id}/members",
                             json={"name": "X", "gender": "male", "birth_year": 1950})
     assert write.status_code == 401
