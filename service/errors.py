@@ -592,6 +592,13 @@ class ValidationErrorItem(BaseModel):
     type: str = Field(description="the kind of mistake (`missing`, `int_type`, `invalid_text`…)")
 
 
+class RefusedBatchItem(BaseModel):
+    index: int = Field(description="the item's place in the batch, from 0")
+    key: str = Field(description="the item's key")
+    status: int = Field(description="the status its single endpoint answers")
+    problem: ProblemDetails = Field(description="why it was refused")
+
+
 class ProblemDetails(BaseModel):
     """An RFC 9457 problem, the body of every 4xx and 5xx answer
     (`application/problem+json`). Switch on `code`: `title` and `detail` follow
@@ -620,8 +627,12 @@ class ProblemDetails(BaseModel):
     status: int = Field(description="the HTTP status")
     detail: str = Field(description="this occurrence, naming the values concerned")
     code: str = Field(description="stable machine-readable code: switch on this")
-    errors: list[ValidationErrorItem] | None = Field(
-        None, description="each field that was wrong (`validation_error` and input rules)")
+    errors: list[ValidationErrorItem | RefusedBatchItem] | None = Field(
+        None, description="each field that was wrong (`validation_error` and input rules);"
+                          " for `batch_refused`, each refused item of the batch")
+
+
+RefusedBatchItem.model_rebuild()
 
 
 PROBLEM_PREFIX = "Problem: "
@@ -675,7 +686,8 @@ def document_problems(app: FastAPI) -> None:
         problem_schema = ProblemDetails.model_json_schema(
             ref_template="#/components/schemas/{model}")
         models.update(problem_schema.pop("$defs", {}))
-        models["ProblemDetails"] = problem_schema
+        if "$ref" not in problem_schema:  # a model that refers to itself is in its $defs
+            models["ProblemDetails"] = problem_schema
         schema["components"]["schemas"] = dict(sorted(models.items()))
         app.openapi_schema = schema
         return schema

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from service.errors import ProblemDetails
 from tests.api.factories import post_club, post_commune, post_member
 
 PROBLEM = "application/problem+json"
@@ -122,6 +123,7 @@ async def test_an_atomic_batch_with_one_bad_item_writes_nothing(club, superuser_
              expense("also-too-much", 60_000_000)]
     response = await send(club["treasurer"], club["fund"], "atomic", items, "atomic-1")
     problem = assert_problem(response, 422, "batch_refused")
+    ProblemDetails.model_validate(problem)  # the refused items fit the documented schema
     # Each refused item's problem, the others checked as if written before it.
     assert [(e["index"], e["key"], e["problem"]["code"]) for e in problem["errors"]] == [
         (2, "too-much", "insufficient_funds"), (5, "also-too-much", "insufficient_funds")]
