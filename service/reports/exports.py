@@ -275,44 +275,31 @@ def column_widths(table: Table) -> list[int]:
     return [min(COLUMN_WIDTH_MAX, max(COLUMN_WIDTH_MIN, w + 2)) for w in widths]
 
 
-def _value_cell(sheet: Any, table: Table, column: int, value: Cell) -> Any:
+def _typed_cell(sheet: Any, value: Any, number_format: str) -> Any:
+    """A cell by the value's type: text written as text, a date or a time in its Vietnamese
+    format, anything else a number in `number_format`."""
     if isinstance(value, str):
         return _xlsx_text(sheet, value)
+    cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, datetime):
-        cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = DATE_TIME_FORMAT
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value=value)
+    elif isinstance(value, date):
         cell.number_format = DATE_FORMAT
-        return cell
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        cell = WriteOnlyCell(sheet, value=float(value) if isinstance(value, Decimal) else value)
-        cell.number_format = _number_format(table, column, value)
-        return cell
-    return value
+    else:
+        cell.number_format = number_format
+    return cell
+
+
+def _value_cell(sheet: Any, table: Table, column: int, value: Cell) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (str, date, int, Decimal)):
+        return value
+    return _typed_cell(sheet, value, _number_format(table, column, value))
 
 
 def _label_row(sheet: Any, label: str, *values: Any) -> list[Any]:
     cell = _xlsx_text(sheet, label)
     cell.font = Font(bold=True)
-    cells: list[Any] = [cell]
-    for value in values:
-        if isinstance(value, str):
-            cells.append(_xlsx_text(sheet, value))
-        elif isinstance(value, datetime):
-            stamp = WriteOnlyCell(sheet, value=value)
-            stamp.number_format = DATE_TIME_FORMAT
-            cells.append(stamp)
-        elif isinstance(value, date):
-            day = WriteOnlyCell(sheet, value=value)
-            day.number_format = DATE_FORMAT
-            cells.append(day)
-        else:
-            number = WriteOnlyCell(sheet, value=value)
-            number.number_format = AMOUNT_FORMAT
-            cells.append(number)
-    return cells
+    return [cell, *(_typed_cell(sheet, value, AMOUNT_FORMAT) for value in values)]
 
 
 def checkpoint_sheet_title(language: Language) -> str:
