@@ -137,6 +137,25 @@ async def post_member(
     return dict(response.json())
 
 
+async def club_with_seed_grant(
+    admin: httpx.AsyncClient, client_for: Any, new_token: Any, prefix: str = "51",
+    name: str = "CLB LTH xã Tịnh Hà",
+) -> dict[str, Any]:
+    """A club with its treasurer, chair and a member, and 8,000,000 of district seed money
+    (5 January 2026): `fund`, `club`, `member`, `treasurer`, `chair`, `admin`."""
+    club = await post_club(admin, await post_commune(admin, prefix), name=name)
+    treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
+    chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
+    member = await post_member(treasurer, club["id"])
+    grant = await treasurer.post(f"/v1/funds/{club['fund_id']}/seed-grants", json={
+        "amount": 8_000_000, "source": "district_budget", "decision_number": "1/QĐ-UBND",
+        "effective_date": "2026-01-05",
+    })
+    assert grant.status_code == 201, grant.text
+    return {"fund": club["fund_id"], "club": club["id"], "member": member["id"],
+            "treasurer": treasurer, "chair": chair, "admin": admin}
+
+
 async def accounts_by_code(client: httpx.AsyncClient, fund_id: str) -> dict[str, dict]:
     response = await client.get(f"/v1/funds/{fund_id}/accounts", params={"limit": 500})
     assert response.status_code == 200, response.text

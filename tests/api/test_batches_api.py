@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from service.errors import ProblemDetails
-from tests.api.factories import post_club, post_commune, post_member
+from tests.api.factories import club_with_seed_grant
 
 PROBLEM = "application/problem+json"
 POSTED = "entry.posted"
@@ -54,18 +54,11 @@ def assert_problem(response, status: int, code: str) -> dict[str, Any]:
 
 async def club_with_loan(admin, client_for, new_token, prefix: str) -> dict[str, Any]:
     """A club with seed capital (8,000,000 in January) and a member's disbursed loan."""
-    commune = await post_commune(admin, prefix)
-    club = await post_club(admin, commune, name=f"CLB {prefix}")
-    treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
-    chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
-    member = await post_member(treasurer, club["id"])
-    fund = club["fund_id"]
-    grant = await treasurer.post(f"/v1/funds/{fund}/seed-grants", json={
-        "amount": 8_000_000, "source": "district_budget", "decision_number": "1/QĐ-UBND",
-        "effective_date": "2026-01-05"})
-    assert grant.status_code == 201, grant.text
+    world = await club_with_seed_grant(admin, client_for, new_token, prefix,
+                                       name=f"CLB {prefix}")
+    treasurer, chair, fund = world["treasurer"], world["chair"], world["fund"]
     loan = await treasurer.post(f"/v1/funds/{fund}/loans", json={
-        "member_id": member["id"], "principal": 5_000_000, "installments": 12,
+        "member_id": world["member"], "principal": 5_000_000, "installments": 12,
         "rate_per_period": "0.01", "first_due_date": "2026-03-05", "applied_on": "2026-02-01"})
     assert loan.status_code == 201, loan.text
     loan_id = loan.json()["id"]
@@ -75,8 +68,7 @@ async def club_with_loan(admin, client_for, new_token, prefix: str) -> dict[str,
     paid_out = await treasurer.post(f"/v1/loans/{loan_id}/disbursement",
                                     json={"effective_date": "2026-02-05"})
     assert paid_out.status_code == 200, paid_out.text
-    return {"fund": fund, "club": club["id"], "member": member["id"], "loan": loan_id,
-            "treasurer": treasurer, "chair": chair}
+    return world | {"loan": loan_id}
 
 
 @pytest.fixture

@@ -12,7 +12,14 @@ from urllib.parse import unquote
 import pytest
 
 from ledger.merkle import root_from_frontier
-from tests.api.factories import post_club, post_commune, post_member, xlsx_sheet, xlsx_table
+from tests.api.factories import (
+    club_with_seed_grant,
+    post_club,
+    post_commune,
+    post_member,
+    xlsx_sheet,
+    xlsx_table,
+)
 from tests.api.test_loans_api import disbursed
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,22 +30,12 @@ EN = {"Accept-Language": "en"}
 async def club(client, client_for, new_token):
     """A club with a seed grant, a member's two contributions, a loan paid out to her
     and two repayments."""
-    commune = await post_commune(client)
-    club = await post_club(client, commune)
-    treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
-    chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
-    member = await post_member(treasurer, club["id"])
-    fund = club["fund_id"]
-    grant = await treasurer.post(f"/v1/funds/{fund}/seed-grants", json={
-        "amount": 8_000_000, "source": "district_budget", "decision_number": "1/QĐ-UBND",
-        "effective_date": "2026-01-05"})
-    assert grant.status_code == 201, grant.text
+    world = await club_with_seed_grant(client, client_for, new_token)
+    treasurer = world["treasurer"]
     for day, amount in (("2026-01-10", 100_000), ("2026-03-10", 50_000)):
-        response = await treasurer.post(f"/v1/funds/{fund}/contributions", json={
-            "amount": amount, "effective_date": day, "member_id": member["id"]})
+        response = await treasurer.post(f"/v1/funds/{world['fund']}/contributions", json={
+            "amount": amount, "effective_date": day, "member_id": world["member"]})
         assert response.status_code == 201, response.text
-    world = {"fund": fund, "club": club["id"], "member": member["id"], "treasurer": treasurer,
-             "chair": chair, "admin": client}
     loan = await disbursed(world)
     for day, amount in (("2026-03-05", 466_667), ("2026-04-05", 466_667)):
         response = await treasurer.post(f"/v1/loans/{loan['id']}/repayments",

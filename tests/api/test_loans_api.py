@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.factories import accounts_by_code, post_club, post_commune, post_member
+from tests.api.factories import accounts_by_code, club_with_seed_grant, post_club, post_member
 
 PROBLEM = "application/problem+json"
 
@@ -37,18 +37,7 @@ def assert_problem(response, status: int, code: str) -> None:
 
 @pytest.fixture
 async def club(client, client_for, new_token):
-    commune = await post_commune(client)
-    club = await post_club(client, commune)
-    treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
-    chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
-    member = await post_member(treasurer, club["id"])
-    grant = await treasurer.post(f"/v1/funds/{club['fund_id']}/seed-grants", json={
-        "amount": 8_000_000, "source": "district_budget", "decision_number": "1/QĐ-UBND",
-        "effective_date": "2026-01-05",
-    })
-    assert grant.status_code == 201, grant.text
-    return {"fund": club["fund_id"], "club": club["id"], "member": member["id"],
-            "treasurer": treasurer, "chair": chair, "admin": client}
+    return await club_with_seed_grant(client, client_for, new_token)
 
 
 async def apply(club, principal=5_000_000, **extra) -> dict:
