@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 
 import uvicorn
 
@@ -15,12 +16,14 @@ from service.settings import Settings
 
 
 class ServedApp:
-    """The app under uvicorn on a free loopback port, in a thread of its own."""
+    """The app under uvicorn on a free loopback port, in a thread of its own; a context
+    manager, plain or async, that stops it on the way out, passed or failed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, start_seconds_max: float = 15) -> None:
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
         self.port = self.socket.getsockname()[1]
+        self.start_seconds_max = start_seconds_max
         self.server = uvicorn.Server(server_config(
             create_app(settings), settings, host="127.0.0.1", port=self.port,
             log_level="warning"))
@@ -31,17 +34,31 @@ class ServedApp:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> ServedApp:
+    def start(self) -> None:
         self.thread.start()
-        for _ in range(300):
-            if self.server.started:
-                return self
-            if not self.thread.is_alive():
-                break
-            await asyncio.sleep(0.05)
-        raise RuntimeError("the app did not start")
+        deadline = time.monotonic() + self.start_seconds_max
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the app did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self.thread.is_alive():
+            self.thread.join(30)
+        self.socket.close()
+
+    def __enter__(self) -> ServedApp:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> ServedApp:
+        await asyncio.to_thread(self.start)
+        return self
 
     async def __aexit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        await asyncio.to_thread(self.thread.join, 30)
-        self.socket.close()
+        await asyncio.to_thread(self.stop)

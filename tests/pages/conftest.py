@@ -5,20 +5,16 @@ leave 127.0.0.1."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from service.app import create_app
 from service.settings import Settings
+from tests.api.served_app import ServedApp
 from tests.conftest import Database
-from tests.test_readme_commands import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
@@ -35,20 +31,8 @@ def pages_server(database: Database, audit_signing_key: str) -> Iterator[str]:
     when the test ends, passed or failed."""
     settings = Settings(database_url=database.app_url, audit_signing_key=audit_signing_key,
                         allow_non_durable_database=True)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS_MAX
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(SERVER_START_SECONDS_MAX)
+    with ServedApp(settings, start_seconds_max=SERVER_START_SECONDS_MAX) as served:
+        yield served.url
 
 
 @dataclass
