@@ -402,6 +402,21 @@ async def bookings_of(ctx: RequestContext, loan: Loan) -> list[Booking]:
     return (await bookings_by_loan(ctx, loan.fund_id, [loan.id]))[loan.id]
 
 
+async def replay_with(
+    ctx: RequestContext, loan: Loan, day: date, amount: int
+) -> tuple[list[Booking], int, dict[int, Allocation], LoanState]:
+    """The loan's repayments in force and a new payment of `amount` on `day`, allocated in
+    date order by the core: the bookings, the new payment's key (its event's sequence),
+    every repayment's allocation and the loan's state afterwards."""
+    bookings = await bookings_of(ctx, loan)
+    key = loan.record["events_count"] + 1
+    allocations, state = replay_repayments(
+        loan.schedule, [b.recorded for b in bookings] + [RecordedRepayment(key, day, amount)],
+        loan.terms.penalty_rate_per_day,
+    )
+    return bookings, key, allocations, state
+
+
 def allocation_postings(
     loan: Loan, ids: dict[str, uuid.UUID], allocation: Allocation
 ) -> list[Posting]:
@@ -458,12 +473,7 @@ async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) 
     loan, fund = await load_for_write(ctx, loan_id)
     next_status(loan.status, LoanAction.REPAY)
     day = event_date(ctx, LoanAction.REPAY, body.effective_date, loan, fund)
-    bookings = await bookings_of(ctx, loan)
-    key = loan.record["events_count"] + 1
-    allocations, state = replay_repayments(
-        loan.schedule, [b.recorded for b in bookings] + [RecordedRepayment(key, day, body.amount)],
-        loan.terms.penalty_rate_per_day,
-    )
+    bookings, key, allocations, state = await replay_with(ctx, loan, day, body.amount)
     allocation = allocations[key]
     status = next_status(loan.status, LoanAction.PAY_OFF if state.closed else LoanAction.REPAY)
     money_code = body.payment_method.account_code
@@ -841,10 +851,5 @@ async def preview_repayment(
     loan = loan_of(record)
     next_status(loan.status, LoanAction.REPAY)
     day = ctx.past_date(body.effective_date)
-    bookings = await bookings_of(ctx, loan)
-    key = loan.record["events_count"] + 1
-    allocations, _ = replay_repayments(
-        loan.schedule, [b.recorded for b in bookings] + [RecordedRepayment(key, day, body.amount)],
-        loan.terms.penalty_rate_per_day,
-    )
+    _, key, allocations, _ = await replay_with(ctx, loan, day, body.amount)
     return AllocationRead(**allocations[key]._asdict())
