@@ -181,6 +181,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/loans/{loan_id}/disbursement"): PAGE,
     ("GET", "/loans/{loan_id}/repayment"): PAGE,
     ("POST", "/loans/{loan_id}/repayment"): PAGE,
+    ("GET", "/auditor"): PAGE,
+    ("GET", "/auditor/clubs/{club_id}"): PAGE,
+    ("GET", "/auditor/clubs/{club_id}/accounts/{account_id}"): PAGE,
+    ("GET", "/auditor/programme"): PAGE,
 }
 
 

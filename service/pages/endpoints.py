@@ -38,6 +38,7 @@ from service.loans.service import (
     repay,
 )
 from service.pages import service
+from service.pages.auditor_pages import AUDITOR_PAGE_ROLES
 from service.pages.rendering import (
     FORM_COOKIE,
     STYLE,
@@ -74,6 +75,8 @@ async def home(request: Request, ctx: Context) -> Response:
             and RECORD.allows(ctx.principal.access):
         (club_id,) = ctx.principal.club_ids
         return redirect(f"/clubs/{club_id}")
+    if ctx.principal.role in AUDITOR_PAGE_ROLES:
+        return redirect("/auditor")
     return render(request, "message.html", message_key="not_for_role")
 
 
