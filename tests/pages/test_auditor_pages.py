@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from html import unescape
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,8 @@ from service.context import BUSINESS_TIMEZONE
 from service.pages.auditor_pages import figure_text
 from service.reports.service import PORTFOLIO_COLUMNS
 from tests.api.factories import XLSX_MEDIA_TYPE
+from tests.integration import test_witnesses as witnessing
+from tests.integration.test_witnesses import WITNESS_NAME, cosigned_checkpoint
 from tests.pages.auditor_world import (
     AUDITOR_PHONE,
     AUDITOR_PIN,
@@ -32,6 +35,10 @@ from tests.pages.auditor_world import (
     statement_figures,
 )
 from tests.pages.world import TREASURER_PHONE, TREASURER_PIN, build_world, set_pin
+
+# A witness process and the service submitting to it (tests/integration/test_witnesses.py).
+witness = witnessing.witness
+witnessed = witnessing.witnessed
 
 
 @pytest.fixture
@@ -237,3 +244,23 @@ async def test_english_on_request(thu: httpx.AsyncClient, world: AuditorWorld) -
     text = text_of(page)
     assert "Account statement: 111" in text and "Closing balance on 31/10/2026" in text
     assert f"{CASH_AT_END:,}".replace(",", ".") + " ₫" in text
+
+
+async def test_the_club_page_names_the_witness_who_cosigned(witnessed: Any) -> None:
+    """With a witness configured (a `clubfund witness serve` process on loopback), the
+    club's audit status names it once it has cosigned the log's latest checkpoint."""
+    app, admin = witnessed
+    world = await build_auditor_world(admin)
+    size = (await admin.get(f"/v1/funds/{world.fund_id}/audit/head")).json()["tree_size"]
+    await cosigned_checkpoint(admin, world.fund_id, size)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://clubfund.test") as http:
+        answered = await set_pin(http, admin, world.auditor_id, AUDITOR_PHONE, AUDITOR_PIN)
+        assert answered.status_code == 303, answered.text
+        page = await http.get(f"/auditor/clubs/{world.club_id}")
+        assert page.status_code == 200, page.text
+        status = text_of(page)
+        assert f"Nhân chứng đã ký xác nhận {WITNESS_NAME}" in status
+        assert f"Điểm kiểm tra đã ký (số bản ghi) {size}" in status
+        area = await http.get("/auditor", params={"area": COMMUNE})
+        assert f"nhân chứng: {WITNESS_NAME}" in text_of(area)
