@@ -130,6 +130,20 @@ async def add_sign_ins(
     return lines
 
 
+# The demo province's auditor, who signs in on the auditor's pages: (name, phone, PIN).
+DEMO_AUDITOR = ("Võ Thị Thu", "0912000003", "8642")
+
+
+async def add_auditor_sign_in(connection: asyncpg.Connection, today: datetime) -> list[str]:
+    """The auditor of the demo province, with her PIN set."""
+    name, phone, pin = DEMO_AUDITOR
+    person, _ = await add_person(connection, PersonCreate(
+        name=name, phone=phone, role="auditor",
+        scope=f"area:{names.PROVINCE[0]}"), "demo", today)
+    await give_pin(connection, person.id, pin, today)
+    return [f"sign in as the auditor of the province: phone {phone}, PIN {pin} ({name})"]
+
+
 def context(
     connection: asyncpg.Connection, actor: str, today: datetime,
     transaction: TransactionState | None = None,
@@ -513,6 +527,7 @@ async def load_demo(
         await reorganise(connection, today, club_ids)
         await set_targets(connection, today, end, new_clubs)
         sign_ins = await add_sign_ins(connection, books[0].club_id, today) if books else []
+        sign_ins += await add_auditor_sign_in(connection, today)
     for index in range(new_clubs):
         await load_new_club(pool, index, new_clubs, seed, end, today)
     async with pool.acquire() as connection, connection.transaction():

@@ -45,7 +45,8 @@ async def test_a_small_demo_is_deterministic_and_consistent(
     summary = await load_demo(app_pool, clubs_count=2, seed=7, end_date=END, workers=2)
     assert summary.clubs == 2 + 4  # and the four new clubs of the programme
     assert [line.split(":")[0] for line in summary.sign_ins] == [
-        "sign in as the treasurer", "sign in as the chair"]
+        "sign in as the treasurer", "sign in as the chair",
+        "sign in as the auditor of the province"]
     assert 80 + 4 * 20 <= summary.members <= 140 + 4 * 35
     assert summary.loans >= 10 and summary.entries >= 100
     connection = superuser_connection

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from html import unescape
 from typing import Any
@@ -17,7 +17,7 @@ import pytest
 from service.context import BUSINESS_TIMEZONE
 from service.pages.auditor_pages import figure_text
 from service.reports.service import PORTFOLIO_COLUMNS
-from tests.api.factories import XLSX_MEDIA_TYPE
+from tests.api.factories import XLSX_MEDIA_TYPE, post_area
 from tests.integration import test_witnesses as witnessing
 from tests.integration.test_witnesses import WITNESS_NAME, cosigned_checkpoint
 from tests.pages.auditor_world import (
@@ -34,7 +34,7 @@ from tests.pages.auditor_world import (
     build_auditor_world,
     statement_figures,
 )
-from tests.pages.world import TREASURER_PHONE, TREASURER_PIN, build_world, set_pin
+from tests.pages.world import TREASURER_PHONE, TREASURER_PIN, build_world, form_token, set_pin
 
 # A witness process and the service submitting to it (tests/integration/test_witnesses.py).
 witness = witnessing.witness
@@ -264,3 +264,26 @@ async def test_the_club_page_names_the_witness_who_cosigned(witnessed: Any) -> N
         assert f"Điểm kiểm tra đã ký (số bản ghi) {size}" in status
         area = await http.get("/auditor", params={"area": COMMUNE})
         assert f"nhân chứng: {WITNESS_NAME}" in text_of(area)
+
+
+async def test_the_demo_auditor_signs_in_with_the_printed_pin(
+    client: httpx.AsyncClient, client_for: Callable[[str | None], httpx.AsyncClient],
+    owner_connection: Any,
+) -> None:
+    from service.demo import names
+    from service.demo.loader import DEMO_AUDITOR, add_auditor_sign_in
+
+    code, name = names.PROVINCE
+    await post_area(client, code, "province", name=name)
+    async with owner_connection.transaction():
+        (line,) = await add_auditor_sign_in(owner_connection, datetime.now(UTC))
+    _, phone, pin = DEMO_AUDITOR
+    assert phone in line and pin in line
+    http = client_for(None)
+    page = await http.get("/sign-in")
+    signed_in = await http.post("/sign-in", data={"form_token": form_token(page.text),
+                                                  "phone": phone, "pin": pin})
+    assert signed_in.status_code == 303, signed_in.text
+    assert (await http.get("/")).headers["location"] == "/auditor"
+    area = await http.get("/auditor")
+    assert area.status_code == 200 and f"{name} ({code})" in area.text
