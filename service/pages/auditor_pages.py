@@ -64,7 +64,7 @@ PROGRAMME_FIGURES: Final = [
 PROGRAMME_AMOUNTS: Final = frozenset({"seed_total", "capital_total", "loans_outstanding"})
 # What one page shows at most (the files hold everything): a page stays small on a phone.
 ROWS_SHOWN_MAX: Final = 200
-LOGS_CHECKED_MAX: Final = 30  # clubs whose audit log the area page verifies
+LOGS_SHOWN_MAX: Final = 30  # clubs whose audit log the area page shows (and verifies)
 WAITING_SHOWN_MAX: Final = 100
 AREA_CHOICES_MAX: Final = 1000
 STATEMENT_LINES_SHOWN_MAX: Final = 500
@@ -184,10 +184,11 @@ def row_link(row: AreaRowRead, area: str | None, page: str, query: dict[str, Any
 
 @dataclass(frozen=True)
 class LogStatus:
-    """A club's audit log: verified record by record, and its signed checkpoint."""
+    """A club's audit log: its signed checkpoint with the witnesses' cosignatures, and,
+    when asked for, the verification of every record."""
 
     club: AreaRowRead | ClubRead
-    verified: bool
+    verified: bool | None  # None: not verified record by record on this page
     records: int
     root_hash: str
     problem: str | None
@@ -196,10 +197,10 @@ class LogStatus:
 
 
 async def log_status(request: Request, ctx: RequestContext, club: AreaRowRead | ClubRead,
-                     fund_id: uuid.UUID) -> LogStatus:
-    """What /audit/verify and /audit/checkpoint (checked as a saved one) answer."""
+                     fund_id: uuid.UUID, verify: bool) -> LogStatus:
+    """What /audit/checkpoint (checked as a saved one) and, with `verify`, /audit/verify
+    answer."""
     signer = get_signer_if_any(request)
-    checked = await audit.verify(ctx, request.app.state.pool, signer, fund_id)
     size: int | None = None
     witnesses: list[str] = []
     if signer is not None:
@@ -208,6 +209,9 @@ async def log_status(request: Request, ctx: RequestContext, club: AreaRowRead | 
         check = await audit.check_saved_checkpoint(ctx, signer, chosen, fund_id,
                                                    note.encode("utf-8"))
         size, witnesses = check.tree_size, check.cosigned_by
+    if not verify:
+        return LogStatus(club, None, 0, "", None, size, witnesses)
+    checked = await audit.verify(ctx, request.app.state.pool, signer, fund_id)
     if checked.ok:
         return LogStatus(club, True, checked.tree_size, checked.root_hash, None, size,
                          witnesses)
@@ -219,7 +223,9 @@ async def log_status(request: Request, ctx: RequestContext, club: AreaRowRead | 
 
 @router.get("/auditor")
 async def area_page(request: Request, ctx: Context, area: QueryText = None,
-                    as_of: QueryText = None) -> Response:
+                    as_of: QueryText = None, verify: QueryText = None) -> Response:
+    """The portfolio; each club's log by its checkpoint, and verified record by record
+    when asked (`verify=1`: it reads every record of every club shown)."""
     await auditor(request, ctx)
     language = page_language(request)
     code = area_asked(area, ctx)
@@ -232,10 +238,10 @@ async def area_page(request: Request, ctx: Context, area: QueryText = None,
     rows = shown_rows(report.items, code) if report else []
     clubs = [r for r in rows if r.club_id is not None]
     logs = []
-    if len(clubs) <= LOGS_CHECKED_MAX:
+    if len(clubs) <= LOGS_SHOWN_MAX:
         for row in clubs:
             club = await get_club(ctx, row.club_id)
-            logs.append(await log_status(request, ctx, row, club.fund_id))
+            logs.append(await log_status(request, ctx, row, club.fund_id, verify == "1"))
     day_text = service.day_text(day)
     form = {"area": code or "", "as_of": (as_of or day_text)[:QUERY_TEXT_LENGTH_MAX]}
     downloads = {kind: api_link("/v1/reports/portfolio", area=code, as_of=day.isoformat(),
@@ -243,7 +249,7 @@ async def area_page(request: Request, ctx: Context, area: QueryText = None,
     return render(
         request, "auditor_area.html", 422 if problems else 200, form=form,
         problems=problems, report=report, rows=rows, area=code, logs=logs,
-        logs_skipped=len(clubs) > LOGS_CHECKED_MAX, figures=PORTFOLIO_FIGURES,
+        logs_skipped=len(clubs) > LOGS_SHOWN_MAX, verified=verify == "1", figures=PORTFOLIO_FIGURES,
         figure=lambda key, value: figure_text(key, value, language, None),
         link=lambda row: row_link(row, code, "/auditor", {"as_of": day_text},
                                   {"as_of": day_text}),
@@ -291,7 +297,7 @@ async def club_page(request: Request, ctx: Context, club_id: uuid.UUID,
         request, "auditor_club.html", 422 if problems else 200, club=None, the_club=club,
         form={"as_of": (as_of or day_text)[:QUERY_TEXT_LENGTH_MAX]}, problems=problems,
         report=report, downloads=downloads, statement_query=statement_query,
-        log=await log_status(request, ctx, club, club.fund_id),
+        log=await log_status(request, ctx, club, club.fund_id, verify=True),
         area_link=f"/auditor?{urlencode({'area': club.area_code, 'as_of': day_text})}",
     )
 

@@ -79,9 +79,12 @@ def test_an_auditor_from_sign_in_to_the_statement_file(
     assert "31.500.000 ₫" in club_row.inner_text()
     assert page.locator("table.report tr", has_text="CLB LTH thôn Phú Lộc").count() == 1
     assert page.locator(".logs li").count() == 2
-    assert "Khớp:" in page.locator(".logs").inner_text()
+    assert "điểm kiểm tra đã ký: 4 bản ghi" in page.locator(".logs").inner_text()
     thu.check("auditor-portfolio-commune")
     check_fit_for_older_eyes(thu)
+    follow(thu, page.get_by_role("button", name="Kiểm tra từng bản ghi của các nhật ký"))
+    assert page.locator(".logs").inner_text().count("Khớp:") == 2
+    thu.check("auditor-logs-verified")
 
     # The club: its trial balance as of that date, and its log's status.
     follow(thu, page.locator("table.report").get_by_role("link", name="CLB LTH xã Tịnh Hà"))

@@ -113,10 +113,16 @@ async def test_the_commune_has_a_row_per_club_with_its_log(thu: httpx.AsyncClien
     assert cells[PORTFOLIO_COLUMNS.index("capital_district_budget") - 3] == "30.000.000 ₫"
     assert cells[PORTFOLIO_COLUMNS.index("cash") - 3] == "31.500.000 ₫"
     assert f'href="/auditor/clubs/{world.club_id}?as_of=31%2F10%2F2026"' in page.text
-    # Each club's log is verified, with its checkpoint; no witness is configured here.
+    # Each club's log by its signed checkpoint (no witness is configured here), and
+    # verified record by record when she asks.
     logs = page.text[page.text.index('class="list logs"'):]
-    assert logs.count("Khớp:") == 2 and "điểm kiểm tra đã ký" in logs
-    assert "chưa có nhân chứng ký" in logs
+    assert logs.count("chưa kiểm tra từng bản ghi") == 2 and "Khớp:" not in logs
+    assert "điểm kiểm tra đã ký: 4 bản ghi" in logs and "chưa có nhân chứng ký" in logs
+    verified = await thu.get("/auditor", params={"area": COMMUNE, "as_of": "31/10/2026",
+                                                  "verify": "1"})
+    logs = verified.text[verified.text.index('class="list logs"'):]
+    assert logs.count("Khớp:") == 2 and "Khớp: 4 bản ghi" in logs
+    assert "Kiểm tra từng bản ghi của các nhật ký" not in verified.text
     # The download links are the API's report routes, read with the session cookie.
     link = re.search(r'href="(/v1/reports/portfolio\?[^"]+format=xlsx)"', page.text)
     assert link is not None
