@@ -25,6 +25,7 @@ from fastapi.responses import Response
 from ledger.errors import LedgerError
 from ledger.programme import YEAR_MAX, YEAR_MIN
 from service.areas.schemas import AREA_CODE_PATTERN
+from service.areas.service import visible_codes
 from service.audit import service as audit
 from service.audit.endpoints import get_signer_if_any, get_witnesses
 from service.auth.rules import ADMIN, AUDITOR
@@ -269,8 +270,9 @@ async def area_choices(ctx: RequestContext, day: date) -> list[AreaChoice]:
     """The areas she may pick: her own and every area under it as on `day` (the area
     tree the reports walk, as far as her scope reaches)."""
     placement = await place_clubs(ctx, scope_area(ctx), day)
-    return [AreaChoice(t["code"], t["name"], t["depth"])
-            for t in placement.tree][:AREA_CHOICES_MAX]
+    visible = await visible_codes(ctx)
+    return [AreaChoice(t["code"], t["name"], t["depth"]) for t in placement.tree
+            if visible is None or t["code"] in visible][:AREA_CHOICES_MAX]
 
 
 # ------------------------------------------------------------------ a club

@@ -17,7 +17,7 @@ import pytest
 from service.context import BUSINESS_TIMEZONE
 from service.pages.auditor_pages import figure_text
 from service.reports.service import PORTFOLIO_COLUMNS
-from tests.api.factories import XLSX_MEDIA_TYPE, post_area
+from tests.api.factories import XLSX_MEDIA_TYPE, create_person, post_area
 from tests.integration import test_witnesses as witnessing
 from tests.integration.test_witnesses import WITNESS_NAME, cosigned_checkpoint
 from tests.pages.auditor_world import (
@@ -293,3 +293,22 @@ async def test_the_demo_auditor_signs_in_with_the_printed_pin(
     assert (await http.get("/")).headers["location"] == "/auditor"
     area = await http.get("/auditor")
     assert area.status_code == 200 and f"{name} ({code})" in area.text
+
+
+async def test_a_club_auditor_sees_her_club_and_the_areas_above_it_only(
+    client: httpx.AsyncClient, world: AuditorWorld,
+    client_for: Callable[[str | None], httpx.AsyncClient],
+) -> None:
+    person = await create_person(client, "auditor", f"club:{world.club_id}",
+                                 name="Lý Thị Hằng", phone="0912000104")
+    http = client_for(None)
+    answered = await set_pin(http, client, person["id"], "0912000104", "5319")
+    assert answered.status_code == 303, answered.text
+    page = await http.get("/auditor")
+    assert page.status_code == 200, page.text
+    options = re.findall(r'<option value="([^"]+)"', page.text)
+    assert options == [PROVINCE, f"{PROVINCE}1", COMMUNE]
+    commune = await http.get("/auditor", params={"area": COMMUNE})
+    assert "CLB LTH xã Tịnh Hà" in commune.text and "CLB LTH thôn Phú Lộc" not in commune.text
+    assert (await http.get(f"/auditor/clubs/{world.waiting_club_id}")).status_code == 404
+    assert (await http.get("/auditor", params={"area": "52"})).status_code == 404
