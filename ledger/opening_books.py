@@ -38,7 +38,7 @@ from ledger.entries import POSTINGS_COUNT_MAX, Posting
 from ledger.errors import LedgerError, UnbalancedEntry
 from ledger.input_limits import FORBIDDEN_CHARACTERS
 from ledger.loan_lifecycle import paid_off_on
-from ledger.loan_terms import LoanTermsOutOfBounds, check_term_bounds
+from ledger.loan_terms import LoanTermsOutOfBounds, TermRule, check_term_bounds
 from ledger.loans import (
     Allocation,
     Frequency,
@@ -524,6 +524,20 @@ class _LoanRow:
     purpose: str | None
 
 
+# The bounds' wording in Vietnamese, filled from the error's values.
+TERM_RULES_VI: Final = {
+    TermRule.ANNUAL_RATE_MAX:
+        "lãi suất năm {annual_rate_percent} % (lãi suất mỗi kỳ × {periods_per_year} kỳ một"
+        " năm) vượt {limit_percent} % (Bộ luật Dân sự điều 468)",
+    TermRule.PENALTY_RATE_MAX:
+        "lãi phạt {penalty_percent} % một năm vượt 150 % lãi suất năm"
+        " {annual_rate_percent} %, tức {limit_percent} % (Bộ luật Dân sự điều 466)",
+    TermRule.PRINCIPAL_MIN:
+        "số tiền vay {principal} nhỏ hơn một đơn vị làm tròn ({rounding_unit}) mỗi kỳ"
+        " ({installments} kỳ): ít nhất {principal_min}",
+    TermRule.ROUNDING_UNIT_MAX:
+        "đơn vị làm tròn {rounding_unit} lớn hơn kỳ trả {installment} ({installment_total})",
+}
 TERM_COLUMNS: Final = {
     "rate_per_period": RATE_PERCENT, "penalty_rate_per_day": PENALTY_PERCENT,
     "principal": PRINCIPAL, "rounding_unit": ROUNDING_UNIT, "installments": INSTALLMENTS,
@@ -590,7 +604,7 @@ def _loans(rows: SheetRows, today: date, cut_over: date | None, member_codes: se
             check_term_bounds(terms)
         except LoanTermsOutOfBounds as error:
             read.problem(TERM_COLUMNS.get(error.field), error.detail,
-                         error.detail_vi or error.detail)
+                         TERM_RULES_VI[error.rule].format(**error.values))
             continue
         except LedgerError as error:
             read.problem(FIRST_DUE_DATE if "due" in error.detail else None, error.detail,

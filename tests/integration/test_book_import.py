@@ -194,7 +194,8 @@ async def test_bad_rows_write_nothing_and_each_is_named(
     errors = capsys.readouterr().err
     assert "trang KhoanVay, dòng 2, cột “Lãi suất mỗi kỳ (%)”" in errors
     assert "sheet KhoanVay, row 2, column “Lãi suất mỗi kỳ (%)” (rate per period (%))" in errors
-    assert "Civil Code art. 468" in errors
+    assert "vượt 20 % (Bộ luật Dân sự điều 468)" in errors
+    assert "is above 20 % (Civil Code art. 468)" in errors
     assert await written(owner_connection, fund) == before
 
 
