@@ -230,3 +230,25 @@ async def test_a_fund_that_holds_books_is_refused(
     await import_files(database.app_url, uuid.UUID(other["fund_id"]), [SAMPLE_XLSX], "cli")
     assert run_cli(database, monkeypatch, "--fund", other["fund_id"], str(SAMPLE_XLSX)) == 1
     assert "chỉ nhập sổ vào quỹ câu lạc bộ còn trống" in capsys.readouterr().err
+
+
+async def test_the_benchmark_imports_its_generated_books(client, database, tmp_path) -> None:
+    """bench/import_books.py on a few loans (its timing is not asserted: speed is measured
+    by running the bench)."""
+    from bench.import_books import CUT_OVER, timed_import
+
+    summary, seconds, repayments = await timed_import(database.app_url, tmp_path / "books", 4)
+    verify = (await client.get(f"/v1/funds/{summary.fund_id}/audit/verify")).json()
+    assert verify["ok"] is True, verify
+    rows = sample_rows_of(tmp_path / "books" / "TraNo.csv")
+    after = [row for row in rows if row[1].split("/")[::-1] >= CUT_OVER.strftime(
+        "%Y/%m/%d").split("/")]
+    assert summary.loans_count == 4
+    assert repayments == len(rows)
+    assert summary.entries_count == len(after) + 1  # and one opening entry
+    assert seconds > 0
+
+
+def sample_rows_of(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8") as file:
+        return list(csv.reader(file))[1:]
