@@ -373,18 +373,30 @@ def cmd_import(args: argparse.Namespace) -> int:
     from service import migrate
     from service.bookimport.reading import UnreadableBooks
     from service.bookimport.service import NotAClubFund, import_files
+    from service.errors import ClubfundError
 
+    try:
+        fund_id = uuid.UUID(args.fund)
+    except ValueError:
+        print(f"--fund {args.fund!r} không phải mã quỹ / is not a fund id", file=sys.stderr)
+        return 1
     owner_url, app_url = database_urls(get_settings())
     migrate.upgrade(owner_url)
     try:
-        summary = asyncio.run(import_files(app_url, uuid.UUID(args.fund), args.files, CLI_ACTOR))
+        summary = asyncio.run(import_files(app_url, fund_id, args.files, CLI_ACTOR))
     except BooksRefused as error:
         print(f"{error.detail_vi} / {error.detail}", file=sys.stderr)
         for problem in error.problems:
             print(problem.line(), file=sys.stderr)
         return 1
-    except (LedgerError, UnreadableBooks, NotAClubFund) as error:
-        print(getattr(error, "detail_vi", None) or "", str(error), file=sys.stderr)
+    except LedgerError as error:
+        print(f"{error.detail_vi or ''} / {error.detail}", file=sys.stderr)
+        return 1
+    except ClubfundError as error:
+        print(f"{error.detail_in('vi')} / {error.detail_in('en')}", file=sys.stderr)
+        return 1
+    except (UnreadableBooks, NotAClubFund) as error:
+        print(str(error), file=sys.stderr)
         return 1
     print("\n".join(summary.lines()))
     return 0
