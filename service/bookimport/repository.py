@@ -38,6 +38,8 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 }
 # Columns of type jsonb: their rows hold JSON text (COPY's binary format has no JSON codec).
 JSON_COLUMNS: Final = frozenset({"metadata", "data"})
+# Rows moved per INSERT: the statement triggers' transition tables stay small.
+ROWS_PER_STATEMENT: Final = 5_000
 # The order tables are written in (each one's references first).
 TABLE_ORDER: Final = ("members", "accounts", "loans", "entries", "postings",
                       "loan_installments", "loan_events", "audit_records", "audit_nodes")
@@ -82,22 +84,26 @@ async def write_rows(connection: asyncpg.Connection, rows: Mapping[str, Sequence
     """COPY each table's rows into a temporary table of the same shape, then move them
     into the table with one INSERT (where its policies and triggers apply)."""
     for table in TABLE_ORDER:
-        records = rows.get(table)
-        if not records:
-            continue
-        columns = COLUMNS[table]
-        staging = f"import_{table}"
-        listed = ", ".join(f'"{c}"' for c in columns)
-        as_text = ", ".join(f'"{c}"::text AS "{c}"' if c in JSON_COLUMNS else f'"{c}"'
-                            for c in columns)
-        as_stored = ", ".join(f'"{c}"::jsonb' if c in JSON_COLUMNS else f'"{c}"'
-                              for c in columns)
-        await connection.execute(
-            f"CREATE TEMPORARY TABLE {staging} AS SELECT {as_text} FROM {table} WITH NO DATA")
-        await connection.copy_records_to_table(staging, records=records, columns=columns)
-        await connection.execute(
-            f"INSERT INTO {table} ({listed}) SELECT {as_stored} FROM {staging};"
-            f" DROP TABLE {staging}")
+        records = rows.get(table) or ()
+        for start in range(0, len(records), ROWS_PER_STATEMENT):
+            await write_table(connection, table, records[start:start + ROWS_PER_STATEMENT])
+
+
+async def write_table(connection: asyncpg.Connection, table: str, records: Sequence[Any]
+                      ) -> None:
+    """One batch of a table's rows: COPY into a temporary table, one INSERT from it."""
+    columns = COLUMNS[table]
+    staging = f"import_{table}"
+    listed = ", ".join(f'"{c}"' for c in columns)
+    as_text = ", ".join(f'"{c}"::text AS "{c}"' if c in JSON_COLUMNS else f'"{c}"'
+                        for c in columns)
+    as_stored = ", ".join(f'"{c}"::jsonb' if c in JSON_COLUMNS else f'"{c}"' for c in columns)
+    await connection.execute(
+        f"CREATE TEMPORARY TABLE {staging} AS SELECT {as_text} FROM {table} WITH NO DATA")
+    await connection.copy_records_to_table(staging, records=records, columns=columns)
+    await connection.execute(
+        f"INSERT INTO {table} ({listed}) SELECT {as_stored} FROM {staging};"
+        f" DROP TABLE {staging}")
 
 
 async def finish(
