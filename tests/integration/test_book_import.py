@@ -14,7 +14,7 @@ import pytest
 
 from ledger.opening_books import BooksRefused, FundNotEmpty
 from service import cli
-from service.bookimport.service import import_files
+from service.bookimport.service import NotAClubFund, import_files
 from tests.api.factories import post_club, post_commune, post_member
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "docs" / "templates"
@@ -224,6 +224,11 @@ async def test_a_fund_that_holds_books_is_refused(
         await import_files(database.app_url, uuid.UUID(club["fund_id"]),
                            sorted(SAMPLE_CSV.glob("*.csv")), "cli")
     assert await written(owner_connection, club["fund_id"]) == before
+
+    bare = await client.post("/v1/funds", json={"name": "Sổ trống", "currency": "VND"})
+    with pytest.raises(NotAClubFund):
+        await import_files(database.app_url, uuid.UUID(bare.json()["id"]), [SAMPLE_XLSX],
+                           "cli")
 
     # After one import, a second is refused too.
     other = await empty_club(client, "52")
