@@ -363,6 +363,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     workers=args.workers)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Bring a club's books into its empty fund from the template's files (docs/import.md)."""
+    import asyncio
+    import uuid
+
+    from ledger.errors import LedgerError
+    from ledger.opening_books import BooksRefused
+    from service import migrate
+    from service.bookimport.reading import UnreadableBooks
+    from service.bookimport.service import NotAClubFund, import_files
+    from service.errors import ClubfundError
+
+    try:
+        fund_id = uuid.UUID(args.fund)
+    except ValueError:
+        print(f"--fund {args.fund!r} không phải mã quỹ / is not a fund id", file=sys.stderr)
+        return 1
+    owner_url, app_url = database_urls(get_settings())
+    migrate.upgrade(owner_url)
+    try:
+        summary = asyncio.run(import_files(app_url, fund_id, args.files, CLI_ACTOR))
+    except BooksRefused as error:
+        print(f"{error.detail_vi} / {error.detail}", file=sys.stderr)
+        for problem in error.problems:
+            print(problem.line(), file=sys.stderr)
+        return 1
+    except LedgerError as error:
+        print(f"{error.detail_vi or ''} / {error.detail}", file=sys.stderr)
+        return 1
+    except ClubfundError as error:
+        print(f"{error.detail_in('vi')} / {error.detail_in('en')}", file=sys.stderr)
+        return 1
+    except (UnreadableBooks, NotAClubFund) as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="clubfund", description=__doc__)
@@ -426,6 +465,12 @@ def main(argv: list[str] | None = None) -> int:
     from service.witness.commands import add_witness_commands
 
     add_witness_commands(commands)
+    books = commands.add_parser(
+        "import", help="bring a club's existing books into its empty fund (docs/import.md)")
+    books.add_argument("--fund", required=True, help="the id of the club's (empty) fund")
+    books.add_argument("files", nargs="+", type=Path, help="the template's .xlsx or .csv files")
+    books.set_defaults(run=cmd_import)
+
     demo = commands.add_parser("demo", help="load the demo province into an empty database")
     demo.add_argument("--clubs", type=int, default=30)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)

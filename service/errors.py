@@ -951,3 +951,8 @@ CONSTRAINT_ERRORS.update({
     "uq_people_phone": DuplicatePhone,
     "fk_people_scope_club_id_member_id_members": UnknownMember,
 })
+# The books import (`clubfund import`, a command: no HTTP status).
+LEDGER_TITLES.update({
+    "books_refused": Text("The books were not imported", "Chưa nhập được sổ sách"),
+    "fund_not_empty": Text("The fund already holds books", "Quỹ đã có sổ sách"),
+})
