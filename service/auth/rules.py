@@ -181,6 +181,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/loans/{loan_id}/disbursement"): PAGE,
     ("GET", "/loans/{loan_id}/repayment"): PAGE,
     ("POST", "/loans/{loan_id}/repayment"): PAGE,
+    # the meeting page without signal (service/pages/meeting_pages.py)
+    ("GET", "/clubs/{club_id}/meeting"): PAGE,
+    ("POST", "/clubs/{club_id}/meeting/batch"): PAGE,
+    ("GET", "/pages/meeting.js"): PUBLIC,
+    ("GET", "/meeting-worker.js"): PUBLIC,
 }
 
 
