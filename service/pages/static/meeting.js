@@ -215,6 +215,31 @@
       }) }),
     });
   }
+  /* The page kept offline may hold the form token of a session since renewed: take the
+     current one from the page fetched afresh, once. */
+  function freshFormToken() {
+    return fetch(location.pathname, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok || response.redirected) { return false; }
+        return response.text().then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html")
+            .querySelector("input[name=csrf_token]");
+          if (!fresh || fresh.value === formToken()) { return false; }
+          document.querySelectorAll("input[name=csrf_token]").forEach(function (field) {
+            field.value = fresh.value;
+          });
+          return true;
+        });
+      }).catch(function () { return false; });
+  }
+  function postWithToken(items) {
+    return post(items).then(function (response) {
+      if (response.status !== 403) { return response; }
+      return freshFormToken().then(function (renewed) {
+        return renewed ? post(items) : response;
+      });
+    });
+  }
   function reasonOf(problem) {
     if (!problem) { return ""; }
     return problem.detail || problem.title || "";
@@ -222,6 +247,7 @@
   function send(quiet) {
     if (sending) { return Promise.resolve(); }
     var outcome = byId("outcome");
+    var more = false;  // a full send was answered: the rest of the queue goes next
     return allRecords().then(function (records) {
       var waiting = records.filter(function (r) { return r.state === "waiting"; })
         .slice(0, SEND_COUNT_MAX);
@@ -235,9 +261,11 @@
       }
       sending = true;
       outcome.textContent = words.sending;
-      return post(waiting).then(function (response) {
+      return postWithToken(waiting).then(function (response) {
         return response.json().catch(function () { return null; }).then(function (body) {
-          return answered(waiting, response.status, body);
+          return answered(waiting, response.status, body).then(function (done) {
+            more = done && waiting.length === SEND_COUNT_MAX;
+          });
         });
       }, function () {
         outcome.textContent = say(words.not_sent, { reason: words.no_connection });
@@ -247,14 +275,17 @@
     }).then(function () {
       sending = false;
       return show();
-    });
+    }).then(function () { return more ? send(true) : null; });
   }
   function answered(waiting, status, body) {
     var outcome = byId("outcome");
-    if (status === 401) { outcome.textContent = words.sign_in_again; return null; }
+    if (status === 401) {
+      outcome.textContent = words.sign_in_again;
+      return Promise.resolve(false);
+    }
     if (status !== 200 || !body || !body.items) {
       outcome.textContent = say(words.not_sent, { reason: reasonOf(body) || status });
-      return null;
+      return Promise.resolve(false);
     }
     var byKey = {};
     waiting.forEach(function (r) { byKey[r.key] = r; });
@@ -272,6 +303,7 @@
       outcome.textContent = refused.length ?
         say(words.sent_refused, { sent: done.length, refused: refused.length }) :
         say(words.sent, { sent: done.length });
+      return true;
     });
   }
 
