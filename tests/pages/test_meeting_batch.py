@@ -12,8 +12,14 @@ import httpx
 import pytest
 
 from service.errors import PROBLEM_MEDIA_TYPE
-from tests.pages.test_sign_in import sign_in
-from tests.pages.world import TREASURER_PHONE, TREASURER_PIN, PagesWorld, build_world, set_pin
+from tests.pages.world import (
+    TREASURER_PHONE,
+    TREASURER_PIN,
+    PagesWorld,
+    build_world,
+    form_token,
+    set_pin,
+)
 
 
 @pytest.fixture
@@ -30,8 +36,7 @@ async def signed_in_treasurer(client: httpx.AsyncClient, world: PagesWorld,
     assert signed.status_code == 303, signed.text
     page = await http.get(f"/clubs/{world.club_id}/meeting")
     assert page.status_code == 200, page.text
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    return http, token
+    return http, form_token(page.text)
 
 
 def contribution(amount: int, member_id: str, day: str = "2026-11-05") -> dict[str, Any]:
