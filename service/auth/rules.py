@@ -185,6 +185,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/auditor/clubs/{club_id}"): PAGE,
     ("GET", "/auditor/clubs/{club_id}/accounts/{account_id}"): PAGE,
     ("GET", "/auditor/programme"): PAGE,
+    # the meeting page without signal (service/pages/meeting_pages.py)
+    ("GET", "/clubs/{club_id}/meeting"): PAGE,
+    ("POST", "/clubs/{club_id}/meeting/batch"): PAGE,
+    ("GET", "/pages/meeting.js"): PUBLIC,
+    ("GET", "/meeting-worker.js"): PUBLIC,
 }
 
 

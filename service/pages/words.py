@@ -187,6 +187,68 @@ WORDS: dict[str, tuple[str, str]] = {
     "audit_nobody_waits": ("Không có câu lạc bộ nào đang chờ vốn ban đầu.",
                            "No club is waiting for seed money."),
     "audit_programme_table": ("Kết quả theo địa bàn", "By area"),
+    # ---- the meeting page that works without signal (service/pages/meeting_pages.py)
+    "meeting_title": ("Họp CLB (dùng được khi không có mạng)",
+                      "Club meeting (works without signal)"),
+    "meeting_open": ("Họp CLB (không cần mạng)", "Club meeting (no signal needed)"),
+    "meeting_synced_at": ("Số liệu lúc {at}", "Figures as of {at}"),
+    "meeting_record": ("Ghi khoản thu", "Record money received"),
+    "meeting_what": ("Thu gì, của ai", "What, from whom"),
+    "meeting_repay_option": ("Trả nợ khoản vay {number} – {name}",
+                             "Repayment of loan {number} – {name}"),
+    "meeting_contribute_option": ("Góp vốn – {name}", "Contribution – {name}"),
+    "meeting_keep": ("Ghi vào máy", "Keep on this phone"),
+    "meeting_queue": ("Chờ gửi", "Waiting to send"),
+    "meeting_send_now": ("Gửi ngay", "Send now"),
+    "meeting_refresh": ("Cập nhật số liệu", "Refresh the figures"),
+    "meeting_members": ("Thành viên và khoản vay", "Members and their loans"),
+    "meeting_due_note": ("Số tiền cần trả tính đến lúc {at}; các khoản ghi sau lúc đó chưa"
+                         " được trừ.",
+                         "Amounts due as of {at}; what was recorded since is not taken off."),
+    "meeting_due": ("cần trả {amount}", "due {amount}"),
+    "meeting_no_loan": ("Không có khoản vay.", "No loan."),
+    # the page's script fills in {…} itself
+    "meeting_js_needs_script": ("Trang này cần bật JavaScript để ghi khi không có mạng.",
+                                "This page needs JavaScript to record without signal."),
+    "meeting_js_online": ("Đang có mạng.", "Online."),
+    "meeting_js_offline": ("Không có mạng. Các khoản ghi được giữ trên máy này và sẽ tự gửi"
+                           " khi có mạng.",
+                           "No signal. What you record is kept on this phone and sent when"
+                           " the signal returns."),
+    "meeting_js_waiting": ("Chờ gửi", "Waiting to send"),
+    "meeting_js_refused": ("Bị từ chối", "Refused"),
+    "meeting_js_sending": ("Đang gửi…", "Sending…"),
+    "meeting_js_sent": ("Đã gửi {sent} khoản.", "{sent} sent."),
+    "meeting_js_sent_refused": ("Đã gửi {sent} khoản; {refused} khoản bị từ chối, xem bên"
+                                " dưới để sửa hoặc bỏ.",
+                                "{sent} sent; {refused} refused: see below to fix or drop"
+                                " them."),
+    "meeting_js_not_sent": ("Chưa gửi được ({reason}). Các khoản vẫn được giữ trên máy.",
+                            "Not sent ({reason}). Everything is still kept on this phone."),
+    "meeting_js_no_connection": ("không có mạng", "no connection"),
+    "meeting_js_sign_in_again": ("Phiên đăng nhập đã hết. Hãy đăng nhập lại rồi mở lại trang"
+                                 " này; các khoản vẫn được giữ trên máy.",
+                                 "Your session has ended. Sign in again and reopen this"
+                                 " page; everything is still kept on this phone."),
+    "meeting_js_nothing": ("Không có khoản nào chờ gửi.", "Nothing waits to be sent."),
+    "meeting_js_repayment": ("Trả nợ", "Repayment"),
+    "meeting_js_contribution": ("Góp vốn", "Contribution"),
+    "meeting_js_fix": ("Sửa", "Fix"),
+    "meeting_js_drop": ("Bỏ", "Drop"),
+    "meeting_js_confirm_drop": ("Bỏ khoản này? Nó sẽ không được ghi vào sổ.",
+                                "Drop this record? It will not be entered in the books."),
+    "meeting_js_amount_wrong": ("Hãy ghi số tiền bằng chữ số, lớn hơn 0, ví dụ 500.000.",
+                                "Write the amount in figures, above 0, e.g. 500.000."),
+    "meeting_js_date_wrong": ("Hãy ghi ngày theo ngày/tháng/năm, ví dụ 05/03/2026.",
+                              "Write the date as day/month/year, e.g. 05/03/2026."),
+    "meeting_js_kept": ("Đã ghi vào máy: {what}.", "Kept on this phone: {what}."),
+    "meeting_js_queue_full": ("Đã có quá nhiều khoản chờ gửi; hãy gửi trước khi ghi thêm.",
+                              "Too many records wait; send them before recording more."),
+    "meeting_js_storage_failed": ("Máy không lưu được khoản này ({reason}).",
+                                  "The phone could not keep this record ({reason})."),
+    "meeting_js_fixing": ("Đang sửa một khoản bị từ chối: bấm “Ghi vào máy” để thay khoản đó.",
+                          "Fixing a refused record: “Keep on this phone” replaces it."),
+    "meeting_js_contribution_description": ("Góp vốn: {name}", "Contribution: {name}"),
 }
 
 # A refused rule, explained in plain words (by the problem's stable code).

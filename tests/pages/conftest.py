@@ -79,6 +79,19 @@ class BrowserSession:
         return record
 
 
+def measured_session(page: Any, base: str, records: list[PageRecord]) -> BrowserSession:
+    """A session on `page` that adds up the bytes of each request it finishes."""
+    session = BrowserSession(base=base, page=page, records=records)
+
+    def finished(request: Any) -> None:
+        sizes = request.sizes()
+        session.sizes.append(sizes["responseBodySize"] + sizes["responseHeadersSize"]
+                             + sizes["requestHeadersSize"] + sizes["requestBodySize"])
+
+    page.on("requestfinished", finished)
+    return session
+
+
 @pytest.fixture
 def browser(pages_server: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -102,15 +115,8 @@ def phone(browser: Any, pages_server: str) -> Iterator[Any]:
                                       device_scale_factor=1, locale="vi-VN")
         contexts.append(context)
         page = context.new_page()
-        session = BrowserSession(base=pages_server, page=page, records=records)
+        session = measured_session(page, pages_server, records)
         page.on("request", lambda request: session.requested_urls.append(request.url))
-
-        def finished(request: Any) -> None:
-            sizes = request.sizes()
-            session.sizes.append(sizes["responseBodySize"] + sizes["responseHeadersSize"]
-                                 + sizes["requestHeadersSize"] + sizes["requestBodySize"])
-
-        page.on("requestfinished", finished)
         return session
 
     yield make

@@ -1,0 +1,127 @@
+"""The meeting page's send (`POST /clubs/{club_id}/meeting/batch`) and what the page and
+its worker are served with, without a browser: only the signed-in officer of the club
+with her session's form token writes, through the batches service, each record once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from service.errors import PROBLEM_MEDIA_TYPE
+from tests.pages.world import (
+    TREASURER_PHONE,
+    TREASURER_PIN,
+    PagesWorld,
+    build_world,
+    form_token,
+    set_pin,
+)
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient) -> PagesWorld:
+    return await build_world(client)
+
+
+async def signed_in_treasurer(client: httpx.AsyncClient, world: PagesWorld,
+                              client_for: Callable[[str | None], httpx.AsyncClient],
+                              ) -> tuple[httpx.AsyncClient, str]:
+    """A cookie-keeping client signed in as the treasurer, and her session's form token."""
+    http = client_for(None)
+    signed = await set_pin(http, client, world.treasurer_id, TREASURER_PHONE, TREASURER_PIN)
+    assert signed.status_code == 303, signed.text
+    page = await http.get(f"/clubs/{world.club_id}/meeting")
+    assert page.status_code == 200, page.text
+    return http, form_token(page.text)
+
+
+def contribution(amount: int, member_id: str, day: str = "2026-11-05") -> dict[str, Any]:
+    return {"key": f"meeting-{uuid.uuid4()}", "op": "contribution", "loan_id": None,
+            "body": {"amount": amount, "effective_date": day, "source": "members",
+                     "member_id": member_id, "payment_method": "cash"}}
+
+
+async def entries_count(client: httpx.AsyncClient, world: PagesWorld) -> int:
+    response = await client.get(f"/v1/funds/{world.fund_id}/entries", params={"limit": 500})
+    assert response.status_code == 200, response.text
+    return len(response.json()["items"])
+
+
+async def test_only_the_signed_in_officer_with_her_form_token_sends(
+    anonymous: httpx.AsyncClient, client: httpx.AsyncClient, world: PagesWorld,
+    client_for: Callable[[str | None], httpx.AsyncClient],
+) -> None:
+    items = [contribution(50_000, world.member_id)]
+    body = {"batch_key": f"meeting-{uuid.uuid4()}", "items": items}
+    path = f"/clubs/{world.club_id}/meeting/batch"
+    before = await entries_count(client, world)
+
+    refused = await anonymous.post(path, json=body)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert (await anonymous.get(f"/clubs/{world.club_id}/meeting")).status_code == 303
+
+    http, token = await signed_in_treasurer(client, world, client_for)
+    no_token = await http.post(path, json=body)
+    assert no_token.status_code == 403 and no_token.json()["code"] == "form_token_missing"
+    wrong_token = await http.post(path, json=body, headers={"X-CSRF-Token": "x" * 43})
+    assert wrong_token.status_code == 403
+    other_club = await http.post(f"/clubs/{world.other_club_id}/meeting/batch", json=body,
+                                 headers={"X-CSRF-Token": token})
+    assert other_club.status_code == 404
+    not_recorded_here = {**body, "items": [{**items[0], "op": "expense"}]}
+    expense = await http.post(path, json=not_recorded_here, headers={"X-CSRF-Token": token})
+    assert expense.status_code == 422 and expense.json()["code"] == "validation_error"
+    assert await entries_count(client, world) == before
+
+
+async def test_a_queue_sent_twice_is_written_once_and_refusals_come_in_vietnamese(
+    client: httpx.AsyncClient, world: PagesWorld,
+    client_for: Callable[[str | None], httpx.AsyncClient],
+) -> None:
+    http, token = await signed_in_treasurer(client, world, client_for)
+    path = f"/clubs/{world.club_id}/meeting/batch"
+    items = [contribution(50_000, world.member_id), contribution(60_000, world.member_id),
+             contribution(70_000, world.member_id, day="2999-01-01")]
+    before = await entries_count(client, world)
+
+    first = await http.post(path, headers={"X-CSRF-Token": token},
+                            json={"batch_key": f"meeting-{uuid.uuid4()}", "items": items})
+    assert first.status_code == 200, first.text
+    answers = first.json()["items"]
+    assert [a["status"] for a in answers] == [201, 201, 422]
+    assert answers[2]["problem"]["code"] == "future_date"
+    assert answers[2]["problem"]["title"] == "Ngày ở trong tương lai"  # the page's language
+    assert await entries_count(client, world) == before + 2
+
+    again = await http.post(path, headers={"X-CSRF-Token": token},
+                            json={"batch_key": f"meeting-{uuid.uuid4()}", "items": items})
+    assert again.status_code == 200, again.text
+    assert [a.get("result") for a in again.json()["items"][:2]] == [
+        a["result"] for a in answers[:2]]
+    assert await entries_count(client, world) == before + 2
+
+
+async def test_the_meeting_page_alone_may_run_its_scripts(
+    anonymous: httpx.AsyncClient, client: httpx.AsyncClient, world: PagesWorld,
+    client_for: Callable[[str | None], httpx.AsyncClient],
+) -> None:
+    worker = await anonymous.get("/meeting-worker.js")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["content-security-policy"] == "default-src 'none'; connect-src 'self'"
+    script = await anonymous.get("/pages/meeting.js")
+    assert script.status_code == 200 and b"indexedDB" in script.content
+    http, _ = await signed_in_treasurer(client, world, client_for)
+    meeting = await http.get(f"/clubs/{world.club_id}/meeting")
+    policy = meeting.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "worker-src 'self';" in policy
+    assert "unsafe" not in policy and "default-src 'none'" in policy
+    assert "Số liệu lúc " in meeting.text
+    club_page = await http.get(f"/clubs/{world.club_id}")
+    assert "script-src" not in club_page.headers["content-security-policy"]
+    assert f'href="/clubs/{world.club_id}/meeting"' in club_page.text
