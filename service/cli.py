@@ -426,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     from service.witness.commands import add_witness_commands
 
     add_witness_commands(commands)
+    from service.archive.commands import add_archive_commands
+
+    add_archive_commands(commands)
     demo = commands.add_parser("demo", help="load the demo province into an empty database")
     demo.add_argument("--clubs", type=int, default=30)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
