@@ -55,17 +55,20 @@ async def test_every_table_is_fund_scoped_or_a_named_reference_table(owner_conne
     assert len(tables) - len(unscoped) >= 19
 
 
+def column_names(numbers: str, table: str) -> str:
+    """SQL: the names of the columns numbered `numbers` (an int2 array) of `table` (oid)."""
+    return (f"(SELECT array_agg(a.attname::text ORDER BY k.n)"
+            f"   FROM unnest({numbers}) WITH ORDINALITY AS k(attnum, n)"
+            f"   JOIN pg_attribute a ON a.attrelid = {table} AND a.attnum = k.attnum)")
+
+
 async def keys_not_led_by_the_fund(connection: asyncpg.Connection) -> list[str]:
     """Unique keys of fund-scoped tables whose first column is not the fund column, and
     fund-scoped tables with no primary key."""
     tables = await catalog_tables(connection)
-    keys = await connection.fetch("""
+    keys = await connection.fetch(f"""
         SELECT t.relname::text AS table_name, i.relname::text AS index_name,
-               x.indisprimary AS is_primary,
-               (SELECT array_agg(a.attname::text ORDER BY k.n)
-                  FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, n)
-                  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum)
-                   AS columns
+               x.indisprimary AS is_primary, {column_names("x.indkey", "t.oid")} AS columns
           FROM pg_index x
           JOIN pg_class t ON t.oid = x.indrelid
           JOIN pg_class i ON i.oid = x.indexrelid
@@ -92,16 +95,10 @@ async def test_the_fund_column_leads_every_key_of_a_fund_scoped_table(owner_conn
 
 
 async def foreign_keys(connection: asyncpg.Connection) -> list[Any]:
-    return list(await connection.fetch("""
+    return list(await connection.fetch(f"""
         SELECT f.conname::text AS name, t.relname::text AS source, r.relname::text AS target,
-               (SELECT array_agg(a.attname::text ORDER BY k.n)
-                  FROM unnest(f.conkey) WITH ORDINALITY AS k(attnum, n)
-                  JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum)
-                   AS source_columns,
-               (SELECT array_agg(a.attname::text ORDER BY k.n)
-                  FROM unnest(f.confkey) WITH ORDINALITY AS k(attnum, n)
-                  JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum)
-                   AS target_columns
+               {column_names("f.conkey", "f.conrelid")} AS source_columns,
+               {column_names("f.confkey", "f.confrelid")} AS target_columns
           FROM pg_constraint f
           JOIN pg_class t ON t.oid = f.conrelid
           JOIN pg_class r ON r.oid = f.confrelid
