@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -64,11 +65,12 @@ async def export_on(url: str, fund_id: uuid.UUID, out: Path, keys: list[bytes]) 
 
 async def import_on(url: str, path: Path) -> str:
     from service.archive.restore import read_archive, restore_fund
+    from service.cli import CLI_ACTOR
 
     archive = read_archive(path)
     connection = await connect(url)
     try:
-        report = await restore_fund(connection, archive)
+        report = await restore_fund(connection, archive, CLI_ACTOR, datetime.now(UTC))
     finally:
         await connection.close()
     rows = sum(report.rows_written.values())

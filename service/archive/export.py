@@ -26,7 +26,7 @@ from ledger.merkle import EMPTY_ROOT
 from ledger.tree_heads import audit_keys_document
 from service.archive.tables import ARCHIVE_FORMAT, ARCHIVE_VERSION, ARCHIVED_TABLES
 from service.auth.repository import grant_all_funds
-from service.errors import NotFound
+from service.errors import Conflict, NotFound
 
 # Rows fetched per round trip while writing.
 EXPORT_BATCH_SIZE = 2000
@@ -87,11 +87,15 @@ async def _header(
     root = await connection.fetchval(
         "SELECT root_hash FROM audit_heads WHERE fund_id = $1 AND tree_size = $2 LIMIT 1",
         fund_id, tree_size)
+    if root is None and tree_size > 0:
+        raise Conflict(f"fund {fund_id}'s log of {tree_size} records has no signed head at "
+                       "that size yet: let the service run (it signs new heads) and export "
+                       "again")
     return {
         "format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION,
         "schema_revision": await schema_revision(connection),
         "fund_id": str(fund_id), "club_id": str(fund["club_id"]) if fund["club_id"] else None,
         "exported_at": now.isoformat(), "tree_size": tree_size,
-        "root_hash": root if root is not None else (EMPTY_ROOT.hex() if tree_size == 0 else None),
+        "root_hash": root if root is not None else EMPTY_ROOT.hex(),
         "audit_keys": audit_keys_document(public_keys), "rows_count": counts,
     }

@@ -48,6 +48,7 @@ from service.archive.tables import (
     ArchivedTable,
     Ownership,
 )
+from service.audit.service import record_write
 from service.audit.verification import (
     ENTRY_ACTIONS,
     LEAF_PREFIX,
@@ -55,6 +56,7 @@ from service.audit.verification import (
     verify_log,
 )
 from service.auth.repository import grant_all_funds
+from service.context import operator_context
 from service.errors import ArchiveRefused
 
 ARCHIVE_BYTES_MAX = 4 * 1024**3
@@ -74,6 +76,7 @@ class ArchivedRow:
 class FundArchive:
     header: dict[str, Any]
     fund_id: uuid.UUID
+    digest: str  # SHA-256 of the archive file, hex
     rows: dict[str, list[ArchivedRow]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -106,13 +109,18 @@ def read_archive(path: Path) -> FundArchive:
     size = path.stat().st_size
     if size > ARCHIVE_BYTES_MAX:
         raise refused(f"{path} is {size} bytes: an archive holds at most {ARCHIVE_BYTES_MAX}")
+    digest = hashlib.sha256()
     with path.open("rb") as handle:
         numbered = enumerate(handle, start=1)
-        header = _header(next(numbered, (1, b"")))
-        archive = FundArchive(header=header, fund_id=uuid.UUID(header["fund_id"]))
+        first = next(numbered, (1, b""))
+        digest.update(first[1])
+        header = _header(first)
+        archive = FundArchive(header=header, fund_id=uuid.UUID(header["fund_id"]), digest="")
         for line_number, raw in numbered:
+            digest.update(raw)
             table, row = _row_line(line_number, raw)
             archive.rows[table.name].append(row)
+    archive.digest = digest.hexdigest()
     return archive
 
 
@@ -349,12 +357,27 @@ async def table_columns(connection: asyncpg.Connection) -> dict[str, list[str]]:
     return columns
 
 
-async def restore_fund(connection: asyncpg.Connection, archive: FundArchive) -> RestoreReport:
-    """Restore `archive` on `connection`'s server (as the schema owner), all or nothing."""
+async def restore_fund(
+    connection: asyncpg.Connection, archive: FundArchive, actor: str, now: datetime,
+) -> RestoreReport:
+    """Restore `archive` on `connection`'s server (as the schema owner), all or nothing;
+    the import is recorded in the service-wide audit log (the fund's log stays the
+    archive's, record for record)."""
     try:
         async with connection.transaction(isolation="repeatable_read"):
             await grant_all_funds(connection)
-            return await _restore(connection, archive)
+            report = await _restore(connection, archive)
+            await grant_all_funds(connection)  # the verification scoped it to the fund
+            await record_write(
+                operator_context(connection, actor, now, f"import-{archive.fund_id}"), None,
+                "archive.imported", {
+                    "fund_id": str(archive.fund_id), "tree_size": report.tree_size,
+                    "root_hash": report.root_hash, "records_added": report.records_added,
+                    "continued_from": report.continued_from,
+                    "exported_at": archive.header.get("exported_at"),
+                    "archive_sha256": archive.digest,
+                })
+            return report
     except asyncpg.PostgresError as error:
         raise refused(f"the database refused the archive: {error}") from error
 

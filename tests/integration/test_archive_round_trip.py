@@ -6,6 +6,7 @@ holds with another history, and a malformed line are refused with nothing writte
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import tempfile
@@ -110,6 +111,18 @@ async def signed_heads(database: Database, fund_id: uuid.UUID) -> list[dict[str,
         await connection.close()
 
 
+async def imports_recorded(database: Database) -> list[dict[str, Any]]:
+    """The data of each `archive.imported` record of the service-wide log."""
+    connection = await asyncpg.connect(database.owner_url,
+                                       server_settings={"clubfund.all_funds": "on"})
+    try:
+        return [json.loads(bytes(record))["data"] for record in await connection.fetchval(
+            "SELECT coalesce(array_agg(record ORDER BY sequence), '{}') FROM audit_records"
+            " WHERE fund_id = $1 AND action = 'archive.imported'", uuid.UUID(int=0))]
+    finally:
+        await connection.close()
+
+
 async def books_of_a_club(client: Any, client_for: Any, new_token: Any) -> dict[str, Any]:
     """A club's fund through the API: seed money, January closed, two loans (one repaid
     twice, one repayment out of date order), a donation reversed by two people, an
@@ -147,6 +160,9 @@ async def test_a_fund_comes_back_on_another_database_the_same(
                                            "--archive", str(archive))
     assert code == 0, errors
     assert "log verified" in printed
+    imported = await imports_recorded(second_database)
+    assert [(r["fund_id"], r["archive_sha256"]) for r in imported] == [
+        (club["fund"], hashlib.sha256(archive.read_bytes()).hexdigest())]
 
     original = await fund_rows(database.owner_url, fund_id)
     restored = await fund_rows(second_database.owner_url, fund_id)
@@ -178,6 +194,7 @@ async def test_a_fund_comes_back_on_another_database_the_same(
     code, _, errors = await clubfund(second_database.owner_url, "import",
                                      "--archive", str(archive))
     assert code == 2 and "nothing written" in errors
+    assert len(await imports_recorded(second_database)) == 2
 
 
 async def counts(url: str) -> dict[str, int]:
