@@ -64,7 +64,7 @@ async def export_on(url: str, fund_id: uuid.UUID, out: Path, keys: list[bytes]) 
 
 
 async def import_on(url: str, path: Path) -> str:
-    from service.archive.restore import read_archive, restore_fund
+    from service.archive.restore import archive_public_keys, read_archive, restore_fund
     from service.cli import CLI_ACTOR
 
     archive = read_archive(path)
@@ -76,9 +76,13 @@ async def import_on(url: str, path: Path) -> str:
     rows = sum(report.rows_written.values())
     continued = (f", continuing its {report.continued_from} records"
                  if report.continued_from else "")
+    keys = ", ".join(report.key_ids) or "none"
+    checked = "checked with the archive's published keys" if archive_public_keys(archive) else (
+        "NOT checked: the archive publishes no key")
     return (f"fund {report.fund_id} restored: {rows} rows written, {report.records_added} "
             f"audit records added{continued}; log verified: tree_size {report.tree_size}, "
-            f"root_hash {report.root_hash}")
+            f"root_hash {report.root_hash}; heads signed by key {keys}, {checked} (compare "
+            f"them with the origin's /.well-known/clubfund/audit-keys)")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

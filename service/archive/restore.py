@@ -97,18 +97,17 @@ class RestoreReport:
     root_hash: str
     records_added: int
     continued_from: int
+    # The keys the archive's heads are signed with (checked against its published keys).
+    key_ids: list[str] = field(default_factory=list)
     rows_written: dict[str, int] = field(default_factory=dict)
-
-
-def refused(english: str) -> ArchiveRefused:
-    return ArchiveRefused(english)
 
 
 def read_archive(path: Path) -> FundArchive:
     """Parse and check the shape of every line; a bad line is named by its number."""
     size = path.stat().st_size
     if size > ARCHIVE_BYTES_MAX:
-        raise refused(f"{path} is {size} bytes: an archive holds at most {ARCHIVE_BYTES_MAX}")
+        raise ArchiveRefused(f"{path} is {size} bytes: an archive holds at most "
+                             f"{ARCHIVE_BYTES_MAX}")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         numbered = enumerate(handle, start=1)
@@ -126,40 +125,40 @@ def read_archive(path: Path) -> FundArchive:
 
 def _json_line(line_number: int, raw: bytes) -> tuple[str, Any]:
     if len(raw) > LINE_BYTES_MAX:
-        raise refused(f"line {line_number}: longer than {LINE_BYTES_MAX} bytes")
+        raise ArchiveRefused(f"line {line_number}: longer than {LINE_BYTES_MAX} bytes")
     try:
         text = raw.decode("utf-8").rstrip("\n")
         return text, json.loads(text)
     except (UnicodeDecodeError, ValueError) as error:
-        raise refused(f"line {line_number}: not a JSON object ({error})") from error
+        raise ArchiveRefused(f"line {line_number}: not a JSON object ({error})") from error
 
 
 def _header(numbered: tuple[int, bytes]) -> dict[str, Any]:
     line_number, raw = numbered
     _, header = _json_line(line_number, raw)
     if not isinstance(header, dict) or header.get("format") != ARCHIVE_FORMAT:
-        raise refused(f"line {line_number}: not the header of a {ARCHIVE_FORMAT}")
+        raise ArchiveRefused(f"line {line_number}: not the header of a {ARCHIVE_FORMAT}")
     if header.get("version") != ARCHIVE_VERSION:
-        raise refused(f"line {line_number}: archive version {header.get('version')!r}; this "
-                      f"server reads version {ARCHIVE_VERSION}")
+        raise ArchiveRefused(f"line {line_number}: archive version {header.get('version')!r}; this "
+                             f"server reads version {ARCHIVE_VERSION}")
     try:
         uuid.UUID(str(header.get("fund_id")))
     except ValueError as error:
-        raise refused(f"line {line_number}: the header's fund_id is not a uuid") from error
+        raise ArchiveRefused(f"line {line_number}: the header's fund_id is not a uuid") from error
     if not isinstance(header.get("tree_size"), int) or header["tree_size"] < 0:
-        raise refused(f"line {line_number}: the header's tree_size is not a count")
+        raise ArchiveRefused(f"line {line_number}: the header's tree_size is not a count")
     return header
 
 
 def _row_line(line_number: int, raw: bytes) -> tuple[ArchivedTable, ArchivedRow]:
     text, line = _json_line(line_number, raw)
     if not isinstance(line, dict) or set(line) != {"table", "row"}:
-        raise refused(f"line {line_number}: a row line is {{\"table\": …, \"row\": {{…}}}}")
+        raise ArchiveRefused(f"line {line_number}: a row line is {{\"table\": …, \"row\": {{…}}}}")
     table = TABLES_BY_NAME.get(line["table"]) if isinstance(line["table"], str) else None
     if table is None:
-        raise refused(f"line {line_number}: {line['table']!r} is not a table of an archive")
+        raise ArchiveRefused(f"line {line_number}: {line['table']!r} is not a table of an archive")
     if not isinstance(line["row"], dict):
-        raise refused(f"line {line_number}: the row of {table.name} is not a JSON object")
+        raise ArchiveRefused(f"line {line_number}: the row of {table.name} is not a JSON object")
     return table, ArchivedRow(line_number, text, line["row"])
 
 
@@ -174,8 +173,8 @@ def check_archive(archive: FundArchive, columns: dict[str, list[str]]) -> Rebuil
 def _check_rows(archive: FundArchive, columns: dict[str, list[str]]) -> None:
     funds = archive.rows.get("funds", [])
     if len(funds) != 1 or funds[0].values.get("id") != str(archive.fund_id):
-        raise refused(f"the archive must hold exactly one row of funds, fund "
-                      f"{archive.fund_id} (its header's)")
+        raise ArchiveRefused(f"the archive must hold exactly one row of funds, fund "
+                             f"{archive.fund_id} (its header's)")
     owners = {Ownership.FUND: str(archive.fund_id),
               Ownership.CLUB: funds[0].values.get("club_id")}
     for table in ARCHIVED_TABLES:
@@ -184,25 +183,25 @@ def _check_rows(archive: FundArchive, columns: dict[str, list[str]]) -> None:
             if set(row.values) != wanted:
                 missing = sorted(wanted - set(row.values))
                 unknown = sorted(set(row.values) - wanted)
-                raise refused(f"line {row.line_number}: a row of {table.name}"
-                              + (f" lacks {', '.join(missing)}" if missing else "")
-                              + (f" has unknown {', '.join(unknown)}" if unknown else ""))
+                raise ArchiveRefused(f"line {row.line_number}: a row of {table.name}"
+                                     + (f" lacks {', '.join(missing)}" if missing else "")
+                                     + (f" has unknown {', '.join(unknown)}" if unknown else ""))
             if table.owner_column is not None:
                 owner = row.values[table.owner_column]
                 if owner != owners[table.ownership]:
-                    raise refused(f"line {row.line_number}: a row of {table.name} of "
-                                  f"{table.owner_column} {owner}, not of the archive's "
-                                  f"{table.ownership.value} {owners[table.ownership]}")
+                    raise ArchiveRefused(f"line {row.line_number}: a row of {table.name} of "
+                                         f"{table.owner_column} {owner}, not of the archive's "
+                                         f"{table.ownership.value} {owners[table.ownership]}")
 
 
 def _hex_bytes(row: ArchivedRow, column: str) -> bytes:
     value = row.values[column]
     if not isinstance(value, str) or not value.startswith("\\x"):
-        raise refused(f"line {row.line_number}: {column} is not \\x hex")
+        raise ArchiveRefused(f"line {row.line_number}: {column} is not \\x hex")
     try:
         return bytes.fromhex(value[2:])
     except ValueError as error:
-        raise refused(f"line {row.line_number}: {column} is not \\x hex") from error
+        raise ArchiveRefused(f"line {row.line_number}: {column} is not \\x hex") from error
 
 
 def rebuild_log(archive: FundArchive) -> RebuiltLog:
@@ -220,24 +219,25 @@ def rebuild_log(archive: FundArchive) -> RebuiltLog:
     for position, row in enumerate(records):
         sequence = position + 1
         if row.values.get("sequence") != sequence:
-            raise refused(f"line {row.line_number}: audit record {row.values.get('sequence')!r}"
-                          f" where record {sequence} should be: the log has a gap")
+            raise ArchiveRefused(f"line {row.line_number}: audit record "
+                                 f"{row.values.get('sequence')!r} where record {sequence}"
+                                 " should be: the log has a gap")
         stored = _hex_bytes(row, "record")
         try:
             record = json.loads(stored)
             canonical = canonical_record(record)
         except (ValueError, TypeError, rfc8785.CanonicalizationError) as error:
-            raise refused(f"line {row.line_number}: audit record {sequence} is not a "
-                          "canonical JSON object") from error
+            raise ArchiveRefused(f"line {row.line_number}: audit record {sequence} is not a "
+                                 "canonical JSON object") from error
         if (canonical != stored or record.get("sequence") != sequence
                 or record.get("fund_id") != fund_text
                 or record.get("action") != row.values.get("action")):
-            raise refused(f"line {row.line_number}: audit record {sequence} is not this "
-                          "fund's record of that number in canonical form")
+            raise ArchiveRefused(f"line {row.line_number}: audit record {sequence} is not this "
+                                 "fund's record of that number in canonical form")
         leaf = hashlib.sha256(LEAF_PREFIX + canonical).digest()
         if leaf != _hex_bytes(row, "leaf_hash"):
-            raise refused(f"line {row.line_number}: audit record {sequence} does not hash "
-                          "to its leaf hash: the record was changed")
+            raise ArchiveRefused(f"line {row.line_number}: audit record {sequence} does not hash "
+                                 "to its leaf hash: the record was changed")
         appended = append_leaf(frontier, position, leaf)
         nodes.extend((n.level, n.index, n.hash) for n in appended.new_nodes[1:])
         frontier = appended.frontier
@@ -246,17 +246,18 @@ def rebuild_log(archive: FundArchive) -> RebuiltLog:
             roots[sequence] = root_from_frontier(frontier, sequence)
     size = len(leaves)
     root = root_from_frontier(frontier, size)
-    if archive.header["tree_size"] != size or archive.header.get("root_hash") != root.hex():
-        raise refused(f"the header names a log of {archive.header['tree_size']} records with "
-                      f"root {archive.header.get('root_hash')}; its records rebuild "
-                      f"{size} records with root {root.hex()}")
-    if size > 0 and size not in wanted_sizes:
-        raise refused(f"no signed head (checkpoint) of the archive covers its {size} records")
     for head, row in heads:
         head_size = int(head["tree_size"])
         if roots.get(head_size) != bytes.fromhex(head["root_hash"]):
-            raise refused(f"line {row.line_number}: the signed head of tree size {head_size} "
-                          "does not match the records: the log was changed")
+            raise ArchiveRefused(f"line {row.line_number}: the signed head of tree size "
+                                 f"{head_size} does not match the records: the log was changed")
+    if archive.header["tree_size"] != size or archive.header.get("root_hash") != root.hex():
+        raise ArchiveRefused(f"the header names a log of {archive.header['tree_size']} records"
+                             f" with root {archive.header.get('root_hash')}; its records rebuild "
+                             f"{size} records with root {root.hex()}")
+    if size > 0 and size not in wanted_sizes:
+        raise ArchiveRefused(f"no signed head (checkpoint) of the archive covers its {size}"
+                             " records")
     return RebuiltLog(leaves=leaves, nodes=nodes, frontier=frontier, root=root)
 
 
@@ -268,7 +269,7 @@ def archive_public_keys(archive: FundArchive) -> dict[str, bytes] | None:
     try:
         return dict(parse_audit_keys(document))
     except LedgerError as error:
-        raise refused(f"line 1: the header's audit_keys: {error.detail}") from error
+        raise ArchiveRefused(f"line 1: the header's audit_keys: {error.detail}") from error
 
 
 def archive_heads(archive: FundArchive) -> list[dict[str, Any]]:
@@ -281,7 +282,7 @@ def _head_of(row: ArchivedRow) -> tuple[dict[str, Any], ArchivedRow]:
     try:
         parse_tree_head(head)
     except LedgerError as error:
-        raise refused(f"line {row.line_number}: signed head: {error.detail}") from error
+        raise ArchiveRefused(f"line {row.line_number}: signed head: {error.detail}") from error
     return head, row
 
 
@@ -293,8 +294,8 @@ def check_head_signatures(archive: FundArchive) -> None:
         try:
             check_tree_head(head, keys)
         except LedgerError as error:
-            raise refused(f"line {row.line_number}: signed head of tree size "
-                          f"{head['tree_size']}: {error.detail}") from error
+            raise ArchiveRefused(f"line {row.line_number}: signed head of tree size "
+                                 f"{head['tree_size']}: {error.detail}") from error
 
 
 def _entries_with_postings(archive: FundArchive) -> Iterator[tuple[ArchivedRow, dict[str, Any]]]:
@@ -312,7 +313,8 @@ def _entries_with_postings(archive: FundArchive) -> Iterator[tuple[ArchivedRow, 
                 "postings": sorted(postings.get(values["id"], []), key=lambda p: p["line"]),
             }
         except (KeyError, TypeError, ValueError) as error:
-            raise refused(f"line {entry.line_number}: a malformed entry ({error})") from error
+            raise ArchiveRefused(f"line {entry.line_number}: a malformed entry ({error})"
+                                 ) from error
         yield entry, row
 
 
@@ -326,8 +328,8 @@ def _check_entries(archive: FundArchive) -> None:
     ]
     entries = list(_entries_with_postings(archive))
     if len(written) != len(entries):
-        raise refused(f"the archive holds {len(entries)} entries but its log wrote "
-                      f"{len(written)}")
+        raise ArchiveRefused(f"the archive holds {len(entries)} entries but its log wrote "
+                             f"{len(written)}")
     for (entry, row), record in zip(entries, written, strict=True):
         try:
             document = entry_document_from_row(archive.fund_id, row)
@@ -335,12 +337,12 @@ def _check_entries(archive: FundArchive) -> None:
             hashed = content_hash(document) == row["hash"]
         except (LedgerError, KeyError, TypeError, ValueError,
                 rfc8785.CanonicalizationError) as error:
-            raise refused(f"line {entry.line_number}: entry {row['id']} cannot be read "
-                          f"({error})") from error
+            raise ArchiveRefused(f"line {entry.line_number}: entry {row['id']} cannot be read "
+                                 f"({error})") from error
         if not same or not hashed:
-            raise refused(f"line {entry.line_number}: entry {row['id']} (entry sequence "
-                          f"{row['sequence']}) or its postings differ from audit record "
-                          f"{record.get('sequence')} that wrote it")
+            raise ArchiveRefused(f"line {entry.line_number}: entry {row['id']} (entry sequence "
+                                 f"{row['sequence']}) or its postings differ from audit record "
+                                 f"{record.get('sequence')} that wrote it")
 
 
 async def table_columns(connection: asyncpg.Connection) -> dict[str, list[str]]:
@@ -379,15 +381,15 @@ async def restore_fund(
                 })
             return report
     except asyncpg.PostgresError as error:
-        raise refused(f"the database refused the archive: {error}") from error
+        raise ArchiveRefused(f"the database refused the archive: {error}") from error
 
 
 async def _restore(connection: asyncpg.Connection, archive: FundArchive) -> RestoreReport:
     revision = await schema_revision(connection)
     if archive.header.get("schema_revision") != revision:
-        raise refused(f"the archive was written at migration "
-                      f"{archive.header.get('schema_revision')!r}, this server is at "
-                      f"{revision!r}: migrate both to the same version")
+        raise ArchiveRefused(f"the archive was written at migration "
+                             f"{archive.header.get('schema_revision')!r}, this server is at "
+                             f"{revision!r}: migrate both to the same version")
     columns = await table_columns(connection)
     log = check_archive(archive, columns)
     check_head_signatures(archive)
@@ -395,7 +397,8 @@ async def _restore(connection: asyncpg.Connection, archive: FundArchive) -> Rest
     continued_from = await _continued_size(connection, fund_id, log)
     report = RestoreReport(fund_id=fund_id, tree_size=len(log.leaves),
                            root_hash=log.root.hex(), continued_from=continued_from,
-                           records_added=len(log.leaves) - continued_from)
+                           records_added=len(log.leaves) - continued_from,
+                           key_ids=sorted({str(h["key_id"]) for h in archive_heads(archive)}))
     feed_key = int(await connection.fetchval(
         "SELECT greatest(pg_current_xact_id()::text::bigint,"
         " coalesce((SELECT last_feed_key FROM audit_trees WHERE fund_id = $1), 0))", fund_id))
@@ -427,8 +430,8 @@ async def _restore(connection: asyncpg.Connection, archive: FundArchive) -> Rest
     verified = await verify_log(connection, fund_id, archive_heads(archive),
                                 archive_public_keys(archive))
     if not verified.ok:
-        raise refused(f"the restored log does not verify at record {verified.sequence}: "
-                      f"{verified.reason}")
+        raise ArchiveRefused(f"the restored log does not verify at record {verified.sequence}: "
+                             f"{verified.reason}")
     return report
 
 
@@ -448,9 +451,9 @@ async def _continued_size(
     leaves = [bytes(row["leaf_hash"]) for row in await connection.fetch(
         "SELECT leaf_hash FROM audit_records WHERE fund_id = $1 ORDER BY sequence", fund_id)]
     if size > len(log.leaves) or leaves != log.leaves[:size]:
-        raise refused(f"fund {fund_id} already holds {entries_count} entries and a log of "
-                      f"{size} records that is not the beginning of the archive's "
-                      f"{len(log.leaves)}: only the fund's own continuation is imported")
+        raise ArchiveRefused(f"fund {fund_id} already holds {entries_count} entries and a log of "
+                             f"{size} records that is not the beginning of the archive's "
+                             f"{len(log.leaves)}: only the fund's own continuation is imported")
     return size
 
 
@@ -490,8 +493,8 @@ async def _write_rows(
                                               *([feed_key] if replaced else []))
         except asyncpg.PostgresError as error:
             first, last = batch[0].line_number, batch[-1].line_number
-            raise refused(f"lines {first}-{last}: the database refused rows of {table.name}:"
-                          f" {error}") from error
+            raise ArchiveRefused(f"lines {first}-{last}: the database refused rows of {table.name}:"
+                                 f" {error}") from error
         written += int(status.split()[-1])
     return written
 

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.tree_heads import public_key_raw
+from ledger.tree_heads import key_id_for, public_key_raw
 from service.archive.commands import connect, import_on
 from service.archive.tables import ARCHIVED_TABLES, SERVER_LOCAL_COLUMNS
 from service.audit.verification import verify_log
@@ -160,6 +160,8 @@ async def test_a_fund_comes_back_on_another_database_the_same(
                                            "--archive", str(archive))
     assert code == 0, errors
     assert "log verified" in printed
+    assert (f"heads signed by key {key_id_for(public_key_of(audit_signing_key))}, checked with"
+            " the archive's published keys") in printed
     imported = await imports_recorded(second_database)
     assert [(r["fund_id"], r["archive_sha256"]) for r in imported] == [
         (club["fund"], hashlib.sha256(archive.read_bytes()).hexdigest())]
@@ -254,6 +256,19 @@ async def test_a_bad_archive_is_refused_and_nothing_is_written(
     rewrite_line(archive, rewritten, record_changed)
     with pytest.raises(ArchiveRefused, match="does not hash to its leaf hash"):
         await import_on(second_database.owner_url, rewritten)
+
+    def record_and_leaf_changed(number: int, line: str) -> str:
+        item = json.loads(record_changed(number, line))
+        if item.get("table") == "audit_records":
+            record = bytes.fromhex(item["row"]["record"][2:])
+            item["row"]["leaf_hash"] = "\\x" + hashlib.sha256(b"\x00" + record).hexdigest()
+        return json.dumps(item, ensure_ascii=False)
+
+    rehashed = folder / "rehashed.jsonl"
+    rewrite_line(archive, rehashed, record_and_leaf_changed)
+    with pytest.raises(ArchiveRefused, match=r"signed head of tree size \d+ does not match the"
+                                             r" records"):
+        await import_on(second_database.owner_url, rehashed)
 
     malformed_line = first_line_of(archive, "accounts") + 1
     malformed = folder / "malformed.jsonl"
