@@ -440,6 +440,8 @@ async def _continued_size(
 ) -> int:
     """How many of the archive's records the server holds already: 0 for a fund it does
     not hold; refused unless the server's log is the beginning of the archive's."""
+    # Writers to a fund lock its row first (post_entry, the audit append): so does this.
+    await connection.execute("SELECT FROM funds WHERE id = $1 FOR NO KEY UPDATE", fund_id)
     held = await connection.fetchrow(
         "SELECT (SELECT count(*) FROM entries WHERE fund_id = $1) AS entries_count,"
         " (SELECT tree_size FROM audit_trees WHERE fund_id = $1 FOR UPDATE) AS tree_size",
