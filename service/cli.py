@@ -375,6 +375,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     from service.bookimport.service import NotAClubFund, import_files
     from service.errors import ClubfundError
 
+    if args.archive is not None:
+        if args.fund is not None or args.files:
+            print("--archive goes alone: the archive names its fund", file=sys.stderr)
+            return 1
+        from service.archive.commands import cmd_import_archive
+
+        return cmd_import_archive(args)
+    if args.fund is None or not args.files:
+        print("cần --fund và tệp sổ sách / needs --fund and the books' files"
+              " (or --archive <file>)", file=sys.stderr)
+        return 1
     try:
         fund_id = uuid.UUID(args.fund)
     except ValueError:
@@ -465,10 +476,16 @@ def main(argv: list[str] | None = None) -> int:
     from service.witness.commands import add_witness_commands
 
     add_witness_commands(commands)
+    from service.archive.commands import add_archive_commands
+
+    add_archive_commands(commands)
     books = commands.add_parser(
-        "import", help="bring a club's existing books into its empty fund (docs/import.md)")
-    books.add_argument("--fund", required=True, help="the id of the club's (empty) fund")
-    books.add_argument("files", nargs="+", type=Path, help="the template's .xlsx or .csv files")
+        "import", help="bring a club's existing books into its empty fund from the template"
+                       " (docs/import.md: --fund and the files), or restore a fund from its"
+                       " archive (--archive)")
+    books.add_argument("--fund", help="the id of the club's (empty) fund")
+    books.add_argument("files", nargs="*", type=Path, help="the template's .xlsx or .csv files")
+    books.add_argument("--archive", type=Path, help="a file written by `clubfund export`")
     books.set_defaults(run=cmd_import)
 
     demo = commands.add_parser("demo", help="load the demo province into an empty database")

@@ -889,6 +889,16 @@ class PeriodNotLatestClosed(ClubfundError):
     )
 
 
+class ArchiveRefused(ClubfundError):
+    """A fund's archive that is not restored: it does not verify, is malformed, or the
+    target already holds another history of the fund (nothing is written)."""
+
+    status, code, title, title_vi = (
+        422, "archive_refused", "The archive is refused: nothing was written",
+        "Tệp lưu trữ bị từ chối: không ghi gì cả",
+    )
+
+
 LEDGER_STATUS.update({
     periods.PeriodClosed: 409,
     periods.PeriodAlreadyClosed: 409,

@@ -88,8 +88,11 @@ class VerifyReport:
                 "reason": self.reason}
 
 
-def entry_document_from_row(fund_id: uuid.UUID, row: asyncpg.Record) -> dict[str, Any]:
-    """The entry as its rows say now, in the shape post_entry hashed and recorded."""
+def entry_document_from_row(
+    fund_id: uuid.UUID, row: asyncpg.Record | Mapping[str, Any]
+) -> dict[str, Any]:
+    """The entry as its rows say now (or as an archive holds them), in the shape
+    post_entry hashed and recorded."""
     from service.entries.service import entry_document
 
     postings = row["postings"] or []

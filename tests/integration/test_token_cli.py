@@ -10,9 +10,10 @@ import uuid
 from tests.api.factories import create_area, create_club
 
 
-async def clubfund(database_url: str, *args: str) -> tuple[int, str, str]:
+async def clubfund(database_url: str, *args: str, **env_extra: str) -> tuple[int, str, str]:
+    """Run `clubfund *args` on `database_url`, with no CLUBFUND_* setting but `env_extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLUBFUND_")}
-    env["DATABASE_URL"] = database_url
+    env.update(DATABASE_URL=database_url, **env_extra)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service.cli", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -26,6 +26,7 @@ ENGLISH_ONLY_MODULES = frozenset({
     "ledger/audit_records.py", "service/audit/api_verification.py",
     "service/audit/verification.py", "service/audit/commands.py",
     "service/witness/commands.py", "service/witness/server.py",
+    "service/archive/export.py", "service/archive/restore.py",
 })
 
 
