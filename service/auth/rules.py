@@ -181,6 +181,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/loans/{loan_id}/disbursement"): PAGE,
     ("GET", "/loans/{loan_id}/repayment"): PAGE,
     ("POST", "/loans/{loan_id}/repayment"): PAGE,
+    # the chair's queue and month close, correcting a mistake (service/pages/chair_pages.py)
+    ("POST", "/clubs/{club_id}/approvals/{kind}/{item_id}"): PAGE,
+    ("GET", "/clubs/{club_id}/close-month"): PAGE,
+    ("POST", "/clubs/{club_id}/close-month"): PAGE,
+    ("GET", "/clubs/{club_id}/corrections"): PAGE,
+    ("GET", "/entries/{entry_id}/correction"): PAGE,
+    ("POST", "/entries/{entry_id}/correction"): PAGE,
+    ("GET", "/loans/{loan_id}/write-off"): PAGE,
+    ("POST", "/loans/{loan_id}/write-off"): PAGE,
 }
 
 
