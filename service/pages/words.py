@@ -180,10 +180,11 @@ WORDS: dict[str, tuple[str, str]] = {
                                "Nobody can record anything dated {first} to {last}."),
     "close_means_first": ("Đây là lần khóa sổ đầu tiên: các tháng trước cũng được khóa.",
                           "This is the first close: every earlier month is closed too."),
-    "close_means_mistakes": ("Sai sót trong tháng đó được sửa bằng bút toán đảo ghi vào tháng"
-                             " chưa khóa.",
-                             "A mistake in it is corrected by a reversal dated in an open"
-                             " month."),
+    "close_means_mistakes": ("Sai sót trong tháng đó: khoản thu, chi được sửa bằng bút toán đảo"
+                             " ghi vào tháng chưa khóa; khoản của khoản vay thì phải mở lại sổ"
+                             " tháng đó trước.",
+                             "A mistake in it: a receipt or payment is reversed in an open"
+                             " month; a loan's operation needs the month reopened first."),
     "close_means_reopen": ("Muốn mở lại phải có lý do và kiểm soát viên duyệt.",
                            "Reopening it needs a reason and an auditor's approval."),
     "see_close": ("Xem khóa sổ nghĩa là gì", "See what closing means"),
