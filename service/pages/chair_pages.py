@@ -32,8 +32,8 @@ from service.corrections.schemas import (
 )
 from service.entries.schemas import EntryRead, ReversalCreate
 from service.entries.service import get_entry, list_entries
-from service.errors import NotFound
-from service.language import Language
+from service.errors import Forbidden, NotFound
+from service.language import Language, Text
 from service.loans.schemas import LoanDecision, LoanRead, WriteOffRequest
 from service.loans.service import (
     decide_application,
@@ -245,6 +245,9 @@ async def decide(request: Request, ctx: Context, club_id: uuid.UUID, kind: str,
     async def write() -> Any:
         if kind in ("loan", "write-off"):
             await loan_of_club()
+            if not may_approve(request):  # the API's rule of these routes: APPROVE
+                raise Forbidden(Text("a loan or a write-off is approved by a chair or an admin",
+                                     "khoản vay hoặc xóa nợ do chủ nhiệm hoặc quản trị duyệt"))
             decision = LoanDecision.model_validate(
                 {"decision": "approve" if approve else "reject", "note": note})
             if kind == "loan":

@@ -233,6 +233,21 @@ async def test_the_queue_holds_loan_applications_and_write_offs(
         "effective_date": "29/11/2026"})
     assert asked.status_code == 303, asked.text
 
+    # The treasurer may not approve: her queue offers no approval, a forged one is refused.
+    queue = await officers.treasurer.get(f"/clubs/{world.club_id}/approvals")
+    assert "Đơn xin vay số 1: Lê Thị Mai" in text_of(queue.text)
+    assert ">Duyệt</button>" not in queue.text
+    for kind, item in (("loan", applied.json()["id"]), ("write-off", loan_id)):
+        forged = await officers.treasurer.post(
+            f"/clubs/{world.club_id}/approvals/{kind}/{item}",
+            data={"csrf_token": form_token(queue.text), "decision": "approve"})
+        assert forged.status_code == 422
+        assert "Việc này do chủ nhiệm câu lạc bộ duyệt" in text_of(forged.text)
+    assert (await client.get(f"/v1/loans/{applied.json()['id']}")).json()["status"] == \
+        "applied"
+    assert (await client.get(f"/v1/loans/{loan_id}")).json()["status"] == \
+        "write_off_requested"
+
     queue = await officers.chair.get(f"/clubs/{world.club_id}/approvals")
     words = text_of(queue.text)
     assert "Đơn xin vay số 1: Lê Thị Mai" in words and "3.000.000 ₫" in words
