@@ -185,6 +185,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/clubs/{club_id}/approvals/{kind}/{item_id}"): PAGE,
     ("GET", "/clubs/{club_id}/close-month"): PAGE,
     ("POST", "/clubs/{club_id}/close-month"): PAGE,
+    ("POST", "/clubs/{club_id}/reopen-month"): PAGE,
     ("GET", "/clubs/{club_id}/corrections"): PAGE,
     ("GET", "/entries/{entry_id}/correction"): PAGE,
     ("POST", "/entries/{entry_id}/correction"): PAGE,

@@ -29,6 +29,7 @@ from service.corrections.schemas import (
     CorrectionKind,
     CorrectionRead,
     CorrectionStatus,
+    ReopenRequest,
 )
 from service.entries.schemas import EntryRead, ReversalCreate
 from service.entries.service import get_entry, list_entries
@@ -298,13 +299,19 @@ def months_to_close(latest: date | None, today: date) -> list[date]:
 
 async def close_month_page(request: Request, ctx: RequestContext, club: ClubRead,
                            chosen: date | None = None, problems: FormProblems | None = None,
-                           closed: str | None = None) -> HTMLResponse:
+                           closed: str | None = None, form: dict[str, str] | None = None,
+                           ) -> HTMLResponse:
     latest = await latest_closed(ctx, club)
     months = months_to_close(latest, ctx.business_date)
+    pending: list[CorrectionRead] = await service.every(
+        lambda cursor: corrections.list_corrections(
+            ctx, club.fund_id, CorrectionStatus.PENDING, service.LIST_PAGE_SIZE, cursor))
+    reopening = next((c for c in pending if c.kind is CorrectionKind.REOPEN), None)
     return render(request, "close_month.html", 422 if problems else 200, club=club,
                   latest=latest, months=months, chosen=chosen, closed=closed,
                   problems=problems or FormProblems(), month_text=month_text,
-                  month_end=periods.period_end, first_close=latest is None)
+                  month_end=periods.period_end, first_close=latest is None,
+                  reopening=reopening, form=form or {})
 
 
 async def chair_of(request: Request, ctx: RequestContext, club_id: uuid.UUID) -> ClubRead:
@@ -343,6 +350,29 @@ async def close_month(request: Request, ctx: Context, club_id: uuid.UUID) -> Res
         return await close_month_page(request, ctx, club, chosen,
                                       problems_of(outcome, language))
     return redirect(f"/clubs/{club_id}/close-month?closed={outcome.period}")
+
+
+@router.post("/clubs/{club_id}/reopen-month")
+async def ask_reopening(request: Request, ctx: Context, club_id: uuid.UUID) -> Response:
+    """The chair asks to reopen the latest closed month, with the reason; an auditor of
+    the area (or an admin) decides (the corrections API's reopening)."""
+    form = await checked_form(request, ctx)
+    club = await chair_of(request, ctx, club_id)
+
+    async def write() -> Any:
+        latest = await latest_closed(ctx, club)
+        if not typed(form, "reason"):
+            raise service.FieldError("reason", "required")
+        period = periods.format_period(latest) if latest else typed(form, "period")
+        return await corrections.request_reopening(
+            ctx, club.fund_id, period,
+            ReopenRequest(reason=typed(form, "reason")[:REASON_LENGTH_MAX]))
+
+    outcome = await attempt(ctx, write)
+    if isinstance(outcome, Exception):
+        return await close_month_page(request, ctx, club, problems=problems_of(
+            outcome, page_language(request)), form=form)
+    return redirect(f"/clubs/{club_id}/approvals")
 
 
 # ------------------------------------------------------------------ correcting a mistake

@@ -233,6 +233,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "event_disbursed": ("Giải ngân", "Paid out"),
     "event_repayment": ("Thu trả nợ", "Repayment"),
     "event_written_off": ("Xóa nợ", "Write-off"),
+    "reopen_month": ("Mở lại sổ tháng {month}", "Reopen {month}"),
+    "reopen_means": ("Chỉ mở lại được tháng khóa sổ gần nhất. Ghi lý do; kiểm soát viên của"
+                     " địa bàn (hoặc quản trị) duyệt, rồi tháng đó ghi được lại cho đến khi"
+                     " khóa sổ lần nữa.",
+                     "Only the latest closed month reopens. Give the reason; an auditor of"
+                     " the area (or an admin) approves, then the month takes entries until"
+                     " it is closed again."),
+    "ask_reopen": ("Gửi đề nghị mở lại sổ", "Ask to reopen"),
+    "reopen_waiting": ("Đề nghị mở lại sổ đang chờ kiểm soát viên duyệt.",
+                       "A reopening waits for the auditor."),
 }
 
 # A refused rule, explained in plain words (by the problem's stable code).

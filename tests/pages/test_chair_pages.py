@@ -351,3 +351,43 @@ async def test_another_clubs_entries_and_loans_are_not_found(
         == 404
     assert (await officers.chair.get(f"/clubs/{world.other_club_id}/close-month")
             ).status_code == 404
+
+
+async def test_the_chair_asks_to_reopen_the_latest_closed_month(
+    client: httpx.AsyncClient, officers: Officers, superuser_connection: Any,
+) -> None:
+    """The reopening waits in the queue for an auditor of the area (or an admin): the chair
+    who asked sees it there without an approval, and may withdraw it."""
+    world = officers.world
+    closed = await officers.chair_api.post(f"/v1/funds/{world.fund_id}/periods/2026-10/close")
+    assert closed.status_code == 201, closed.text
+    path = f"/clubs/{world.club_id}/close-month"
+    page = await officers.chair.get(path)
+    assert "Mở lại sổ tháng 10/2026" in text_of(page.text)
+    before = await snapshot(superuser_connection)
+    refused = await officers.chair.post(f"/clubs/{world.club_id}/reopen-month",
+                                        data={"csrf_token": form_token(page.text)})
+    assert refused.status_code == 422 and 'id="reason-problem"' in refused.text
+    assert await snapshot(superuser_connection) == before
+    hers = await officers.treasurer.get(f"/clubs/{world.club_id}")
+    assert (await officers.treasurer.post(
+        f"/clubs/{world.club_id}/reopen-month",
+        data={"csrf_token": form_token(hers.text), "reason": "x"})).status_code == 404
+    asked = await officers.chair.post(f"/clubs/{world.club_id}/reopen-month", data={
+        "csrf_token": form_token(page.text), "reason": "phiếu thu ngày 12/10 ghi sai"})
+    assert asked.status_code == 303, asked.text
+    (reopening,) = await pending_corrections(client, world.fund_id)
+    assert (reopening["kind"], reopening["period"]) == ("reopen", "2026-10")
+    assert "đang chờ kiểm soát viên duyệt" in text_of((await officers.chair.get(path)).text)
+
+    queue = await officers.chair.get(f"/clubs/{world.club_id}/approvals")
+    words = text_of(queue.text)
+    assert "Đề nghị mở lại sổ tháng 10/2026" in words
+    assert "phiếu thu ngày 12/10 ghi sai" in words and "Trần Văn Bình" in words
+    assert ">Duyệt</button>" not in queue.text and "Rút lại đề nghị" in queue.text
+    # An admin approves it over the API: October is open again (September stays closed).
+    approved = await client.post(f"/v1/corrections/{reopening['id']}/approval")
+    assert approved.status_code == 200, approved.text
+    periods = (await client.get(f"/v1/funds/{world.fund_id}/periods")).json()["items"]
+    assert [p["period"] for p in periods] == ["2026-09"]
+    assert "đã khóa đến hết tháng 09/2026" in text_of((await officers.chair.get(path)).text)
