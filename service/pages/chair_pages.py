@@ -235,7 +235,6 @@ async def decide(request: Request, ctx: Context, club_id: uuid.UUID, kind: str,
     await officer(request, ctx, club_id)
     club = await get_club(ctx, club_id)
     approve = form.get("decision") != "reject"
-    note = typed(form, "note")[:REASON_LENGTH_MAX] or None
 
     async def loan_of_club() -> LoanRead:
         loan = await get_loan(ctx, item_id)
@@ -250,7 +249,7 @@ async def decide(request: Request, ctx: Context, club_id: uuid.UUID, kind: str,
                 raise Forbidden(Text("a loan or a write-off is approved by a chair or an admin",
                                      "khoản vay hoặc xóa nợ do chủ nhiệm hoặc quản trị duyệt"))
             decision = LoanDecision.model_validate(
-                {"decision": "approve" if approve else "reject", "note": note})
+                {"decision": "approve" if approve else "reject"})
             if kind == "loan":
                 return await decide_application(ctx, item_id, decision)
             return await decide_write_off(ctx, item_id, decision)
@@ -258,7 +257,7 @@ async def decide(request: Request, ctx: Context, club_id: uuid.UUID, kind: str,
             correction = await corrections.get_correction(ctx, item_id)
             if correction.fund_id != club.fund_id:
                 raise NotFound("correction", item_id)
-            body = CorrectionDecision(note=note)
+            body = CorrectionDecision()
             if approve:
                 return await corrections.approve(ctx, item_id, body)
             return await corrections.reject(ctx, item_id, body)
