@@ -39,6 +39,7 @@ from service.locations import LocationMiddleware, document_locations
 from service.log_redaction import install_log_redaction
 from service.operations.endpoints import router as operations_router
 from service.pages.auditor_pages import router as auditor_pages_router
+from service.pages.chair_pages import router as chair_pages_router
 from service.pages.endpoints import router as pages_router
 from service.pages.meeting_pages import router as meeting_pages_router
 from service.people.endpoints import router as people_router
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.include_router(pages_router)
     app.include_router(auditor_pages_router)
     app.include_router(meeting_pages_router)
+    app.include_router(chair_pages_router)
     document_locations(app)
     document_access(app)
     document_body_problems(app)

@@ -190,6 +190,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/clubs/{club_id}/meeting/batch"): PAGE,
     ("GET", "/pages/meeting.js"): PUBLIC,
     ("GET", "/meeting-worker.js"): PUBLIC,
+    # the chair's queue and month close, correcting a mistake (service/pages/chair_pages.py)
+    ("POST", "/clubs/{club_id}/approvals/{kind}/{item_id}"): PAGE,
+    ("GET", "/clubs/{club_id}/close-month"): PAGE,
+    ("POST", "/clubs/{club_id}/close-month"): PAGE,
+    ("POST", "/clubs/{club_id}/reopen-month"): PAGE,
+    ("GET", "/clubs/{club_id}/corrections"): PAGE,
+    ("GET", "/entries/{entry_id}/correction"): PAGE,
+    ("POST", "/entries/{entry_id}/correction"): PAGE,
+    ("GET", "/loans/{loan_id}/write-off"): PAGE,
+    ("POST", "/loans/{loan_id}/write-off"): PAGE,
 }
 
 

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ledger.chart import FundingSource, PaymentMethod
-from ledger.loan_lifecycle import LoanStatus
 from service.auth.rules import APPROVE, RECORD
 from service.auth.service import SESSION_COOKIE
 from service.cashbook.schemas import CashOperationCreate
@@ -324,7 +323,7 @@ async def new_loan(request: Request, ctx: Context, club_id: uuid.UUID) -> Respon
     outcome = await attempt(ctx, write)
     if isinstance(outcome, Exception):
         return loan_form_page(request, club, await service.club_members(ctx, club_id), form,
-                              problems_of(outcome, page_language(request)))
+                              problems_of(outcome, page_language(request), "applied_on"))
     return redirect(f"/loans/{outcome.id}")
 
 
@@ -442,12 +441,3 @@ async def record_repayment(request: Request, ctx: Context, loan_id: uuid.UUID) -
         return repayment_page(request, loan, club, member, form,
                               problems_of(outcome, page_language(request)))
     return redirect(f"/loans/{loan_id}?saved={outcome.voucher_number or ''}")
-
-
-@router.get("/clubs/{club_id}/approvals")
-async def approvals_page(request: Request, ctx: Context, club_id: uuid.UUID) -> Response:
-    await officer(request, ctx, club_id)
-    club = await get_club(ctx, club_id)
-    names = {m.id: m.name for m in await service.club_members(ctx, club_id)}
-    waiting = await service.club_loans(ctx, club, LoanStatus.APPLIED)
-    return render(request, "approvals.html", club=club, waiting=waiting, names=names)

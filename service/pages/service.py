@@ -144,8 +144,14 @@ VALIDATION_WORDS = {"missing": "required", "int_parsing": "number_format",
                     "greater_than_equal": "year_range"}
 
 
-def problems_of(error: Exception, language: Language) -> FormProblems:
-    """A refused input or rule, in words next to the field it is about (when known)."""
+# A refused date, said next to the form's date field too (by the problem's stable code).
+DATE_REFUSALS = {"period_closed": "closed_month_date", "future_date": "future_date_field"}
+
+
+def problems_of(error: Exception, language: Language,
+                date_field: str = "effective_date") -> FormProblems:
+    """A refused input or rule, in words next to the field it is about (when known; a
+    refused date next to `date_field`)."""
     if isinstance(error, FieldError):
         return FormProblems(fields={error.field_name: word(language, error.word_key)})
     if isinstance(error, ValidationError):
@@ -159,7 +165,10 @@ def problems_of(error: Exception, language: Language) -> FormProblems:
     code = problem.get("code", "")
     if code in REFUSALS:
         vi, en = REFUSALS[code]
-        return FormProblems(general=vi if language == "vi" else en)
+        refused = FormProblems(general=vi if language == "vi" else en)
+        if code in DATE_REFUSALS:
+            refused.fields[date_field] = word(language, DATE_REFUSALS[code])
+        return refused
     found = FormProblems(general=problem.get("detail") or problem.get("title"))
     if isinstance(error, ValidationFailed):
         for item in error.errors or ():

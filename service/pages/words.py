@@ -249,6 +249,124 @@ WORDS: dict[str, tuple[str, str]] = {
     "meeting_js_fixing": ("Đang sửa một khoản bị từ chối: bấm “Ghi vào máy” để thay khoản đó.",
                           "Fixing a refused record: “Keep on this phone” replaces it."),
     "meeting_js_contribution_description": ("Góp vốn: {name}", "Contribution: {name}"),
+    # The chair's queue and month close, correcting a mistake (chair_pages.py)
+    "queue_intro": ("Những việc cần người thứ hai duyệt: người ghi hoặc người đề nghị không tự"
+                    " duyệt việc của mình.",
+                    "What waits for a second person: who recorded or asked for something"
+                    " never approves it herself."),
+    "queue_loan": ("Đơn xin vay số {number}: {name}", "Loan application {number}: {name}"),
+    "queue_loan_terms": ("Trả trong {installments} kỳ", "Repaid in {installments} instalments"),
+    "queue_write_off": ("Đề nghị xóa nợ khoản vay số {number}: {name}",
+                        "Write-off request, loan {number}: {name}"),
+    "queue_write_off_means": ("Duyệt thì số dư nợ gốc này được xóa khỏi sổ (ghi vào chi phí"
+                              " xóa nợ).",
+                              "Approving removes this principal from the books (a write-off"
+                              " expense)."),
+    "queue_reversal": ("Đề nghị sửa sai phiếu {voucher} ngày {day}",
+                       "Correction of voucher {voucher} of {day}"),
+    "queue_reopen": ("Đề nghị mở lại sổ tháng {month}", "Reopen the books of {month}"),
+    "queue_reopen_means": ("Kiểm soát viên của địa bàn (hoặc quản trị) duyệt việc này.",
+                           "An auditor of the area (or an admin) decides this."),
+    "asked_by": ("Người đề nghị", "Asked by"),
+    "asked_on": ("Ngày đề nghị", "Asked on"),
+    "reason": ("Lý do", "Reason"),
+    "what": ("Nội dung", "What"),
+    "approve_it": ("Duyệt", "Approve"),
+    "reject_it": ("Không duyệt", "Reject"),
+    "withdraw_it": ("Rút lại đề nghị", "Withdraw"),
+    "asked_by_you": ("Bạn là người đề nghị: cần một người khác duyệt.",
+                     "You asked for this: another person approves it."),
+    "waits_for_other": ("Chờ chủ nhiệm câu lạc bộ duyệt.", "Waiting for the club's chair."),
+    "decided_approved": ("Đã duyệt.", "Approved."),
+    "decided_rejected": ("Đã ghi: không duyệt.", "Rejected."),
+    "queue_own_request": ("Bạn là người đã ghi hoặc đề nghị việc này nên không tự duyệt được."
+                          " Cần một người khác (chủ nhiệm câu lạc bộ) duyệt. Chưa có gì thay"
+                          " đổi.",
+                          "You recorded or asked for this, so you cannot approve it: another"
+                          " person must. Nothing was changed."),
+    "queue_not_yours": ("Việc này do chủ nhiệm câu lạc bộ duyệt, không phải người đã đề nghị."
+                        " Chưa có gì thay đổi.",
+                        "The club's chair decides this, not the person who asked. Nothing was"
+                        " changed."),
+    "queue_borrower": ("Bạn là người vay khoản này nên không tự duyệt được. Cần một người khác"
+                       " duyệt.",
+                       "You are the borrower of this loan: another person must approve it."),
+    "close_month": ("Khóa sổ tháng", "Close a month"),
+    "month": ("Tháng", "Month"),
+    "closed_through": ("Sổ đã khóa đến hết tháng {month}.",
+                       "The books are closed through {month}."),
+    "nothing_closed": ("Chưa khóa sổ tháng nào.", "No month is closed yet."),
+    "nothing_to_close": ("Chưa có tháng nào khóa được: tháng tiếp theo chưa kết thúc.",
+                         "No month can be closed yet: the next one has not ended."),
+    "close_means_title": ("Khóa sổ tháng {month} nghĩa là", "Closing {month} means"),
+    "close_means_no_entries": ("Không ai ghi thêm được khoản thu, chi, cho vay hay trả nợ nào"
+                               " có ngày từ {first} đến {last}.",
+                               "Nobody can record anything dated {first} to {last}."),
+    "close_means_first": ("Đây là lần khóa sổ đầu tiên: các tháng trước cũng được khóa.",
+                          "This is the first close: every earlier month is closed too."),
+    "close_means_mistakes": ("Sai sót trong tháng đó: khoản thu, chi được sửa bằng bút toán đảo"
+                             " ghi vào tháng chưa khóa; khoản của khoản vay thì phải mở lại sổ"
+                             " tháng đó trước.",
+                             "A mistake in it: a receipt or payment is reversed in an open"
+                             " month; a loan's operation needs the month reopened first."),
+    "close_means_reopen": ("Muốn mở lại phải có lý do và kiểm soát viên duyệt.",
+                           "Reopening it needs a reason and an auditor's approval."),
+    "see_close": ("Xem khóa sổ nghĩa là gì", "See what closing means"),
+    "confirm_close": ("Đúng, khóa sổ tháng {month}", "Yes, close {month}"),
+    "month_closed": ("Đã khóa sổ tháng {month}.", "{month} is closed."),
+    "closed_month_date": ("Ngày này thuộc tháng đã khóa sổ nên không ghi được. Hãy chọn một"
+                          " ngày trong tháng chưa khóa sổ.",
+                          "This date is in a closed month: choose a date in an open month."),
+    "future_date_field": ("Ngày này chưa đến: hãy ghi hôm nay hoặc một ngày đã qua.",
+                          "This day has not come yet: use today or an earlier day."),
+    "correct_mistake": ("Sửa sai", "Correct a mistake"),
+    "corrections_intro": ("Chọn khoản ghi sai để đề nghị sửa.",
+                          "Pick the wrong entry to ask for its correction."),
+    "correction_title": ("Sửa sai phiếu {voucher}", "Correct voucher {voucher}"),
+    "correction_means": ("Sửa sai không xóa khoản đã ghi: khoản sai vẫn còn trong sổ, và một"
+                         " bút toán đảo (ghi ngược lại đúng số tiền đó) được thêm vào, nên"
+                         " khoản sai không còn tác dụng. Sau đó hãy ghi lại khoản đúng.",
+                         "A correction erases nothing: the wrong entry stays in the books and"
+                         " a reversing entry (the same amount the other way round) is added,"
+                         " so the wrong one no longer counts. Then record the right one."),
+    "correction_two_people": ("Cần hai người: bạn ghi lý do, chủ nhiệm câu lạc bộ duyệt trong"
+                              " mục Việc chờ duyệt.",
+                              "Two people: you give the reason, the club's chair approves it in"
+                              " the queue."),
+    "correction_loan": ("Đây là khoản của một khoản vay: khi đảo, khoản vay được tính lại như"
+                        " chưa có khoản này, vào đúng ngày của nó.",
+                        "This belongs to a loan: reversing it recomputes the loan as if it"
+                        " had never been, on its own date."),
+    "correction_reason_needed": ("Hãy ghi lý do sửa sai, ví dụ: ghi nhầm 500.000, đúng là"
+                                 " 50.000.",
+                                 "Give the reason, e.g. typed 500,000 instead of 50,000."),
+    "ask_correction": ("Gửi đề nghị sửa sai", "Ask for the correction"),
+    "correction_requested": ("Đã gửi đề nghị sửa sai. Chờ chủ nhiệm câu lạc bộ duyệt.",
+                             "The correction is asked for; the club's chair approves it."),
+    "correction_waiting": ("Đề nghị sửa sai của {name} đang chờ duyệt.",
+                           "{name}'s correction request is waiting for approval."),
+    "correction_done": ("Khoản này đã được đảo (sửa sai) rồi.", "This entry was reversed."),
+    "reversed_mark": ("đã đảo", "reversed"),
+    "write_off": ("Đề nghị xóa nợ", "Ask for a write-off"),
+    "write_off_means": ("Xóa nợ là khi người vay không thể trả được nữa (ví dụ qua đời). Dư nợ"
+                        " gốc {amount} sẽ được xóa khỏi sổ khi chủ nhiệm (người khác) duyệt.",
+                        "A write-off is for a borrower who can no longer pay. The principal"
+                        " outstanding, {amount}, leaves the books once the chair (another"
+                        " person) approves."),
+    "entries_history": ("Các khoản đã ghi của khoản vay", "This loan's entries"),
+    "event_disbursed": ("Giải ngân", "Paid out"),
+    "event_repayment": ("Thu trả nợ", "Repayment"),
+    "event_written_off": ("Xóa nợ", "Write-off"),
+    "reopen_month": ("Mở lại sổ tháng {month}", "Reopen {month}"),
+    "reopen_means": ("Chỉ mở lại được tháng khóa sổ gần nhất. Ghi lý do; kiểm soát viên của"
+                     " địa bàn (hoặc quản trị) duyệt, rồi tháng đó ghi được lại cho đến khi"
+                     " khóa sổ lần nữa.",
+                     "Only the latest closed month reopens. Give the reason; an auditor of"
+                     " the area (or an admin) approves, then the month takes entries until"
+                     " it is closed again."),
+    "ask_reopen": ("Gửi đề nghị mở lại sổ", "Ask to reopen"),
+    "reopen_waiting": ("Đề nghị mở lại sổ đang chờ kiểm soát viên duyệt.",
+                       "A reopening waits for the auditor."),
 }
 
 # A refused rule, explained in plain words (by the problem's stable code).
