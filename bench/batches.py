@@ -64,9 +64,9 @@ async def entry_ledger(http: httpx.AsyncClient, number: int) -> tuple[str, str, 
     return fund["id"], cash["id"], capital["id"]
 
 
-def entries_batch(cash: str, capital: str) -> dict[str, Any]:
+def entries_batch(cash: str, capital: str, size: int = BATCH_SIZE) -> dict[str, Any]:
     items = []
-    for n in range(BATCH_SIZE):
+    for n in range(size):
         amount = 1_000 + n
         items.append({"key": key(), "op": "entry", "body": {
             "effective_date": "2026-03-05", "description": "bench", "currency": "VND",
