@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import rfc8785
+from ledger.canonical_json import canonical_json
 
 SEQUENCE_KEY: Final = "sequence"
 
@@ -24,7 +24,7 @@ def _jcs_order(key: str) -> bytes:
 
 def canonical_record(record: Mapping[str, Any]) -> bytes:
     """The bytes a record is hashed as: its RFC 8785 canonical JSON."""
-    return rfc8785.dumps(dict(record))
+    return canonical_json(dict(record))
 
 
 def record_parts(record: Mapping[str, Any]) -> tuple[bytes, bytes]:
@@ -37,9 +37,9 @@ def record_parts(record: Mapping[str, Any]) -> tuple[bytes, bytes]:
     pivot = _jcs_order(SEQUENCE_KEY)
     before = {k: v for k, v in record.items() if _jcs_order(k) < pivot}
     after = {k: v for k, v in record.items() if _jcs_order(k) > pivot}
-    head = rfc8785.dumps(before)[:-1]
+    head = canonical_json(before)[:-1]
     if before:
         head += b","
     head += b'"sequence":'
-    tail = b"," + rfc8785.dumps(after)[1:] if after else b"}"
+    tail = b"," + canonical_json(after)[1:] if after else b"}"
     return head, tail

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-import rfc8785
-
 from ledger.accounts import Side, signed_balance
+from ledger.canonical_json import canonical_json
 from ledger.errors import InsufficientFunds, InvalidEntry, InvalidReversal, UnbalancedEntry
 from ledger.money import check_amount, check_currency
 
@@ -196,7 +195,7 @@ def account_deltas(postings: Iterable[Posting]) -> dict[str, tuple[int, int]]:
 
 def content_hash(document: Mapping[str, Any]) -> str:
     """Lowercase hex SHA-256 of the RFC 8785 canonical JSON of `document`."""
-    return hashlib.sha256(rfc8785.dumps(dict(document))).hexdigest()
+    return hashlib.sha256(canonical_json(dict(document))).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

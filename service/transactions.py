@@ -36,6 +36,7 @@ from asyncpg.transaction import Transaction
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ledger.canonical_json import canonical_json
 from ledger.input_limits import FORBIDDEN_CHARACTERS, TEXT_PATTERN
 from service.audit.background import sign_heads_before_commit, wake_background
 from service.audit.service import LOGS_WRITTEN
@@ -113,7 +114,7 @@ def document_idempotency(app: FastAPI) -> None:
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     try:
-        canonical = rfc8785.dumps(json.loads(body)) if body else b""
+        canonical = canonical_json(json.loads(body)) if body else b""
     except (ValueError, rfc8785.CanonicalizationError):
         canonical = body
     digest = hashlib.sha256()
