@@ -186,11 +186,12 @@ class TransactionMiddleware:
         try:
             # Authenticate and set this transaction's fund scope before anything
             # else reads a row (see service/auth/service.py).
-            access = await authorise_request(connection, scope)
+            access = await authorise_request(connection, scope, key)
             if access.principal is None:
                 key = None
             if access.refusal is None and key is not None:
-                stored = await find_stored_response(connection, access.principal_id, key)
+                stored = access.stored if access.looked_up else await find_stored_response(
+                    connection, access.principal_id, key)
         except BaseException:
             await roll_back(connection, transaction)
             raise

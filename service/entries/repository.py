@@ -32,30 +32,36 @@ ENTRY_SELECT = """
 
 async def never_negative_days(
     connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID],
-    effective_date: date,
+    effective_date: date, with_loans: bool = False,
 ) -> list[asyncpg.Record]:
     """For each of the accounts that may not go negative: its daily totals on the last
     day it moved on or before `effective_date` and on every later day it moved (one
-    row with null totals when it never moved by then or since). Read under the fund
-    lock, so no other writer moves them meanwhile."""
+    row with null totals when it never moved by then or since), `never_negative` true.
+    With `with_loans`, also which of the accounts are a loan's receivable (131.NNNN):
+    `loan_number` (null otherwise). Read under the fund lock, so no other writer moves
+    them meanwhile."""
     return list(await connection.fetch(
         """
         SELECT a.id AS account_id, a.code, a.normal_side,
+               NOT a.allow_negative AS never_negative, l.number AS loan_number,
                d.effective_date, d.debits, d.credits
           FROM accounts a
+          LEFT JOIN loans l ON $4 AND l.fund_id = a.fund_id AND l.account_id = a.id
           LEFT JOIN LATERAL (
               SELECT b.effective_date, b.debits, b.credits
                 FROM daily_balances b
-               WHERE b.fund_id = a.fund_id AND b.account_id = a.id
+               WHERE NOT a.allow_negative
+                 AND b.fund_id = a.fund_id AND b.account_id = a.id
                  AND b.effective_date >= coalesce(
                      (SELECT max(p.effective_date) FROM daily_balances p
                        WHERE p.fund_id = a.fund_id AND p.account_id = a.id
                          AND p.effective_date <= $3), $3)
           ) AS d ON true
-         WHERE a.fund_id = $1 AND a.id = ANY($2::uuid[]) AND NOT a.allow_negative
+         WHERE a.fund_id = $1 AND a.id = ANY($2::uuid[])
+           AND (NOT a.allow_negative OR l.number IS NOT NULL)
          ORDER BY a.id, d.effective_date
         """,
-        fund_id, account_ids, effective_date,
+        fund_id, account_ids, effective_date, with_loans,
     ))
 
 
@@ -141,17 +147,6 @@ async def insert_entries(
         entries.posting_entries, entries.posting_lines, entries.account_ids, entries.sides,
         entries.amounts, entries.posting_currencies,
     )
-
-
-async def loan_accounts_among(
-    connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    """Which of the accounts are a loan's receivable (131.NNNN), with the loan's number."""
-    return list(await connection.fetch(
-        "SELECT account_id, number FROM loans"
-        " WHERE fund_id = $1 AND account_id = ANY($2::uuid[])",
-        fund_id, account_ids,
-    ))
 
 
 async def get_entry(connection: asyncpg.Connection, entry_id: uuid.UUID) -> asyncpg.Record | None:

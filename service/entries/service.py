@@ -60,7 +60,8 @@ async def post_entry(
 
 
 async def post_entries(
-    ctx: RequestContext, fund_id: uuid.UUID, to_post: Sequence[EntryToPost]
+    ctx: RequestContext, fund_id: uuid.UUID, to_post: Sequence[EntryToPost],
+    refuse_loan_accounts: bool = False,
 ) -> list[EntryRead]:
     """Write validated entries, in order. The one path every posting takes.
 
@@ -68,7 +69,9 @@ async def post_entries(
     must not be after today (`future_date`) nor in a closed month (`period_closed`);
     no account that may not go negative may end any day from that date on below zero
     (`insufficient_funds`, decided by the core entry after entry from the daily balances
-    read here once, the database constraint being the second guard). Then the voucher
+    read here once, the database constraint being the second guard); with
+    `refuse_loan_accounts` (journal entries from the API), none may touch a loan's
+    receivable account (`loan_account_posting`, read in the same round trip). Then the voucher
     counter of each entry with a `voucher_kind`, one statement for the entries, their
     postings and the fund's entry counter (balances move by trigger), and one for their
     audit records. Many entries cost the round trips of one.
@@ -80,8 +83,11 @@ async def post_entries(
     accounts = sorted({uuid.UUID(p.account_id) for item in to_post for p in item.entry.postings})
     rows = await repository.never_negative_days(
         ctx.connection, fund_id, accounts, min(item.entry.effective_date for item in to_post),
+        with_loans=refuse_loan_accounts,
     )
-    days = tuple(account_days(rows))
+    check_no_loan_account(to_post, {r["account_id"]: r["loan_number"] for r in rows
+                                     if r["loan_number"] is not None})
+    days = tuple(account_days([r for r in rows if r["never_negative"]]))
     for item in to_post:
         check_never_negative(item.entry.postings, item.entry.effective_date, days)
         days = days_after_entry(days, item.entry.postings, item.entry.effective_date)
@@ -134,6 +140,24 @@ async def post_entries(
     ]
 
 
+def check_no_loan_account(
+    to_post: Sequence[EntryToPost], loan_numbers: dict[uuid.UUID, int]
+) -> None:
+    """Refuse the first entry that posts to a loan's receivable account: that moves only
+    through the loan's disbursement, repayments and write-off, which keep the loan
+    register and the ledger equal."""
+    for item in to_post:
+        touched = sorted({loan_numbers[uuid.UUID(p.account_id)] for p in item.entry.postings
+                          if uuid.UUID(p.account_id) in loan_numbers})
+        if touched:
+            raise LoanAccountPosting(
+                Text("the entry posts to the account of loan number {numbers}; use the"
+                     " loan's repayment or write-off instead",
+                     "bút toán ghi vào tài khoản của khoản vay số {numbers}; hãy dùng"
+                     " nghiệp vụ trả nợ hoặc xóa nợ của khoản vay"),
+                numbers=", ".join(str(n) for n in touched))
+
+
 def account_days(rows: list[asyncpg.Record]) -> list[AccountDays]:
     """The rows of `repository.never_negative_days` as the core's AccountDays."""
     by_account: dict[uuid.UUID, list[asyncpg.Record]] = {}
@@ -179,9 +203,7 @@ async def create_entries(
     ctx: RequestContext, fund_id: uuid.UUID, bodies: Sequence[EntryCreate]
 ) -> list[EntryRead]:
     """Journal entries from the API, written in order (a batch's consecutive entries
-    together). None may touch a loan's receivable account: that moves only through the
-    loan's disbursement, repayments and write-off, which keep the loan register and the
-    ledger equal."""
+    together). None may touch a loan's receivable account (`check_no_loan_account`)."""
     entries = []
     for body in bodies:
         currency = check_currency(body.currency)
@@ -190,22 +212,8 @@ async def create_entries(
             [Posting(str(p.account_id), p.side, p.amount, currency) for p in body.postings],
             body.metadata,
         ))
-    if ctx.sees_fund(fund_id):
-        loan_accounts = await repository.loan_accounts_among(
-            ctx.connection, fund_id,
-            sorted({p.account_id for body in bodies for p in body.postings}))
-        numbers_of = {r["account_id"]: r["number"] for r in loan_accounts}
-        for body in bodies:
-            touched = sorted({numbers_of[p.account_id] for p in body.postings
-                              if p.account_id in numbers_of})
-            if touched:
-                raise LoanAccountPosting(
-                    Text("the entry posts to the account of loan number {numbers}; use the"
-                         " loan's repayment or write-off instead",
-                         "bút toán ghi vào tài khoản của khoản vay số {numbers}; hãy dùng"
-                         " nghiệp vụ trả nợ hoặc xóa nợ của khoản vay"),
-                    numbers=", ".join(str(n) for n in touched))
-    return await post_entries(ctx, fund_id, [EntryToPost(entry) for entry in entries])
+    return await post_entries(ctx, fund_id, [EntryToPost(entry) for entry in entries],
+                              refuse_loan_accounts=True)
 
 
 def entry_from_record(record: asyncpg.Record) -> EntryRead:
