@@ -48,11 +48,13 @@ class StatementCount:
     def __init__(self) -> None:
         self.total = 0
         self.kinds: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
 
     def log(self, record: Any) -> None:
         self.total += 1
-        words = " ".join(record.query.split()[:4])
-        self.kinds[words[:60]] += 1
+        words = " ".join(record.query.split()[:4])[:60]
+        self.kinds[words] += 1
+        self.seconds[words] += record.elapsed
 
 
 async def counted_pool(url: str, count: StatementCount) -> asyncpg.Pool:
@@ -90,6 +92,7 @@ async def measured(
         profiler.start()
     before = count.total
     kinds_before = Counter(count.kinds)
+    seconds_before = Counter(count.seconds)
     started = time.perf_counter()
     for _ in range(repeats):
         await work()
@@ -100,9 +103,11 @@ async def measured(
         profiles = {f"{name}.html": profiler.output_html(),
                     f"{name}.txt": profiler.output_text(unicode=True)}
     kinds = count.kinds - kinds_before
+    seconds = count.seconds - seconds_before
     return {"name": name, "profiles": profiles, "round_trips": (count.total - before) / repeats,
             "ms_each": elapsed * 1000 / repeats,
-            "kinds": {k: v / repeats for k, v in kinds.most_common()}}
+            "kinds": {k: (v / repeats, seconds[k] * 1000 / repeats)
+                      for k, v in kinds.most_common()}}
 
 
 async def run(owner_url: str, app_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -177,9 +182,9 @@ def main() -> None:
     for result in results:
         print(f"| {result['name']} | {result['round_trips']:.1f} | {result['ms_each']:.1f} |")
     for result in results:
-        print(f"\n{result['name']}: statements by kind (each)")
-        for kind, number in result["kinds"].items():
-            print(f"  {number:8.2f}  {kind}")
+        print(f"\n{result['name']}: statements by kind (each: count, ms waited)")
+        for kind, (number, milliseconds) in result["kinds"].items():
+            print(f"  {number:8.2f} {milliseconds:8.2f}  {kind}")
 
 
 if __name__ == "__main__":
