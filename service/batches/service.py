@@ -12,7 +12,8 @@ The batch runs in the request's one transaction, under the fund's lock taken onc
 have an answer already, and one at the end stores the answers of the items written.
 `independent`: each item runs in its own savepoint; a refused item leaves nothing
 behind and the others are written. `atomic`: the items run one after the other in one
-savepoint (no per-item round trips); at the first refused item it is rolled back, the
+savepoint, consecutive journal entries written together by `create_entries` (the round
+trips of one entry for all of them); at the first refused item it is rolled back, the
 items are run again each in its own savepoint to find every refused item's problem,
 and the batch is refused (422 `batch_refused`, each refused item's problem listed); the
 request's transaction is rolled back: nothing is written.
