@@ -64,9 +64,9 @@ async def entry_ledger(http: httpx.AsyncClient, number: int) -> tuple[str, str, 
     return fund["id"], cash["id"], capital["id"]
 
 
-def entries_batch(cash: str, capital: str) -> dict[str, Any]:
+def entries_batch(cash: str, capital: str, size: int = BATCH_SIZE) -> dict[str, Any]:
     items = []
-    for n in range(BATCH_SIZE):
+    for n in range(size):
         amount = 1_000 + n
         items.append({"key": key(), "op": "entry", "body": {
             "effective_date": "2026-03-05", "description": "bench", "currency": "VND",
@@ -75,7 +75,8 @@ def entries_batch(cash: str, capital: str) -> dict[str, Any]:
     return {"mode": "atomic", "items": items}
 
 
-async def atomic_entries(base: str, token: str, clients: int, seconds: int) -> dict[str, Any]:
+async def atomic_entries(base: str, token: str, clients: int, seconds: int,
+                         batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers,
                                  timeout=TIMEOUT_SECONDS) as http:
@@ -87,7 +88,7 @@ async def atomic_entries(base: str, token: str, clients: int, seconds: int) -> d
         async def sender(fund: str, cash: str, capital: str) -> None:
             nonlocal entries
             while time.monotonic() < deadline:
-                body = entries_batch(cash, capital)  # built before the clock starts
+                body = entries_batch(cash, capital, batch_size)  # built before the clock starts
                 started = time.perf_counter()
                 response = await http.post(f"/v1/funds/{fund}/batches", json=body,
                                            headers={"Idempotency-Key": key()})
@@ -175,6 +176,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="concurrent atomic batches")
     parser.add_argument("--pgbench-clients", type=int, default=8)
     parser.add_argument("--meetings", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="clubfund-bench-") as data_dir:
         os.chmod(data_dir, 0o755)
@@ -188,7 +190,8 @@ def main() -> None:
             process = serve(db.app_url, 1, port)
             try:
                 base = f"http://127.0.0.1:{port}"
-                atomic = asyncio.run(atomic_entries(base, token, args.clients, args.seconds))
+                atomic = asyncio.run(atomic_entries(base, token, args.clients, args.seconds,
+                                                    args.batch_size))
                 meeting = asyncio.run(meetings(base, token, args.meetings))
             finally:
                 process.terminate()
@@ -203,7 +206,7 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     print(f"| pgbench TPC-B (baseline), transactions | {args.pgbench_clients} |"
           f" {baseline:,.0f} | 1.00 |")
-    print(f"| atomic batches of {BATCH_SIZE:,} two-posting entries, entries"
+    print(f"| atomic batches of {args.batch_size:,} two-posting entries, entries"
           f" ({atomic['batches']} batches, p50 {atomic['batch_p50_s']:.2f} s each) |"
           f" {args.clients} | {atomic['entries_per_second']:,.0f} | {ratio:.2f} |")
     print(f"\nMeeting batch (20 repayments + 20 contributions, independent),"

@@ -171,7 +171,9 @@ def main() -> None:
             rows.append((f"POST entries, uvicorn x{workers}", args.clients, result["tps"],
                          result["p50_ms"], result["p99_ms"], result["tps"] / baseline))
         db.server.cleanup()  # type: ignore[attr-defined]
-    print(f"\nPosting throughput, {args.seconds} s per run, {os.cpu_count()} cores\n")
+    load = os.getloadavg()
+    print(f"\nPosting throughput, {args.seconds} s per run, {os.cpu_count()} cores, load average"
+          f" at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n")
     print("| workload | clients | tx/s | p50 ms | p99 ms | ratio to pgbench |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, clients, tps, p50, p99, ratio in rows:

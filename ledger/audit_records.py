@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-import rfc8785
+from ledger.canonical_json import canonical_json
 
 SEQUENCE_KEY: Final = "sequence"
 
@@ -25,7 +25,7 @@ def _jcs_order(key: str) -> bytes:
 
 def canonical_record(record: Mapping[str, Any]) -> bytes:
     """The bytes a record is hashed as: its RFC 8785 canonical JSON."""
-    return rfc8785.dumps(dict(record))
+    return canonical_json(dict(record))
 
 
 def record_parts(record: Mapping[str, Any]) -> tuple[bytes, bytes]:
@@ -38,11 +38,11 @@ def record_parts(record: Mapping[str, Any]) -> tuple[bytes, bytes]:
     pivot = _jcs_order(SEQUENCE_KEY)
     before = {k: v for k, v in record.items() if _jcs_order(k) < pivot}
     after = {k: v for k, v in record.items() if _jcs_order(k) > pivot}
-    head = rfc8785.dumps(before)[:-1]
+    head = canonical_json(before)[:-1]
     if before:
         head += b","
     head += b'"sequence":'
-    tail = b"," + rfc8785.dumps(after)[1:] if after else b"}"
+    tail = b"," + canonical_json(after)[1:] if after else b"}"
     return head, tail
 
 

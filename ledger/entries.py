@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-import rfc8785
-
 from ledger.accounts import Side, signed_balance
+from ledger.canonical_json import canonical_json
 from ledger.errors import InsufficientFunds, InvalidEntry, InvalidReversal, UnbalancedEntry
 from ledger.money import check_amount, check_currency
 
@@ -196,7 +195,7 @@ def account_deltas(postings: Iterable[Posting]) -> dict[str, tuple[int, int]]:
 
 def content_hash(document: Mapping[str, Any]) -> str:
     """Lowercase hex SHA-256 of the RFC 8785 canonical JSON of `document`."""
-    return hashlib.sha256(rfc8785.dumps(dict(document))).hexdigest()
+    return hashlib.sha256(canonical_json(dict(document))).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,3 +255,33 @@ def check_never_negative(
                     f" {effective_date.isoformat()}, bút toán này làm số dư cuối ngày"
                     f" {day.isoformat()} còn {balance}",
                 )
+
+
+def days_after_entry(
+    accounts: Iterable[AccountDays], postings: Sequence[Posting], effective_date: date
+) -> tuple[AccountDays, ...]:
+    """The accounts' days once the postings, dated `effective_date`, are written: the
+    entry's day (added when the account had not moved on it) and every later day grow by
+    the postings' debits and credits. Lets entries written together be judged one after
+    the other by `check_never_negative` from one read of the days."""
+    deltas = account_deltas(postings)
+    moved = []
+    for account in accounts:
+        debits, credits = deltas.get(account.account_id, (0, 0))
+        if debits == credits == 0:
+            moved.append(account)
+            continue
+        days: list[DayTotals] = []
+        base = DayTotals(effective_date, 0, 0)
+        for totals in account.days:
+            if totals.day < effective_date:
+                days.append(totals)
+                base = DayTotals(effective_date, totals.debits, totals.credits)
+            elif totals.day == effective_date:
+                base = totals
+        days.append(DayTotals(effective_date, base.debits + debits, base.credits + credits))
+        days.extend(DayTotals(t.day, t.debits + debits, t.credits + credits)
+                    for t in account.days if t.day > effective_date)
+        moved.append(AccountDays(account.account_id, account.code, account.normal_side,
+                                 tuple(days)))
+    return tuple(moved)

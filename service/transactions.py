@@ -36,6 +36,7 @@ from asyncpg.transaction import Transaction
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ledger.canonical_json import canonical_json
 from ledger.input_limits import FORBIDDEN_CHARACTERS, TEXT_PATTERN
 from service.audit.background import sign_heads_before_commit, wake_background
 from service.audit.service import LOGS_WRITTEN
@@ -113,7 +114,7 @@ def document_idempotency(app: FastAPI) -> None:
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     try:
-        canonical = rfc8785.dumps(json.loads(body)) if body else b""
+        canonical = canonical_json(json.loads(body)) if body else b""
     except (ValueError, rfc8785.CanonicalizationError):
         canonical = body
     digest = hashlib.sha256()
@@ -185,11 +186,12 @@ class TransactionMiddleware:
         try:
             # Authenticate and set this transaction's fund scope before anything
             # else reads a row (see service/auth/service.py).
-            access = await authorise_request(connection, scope)
+            access = await authorise_request(connection, scope, key)
             if access.principal is None:
                 key = None
             if access.refusal is None and key is not None:
-                stored = await find_stored_response(connection, access.principal_id, key)
+                stored = access.stored if access.looked_up else await find_stored_response(
+                    connection, access.principal_id, key)
         except BaseException:
             await roll_back(connection, transaction)
             raise

@@ -12,21 +12,31 @@ import asyncpg
 STREAM_BATCH_SIZE = 2000
 
 
-async def append_record(
-    connection: asyncpg.Connection, fund_id: uuid.UUID, action: str,
-    subject_id: uuid.UUID | None, record_head: bytes, record_tail: bytes,
-) -> tuple[int, bytes]:
-    """Append one record (one round trip): (its sequence, its leaf hash).
+async def append_records(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, actions: list[str],
+    subject_ids: list[uuid.UUID | None], record_heads: list[bytes], record_tails: list[bytes],
+) -> list[tuple[int, bytes]]:
+    """Append records in order (one round trip): (sequence, leaf hash) of each.
 
-    The database function locks the fund, numbers and hashes the record, and
-    stores the new Merkle nodes and frontier (see the audit_log migration).
+    The database function, called once per record in the records' order, locks the
+    fund, numbers and hashes the record, and stores the new Merkle nodes and frontier
+    (see the audit_log migration).
     """
-    row = await connection.fetchrow(
-        "SELECT audit_sequence, audit_leaf_hash FROM append_audit_record($1, $2, $3, $4, $5)",
-        fund_id, action, subject_id, record_head, record_tail,
+    rows = await connection.fetch(
+        """
+        SELECT r.place, a.audit_sequence, a.audit_leaf_hash
+          FROM unnest($2::text[], $3::uuid[], $4::bytea[], $5::bytea[])
+               WITH ORDINALITY AS r(action, subject_id, head, tail, place)
+         CROSS JOIN LATERAL append_audit_record($1, r.action, r.subject_id, r.head, r.tail) AS a
+         ORDER BY r.place
+        """,
+        fund_id, actions, subject_ids, record_heads, record_tails,
     )
-    assert row is not None
-    return int(row["audit_sequence"]), bytes(row["audit_leaf_hash"])
+    appended = [(int(row["audit_sequence"]), bytes(row["audit_leaf_hash"])) for row in rows]
+    first = appended[0][0]
+    if [sequence for sequence, _ in appended] != list(range(first, first + len(actions))):
+        raise RuntimeError("audit records were not appended in the order given")
+    return appended
 
 
 async def scope_transaction_to_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,28 +78,47 @@ def subject_of(data: dict[str, Any]) -> uuid.UUID | None:
 async def record_write(
     ctx: RequestContext, fund_id: uuid.UUID | None, action: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """Append an audit record for a write to `fund_id` (None: the service-wide log).
+    """Append an audit record for a write to `fund_id` (None: the service-wide log):
+    `record_writes` with one record. Returns {"sequence", "leaf_hash"} of the record."""
+    stamps = await record_writes(ctx, fund_id, [(action, data)])
+    return stamps[0]
 
-    Locks the fund (writers to one fund serialise), then appends in one round
-    trip. Returns {"sequence", "leaf_hash"} of the record.
+
+async def record_writes(
+    ctx: RequestContext, fund_id: uuid.UUID | None, writes: Sequence[tuple[str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Append one audit record per (action, data) to `fund_id`'s log, in order.
+
+    Locks the fund (writers to one fund serialise), then appends them all in one round
+    trip. Returns {"sequence", "leaf_hash"} of each record.
     """
     log_id = fund_id or GLOBAL_LOG_ID
-    # Round-trip through JSON so that what is hashed is plain JSON (ids, dates as strings).
-    plain_data = json.loads(json.dumps(data, default=str))
-    record = {
-        "fund_id": str(log_id),
-        "recorded_at": ctx.now.isoformat(),
-        "actor": ctx.actor,
-        "action": action,
-        "request_id": ctx.request_id,
-        "data": plain_data,
-    }
-    head, tail = record_parts(record)
-    sequence, leaf_hash = await repository.append_record(
-        ctx.connection, log_id, action, subject_of(plain_data), head, tail
-    )
+    actions = []
+    subjects = []
+    heads = []
+    tails = []
+    for action, data in writes:
+        # Round-trip through JSON so that what is hashed is plain JSON (ids, dates as
+        # strings).
+        plain_data = json.loads(json.dumps(data, default=str))
+        record = {
+            "fund_id": str(log_id),
+            "recorded_at": ctx.now.isoformat(),
+            "actor": ctx.actor,
+            "action": action,
+            "request_id": ctx.request_id,
+            "data": plain_data,
+        }
+        head, tail = record_parts(record)
+        actions.append(action)
+        subjects.append(subject_of(plain_data))
+        heads.append(head)
+        tails.append(tail)
+    appended = await repository.append_records(
+        ctx.connection, log_id, actions, subjects, heads, tails)
     note_log_written(ctx.state, log_id)
-    return {"sequence": sequence, "leaf_hash": leaf_hash.hex()}
+    return [{"sequence": sequence, "leaf_hash": leaf_hash.hex()}
+            for sequence, leaf_hash in appended]
 
 
 async def record_service_write(

@@ -5,19 +5,33 @@ from __future__ import annotations
 import asyncpg
 
 
-async def authenticate(connection: asyncpg.Connection, token_hash: str) -> asyncpg.Record:
+async def authenticate(
+    connection: asyncpg.Connection, token_hash: str, idempotency_key: str | None = None,
+) -> asyncpg.Record:
     """Look the token and its person up by hash and, when the token may be used, set
-    this transaction's scope.
+    this transaction's scope; with `idempotency_key`, also the answer stored for that
+    key and this token, read under that scope.
 
     One statement, one round trip (see `clubfund_authenticate` in the people
-    migration). `failure` is NULL for a usable token, otherwise `unknown_token`,
+    migration; the stored answer is read by a lateral join, after the function has set
+    the scope). `failure` is NULL for a usable token, otherwise `unknown_token`,
     `revoked` or `expired`; role, scope and member are the person's; `club_ids` and
-    `fund_ids` list the clubs and funds in scope (NULL for an admin: every one).
+    `fund_ids` list the clubs and funds in scope (NULL for an admin: every one);
+    `request_hash`, `response_status` and `response_body` are NULL when no answer is
+    stored for the key.
     """
     record: asyncpg.Record = await connection.fetchrow(
-        "SELECT token_id, person_id, role, scope, can_write, member_id, failure, club_ids,"
-        " fund_ids FROM clubfund_authenticate($1)",
-        token_hash,
+        """
+        SELECT a.token_id, a.person_id, a.role, a.scope, a.can_write, a.member_id, a.failure,
+               a.club_ids, a.fund_ids, i.request_hash, i.response_status, i.response_body
+          FROM clubfund_authenticate($1) AS a
+          LEFT JOIN LATERAL (
+              SELECT r.request_hash, r.response_status, r.response_body
+                FROM idempotency_records r
+               WHERE a.failure IS NULL AND r.principal_id = a.token_id AND r.key = $2
+          ) AS i ON true
+        """,
+        token_hash, idempotency_key,
     )
     return record
 

@@ -60,6 +60,10 @@ class Access:
     principal: Principal | None = None
     refusal: ClubfundError | None = None
     token_hash: str | None = None
+    # The answer stored for the request's Idempotency-Key, when it was looked up with
+    # the token (`looked_up`) and found.
+    stored: asyncpg.Record | None = None
+    looked_up: bool = False
 
     @property
     def principal_id(self) -> str:
@@ -175,7 +179,11 @@ def principal_of(found: asyncpg.Record) -> Principal:
     )
 
 
-async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Access:
+async def authorise_request(
+    connection: asyncpg.Connection, scope: Scope, idempotency_key: str | None = None,
+) -> Access:
+    """Authenticate the request and set its transaction's scope. With a bearer token and
+    `idempotency_key`, the answer stored for the key is read in the same round trip."""
     route = route_of(scope)
     if route is None:  # no such route: the router answers 404 or 405
         return Access()
@@ -202,7 +210,7 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
             headers={"WWW-Authenticate": CHALLENGE},
         ))
     token_hash = hash_token(token)
-    found = await repository.authenticate(connection, token_hash)
+    found = await repository.authenticate(connection, token_hash, idempotency_key)
     if found["failure"] is not None:
         actor = found["token_id"] or f"presented:{token_hash[:12]}"
         log.warning("authentication failed: actor=%s route=%s reason=%s",
@@ -221,7 +229,9 @@ async def authorise_request(connection: asyncpg.Connection, scope: Scope) -> Acc
                  "mã truy cập loại {access} không được gọi {route}"),
             access=principal.access, route=where,
         ))
-    return Access(principal=principal, token_hash=token_hash)
+    stored = found if found["request_hash"] is not None else None
+    return Access(principal=principal, token_hash=token_hash, stored=stored,
+                  looked_up=idempotency_key is not None)
 
 
 async def restore_scope(connection: asyncpg.Connection, access: Access) -> None:

@@ -12,7 +12,8 @@ The batch runs in the request's one transaction, under the fund's lock taken onc
 have an answer already, and one at the end stores the answers of the items written.
 `independent`: each item runs in its own savepoint; a refused item leaves nothing
 behind and the others are written. `atomic`: the items run one after the other in one
-savepoint (no per-item round trips); at the first refused item it is rolled back, the
+savepoint, consecutive journal entries written together by `create_entries` (the round
+trips of one entry for all of them); at the first refused item it is rolled back, the
 items are run again each in its own savepoint to find every refused item's problem,
 and the batch is refused (422 `batch_refused`, each refused item's problem listed); the
 request's transaction is rolled back: nothing is written.
@@ -34,7 +35,7 @@ from service.cashbook.schemas import CashOperationCreate
 from service.cashbook.service import CashOperation, post_cash_operation
 from service.context import FundWrite, RequestContext
 from service.entries.schemas import EntryCreate
-from service.entries.service import create_entry
+from service.entries.service import create_entries, create_entry
 from service.errors import (
     BatchRefused,
     IdempotencyConflict,
@@ -222,9 +223,12 @@ class BatchRun:
     async def run(self, alone: bool) -> tuple[list[ItemAnswer], StoredAnswers]:
         """Every item's answer and the answers to store. `alone`: each item in its own
         savepoint (a refused one leaves nothing, the others go on); otherwise the first
-        refused item raises FirstRefusal (the caller rolls the batch back)."""
-        answers: list[ItemAnswer] = []
+        refused item raises FirstRefusal (the caller rolls the batch back), and
+        consecutive journal entries are written together (`create_entries`: the round
+        trips of one entry for all of them)."""
+        answers: list[ItemAnswer | None] = []
         written = StoredAnswers([], [], [], [])
+        entries: list[tuple[int, BatchItem, EntryCreate, str]] = []
         for item, parsed_item in zip(self.batch.items, self.parsed, strict=True):
             if isinstance(parsed_item, ItemAnswer):
                 answers.append(parsed_item)
@@ -235,6 +239,12 @@ class BatchRun:
                                        parsed_item.request_body)
             try:
                 answer = self.replayed(item, operation, target, fingerprint)
+                if answer is None and not alone and item.op is BatchOperation.ENTRY:
+                    assert isinstance(parsed_item.body, EntryCreate)
+                    entries.append((len(answers), item, parsed_item.body, fingerprint))
+                    answers.append(None)
+                    continue
+                await self.write_entries(entries, answers, written)
                 if answer is None:
                     result = await self.execute(operation, target, parsed_item.body, alone)
             except Exception as error:
@@ -248,14 +258,40 @@ class BatchRun:
             if answer is not None:
                 answers.append(answer)
                 continue
-            document = result.model_dump(mode="json", by_alias=True)
-            body = answer_bytes(document)
-            answers.append(ItemAnswer(item.key, operation.status, result=document))
-            written.keys.append(item.key)
-            written.request_hashes.append(fingerprint)
-            written.statuses.append(operation.status)
-            written.bodies.append(body)
-        return answers, written
+            answers.append(self.answer_written(item.key, operation.status, result,
+                                               fingerprint, written))
+        try:
+            await self.write_entries(entries, answers, written)
+        except Exception as error:
+            if problem_document(error, self.language)["status"] >= 500:
+                raise
+            raise FirstRefusal from error
+        return [answer for answer in answers if answer is not None], written
+
+    async def write_entries(
+        self, entries: list[tuple[int, BatchItem, EntryCreate, str]],
+        answers: list[ItemAnswer | None], written: StoredAnswers,
+    ) -> None:
+        """Write the journal entries gathered so far together; fill in their answers."""
+        if not entries:
+            return
+        results = await create_entries(self.ctx, self.fund.fund_id,
+                                       [body for _, _, body, _ in entries])
+        status = OPERATIONS[BatchOperation.ENTRY].status
+        for (place, item, _, fingerprint), result in zip(entries, results, strict=True):
+            answers[place] = self.answer_written(item.key, status, result, fingerprint, written)
+        entries.clear()
+
+    @staticmethod
+    def answer_written(key: str, status: int, result: BaseModel, fingerprint: str,
+                       written: StoredAnswers) -> ItemAnswer:
+        """A written item's answer, noted to be stored for its key."""
+        document = result.model_dump(mode="json", by_alias=True)
+        written.keys.append(key)
+        written.request_hashes.append(fingerprint)
+        written.statuses.append(status)
+        written.bodies.append(answer_bytes(document))
+        return ItemAnswer(key, status, result=document)
 
     def replayed(
         self, item: BatchItem, operation: Operation[Any], target: uuid.UUID, fingerprint: str,

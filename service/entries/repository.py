@@ -6,11 +6,13 @@ foundation migration)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
+from ledger.entries import Entry
 from service.audit.repository import audit_stamp_column
 
 ENTRY_SELECT = """
@@ -30,71 +32,121 @@ ENTRY_SELECT = """
 
 async def never_negative_days(
     connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID],
-    effective_date: date,
+    effective_date: date, with_loans: bool = False,
 ) -> list[asyncpg.Record]:
     """For each of the accounts that may not go negative: its daily totals on the last
     day it moved on or before `effective_date` and on every later day it moved (one
-    row with null totals when it never moved by then or since). Read under the fund
-    lock, so no other writer moves them meanwhile."""
+    row with null totals when it never moved by then or since), `never_negative` true.
+    With `with_loans`, also which of the accounts are a loan's receivable (131.NNNN):
+    `loan_number` (null otherwise). Read under the fund lock, so no other writer moves
+    them meanwhile."""
     return list(await connection.fetch(
         """
         SELECT a.id AS account_id, a.code, a.normal_side,
+               NOT a.allow_negative AS never_negative, l.number AS loan_number,
                d.effective_date, d.debits, d.credits
           FROM accounts a
+          LEFT JOIN loans l ON $4 AND l.fund_id = a.fund_id AND l.account_id = a.id
           LEFT JOIN LATERAL (
               SELECT b.effective_date, b.debits, b.credits
                 FROM daily_balances b
-               WHERE b.fund_id = a.fund_id AND b.account_id = a.id
+               WHERE NOT a.allow_negative
+                 AND b.fund_id = a.fund_id AND b.account_id = a.id
                  AND b.effective_date >= coalesce(
                      (SELECT max(p.effective_date) FROM daily_balances p
                        WHERE p.fund_id = a.fund_id AND p.account_id = a.id
                          AND p.effective_date <= $3), $3)
           ) AS d ON true
-         WHERE a.fund_id = $1 AND a.id = ANY($2::uuid[]) AND NOT a.allow_negative
+         WHERE a.fund_id = $1 AND a.id = ANY($2::uuid[])
+           AND (NOT a.allow_negative OR l.number IS NOT NULL)
          ORDER BY a.id, d.effective_date
         """,
-        fund_id, account_ids, effective_date,
+        fund_id, account_ids, effective_date, with_loans,
     ))
 
 
-async def insert_entry(
-    connection: asyncpg.Connection, *, fund_id: uuid.UUID, entry_id: uuid.UUID, sequence: int,
-    voucher_number: str | None, effective_date: date, recorded_at: datetime, description: str,
-    currency: str, metadata: dict[str, Any], reverses_entry_id: uuid.UUID | None, actor: str,
-    hash: str, account_ids: list[uuid.UUID], sides: list[str], amounts: list[int],
-    currencies: list[str],
+@dataclass
+class EntryRows:
+    """Entries to insert in one statement, as columns; their postings as columns too, each
+    with its entry's place in `entry_ids` (1-based)."""
+
+    entry_ids: list[uuid.UUID] = field(default_factory=list)
+    sequences: list[int] = field(default_factory=list)
+    voucher_numbers: list[str | None] = field(default_factory=list)
+    effective_dates: list[date] = field(default_factory=list)
+    descriptions: list[str] = field(default_factory=list)
+    currencies: list[str] = field(default_factory=list)
+    metadata: list[dict[str, Any]] = field(default_factory=list)
+    reverses_entry_ids: list[uuid.UUID | None] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    posting_entries: list[int] = field(default_factory=list)
+    posting_lines: list[int] = field(default_factory=list)
+    account_ids: list[uuid.UUID] = field(default_factory=list)
+    sides: list[str] = field(default_factory=list)
+    amounts: list[int] = field(default_factory=list)
+    posting_currencies: list[str] = field(default_factory=list)
+
+    def add(self, entry_id: uuid.UUID, sequence: int, voucher_number: str | None,
+            entry: Entry, currency: str, hash: str) -> None:
+        self.entry_ids.append(entry_id)
+        self.sequences.append(sequence)
+        self.voucher_numbers.append(voucher_number)
+        self.effective_dates.append(entry.effective_date)
+        self.descriptions.append(entry.description)
+        self.currencies.append(currency)
+        self.metadata.append(dict(entry.metadata))
+        self.reverses_entry_ids.append(
+            uuid.UUID(entry.reverses_entry_id) if entry.reverses_entry_id else None)
+        self.hashes.append(hash)
+        for line, posting in enumerate(entry.postings, start=1):
+            self.posting_entries.append(len(self.entry_ids))
+            self.posting_lines.append(line)
+            self.account_ids.append(uuid.UUID(posting.account_id))
+            self.sides.append(posting.side.value)
+            self.amounts.append(posting.amount)
+            self.posting_currencies.append(posting.currency)
+
+
+async def insert_entries(
+    connection: asyncpg.Connection, *, fund_id: uuid.UUID, recorded_at: datetime, actor: str,
+    entries: EntryRows,
 ) -> None:
+    """One statement: the entries, all their postings and the fund's entry counter moved
+    to the last entry's sequence."""
     await connection.execute(
         """
         WITH counted AS (
-            UPDATE funds SET entry_count = $3 WHERE id = $1
+            UPDATE funds SET entry_count = $4 WHERE id = $1
+        ), new_entries AS (
+            SELECT e.*, $5::jsonb -> (e.place - 1)::int AS metadata
+              FROM unnest($6::uuid[], $7::bigint[], $8::text[], $9::date[], $10::text[],
+                          $11::text[], $12::uuid[], $13::text[])
+                   WITH ORDINALITY AS e(id, sequence, voucher_number, effective_date,
+                                        description, currency, reverses_entry_id, hash, place)
         ), entry AS (
             INSERT INTO entries (fund_id, id, sequence, voucher_number, effective_date,
                                  recorded_at, description, currency, metadata,
                                  reverses_entry_id, actor, hash)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            SELECT $1, e.id, e.sequence, e.voucher_number, e.effective_date, $2,
+                   e.description, e.currency, e.metadata, e.reverses_entry_id, $3, e.hash
+              FROM new_entries e
+             ORDER BY e.place
         )
         INSERT INTO postings (fund_id, entry_id, line, account_id, side, amount, currency,
                               effective_date, sequence)
-        SELECT $1, $2, p.line, p.account_id, p.side, p.amount, p.currency, $5, $3
-          FROM unnest($13::uuid[], $14::text[], $15::bigint[], $16::text[])
-               WITH ORDINALITY AS p(account_id, side, amount, currency, line)
+        SELECT $1, e.id, p.line, p.account_id, p.side, p.amount, p.currency,
+               e.effective_date, e.sequence
+          FROM unnest($14::bigint[], $15::int[], $16::uuid[], $17::text[], $18::bigint[],
+                      $19::text[]) AS p(place, line, account_id, side, amount, currency)
+          JOIN new_entries e ON e.place = p.place
+         ORDER BY p.place, p.line
         """,
-        fund_id, entry_id, sequence, voucher_number, effective_date, recorded_at, description,
-        currency, metadata, reverses_entry_id, actor, hash,
-        account_ids, sides, amounts, currencies,
+        fund_id, recorded_at, actor, entries.sequences[-1], entries.metadata,
+        entries.entry_ids, entries.sequences, entries.voucher_numbers, entries.effective_dates,
+        entries.descriptions, entries.currencies, entries.reverses_entry_ids, entries.hashes,
+        entries.posting_entries, entries.posting_lines, entries.account_ids, entries.sides,
+        entries.amounts, entries.posting_currencies,
     )
-
-
-async def loan_accounts_among(
-    connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    """Which of the accounts are a loan's receivable (131.NNNN), with the loan's number."""
-    return list(await connection.fetch(
-        "SELECT account_id, number FROM loans"
-        " WHERE fund_id = $1 AND account_id = ANY($2::uuid[])",
-        fund_id, account_ids,
-    ))
 
 
 async def get_entry(connection: asyncpg.Connection, entry_id: uuid.UUID) -> asyncpg.Record | None:

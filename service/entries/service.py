@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -20,12 +22,14 @@ from ledger.entries import (
     build_entry,
     check_never_negative,
     content_hash,
+    days_after_entry,
 )
 from ledger.money import check_currency
 from service.audit.schemas import AuditStamp
-from service.audit.service import record_write
+from service.audit.service import record_writes
 from service.context import RequestContext
 from service.entries import repository
+from service.entries.repository import EntryRows
 from service.entries.schemas import EntryCreate, EntryRead, PostingRead
 from service.errors import LoanAccountPosting, NotFound
 from service.funds import repository as funds
@@ -36,70 +40,122 @@ from service.pagination import Page, decode_cursor, make_page, sequence_key
 from service.vouchers import repository as vouchers
 
 
+@dataclass(frozen=True)
+class EntryToPost:
+    """A validated entry and how it is numbered: a given voucher number, or the next of
+    `voucher_kind` (receipt PT or payment PC) in the entry's year."""
+
+    entry: Entry
+    voucher_number: str | None = None
+    voucher_kind: VoucherKind | None = None
+
+
 async def post_entry(
     ctx: RequestContext, fund_id: uuid.UUID, entry: Entry, voucher_number: str | None = None,
     voucher_kind: VoucherKind | None = None,
 ) -> EntryRead:
-    """Write a validated entry. The one path every posting takes.
+    """Write one validated entry (`post_entries`)."""
+    posted = await post_entries(ctx, fund_id, [EntryToPost(entry, voucher_number, voucher_kind)])
+    return posted[0]
 
-    Under the fund's lock (`open_fund_write`, taken once per request): the entry's date
+
+async def post_entries(
+    ctx: RequestContext, fund_id: uuid.UUID, to_post: Sequence[EntryToPost],
+    refuse_loan_accounts: bool = False,
+) -> list[EntryRead]:
+    """Write validated entries, in order. The one path every posting takes.
+
+    Under the fund's lock (`open_fund_write`, taken once per request): each entry's date
     must not be after today (`future_date`) nor in a closed month (`period_closed`);
     no account that may not go negative may end any day from that date on below zero
-    (`insufficient_funds`, decided by the core from the daily balances read here, the
-    database constraint being the second guard). Then the voucher counter when
-    `voucher_kind` is given (receipt PT or payment PC: the next number of the fund in
-    the entry's year) and one statement for the entry, its postings and the fund's
-    entry counter; balances move by trigger.
+    (`insufficient_funds`, decided by the core entry after entry from the daily balances
+    read here once, the database constraint being the second guard); with
+    `refuse_loan_accounts` (journal entries from the API), none may touch a loan's
+    receivable account (`loan_account_posting`, read in the same round trip). Then the voucher
+    counter of each entry with a `voucher_kind`, one statement for the entries, their
+    postings and the fund's entry counter (balances move by trigger), and one for their
+    audit records. Many entries cost the round trips of one.
     """
     fund = await open_fund_write(ctx, fund_id)
-    check_not_future(entry.effective_date, ctx.business_date, "effective_date")
-    periods.check_open(entry.effective_date, fund.closed_period)
+    for item in to_post:
+        check_not_future(item.entry.effective_date, ctx.business_date, "effective_date")
+        periods.check_open(item.entry.effective_date, fund.closed_period)
+    accounts = sorted({uuid.UUID(p.account_id) for item in to_post for p in item.entry.postings})
     rows = await repository.never_negative_days(
-        ctx.connection, fund_id, sorted({uuid.UUID(p.account_id) for p in entry.postings}),
-        entry.effective_date,
+        ctx.connection, fund_id, accounts, min(item.entry.effective_date for item in to_post),
+        with_loans=refuse_loan_accounts,
     )
-    check_never_negative(entry.postings, entry.effective_date, account_days(rows))
-    if voucher_kind is not None:
-        year = entry.effective_date.year
-        number = await vouchers.next_voucher_number(
-            ctx.connection, fund_id, voucher_kind.value, year
+    check_no_loan_account(to_post, {r["account_id"]: r["loan_number"] for r in rows
+                                     if r["loan_number"] is not None})
+    days = tuple(account_days([r for r in rows if r["never_negative"]]))
+    for item in to_post:
+        check_never_negative(item.entry.postings, item.entry.effective_date, days)
+        days = days_after_entry(days, item.entry.postings, item.entry.effective_date)
+    rows_to_write = EntryRows()
+    posted = []
+    for item in to_post:
+        entry = item.entry
+        voucher_number = item.voucher_number
+        if item.voucher_kind is not None:
+            year = entry.effective_date.year
+            number = await vouchers.next_voucher_number(
+                ctx.connection, fund_id, item.voucher_kind.value, year
+            )
+            voucher_number = format_voucher_number(item.voucher_kind, year, number)
+        sequence = fund.take_sequence()
+        entry_id = new_id()
+        currency = entry.postings[0].currency
+        document = entry_document(
+            fund_id, entry_id, sequence, voucher_number, entry, currency,
+            ctx.now.isoformat(), ctx.actor,
         )
-        voucher_number = format_voucher_number(voucher_kind, year, number)
-    sequence = fund.take_sequence()
-    entry_id = new_id()
-    currency = entry.postings[0].currency
-    document = entry_document(
-        fund_id, entry_id, sequence, voucher_number, entry, currency,
-        ctx.now.isoformat(), ctx.actor,
+        entry_hash = content_hash(document)
+        rows_to_write.add(entry_id, sequence, voucher_number, entry, currency, entry_hash)
+        action = "entry.reversal_posted" if entry.reverses_entry_id else "entry.posted"
+        posted.append((entry_id, sequence, voucher_number, entry, currency, entry_hash,
+                       action, document))
+    await repository.insert_entries(
+        ctx.connection, fund_id=fund_id, recorded_at=ctx.now, actor=ctx.actor,
+        entries=rows_to_write,
     )
-    entry_hash = content_hash(document)
-    await repository.insert_entry(
-        ctx.connection, fund_id=fund_id, entry_id=entry_id, sequence=sequence,
-        voucher_number=voucher_number, effective_date=entry.effective_date,
-        recorded_at=ctx.now, description=entry.description, currency=currency,
-        metadata=dict(entry.metadata),
-        reverses_entry_id=uuid.UUID(entry.reverses_entry_id) if entry.reverses_entry_id else None,
-        actor=ctx.actor, hash=entry_hash,
-        account_ids=[uuid.UUID(p.account_id) for p in entry.postings],
-        sides=[p.side.value for p in entry.postings],
-        amounts=[p.amount for p in entry.postings],
-        currencies=[p.currency for p in entry.postings],
-    )
-    action = "entry.reversal_posted" if entry.reverses_entry_id else "entry.posted"
-    stamp = await record_write(ctx, fund_id, action, document)
-    return EntryRead(
-        id=entry_id, fund_id=fund_id, sequence=sequence, voucher_number=voucher_number,
-        effective_date=entry.effective_date, recorded_at=ctx.now,
-        description=entry.description, currency=currency,
-        postings=[
-            PostingRead(line=n, account_id=uuid.UUID(p.account_id), side=p.side,
-                        amount=p.amount, currency=p.currency)
-            for n, p in enumerate(entry.postings, start=1)
-        ],
-        metadata=dict(entry.metadata),
-        reverses_entry_id=uuid.UUID(entry.reverses_entry_id) if entry.reverses_entry_id else None,
-        actor=ctx.actor, hash=entry_hash, audit=AuditStamp(**stamp),
-    )
+    stamps = await record_writes(
+        ctx, fund_id, [(action, document) for *_, action, document in posted])
+    return [
+        EntryRead(
+            id=entry_id, fund_id=fund_id, sequence=sequence, voucher_number=voucher_number,
+            effective_date=entry.effective_date, recorded_at=ctx.now,
+            description=entry.description, currency=currency,
+            postings=[
+                PostingRead(line=n, account_id=uuid.UUID(p.account_id), side=p.side,
+                            amount=p.amount, currency=p.currency)
+                for n, p in enumerate(entry.postings, start=1)
+            ],
+            metadata=dict(entry.metadata),
+            reverses_entry_id=(uuid.UUID(entry.reverses_entry_id)
+                               if entry.reverses_entry_id else None),
+            actor=ctx.actor, hash=entry_hash, audit=AuditStamp(**stamp),
+        )
+        for (entry_id, sequence, voucher_number, entry, currency, entry_hash, _, _), stamp
+        in zip(posted, stamps, strict=True)
+    ]
+
+
+def check_no_loan_account(
+    to_post: Sequence[EntryToPost], loan_numbers: dict[uuid.UUID, int]
+) -> None:
+    """Refuse the first entry that posts to a loan's receivable account: that moves only
+    through the loan's disbursement, repayments and write-off, which keep the loan
+    register and the ledger equal."""
+    for item in to_post:
+        touched = sorted({loan_numbers[uuid.UUID(p.account_id)] for p in item.entry.postings
+                          if uuid.UUID(p.account_id) in loan_numbers})
+        if touched:
+            raise LoanAccountPosting(
+                Text("the entry posts to the account of loan number {numbers}; use the"
+                     " loan's repayment or write-off instead",
+                     "bút toán ghi vào tài khoản của khoản vay số {numbers}; hãy dùng"
+                     " nghiệp vụ trả nợ hoặc xóa nợ của khoản vay"),
+                numbers=", ".join(str(n) for n in touched))
 
 
 def account_days(rows: list[asyncpg.Record]) -> list[AccountDays]:
@@ -138,27 +194,26 @@ def entry_document(
 
 
 async def create_entry(ctx: RequestContext, fund_id: uuid.UUID, body: EntryCreate) -> EntryRead:
-    """A journal entry from the API. It may not touch a loan's receivable account: that
-    moves only through the loan's disbursement, repayments and write-off, which keep
-    the loan register and the ledger equal."""
-    currency = check_currency(body.currency)
-    entry = build_entry(
-        body.effective_date, body.description,
-        [Posting(str(p.account_id), p.side, p.amount, currency) for p in body.postings],
-        body.metadata,
-    )
-    if ctx.sees_fund(fund_id):
-        loan_accounts = await repository.loan_accounts_among(
-            ctx.connection, fund_id, [p.account_id for p in body.postings])
-        if loan_accounts:
-            numbers = ", ".join(str(r["number"]) for r in loan_accounts)
-            raise LoanAccountPosting(
-                Text("the entry posts to the account of loan number {numbers}; use the"
-                     " loan's repayment or write-off instead",
-                     "bút toán ghi vào tài khoản của khoản vay số {numbers}; hãy dùng nghiệp"
-                     " vụ trả nợ hoặc xóa nợ của khoản vay"),
-                numbers=numbers)
-    return await post_entry(ctx, fund_id, entry)
+    """A journal entry from the API (`create_entries`)."""
+    created = await create_entries(ctx, fund_id, [body])
+    return created[0]
+
+
+async def create_entries(
+    ctx: RequestContext, fund_id: uuid.UUID, bodies: Sequence[EntryCreate]
+) -> list[EntryRead]:
+    """Journal entries from the API, written in order (a batch's consecutive entries
+    together). None may touch a loan's receivable account (`check_no_loan_account`)."""
+    entries = []
+    for body in bodies:
+        currency = check_currency(body.currency)
+        entries.append(build_entry(
+            body.effective_date, body.description,
+            [Posting(str(p.account_id), p.side, p.amount, currency) for p in body.postings],
+            body.metadata,
+        ))
+    return await post_entries(ctx, fund_id, [EntryToPost(entry) for entry in entries],
+                              refuse_loan_accounts=True)
 
 
 def entry_from_record(record: asyncpg.Record) -> EntryRead:
