@@ -9,7 +9,6 @@ is cut into the bytes before the sequence's digits and the bytes after them:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -44,15 +43,3 @@ def record_parts(record: Mapping[str, Any]) -> tuple[bytes, bytes]:
     head += b'"sequence":'
     tail = b"," + canonical_json(after)[1:] if after else b"}"
     return head, tail
-
-
-def canonical_plain(document: Mapping[str, Any]) -> bytes:
-    """RFC 8785 bytes of a *plain* document, by the json module's C encoder: one made only
-    of text, integers of at most 15 digits, booleans, null, and lists and objects with
-    ASCII keys — what the service's records are (money is an integer, rates are text).
-    For such a document the sorted, compact output is byte for byte JCS (code point order
-    is UTF-16 order for ASCII keys; the same escapes of quotes, backslashes and control
-    characters; other text as UTF-8). The caller guarantees the document is plain
-    (`canonical_record` takes any document)."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode()

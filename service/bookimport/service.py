@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from ledger import chart, periods
 from ledger.accounts import AccountType, Side
-from ledger.audit_records import canonical_plain
+from ledger.canonical_json import canonical_json
 from ledger.entries import Entry, Posting, build_entry
 from ledger.merkle import append_leaf
 from ledger.opening_books import Books, ImportedLoan, check_fund_empty, split_opening
@@ -105,7 +105,7 @@ class _Writing:
         self.add("entries", (
             self.fund_id, entry_id, self.sequence, voucher_number, entry.effective_date,
             ctx.now, entry.description, self.currency, json.dumps(dict(entry.metadata)),
-            None, ctx.actor, hashlib.sha256(canonical_plain(document)).hexdigest()))
+            None, ctx.actor, hashlib.sha256(canonical_json(document)).hexdigest()))
         # (= ledger.entries.content_hash(document): the same RFC 8785 bytes, faster)
         for line, posting in enumerate(entry.postings, start=1):
             self.add("postings", (
@@ -295,7 +295,7 @@ def _audit_rows(writing: _Writing, size: int, frontier: list[bytes], feed_key: i
         record = {"fund_id": fund, "recorded_at": recorded_at, "actor": ctx.actor,
                   "action": action, "request_id": ctx.request_id, "data": data,
                   "sequence": size + 1}
-        canonical = canonical_plain(record)
+        canonical = canonical_json(record)
         leaf = hashlib.sha256(LEAF_PREFIX + canonical).digest()
         appended = append_leaf(stack, size, leaf)
         writing.add("audit_records", (writing.fund_id, size + 1, action, subject_of(data),

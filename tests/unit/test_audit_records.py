@@ -9,7 +9,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.audit_records import canonical_plain, canonical_record, record_parts
+from ledger.audit_records import canonical_record, record_parts
 
 keys = st.text(min_size=1, max_size=12).filter(lambda k: k != "sequence")
 values = st.recursive(
@@ -47,17 +47,3 @@ def test_keys_sorting_after_sequence_and_astral_keys():
 def test_the_sequence_is_not_given_twice():
     with pytest.raises(ValueError):
         record_parts({"sequence": 1})
-
-
-ascii_keys = st.text(st.characters(max_codepoint=127), max_size=8)
-plain_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**15) + 1, 10**15 - 1) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ascii_keys, inner,
-                                                                max_size=3),
-    max_leaves=12,
-)
-
-
-@given(st.dictionaries(ascii_keys, plain_values, max_size=8))
-def test_the_fast_canonical_form_is_rfc8785(document):
-    assert canonical_plain(document) == rfc8785.dumps(document)
