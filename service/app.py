@@ -39,6 +39,8 @@ from service.locations import LocationMiddleware, document_locations
 from service.log_redaction import install_log_redaction
 from service.operations.endpoints import router as operations_router
 from service.pages.endpoints import router as pages_router
+from service.pages.member_pages import router as member_pages_router
+from service.pages.voucher_pages import router as voucher_pages_router
 from service.people.endpoints import router as people_router
 from service.periods.endpoints import router as periods_router
 from service.programme.endpoints import router as programme_router
@@ -128,6 +130,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.include_router(audit_router)
     app.include_router(api_docs_router)
     app.include_router(pages_router)
+    app.include_router(voucher_pages_router)
+    app.include_router(member_pages_router)
     document_locations(app)
     document_access(app)
     document_body_problems(app)

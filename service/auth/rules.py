@@ -183,6 +183,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/loans/{loan_id}/disbursement"): PAGE,
     ("GET", "/loans/{loan_id}/repayment"): PAGE,
     ("POST", "/loans/{loan_id}/repayment"): PAGE,
+    # printed vouchers (service/pages/voucher_pages.py)
+    ("GET", "/clubs/{club_id}/vouchers/{number}"): PAGE,
+    # editing a member (service/pages/member_pages.py)
+    ("GET", "/clubs/{club_id}/members/{member_id}/edit"): PAGE,
+    ("POST", "/clubs/{club_id}/members/{member_id}/edit"): PAGE,
 }
 
 
