@@ -42,6 +42,8 @@ from service.pages.auditor_pages import router as auditor_pages_router
 from service.pages.chair_pages import router as chair_pages_router
 from service.pages.endpoints import router as pages_router
 from service.pages.meeting_pages import router as meeting_pages_router
+from service.pages.member_pages import router as member_pages_router
+from service.pages.voucher_pages import router as voucher_pages_router
 from service.people.endpoints import router as people_router
 from service.periods.endpoints import router as periods_router
 from service.programme.endpoints import router as programme_router
@@ -134,6 +136,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     app.include_router(auditor_pages_router)
     app.include_router(meeting_pages_router)
     app.include_router(chair_pages_router)
+    app.include_router(voucher_pages_router)
+    app.include_router(member_pages_router)
     document_locations(app)
     document_access(app)
     document_body_problems(app)

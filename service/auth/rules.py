@@ -130,6 +130,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/clubs/{club_id}/area"): ADMIN_ONLY,
     ("POST", "/v1/clubs/{club_id}/members"): RECORD,
     ("GET", "/v1/clubs/{club_id}/members"): READ,
+    ("GET", "/v1/clubs/{club_id}/members/{member_id}"): READ,
+    ("PATCH", "/v1/clubs/{club_id}/members/{member_id}"): RECORD,
     ("GET", "/v1/clubs/{club_id}/members/{member_id}/passbook"): READ,
     # cash book
     ("POST", "/v1/funds/{fund_id}/seed-grants"): RECORD,
@@ -200,6 +202,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/entries/{entry_id}/correction"): PAGE,
     ("GET", "/loans/{loan_id}/write-off"): PAGE,
     ("POST", "/loans/{loan_id}/write-off"): PAGE,
+    # printed vouchers (service/pages/voucher_pages.py)
+    ("GET", "/clubs/{club_id}/vouchers/{number}"): PAGE,
+    # editing a member (service/pages/member_pages.py)
+    ("GET", "/clubs/{club_id}/members/{member_id}/edit"): PAGE,
+    ("POST", "/clubs/{club_id}/members/{member_id}/edit"): PAGE,
 }
 
 

@@ -13,6 +13,7 @@ from service.clubs.schemas import (
     ClubRead,
     MemberCreate,
     MemberRead,
+    MemberUpdate,
     PassbookRead,
 )
 from service.context import RequestContext, get_context
@@ -83,6 +84,24 @@ async def create_member(ctx: Context, club_id: uuid.UUID, body: MemberCreate) ->
             responses=problem_responses(NotFound, InvalidCursor))
 async def list_members(ctx: Context, club_id: uuid.UUID, page: PageParams) -> Page[MemberRead]:
     return await service.list_members(ctx, club_id, *page)
+
+
+@router.get("/{club_id}/members/{member_id}", response_model=MemberRead,
+            responses=problem_responses(NotFound))
+async def get_member(ctx: Context, club_id: uuid.UUID, member_id: uuid.UUID) -> MemberRead:
+    return await service.member_of_club(ctx, club_id, member_id)
+
+
+@router.patch("/{club_id}/members/{member_id}", response_model=MemberRead,
+              responses=problem_responses(NotFound))
+async def update_member(
+    ctx: Context, club_id: uuid.UUID, member_id: uuid.UUID, body: MemberUpdate
+) -> MemberRead:
+    """Change a member's `name`, `gender`, `birth_year`, `status` or `joined_on`; fields
+    left out (or null) stay as they are. The change is one `member.updated` audit record
+    in the club's fund's log, whose stamp the answer carries; sending the same change
+    again changes and writes nothing (the answer then carries the creation's stamp)."""
+    return await service.update_member(ctx, club_id, member_id, body)
 
 
 @router.get("/{club_id}/members/{member_id}/passbook", response_model=PassbookRead,

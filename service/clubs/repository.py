@@ -113,6 +113,27 @@ async def get_member(
     return record
 
 
+async def get_member_for_update(
+    connection: asyncpg.Connection, member_id: uuid.UUID
+) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await connection.fetchrow(
+        f"SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1 FOR UPDATE", member_id
+    )
+    return record
+
+
+async def update_member(
+    connection: asyncpg.Connection, member_id: uuid.UUID, *, name: str, gender: str,
+    birth_year: int, status: str, joined_on: date | None,
+) -> asyncpg.Record:
+    record: asyncpg.Record = await connection.fetchrow(
+        "UPDATE members SET name = $2, gender = $3, birth_year = $4, status = $5,"
+        f" joined_on = $6 WHERE id = $1 RETURNING {MEMBER_COLUMNS}",
+        member_id, name, gender, birth_year, status, joined_on,
+    )
+    return record
+
+
 async def list_members(
     connection: asyncpg.Connection, club_id: uuid.UUID, after: uuid.UUID | None, limit: int
 ) -> list[asyncpg.Record]:

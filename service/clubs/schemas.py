@@ -84,6 +84,25 @@ class MemberCreate(BaseModel):
     joined_on: DateText | None = None
 
 
+class MemberUpdate(BaseModel):
+    """The fields to change; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Trần Thị Lan", "birth_year": 1957},
+        {"status": "left"},
+    ]})
+    name: Text | None = Field(default=None, min_length=1, max_length=200,
+                              examples=["Trần Thị Lan"])
+    gender: Gender | None = None
+    birth_year: StrictInt | None = Field(default=None, ge=1900, le=2100, examples=[1957])
+    status: MemberStatus | None = None
+    joined_on: DateText | None = None
+
+    def changes(self) -> dict[str, object]:
+        """The fields given with a value (a null is the same as leaving the field out)."""
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
+
 class MemberRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": example.MEMBER_ID, "club_id": example.CLUB_ID, "name": "Trần Thị Lan",
@@ -100,7 +119,8 @@ class MemberRead(BaseModel):
     joined_on: date | None
     created_at: datetime
     audit: AuditStamp | None = Field(
-        default=None, description="the audit record that created this member"
+        default=None, description="the audit record that created this member (in the answer"
+        " to an update: the update's record)"
     )
 
 

@@ -13,7 +13,14 @@ from service.areas.service import sees_area, valid_on
 from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.clubs import repository
-from service.clubs.schemas import ClubCreate, ClubMove, ClubRead, MemberCreate, MemberRead
+from service.clubs.schemas import (
+    ClubCreate,
+    ClubMove,
+    ClubRead,
+    MemberCreate,
+    MemberRead,
+    MemberUpdate,
+)
 from service.context import RequestContext
 from service.errors import InvalidAreaParent, NotFound, UnknownArea, ValidationFailed
 from service.funds import repository as funds
@@ -118,13 +125,24 @@ async def move_club(ctx: RequestContext, club_id: uuid.UUID, body: ClubMove) -> 
     return await get_club(ctx, club_id)
 
 
+def check_member_facts(
+    ctx: RequestContext, birth_year: int | None, joined_on: date | None
+) -> None:
+    """A member was born and joined no later than today."""
+    if joined_on is not None:
+        ctx.past_date(joined_on, "joined_on")
+    if birth_year is not None and birth_year > ctx.business_date.year:
+        raise ValidationFailed(
+            Text("birth_year is in the future", "năm sinh (birth_year) ở tương lai"),
+            errors=[{"loc": ["body", "birth_year"], "msg": "birth_year is in the future",
+                     "type": "less_than_equal"}])
+
+
 async def create_member(
     ctx: RequestContext, club_id: uuid.UUID, body: MemberCreate
 ) -> MemberRead:
     club = await get_club(ctx, club_id)
-    if body.birth_year > ctx.business_date.year:
-        raise ValidationFailed(Text("birth_year is in the future",
-                                    "năm sinh (birth_year) ở tương lai"))
+    check_member_facts(ctx, body.birth_year, body.joined_on)
     ctx.writes_to_fund(club.fund_id)
     record = await repository.insert_member(
         ctx.connection, member_id=new_id(), club_id=club_id, name=body.name,
@@ -147,3 +165,47 @@ async def list_members(
         ctx.connection, club_id, after[0] if after else None, limit + 1
     )
     return make_page([MemberRead(**dict(r)) for r in rows], limit, lambda m: [str(m.id)])
+
+
+async def update_member(
+    ctx: RequestContext, club_id: uuid.UUID, member_id: uuid.UUID, body: MemberUpdate
+) -> MemberRead:
+    """Change a member's name, gender, birth year, status or joining date. The change is
+    one `member.updated` record in the club's fund's log (the member as she is now and
+    the fields that changed); a request that changes nothing writes nothing."""
+    club = await get_club(ctx, club_id)
+    changes = body.changes()
+    if not changes:
+        raise ValidationFailed(Text("nothing to change: give at least one of name, gender,"
+                                    " birth_year, status, joined_on",
+                                    "không có gì để sửa: hãy gửi ít nhất một trong name,"
+                                    " gender, birth_year, status, joined_on"))
+    check_member_facts(ctx, body.birth_year, body.joined_on)
+    ctx.writes_to_fund(club.fund_id)
+    record = await repository.get_member_for_update(ctx.connection, member_id)
+    if record is None or record["club_id"] != club_id:
+        raise NotFound("member", member_id)
+    before = MemberRead(**dict(record))
+    after = before.model_copy(update=changes)
+    changed = sorted(name for name in changes if getattr(before, name) != getattr(after, name))
+    if not changed:
+        return await member_of_club(ctx, club_id, member_id)
+    updated = MemberRead(**dict(await repository.update_member(
+        ctx.connection, member_id, name=after.name, gender=after.gender.value,
+        birth_year=after.birth_year, status=after.status.value, joined_on=after.joined_on,
+    )))
+    stamp = await record_write(ctx, club.fund_id, "member.updated", {
+        **updated.model_dump(mode="json", exclude={"audit"}), "changed": changed})
+    updated.audit = AuditStamp(**stamp)
+    return updated
+
+
+async def member_of_club(
+    ctx: RequestContext, club_id: uuid.UUID, member_id: uuid.UUID
+) -> MemberRead:
+    """A member of a club in the caller's scope (another club's member is not found)."""
+    await get_club(ctx, club_id)
+    record = await repository.get_member(ctx.connection, member_id)
+    if record is None or record["club_id"] != club_id:
+        raise NotFound("member", member_id)
+    return MemberRead(**dict(record))

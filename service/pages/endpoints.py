@@ -177,9 +177,10 @@ async def members_page(request: Request, ctx: Context, club_id: uuid.UUID) -> Re
 
 
 def member_page(request: Request, club: Any, form: dict[str, str],
-                problems: FormProblems | None = None) -> HTMLResponse:
+                problems: FormProblems | None = None, member: Any = None) -> HTMLResponse:
+    """The form that adds a member, or edits `member` (member_pages.py)."""
     return render(request, "member_form.html", 422 if problems else 200, club=club, form=form,
-                  problems=problems or FormProblems())
+                  problems=problems or FormProblems(), member=member)
 
 
 @router.get("/clubs/{club_id}/members/new")

@@ -24,3 +24,25 @@ async def next_voucher_number(
         fund_id, kind, year,
     )
     return number
+
+
+async def find_voucher(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, voucher_number: str
+) -> asyncpg.Record | None:
+    """The entry numbered `voucher_number` in the fund: its id, the codes of the accounts
+    its postings move (by account id), and whether a later entry reverses it."""
+    record: asyncpg.Record | None = await connection.fetchrow(
+        """
+        SELECT e.id AS entry_id,
+               (SELECT json_object_agg(a.id, a.code)
+                  FROM postings p JOIN accounts a ON a.fund_id = p.fund_id
+                                                 AND a.id = p.account_id
+                 WHERE p.fund_id = e.fund_id AND p.entry_id = e.id) AS account_codes,
+               EXISTS (SELECT 1 FROM entries r
+                        WHERE r.fund_id = e.fund_id AND r.reverses_entry_id = e.id) AS reversed
+          FROM entries e
+         WHERE e.fund_id = $1 AND e.voucher_number = $2
+        """,
+        fund_id, voucher_number,
+    )
+    return record

@@ -186,6 +186,10 @@ async def member_sample(world: World, club: ClubWorld) -> Sample:
     return Sample(body={"name": "Ông B", "gender": "male", "birth_year": 1948})
 
 
+async def member_update_sample(world: World, club: ClubWorld) -> Sample:
+    return Sample(body={"name": f"Bà C {next(_numbers)}"})
+
+
 async def cash_sample(world: World, club: ClubWorld) -> Sample:
     return Sample(body={"amount": 1_000, "source": "donor"})
 
@@ -240,6 +244,7 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/clubs"): club_sample,
     ("POST", "/v1/clubs/{club_id}/area"): club_move_sample,
     ("POST", "/v1/clubs/{club_id}/members"): member_sample,
+    ("PATCH", "/v1/clubs/{club_id}/members/{member_id}"): member_update_sample,
     ("POST", "/v1/funds/{fund_id}/seed-grants"): cash_sample,
     ("POST", "/v1/funds/{fund_id}/donations"): cash_sample_without_source,
     ("POST", "/v1/funds/{fund_id}/contributions"): cash_sample_without_source,
