@@ -12,7 +12,9 @@ import pytest
 
 from service.context import BUSINESS_TIMEZONE
 from tests.conftest import run_in_thread
+from tests.pages.auditor_world import auditor_downloads_statement
 from tests.pages.conftest import PAGE_BYTES_MAX, BrowserSession
+from tests.pages.voucher_world import print_receipt_voucher
 from tests.pages.world import (
     CHAIR_PHONE,
     CHAIR_PIN,
@@ -214,9 +216,20 @@ def test_treasurer_and_chair_from_sign_in_to_repayment(
     hoa.check("repayment-saved")
     loan = api_get(base, admin, f"/v1/loans/{loan_id}")
     assert loan["principal_repaid"] + loan["interest_paid"] + loan["penalty_paid"] == 525_000
+    # She prints its phiếu thu: the QR on it decodes to the entry's audit receipt, which
+    # verifies against the published keys.
+    receipt = print_receipt_voucher(hoa, admin, "repayment-voucher")
+    assert receipt.fund_id == world.fund_id
     hoa.open(f"/clubs/{world.club_id}/members/{lan['id']}")
     assert "525.000 ₫" in page.locator("main").inner_text()
     hoa.check("member-passbook-repaid")
+
+    # An auditor of the area downloads the club's cash statement as XLSX and opens it.
+    statement = auditor_downloads_statement(phone, base, admin, world.club_id,
+                                            name="flow-auditor")
+    cash_at_end = 20_000_000 + 30_000_000 - 5_000_000 + 525_000
+    assert statement["labels"]["Số dư cuối kỳ"][2] == cash_at_end
+    assert any(525_000 in line for line in statement["lines"]), statement["lines"]
 
     # English on request.
     hoa.open(f"/clubs/{world.club_id}?lang=en")

@@ -9,19 +9,14 @@ a mistake coming back with her input kept."""
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from ledger.receipts import ReceiptCheck, check_receipt
-from ledger.signed_notes import parse_verifier_key
-from ledger.tree_heads import parse_audit_keys
 from tests.conftest import run_in_thread
 from tests.pages.conftest import PAGE_BYTES_MAX, BrowserSession
 from tests.pages.test_pages_in_a_browser import (
@@ -35,54 +30,9 @@ from tests.pages.test_pages_in_a_browser import (
     submit,
     world_on,
 )
+from tests.pages.voucher_world import decoded_qr, print_receipt_voucher, verified_receipt
 
 pytestmark = pytest.mark.slow
-
-
-def decoded_qr(phone: BrowserSession) -> str:
-    """The text of the QR code on the page, read from the picture Chromium draws."""
-    import zxingcpp
-    from PIL import Image
-
-    picture = phone.page.locator(".voucher-qr svg").screenshot()
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture)))
-    assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode, found
-    return str(found[0].text)
-
-
-def verified_receipt(base: str, token: str, address: str) -> ReceiptCheck:
-    """Fetch the receipt at `address` (with `token`) and verify it offline with the
-    published keys; the leaf hash printed in the address must be the record's."""
-    url, _, fragment = address.partition("#")
-    assert url.startswith(base + "/v1/entries/") and url.endswith("/receipt"), address
-    response = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200, response.text
-    keys = httpx.get(base + "/.well-known/clubfund/audit-keys").json()
-    checked = check_receipt(response.json(), parse_audit_keys(keys),
-                            [parse_verifier_key(k["verifier_key"]) for k in keys["keys"]])
-    assert fragment == f"leaf_hash={checked.leaf_hash}", (fragment, checked)
-    return checked
-
-
-def print_receipt_voucher(phone: BrowserSession, token: str,
-                          name: str = "voucher-receipt") -> ReceiptCheck:
-    """On a page that just saved money in (it shows "In phiếu thu PT-…"): open the phiếu
-    thu, check its layout, decode its QR and verify the receipt it points to (fetched with
-    `token`, e.g. an auditor's or the admin's). Returns what the receipt proves."""
-    page = phone.page
-    link = page.get_by_role("link", name="In phiếu thu").first
-    number = link.inner_text().split()[-1]
-    phone.sizes.clear()
-    link.click()
-    page.wait_for_load_state("load")
-    phone.check(name)
-    voucher = page.locator(".voucher").inner_text()
-    for words in ("PHIẾU THU", "Mẫu số 01-TT", number,
-                  "Viết bằng chữ", "đồng", "Người nộp tiền", "Người lập phiếu",
-                  "Chủ nhiệm CLB", "Kế toán / Thủ quỹ"):
-        assert words in voucher, (words, voucher)
-    base = f"{urlsplit(page.url).scheme}://{urlsplit(page.url).netloc}"
-    return verified_receipt(base, token, decoded_qr(phone))
 
 
 def test_vouchers_carry_a_receipt_that_verifies_and_a_member_is_edited(
