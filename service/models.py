@@ -465,6 +465,10 @@ class Correction(SQLModel, table=True):
             ["fund_id", "reversal_entry_id"], ["entries.fund_id", "entries.id"],
             name="fk_corrections_fund_id_reversal_entry_id_entries",
         ),
+        ForeignKeyConstraint(
+            ["fund_id", "loan_id"], ["loans.fund_id", "loans.id"],
+            name="fk_corrections_fund_id_loan_id_loans",
+        ),
         Index("ix_corrections_id", "id"),
         Index("uq_corrections_fund_id_entry_id_pending", "fund_id", "entry_id", unique=True,
               postgresql_where=text("status = 'pending'")),
@@ -487,6 +491,12 @@ class Correction(SQLModel, table=True):
     decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reversal_entry_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(UUID(as_uuid=True), nullable=True))
+    # A waiver: the loan, the part forgiven (penalty or interest) and how much.
+    loan_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True))
+    waived_part: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    waived_amount: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Loan(SQLModel, table=True):
@@ -518,6 +528,7 @@ class Loan(SQLModel, table=True):
     grace_periods: int = Field(sa_column=Column(Integer, nullable=False))
     rounding_unit: int = Field(sa_column=Column(BigInteger, nullable=False))
     penalty_rate_per_day: Any = Field(sa_column=Column(Numeric, nullable=False))
+    prepayment: str = Field(sa_column=Column(Text, nullable=False))
     first_due_date: date = Field(sa_column=Column(Date, nullable=False))
     purpose: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     applied_on: date = Field(sa_column=Column(Date, nullable=False))
