@@ -23,6 +23,18 @@ LOAN_SELECT = """
            (SELECT max(e.effective_date) FROM loan_events e
              WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
                AND e.kind = 'write_off_requested') AS write_off_requested_on,
+           (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'sequence', e.sequence, 'effective_date', e.effective_date,
+                       'part', e.data ->> 'part', 'amount', (e.data ->> 'amount')::bigint)
+                       ORDER BY e.sequence), '[]'::jsonb)
+              FROM loan_events e
+             WHERE e.fund_id = l.fund_id AND e.loan_id = l.id AND e.kind = 'waived')
+               AS waivers,
+           (SELECT coalesce(sum(CASE e.kind WHEN 'recovered' THEN 1 ELSE -1 END
+                                * (e.data ->> 'amount')::bigint), 0)::bigint
+              FROM loan_events e
+             WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+               AND e.kind IN ('recovered', 'recovery_reversed')) AS recovered,
            """ + audit_stamp_column("l.fund_id", "l.id", ("loan.applied",)) + """ AS audit
       FROM loans l
       LEFT JOIN accounts a ON a.fund_id = l.fund_id AND a.id = l.account_id
