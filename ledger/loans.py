@@ -54,22 +54,46 @@ Day count (declining balance only; flat loans must use per_period)
     360). Period k runs from the previous due date; the first from `disbursed_on`, or,
     when that is unknown, from one period before `first_due_date`.
 
+Interest accrues by the day
+    Within each period (from the previous due date; the first from `disbursed_on` or
+    one period before `first_due_date`) the instalment's interest accrues by the actual
+    days elapsed over the period's actual days, rounded half up to one minor unit; on
+    its due date it is all due (`interest_accrued`). After principal was paid ahead in
+    a period, what had accrued stays and the rest accrues from that day on.
+
 Repayments
     A payment goes to accrued penalties, then to unpaid interest of the instalments due
     on or before the payment date (oldest first), then to their unpaid principal
-    (oldest first). What remains pays future instalments ahead, oldest first, interest
-    then principal of each, so an instalment paid a few days early is simply paid.
-    Penalty: penalty_rate_per_day × the unpaid total of each overdue instalment × the
-    days it has been overdue (an instalment is overdue from the day after its due
-    date), accrued at each payment and rounded once per accrual.
+    (oldest first), then to the current instalment's interest accrued by the day, then
+    to the outstanding principal — never to interest not yet accrued. Penalty:
+    penalty_rate_per_day × the unpaid total of each overdue instalment × the days it
+    has been overdue (an instalment is overdue from the day after its due date),
+    accrued at each payment and rounded once per accrual.
 
-Prepayment
+Principal paid ahead
+    declining_balance: the instalments from the current one are recomputed on the
+    principal left (the current one keeps what had accrued and accrues the rest of its
+    period on the new principal). `Prepayment.REDUCE_TERM` keeps the level amount of
+    the contract (the instalment, or the principal part for equal_principal) and drops
+    the instalments no longer needed; `REDUCE_INSTALLMENT` keeps the instalments and
+    levels them again on the principal left (rounded to the unit). interest_only keeps
+    all principal in the last instalment either way. flat: the schedule stays (its
+    interest is on the original principal): the money pays the coming instalments'
+    principal, oldest first. The schedule in force is `installments_in_force`.
+
+Payoff
     payoff = accrued penalties + unpaid interest of instalments due on or before the
-    date + all outstanding principal. Interest of instalments not yet due is waived
-    (recorded in `LoanState.interest_waived`); no interest accrues for the part of a
-    period that has run. Paying exactly the payoff closes the loan; paying more raises
-    Overpayment; paying a closed loan raises LoanClosed. A refused payment changes
-    nothing (states are immutable values).
+    date + the current instalment's interest accrued and unpaid + all outstanding
+    principal. Paying exactly the payoff closes the loan; the interest not yet accrued
+    is dropped (`LoanState.interest_waived`). Paying more raises Overpayment (naming the
+    payoff); paying a closed loan raises LoanClosed. A refused payment changes nothing
+    (states are immutable values). Two loans with the same terms paid the same amounts
+    on the same days, however a day's money is split, are in the same state.
+
+Waivers
+    `waive` forgives penalty accrued and unpaid, or interest of instalments due and
+    unpaid (taken off those instalments), on a date; more raises WaiverTooLarge.
+    `replay_repayments` applies waivers and repayments together in date order.
 
 Portfolio at risk
     A loan is at risk when it is more than `days` days overdue (PAR30: > 30 days).

@@ -591,8 +591,9 @@ class LoanEvent(SQLModel, table=True):
 
 
 class LoanInstallment(SQLModel, table=True):
-    """One installment of the contractual schedule a loan's disbursement (the event
-    numbered `disbursement`) fixed (append-only)."""
+    """One installment of the schedule a loan's disbursement (the event numbered
+    `disbursement`) fixed, or that a later event (principal paid ahead, interest
+    forgiven) put in force; the latest is in force (append-only)."""
 
     __tablename__ = "loan_installments"
     __table_args__ = (

@@ -116,9 +116,10 @@ async def insert_installments(
     connection: asyncpg.Connection, fund_id: uuid.UUID, loan_id: uuid.UUID,
     disbursement: int, installments: list[tuple[int, date, int, int]],
 ) -> None:
-    """The loan's contractual schedule fixed by its disbursement (the event numbered
-    `disbursement`): (number, due date, principal, interest) per installment, in one
-    statement."""
+    """The loan's schedule fixed by its disbursement (the event numbered
+    `disbursement`), or the schedule in force after a later event changed it (that
+    event's number): (number, due date, principal, interest) per installment, in one
+    statement. The latest is the one in force."""
     await connection.execute(
         """
         INSERT INTO loan_installments (fund_id, loan_id, disbursement, number, due_date,

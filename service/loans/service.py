@@ -497,6 +497,20 @@ async def post_adjustments(
     return tuple(events)
 
 
+async def keep_schedule_in_force(
+    ctx: RequestContext, loan: Loan, before: LoanState, after: LoanState
+) -> None:
+    """When the event about to be recorded changes the schedule in force (principal
+    paid ahead on a declining-balance loan, interest forgiven, or their undoing), store
+    it as the loan's latest instalments (numbered by that event), which the portfolio
+    report reads."""
+    rows = installments_in_force(loan.schedule, after)
+    if rows != installments_in_force(loan.schedule, before):
+        await repository.insert_installments(
+            ctx.connection, loan.fund_id, loan.id, loan.record["events_count"] + 1,
+            [(i.number, i.due_date, i.principal, i.interest) for i in rows])
+
+
 async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) -> RepaymentRead:
     """Allocate the payment (penalties, then interest, then principal) and post it.
 
@@ -515,6 +529,7 @@ async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) 
     )
     adjustments = await post_adjustments(
         ctx, loan, ids, bookings, allocations, f"thu nợ ghi muộn ngày {day.isoformat()}")
+    await keep_schedule_in_force(ctx, loan, state_of(loan, bookings), state)
     currency = loan.record["currency"]
     postings = [Posting(str(ids[money_code]), Side.DEBIT, body.amount, currency),
                 *allocation_postings(loan, ids, allocation)]
@@ -683,6 +698,7 @@ async def reverse_repayment(
     adjustments = await post_adjustments(
         ctx, loan, ids, remaining, allocations,
         f"hủy khoản thu nợ ngày {target.on_date.isoformat()}")
+    await keep_schedule_in_force(ctx, loan, state_of(loan, bookings), state)
     await record_change(
         ctx, loan, LoanStatus.REPAID if state.closed else LoanStatus.DISBURSED,
         "repayment_reversed", target.on_date, {"amount": target.amount},
@@ -839,6 +855,7 @@ async def waive(
     adjustments = await post_adjustments(
         ctx, loan, ids, bookings, allocations,
         f"miễn giảm ngày {body.effective_date.isoformat()}")
+    await keep_schedule_in_force(ctx, loan, state_of(loan, bookings), state)
     await record_change(
         ctx, loan, loan.status, "waived", body.effective_date,
         {"part": body.part.value, "amount": body.amount, "reason": body.reason, **correction},

@@ -74,7 +74,7 @@ async def test_a_flat_loan_paid_off_to_the_day(club, superuser_connection):
     assert balances["515"]["balance"] == 100_000
 
 
-async def test_a_declining_loan_paid_ahead_shortens_its_term(club):
+async def test_a_declining_loan_paid_ahead_shortens_its_term(club, superuser_connection):
     loan = await ten_million_loan(club, interest_method="declining_balance")
     assert loan["prepayment"] == "reduce_term"
     url = f"/v1/loans/{loan['id']}"
@@ -88,6 +88,11 @@ async def test_a_declining_loan_paid_ahead_shortens_its_term(club):
     assert [(i["interest"], i["principal"]) for i in rest] == [
         (42_115, 846_373), (33_651, 854_837), (25_103, 863_385), (16_469, 872_019),
         (7_749, 774_898)]
+    # the schedule in force is the one the portfolio report reads: six instalments now
+    cumulative = await superuser_connection.fetchval(
+        "SELECT schedule_cumulative_due FROM loans WHERE id = $1::uuid", loan["id"])
+    assert len(cumulative) == 6
+    assert cumulative[-1] == 888_488 + sum(i["total"] for i in rest)
     balances = await accounts_by_code(club["chair"], club["fund"])
     assert balances["515"]["balance"] == 100_000
 
