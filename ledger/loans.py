@@ -778,7 +778,7 @@ def _prepaid(
         rates = [_period_rate(terms, _period_start(schedule, k), contract[k].due_date)
                  for k in range(len(contract))]
         current_interest = accrued_before + _round_half_up(
-            left * rates[current] * (end - on_date).days / (end - start).days)
+            left * rates[current] * (end - max(on_date, start)).days / (end - start).days)
         annuity = terms.amortization is Amortization.EQUAL_INSTALLMENTS
         amortizing_from = max(current, terms.grace_periods)
         level = 0

@@ -528,7 +528,9 @@ class Loan(SQLModel, table=True):
     grace_periods: int = Field(sa_column=Column(Integer, nullable=False))
     rounding_unit: int = Field(sa_column=Column(BigInteger, nullable=False))
     penalty_rate_per_day: Any = Field(sa_column=Column(Numeric, nullable=False))
-    prepayment: str = Field(sa_column=Column(Text, nullable=False))
+    # What principal paid ahead shortens (reduce_term, the default, or reduce_installment).
+    prepayment: str = Field(
+        sa_column=Column(Text, nullable=False, server_default="reduce_term"))
     first_due_date: date = Field(sa_column=Column(Date, nullable=False))
     purpose: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     applied_on: date = Field(sa_column=Column(Date, nullable=False))

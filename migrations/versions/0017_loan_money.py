@@ -32,7 +32,6 @@ def upgrade() -> None:
     ALTER TABLE loans ADD COLUMN prepayment text NOT NULL DEFAULT 'reduce_term',
         ADD CONSTRAINT ck_loans_prepayment
             CHECK (prepayment IN ('reduce_term', 'reduce_installment'));
-    ALTER TABLE loans ALTER COLUMN prepayment DROP DEFAULT;
 
     ALTER TABLE loan_events DROP CONSTRAINT ck_loan_events_kind,
         ADD CONSTRAINT ck_loan_events_kind CHECK (kind IN ({KINDS_BEFORE},

@@ -162,7 +162,9 @@ def terms_of(record: asyncpg.Record) -> LoanTerms:
         disbursed_on=record["disbursed_on"], grace_periods=record["grace_periods"],
         day_count=DayCount(record["day_count"]), rounding_unit=record["rounding_unit"],
         penalty_rate_per_day=Decimal(record["penalty_rate_per_day"]),
-        prepayment=Prepayment(record["prepayment"]),
+        # Absent from rows read by migrations older than the column (the schedule does
+        # not depend on it).
+        prepayment=Prepayment(record.get("prepayment", Prepayment.REDUCE_TERM)),
     )
 
 

@@ -25,6 +25,7 @@ from ledger.loans import (
     LoanState,
     LoanTerms,
     Overpayment,
+    Prepayment,
     RepaymentOutOfOrder,
     Schedule,
     accrue_penalty,
@@ -553,6 +554,7 @@ def loan_terms(draw: st.DrawFn) -> LoanTerms:
         day_count=day_count,
         rounding_unit=draw(st.sampled_from([1, 10, 100, 1000, 5000, 100_000])),
         penalty_rate_per_day=Decimal(draw(st.integers(0, 50))) / 10_000,
+        prepayment=draw(st.sampled_from(Prepayment)),
     )
 
 
