@@ -265,10 +265,16 @@ class InstallmentRead(BaseModel):
 
 
 class ScheduleRead(BaseModel):
+    """The schedule in force: after principal paid ahead on a declining-balance loan,
+    the instalments from then on are recomputed on the principal left."""
+
     loan_id: uuid.UUID
     installments: list[InstallmentRead]
     total_principal: int
     total_interest: int
+    principal_prepaid: int = Field(
+        default=0, description="principal paid ahead of the instalments (declining balance:"
+        " the instalments were recomputed without it)")
 
 
 class RepaymentRead(BaseModel):

@@ -973,6 +973,7 @@ async def get_schedule(ctx: RequestContext, loan_id: uuid.UUID) -> ScheduleRead:
         ],
         total_principal=loan.schedule.total_principal,
         total_interest=sum(row.interest for row in installments_in_force(loan.schedule, state)),
+        principal_prepaid=state.principal_prepaid,
     )
 
 

@@ -84,6 +84,7 @@ async def test_a_declining_loan_paid_ahead_shortens_its_term(club, superuser_con
     assert paid["allocation"] == {"penalty": 0, "interest": 100_000, "principal": 5_788_488}
     assert paid["outstanding_principal"] == 4_211_512
     schedule = (await club["chair"].get(f"{url}/schedule")).json()
+    assert schedule["principal_prepaid"] == 5_000_000
     rest = schedule["installments"][1:]
     assert [(i["interest"], i["principal"]) for i in rest] == [
         (42_115, 846_373), (33_651, 854_837), (25_103, 863_385), (16_469, 872_019),
