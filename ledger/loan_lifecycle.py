@@ -2,12 +2,14 @@
 order of its events' dates.
 
     applied ──approve──▶ approved ──disburse──▶ disbursed ──repay (paid off)──▶ repaid
+                                                (waive: status unchanged)
        │                    ▲                      │ │ ▲ repay (partly)
        │                    └─reverse_disbursement─┘ │ └────────┐
        └──reject──▶ rejected                         ▼          │
                                    write_off_requested ──reject_write_off
                                                      │
                                                      └──approve_write_off──▶ written_off
+                                                                     (recover: unchanged)
 
 An approval (of the loan or of its write-off) must come from a person other than
 the one who recorded the application (or requested the write-off) — actors name
@@ -86,6 +88,8 @@ class LoanAction(StrEnum):
     APPROVE_WRITE_OFF = "approve_write_off"
     REJECT_WRITE_OFF = "reject_write_off"
     REVERSE_DISBURSEMENT = "reverse_disbursement"  # a correction of the disbursement
+    RECOVER = "recover"  # money received after the write-off (the loan stays written off)
+    WAIVE = "waive"  # penalty or interest forgiven (two people)
 
 
 TRANSITIONS: Final[dict[tuple[LoanStatus, LoanAction], LoanStatus]] = {
@@ -99,6 +103,8 @@ TRANSITIONS: Final[dict[tuple[LoanStatus, LoanAction], LoanStatus]] = {
     (LoanStatus.WRITE_OFF_REQUESTED, LoanAction.APPROVE_WRITE_OFF): LoanStatus.WRITTEN_OFF,
     (LoanStatus.WRITE_OFF_REQUESTED, LoanAction.REJECT_WRITE_OFF): LoanStatus.DISBURSED,
     (LoanStatus.DISBURSED, LoanAction.REVERSE_DISBURSEMENT): LoanStatus.APPROVED,
+    (LoanStatus.WRITTEN_OFF, LoanAction.RECOVER): LoanStatus.WRITTEN_OFF,
+    (LoanStatus.DISBURSED, LoanAction.WAIVE): LoanStatus.DISBURSED,
 }
 
 
@@ -161,6 +167,7 @@ class LoanDates:
     approved_on: date | None = None
     disbursed_on: date | None = None
     write_off_requested_on: date | None = None
+    written_off_on: date | None = None
 
 
 # What each action is called, and the earlier event it may not be dated before.
@@ -179,6 +186,8 @@ _EVENT_ORDER: Final[dict[LoanAction, tuple[str, str | None, str]]] = {
         "the write-off rejection", "write_off_requested_on", "the write-off request"),
     LoanAction.REVERSE_DISBURSEMENT: (
         "the disbursement's reversal", "disbursed_on", "the disbursement"),
+    LoanAction.RECOVER: ("the recovery", "written_off_on", "the write-off"),
+    LoanAction.WAIVE: ("the waiver", "disbursed_on", "the disbursement"),
 }
 
 

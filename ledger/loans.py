@@ -54,22 +54,46 @@ Day count (declining balance only; flat loans must use per_period)
     360). Period k runs from the previous due date; the first from `disbursed_on`, or,
     when that is unknown, from one period before `first_due_date`.
 
+Interest accrues by the day
+    Within each period (from the previous due date; the first from `disbursed_on` or
+    one period before `first_due_date`) the instalment's interest accrues by the actual
+    days elapsed over the period's actual days, rounded half up to one minor unit; on
+    its due date it is all due (`interest_accrued`). After principal was paid ahead in
+    a period, what had accrued stays and the rest accrues from that day on.
+
 Repayments
     A payment goes to accrued penalties, then to unpaid interest of the instalments due
     on or before the payment date (oldest first), then to their unpaid principal
-    (oldest first). What remains pays future instalments ahead, oldest first, interest
-    then principal of each, so an instalment paid a few days early is simply paid.
-    Penalty: penalty_rate_per_day × the unpaid total of each overdue instalment × the
-    days it has been overdue (an instalment is overdue from the day after its due
-    date), accrued at each payment and rounded once per accrual.
+    (oldest first), then to the current instalment's interest accrued by the day, then
+    to the outstanding principal — never to interest not yet accrued. Penalty:
+    penalty_rate_per_day × the unpaid total of each overdue instalment × the days it
+    has been overdue (an instalment is overdue from the day after its due date),
+    accrued at each payment and rounded once per accrual.
 
-Prepayment
+Principal paid ahead
+    declining_balance: the instalments from the current one are recomputed on the
+    principal left (the current one keeps what had accrued and accrues the rest of its
+    period on the new principal). `Prepayment.REDUCE_TERM` keeps the level amount of
+    the contract (the instalment, or the principal part for equal_principal) and drops
+    the instalments no longer needed; `REDUCE_INSTALLMENT` keeps the instalments and
+    levels them again on the principal left (rounded to the unit). interest_only keeps
+    all principal in the last instalment either way. flat: the schedule stays (its
+    interest is on the original principal): the money pays the coming instalments'
+    principal, oldest first. The schedule in force is `installments_in_force`.
+
+Payoff
     payoff = accrued penalties + unpaid interest of instalments due on or before the
-    date + all outstanding principal. Interest of instalments not yet due is waived
-    (recorded in `LoanState.interest_waived`); no interest accrues for the part of a
-    period that has run. Paying exactly the payoff closes the loan; paying more raises
-    Overpayment; paying a closed loan raises LoanClosed. A refused payment changes
-    nothing (states are immutable values).
+    date + the current instalment's interest accrued and unpaid + all outstanding
+    principal. Paying exactly the payoff closes the loan; the interest not yet accrued
+    is dropped (`LoanState.interest_waived`). Paying more raises Overpayment (naming the
+    payoff); paying a closed loan raises LoanClosed. A refused payment changes nothing
+    (states are immutable values). Two loans with the same terms paid the same amounts
+    on the same days, however a day's money is split, are in the same state.
+
+Waivers
+    `waive` forgives penalty accrued and unpaid, or interest of instalments due and
+    unpaid (taken off those instalments), on a date; more raises WaiverTooLarge.
+    `replay_repayments` applies waivers and repayments together in date order.
 
 Portfolio at risk
     A loan is at risk when it is more than `days` days overdue (PAR30: > 30 days).
@@ -118,7 +142,13 @@ class InvalidLoanState(LedgerError):
 
 
 class Overpayment(LedgerError):
+    """A payment above the payoff (named: `payoff`, what closes the loan that day)."""
+
     code = "overpayment"
+
+    def __init__(self, detail: str, detail_vi: str | None = None, *, payoff: int) -> None:
+        super().__init__(detail, detail_vi)
+        self.payoff = payoff
 
 
 class LoanClosed(LedgerError):
@@ -172,6 +202,30 @@ class DayCount(StrEnum):
     THIRTY_360 = "thirty_360"
 
 
+class Prepayment(StrEnum):
+    """What shrinks when a declining-balance loan's principal is paid ahead: the number
+    of instalments (the instalment stays) or the instalment (the count stays)."""
+
+    REDUCE_TERM = "reduce_term"
+    REDUCE_INSTALLMENT = "reduce_installment"
+
+
+class WaivedPart(StrEnum):
+    PENALTY = "penalty"
+    INTEREST = "interest"
+
+
+class WaiverTooLarge(LedgerError):
+    """A waiver of more penalty or interest than is due and unpaid on its date
+    (`waivable`: how much may be forgiven)."""
+
+    code = "waiver_too_large"
+
+    def __init__(self, detail: str, detail_vi: str | None = None, *, waivable: int) -> None:
+        super().__init__(detail, detail_vi)
+        self.waivable = waivable
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoanTerms:
     """What the club and the borrower agreed. Check with `check_loan_terms`."""
@@ -188,6 +242,7 @@ class LoanTerms:
     day_count: DayCount = DayCount.PER_PERIOD
     rounding_unit: int = 1
     penalty_rate_per_day: Decimal = Decimal(0)
+    prepayment: Prepayment = Prepayment.REDUCE_TERM
 
 
 class Installment(NamedTuple):
@@ -202,6 +257,7 @@ class Schedule(NamedTuple):
     installments: tuple[Installment, ...]
     total_principal: int
     total_interest: int
+    terms: LoanTerms | None = None  # what it was built from (build_schedule sets it)
 
 
 class Allocation(NamedTuple):
@@ -220,8 +276,18 @@ class LoanState(NamedTuple):
     penalty_unpaid: int = 0  # accrued up to penalty_accrued_to and not yet paid
     penalty_paid: int = 0
     penalty_accrued_to: date | None = None  # date of the last accrual (last repayment)
-    interest_waived: int = 0  # future interest forgiven by a full prepayment
+    interest_waived: int = 0  # interest not yet accrued, dropped by a payoff
     closed: bool = False
+    # The schedule in force: () is the contractual one; a declining-balance loan's
+    # principal paid ahead recomputes the instalments from the current one on.
+    installments: tuple[Installment, ...] = ()
+    principal_prepaid: int = 0  # paid ahead and folded into the recomputed instalments
+    # The current instalment's interest accrued up to `accrued_from` is
+    # `accrued_before`; the rest accrues by day from there (set by a prepayment).
+    accrued_from: date | None = None
+    accrued_before: int = 0
+    penalty_forgiven: int = 0  # by waivers
+    interest_forgiven: int = 0  # by waivers (interest due, taken off its instalments)
 
 
 # --------------------------------------------------------------------------- dates
@@ -396,6 +462,7 @@ def build_schedule(terms: LoanTerms) -> Schedule:
         installments=rows,
         total_principal=terms.principal,
         total_interest=sum(row.interest for row in rows),
+        terms=terms,
     )
 
 
@@ -466,8 +533,14 @@ def opening_state(schedule: Schedule) -> LoanState:
     return LoanState(principal_paid=zeros, interest_paid=zeros)
 
 
-def _check_state(schedule: Schedule, state: LoanState) -> None:
-    rows = schedule.installments
+def installments_in_force(schedule: Schedule, state: LoanState) -> tuple[Installment, ...]:
+    """The instalments the loan now follows: the contractual ones, or those recomputed
+    after principal was paid ahead (a declining-balance loan)."""
+    return state.installments or schedule.installments
+
+
+def _check_state(schedule: Schedule, state: LoanState) -> tuple[Installment, ...]:
+    rows = installments_in_force(schedule, state)
     if len(state.principal_paid) != len(rows) or len(state.interest_paid) != len(rows):
         raise InvalidLoanState("the loan state has a different number of instalments",
                                "trạng thái khoản vay có số kỳ trả khác với lịch")
@@ -477,19 +550,66 @@ def _check_state(schedule: Schedule, state: LoanState) -> None:
         if not 0 <= principal <= row.principal or not 0 <= interest <= row.interest:
             raise InvalidLoanState(f"instalment {row.number} is paid outside 0..its amount",
                                    f"kỳ {row.number} được trả ngoài khoảng 0..số phải trả")
-    if state.penalty_unpaid < 0 or state.penalty_paid < 0 or state.interest_waived < 0:
+    if min(state.penalty_unpaid, state.penalty_paid, state.interest_waived,
+           state.principal_prepaid, state.penalty_forgiven, state.interest_forgiven) < 0:
         raise InvalidLoanState("penalties and waived interest cannot be negative",
                                "tiền phạt và lãi được miễn không thể âm")
+    return rows
 
 
-def _count_due(schedule: Schedule, on_date: date) -> int:
+def _count_due(rows: tuple[Installment, ...], on_date: date) -> int:
     """How many instalments fall due on or before `on_date` (they are in date order)."""
-    return bisect_right([row.due_date for row in schedule.installments], on_date)
+    return bisect_right([row.due_date for row in rows], on_date)
 
 
 def _unpaid(row: Installment, state: LoanState) -> int:
     index = row.number - 1
     return row.total - state.principal_paid[index] - state.interest_paid[index]
+
+
+def _period_start(schedule: Schedule, index: int) -> date:
+    """The day instalment `index` (0-based) starts accruing: the previous due date; for
+    the first, the disbursement (or one period before the first due date)."""
+    if index > 0:
+        return schedule.installments[index - 1].due_date
+    terms = schedule.terms
+    if terms is None:
+        raise InvalidLoanState("the schedule does not carry its terms",
+                               "lịch trả nợ không kèm điều kiện vay")
+    return terms.disbursed_on or installment_due_date(terms.first_due_date, terms.frequency, -1)
+
+
+def _current_accrued(
+    schedule: Schedule, state: LoanState, rows: tuple[Installment, ...], on_date: date
+) -> tuple[int, int]:
+    """(index of the current instalment — the first not yet due — or -1 when all are
+    due, its interest accrued by `on_date`). Interest accrues by the day: the
+    instalment's interest × days elapsed / the period's actual days, from the period's
+    start (or, after a prepayment in the period, from then on what was left)."""
+    current = _count_due(rows, on_date)
+    if current == len(rows):
+        return -1, 0
+    row = rows[current]
+    start, before = _period_start(schedule, current), 0
+    if state.accrued_from is not None and start <= state.accrued_from < row.due_date:
+        start, before = state.accrued_from, state.accrued_before
+    elapsed = max((on_date - start).days, 0)
+    with localcontext(_DECIMAL_CONTEXT):
+        accrued = before + _round_half_up(
+            Decimal(row.interest - before) * elapsed / (row.due_date - start).days)
+    return current, accrued
+
+
+def interest_accrued(schedule: Schedule, state: LoanState, on_date: date) -> int:
+    """The interest the loan has earned by the end of `on_date` (paid or not): all the
+    interest of the instalments due by then and the current one's accrued part. Once
+    closed, what was paid."""
+    rows = _check_state(schedule, state)
+    if state.closed:
+        return sum(state.interest_paid)
+    due = _count_due(rows, on_date)
+    _, accrued = _current_accrued(schedule, state, rows, on_date)
+    return sum(row.interest for row in rows[:due]) + accrued
 
 
 def accrue_penalty(
@@ -499,7 +619,7 @@ def accrue_penalty(
 
     Each instalment unpaid after its due date accrues unpaid total × rate per day, for
     the days since the later of its due date and the previous accrual."""
-    _check_state(schedule, state)
+    rows = _check_state(schedule, state)
     _check_rate("penalty_rate_per_day", penalty_rate_per_day)
     since = state.penalty_accrued_to
     if since is not None and on_date < since:
@@ -508,7 +628,7 @@ def accrue_penalty(
     if state.closed:
         return state
     base = 0  # sum of unpaid × overdue days
-    for row in schedule.installments:
+    for row in rows:
         start = row.due_date if since is None else max(row.due_date, since)
         days = (on_date - start).days
         if days <= 0:
@@ -520,20 +640,22 @@ def accrue_penalty(
 
 
 def _payoff(schedule: Schedule, accrued: LoanState, on_date: date) -> int:
-    due = _count_due(schedule, on_date)
-    interest = sum(
-        row.interest - paid
-        for row, paid in zip(schedule.installments[:due], accrued.interest_paid[:due], strict=True)
-    )
+    rows = installments_in_force(schedule, accrued)
+    due = _count_due(rows, on_date)
+    interest = sum(row.interest - paid
+                   for row, paid in zip(rows[:due], accrued.interest_paid[:due], strict=True))
+    current, current_interest = _current_accrued(schedule, accrued, rows, on_date)
+    if current >= 0:
+        interest += current_interest - accrued.interest_paid[current]
     return accrued.penalty_unpaid + interest + outstanding_principal(schedule, accrued)
 
 
 def payoff_amount(
     schedule: Schedule, state: LoanState, on_date: date, penalty_rate_per_day: Decimal = Decimal(0)
 ) -> int:
-    """What closes the loan on `on_date`: penalties + unpaid interest of instalments
-    due on or before it + all outstanding principal (future interest is waived).
-    0 for a closed loan."""
+    """What closes the loan on `on_date`: penalties + unpaid interest of instalments due
+    on or before it + the current instalment's interest accrued by the day + all
+    outstanding principal. 0 for a closed loan."""
     if state.closed:
         _check_state(schedule, state)
         return 0
@@ -550,10 +672,9 @@ def amount_due(
         _check_state(schedule, state)
         return 0
     accrued = accrue_penalty(schedule, state, on_date, penalty_rate_per_day)
-    due = _count_due(schedule, on_date)
+    rows = installments_in_force(schedule, accrued)
     return accrued.penalty_unpaid + sum(
-        _unpaid(row, accrued) for row in schedule.installments[:due]
-    )
+        _unpaid(row, accrued) for row in rows[:_count_due(rows, on_date)])
 
 
 def allocate_repayment(
@@ -565,11 +686,14 @@ def allocate_repayment(
 ) -> tuple[Allocation, LoanState]:
     """Apply a repayment of `amount` made on `on_date`; return its split and the new state.
 
-    Order: penalties, interest due, principal due (oldest first), then future instalments
-    ahead (interest then principal of each). Paying exactly `payoff_amount` instead pays
-    all principal, waives interest not yet due and closes the loan. Raises Overpayment
-    above the payoff, LoanClosed on a closed loan, RepaymentOutOfOrder for a date before
-    the previous repayment; nothing changes when it raises."""
+    Order: penalties, interest due, principal due (oldest first), the current
+    instalment's interest accrued by the day, then the outstanding principal — never
+    interest not yet accrued. Principal paid ahead on a declining-balance loan
+    recomputes the instalments from the current one (`Prepayment`); on a flat loan it
+    pays the coming instalments' principal, oldest first. Paying exactly
+    `payoff_amount` closes the loan (interest not yet accrued is dropped). Raises
+    Overpayment above the payoff, LoanClosed on a closed loan, RepaymentOutOfOrder for
+    a date before the previous repayment; nothing changes when it raises."""
     check_amount(amount)
     _check_state(schedule, state)
     if state.closed:
@@ -580,45 +704,163 @@ def allocate_repayment(
     if amount > payoff:
         raise Overpayment(f"repayment {amount} exceeds the payoff amount {payoff} on {on_date}",
                           f"số tiền trả {amount} vượt số cần trả để tất toán {payoff} vào ngày"
-                          f" {on_date}")
+                          f" {on_date}", payoff=payoff)
 
-    rows = schedule.installments
+    rows = installments_in_force(schedule, accrued)
     principal_paid = list(accrued.principal_paid)
     interest_paid = list(accrued.interest_paid)
     left = amount
 
-    def pay(paid: list[int], index: int, scheduled: int) -> int:
+    def pay(paid: list[int], index: int, owed: int) -> int:
         nonlocal left
-        part = min(left, scheduled - paid[index])
+        part = min(left, owed - paid[index])
         paid[index] += part
         left -= part
         return part
 
     penalty = min(left, accrued.penalty_unpaid)
     left -= penalty
-    due = _count_due(schedule, on_date)
+    due = _count_due(rows, on_date)
     interest = sum(pay(interest_paid, k, rows[k].interest) for k in range(due))
     principal = sum(pay(principal_paid, k, rows[k].principal) for k in range(due))
-    waived = 0
-    if amount == payoff:
-        principal += sum(pay(principal_paid, k, rows[k].principal) for k in range(due, len(rows)))
-        waived = sum(rows[k].interest - interest_paid[k] for k in range(due, len(rows)))
-    else:
-        for k in range(due, len(rows)):
-            interest += pay(interest_paid, k, rows[k].interest)
-            principal += pay(principal_paid, k, rows[k].principal)
-    assert left == 0 and penalty + interest + principal == amount
-
+    current, current_interest = _current_accrued(schedule, accrued, rows, on_date)
+    if current >= 0:
+        interest += pay(interest_paid, current, current_interest)
     new_state = accrued._replace(
-        principal_paid=tuple(principal_paid),
-        interest_paid=tuple(interest_paid),
         penalty_unpaid=accrued.penalty_unpaid - penalty,
         penalty_paid=accrued.penalty_paid + penalty,
-        interest_waived=accrued.interest_waived + waived,
     )
-    # Every other payment leaves some of the payoff owing, so closed ⇔ paid the payoff.
-    new_state = new_state._replace(closed=amount == payoff)
+    if amount == payoff:
+        principal += sum(pay(principal_paid, k, rows[k].principal) for k in range(len(rows)))
+        new_state = new_state._replace(
+            interest_waived=accrued.interest_waived + sum(
+                row.interest - paid for row, paid in zip(rows, interest_paid, strict=True)),
+            closed=True)
+    elif not (left and _recomputes(schedule)):
+        principal += sum(pay(principal_paid, k, rows[k].principal)
+                         for k in range(due, len(rows)))
+    new_state = new_state._replace(
+        principal_paid=tuple(principal_paid), interest_paid=tuple(interest_paid))
+    if left:  # principal paid ahead on a declining-balance loan
+        principal += left
+        new_state = _prepaid(schedule, new_state, current, left, on_date)
+        left = 0
+    assert left == 0 and penalty + interest + principal == amount
     return Allocation(penalty=penalty, interest=interest, principal=principal), new_state
+
+
+def _recomputes(schedule: Schedule) -> bool:
+    """Whether principal paid ahead recomputes the schedule (declining balance)."""
+    terms = schedule.terms
+    return terms is not None and terms.interest_method is InterestMethod.DECLINING_BALANCE
+
+
+def _prepaid(
+    schedule: Schedule, state: LoanState, current: int, amount: int, on_date: date
+) -> LoanState:
+    """`state` after `amount` of principal is paid ahead on `on_date` of a declining-
+    balance loan, the current instalment's accrued interest being paid: the instalments
+    from the current one are recomputed on the principal left. The current one keeps the
+    interest accrued so far and accrues the rest of its period on the new principal;
+    then, by the loan's `prepayment`, the instalment stays and the term shrinks
+    (`reduce_term`) or the count stays and the instalment shrinks
+    (`reduce_installment`)."""
+    terms = schedule.terms
+    assert terms is not None and current >= 0
+    rows = installments_in_force(schedule, state)
+    left = sum(row.principal - paid for row, paid in
+               zip(rows[current:], state.principal_paid[current:], strict=True)) - amount
+    contract = schedule.installments
+    start = _period_start(schedule, current)
+    end = contract[current].due_date
+    accrued_before = state.interest_paid[current]
+    with localcontext(_DECIMAL_CONTEXT):
+        rates = [_period_rate(terms, _period_start(schedule, k), contract[k].due_date)
+                 for k in range(len(contract))]
+        current_interest = accrued_before + _round_half_up(
+            left * rates[current] * (end - max(on_date, start)).days / (end - start).days)
+        annuity = terms.amortization is Amortization.EQUAL_INSTALLMENTS
+        amortizing_from = max(current, terms.grace_periods)
+        level = 0
+        if terms.amortization is not Amortization.INTEREST_ONLY:
+            if terms.prepayment is Prepayment.REDUCE_TERM:
+                row = contract[min(terms.grace_periods, len(contract) - 1)]
+                level = row.total if annuity else row.principal
+            elif annuity:
+                level = _round_half_up(_annuity(left, rates[amortizing_from:]),
+                                       terms.rounding_unit)
+            else:
+                level = _round_half_up(Decimal(left) / (len(contract) - amortizing_from),
+                                       terms.rounding_unit)
+    recomputed: list[Installment] = []
+    outstanding = left
+    for k in range(current, len(contract)):
+        interest = current_interest if k == current else _round_half_up(outstanding * rates[k])
+        if k == len(contract) - 1:
+            principal = outstanding
+        elif k < terms.grace_periods or terms.amortization is Amortization.INTEREST_ONLY:
+            principal = 0
+        else:
+            principal = min(max(level - interest if annuity else level, 0), outstanding)
+        recomputed.append(Installment(k + 1, contract[k].due_date, principal, interest,
+                                      principal + interest))
+        outstanding -= principal
+        if outstanding == 0:
+            break
+    kept = current
+    return state._replace(
+        installments=(*rows[:kept], *recomputed),
+        principal_paid=(*state.principal_paid[:kept], *(0,) * len(recomputed)),
+        interest_paid=(*state.interest_paid[:kept], accrued_before,
+                       *(0,) * (len(recomputed) - 1)),
+        principal_prepaid=state.principal_prepaid + amount + sum(state.principal_paid[kept:]),
+        accrued_from=on_date,
+        accrued_before=accrued_before,
+    )
+
+
+def waive(
+    schedule: Schedule,
+    state: LoanState,
+    part: WaivedPart,
+    amount: int,
+    on_date: date,
+    penalty_rate_per_day: Decimal = Decimal(0),
+) -> LoanState:
+    """Forgive `amount` of the penalty accrued and unpaid on `on_date`, or of the
+    interest of the instalments due by then and unpaid (oldest first, taken off those
+    instalments). More than that raises WaiverTooLarge; nothing changes when it raises."""
+    check_amount(amount)
+    _check_state(schedule, state)
+    if state.closed:
+        raise LoanClosed("the loan is closed: nothing is left to forgive",
+                         "khoản vay đã đóng, không còn gì để miễn giảm")
+    accrued = accrue_penalty(schedule, state, on_date, penalty_rate_per_day)
+    rows = installments_in_force(schedule, accrued)
+    due = _count_due(rows, on_date)
+    if part is WaivedPart.PENALTY:
+        waivable = accrued.penalty_unpaid
+    else:
+        waivable = sum(row.interest - paid for row, paid in
+                       zip(rows[:due], accrued.interest_paid[:due], strict=True))
+    if amount > waivable:
+        raise WaiverTooLarge(
+            f"the {part.value} due and unpaid on {on_date} is {waivable}, less than {amount}",
+            f"số {'tiền phạt' if part is WaivedPart.PENALTY else 'tiền lãi'} đến hạn chưa"
+            f" trả ngày {on_date} là {waivable}, nhỏ hơn {amount}", waivable=waivable)
+    if part is WaivedPart.PENALTY:
+        return accrued._replace(penalty_unpaid=accrued.penalty_unpaid - amount,
+                                penalty_forgiven=accrued.penalty_forgiven + amount)
+    new_rows = list(rows)
+    left = amount
+    for k in range(due):
+        row = new_rows[k]
+        part_of_row = min(left, row.interest - accrued.interest_paid[k])
+        new_rows[k] = row._replace(interest=row.interest - part_of_row,
+                                   total=row.total - part_of_row)
+        left -= part_of_row
+    return accrued._replace(installments=tuple(new_rows),
+                            interest_forgiven=accrued.interest_forgiven + amount)
 
 
 # --------------------------------------------------------------------------- position
@@ -626,7 +868,13 @@ def allocate_repayment(
 
 def outstanding_principal(schedule: Schedule, state: LoanState) -> int:
     """Principal not yet repaid (never negative)."""
-    return schedule.total_principal - sum(state.principal_paid)
+    return sum(row.principal for row in installments_in_force(schedule, state)) - sum(
+        state.principal_paid)
+
+
+def principal_repaid(schedule: Schedule, state: LoanState) -> int:
+    """Principal repaid so far, on instalments and ahead of them."""
+    return schedule.total_principal - outstanding_principal(schedule, state)
 
 
 def is_closed(state: LoanState) -> bool:
@@ -639,7 +887,7 @@ def days_overdue(schedule: Schedule, state: LoanState, as_of: date) -> int:
     day after its due date (0 on the due date itself, or when nothing is overdue)."""
     if state.closed:
         return 0
-    for row in schedule.installments:
+    for row in installments_in_force(schedule, state):
         if _unpaid(row, state) > 0:
             return max((as_of - row.due_date).days, 0)
     return 0
@@ -667,11 +915,13 @@ def portfolio_at_risk(loans: Iterable[tuple[int, int]], days: int = 30) -> tuple
 
 
 class RecordedRepayment(NamedTuple):
-    """A repayment as recorded: `key` orders repayments of one day (recording order)."""
+    """A repayment as recorded — or, with `waived`, a waiver of that part — `key`
+    orders the events of one day (recording order)."""
 
     key: int
     on_date: date
     amount: int
+    waived: WaivedPart | None = None
 
 
 def replay_repayments(
@@ -679,8 +929,9 @@ def replay_repayments(
     repayments: Iterable[RecordedRepayment],
     penalty_rate_per_day: Decimal = Decimal(0),
 ) -> tuple[dict[int, Allocation], LoanState]:
-    """Apply the repayments in date order (recording order within a day) from the
-    opening state: each one's allocation, by key, and the state after the last.
+    """Apply the repayments (and waivers) in date order (recording order within a day)
+    from the opening state: each repayment's allocation, by key, and the state after
+    the last.
 
     This is what the loan owes and has paid whatever order the repayments were
     recorded in: a repayment recorded late lands on its own date and the later ones
@@ -690,6 +941,10 @@ def replay_repayments(
     state = opening_state(schedule)
     allocations: dict[int, Allocation] = {}
     for repayment in sorted(repayments, key=lambda r: (r.on_date, r.key)):
+        if repayment.waived is not None:
+            state = waive(schedule, state, repayment.waived, repayment.amount,
+                          repayment.on_date, penalty_rate_per_day)
+            continue
         allocation, state = allocate_repayment(
             schedule, state, repayment.amount, repayment.on_date, penalty_rate_per_day
         )

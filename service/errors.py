@@ -412,6 +412,8 @@ LEDGER_TITLES: dict[str, Text] = {
     "invalid_loan_state": Text("The loan's state is not valid",
                                "Trạng thái khoản vay không hợp lệ"),
     "overpayment": Text("The repayment is more than is owed", "Số tiền trả vượt quá số còn nợ"),
+    "waiver_too_large": Text("The waiver is more than is due and unpaid",
+                             "Số tiền miễn giảm vượt quá số đến hạn chưa trả"),
     "loan_closed": Text("The loan is closed", "Khoản vay đã tất toán hoặc đã đóng"),
     "repayment_out_of_order": Text("The repayment is dated before an earlier one",
                                    "Ngày trả nợ sớm hơn lần trả trước"),
@@ -861,6 +863,14 @@ class LoanEntryReversal(ClubfundError):
     )
 
 
+class RecoveryTooLarge(ClubfundError):
+    status, code, title, title_vi = (
+        422, "recovery_too_large",
+        "The recovery is more than was written off and not yet recovered",
+        "Số tiền thu hồi vượt quá số đã xóa nợ chưa thu hồi",
+    )
+
+
 class CorrectionPending(ClubfundError):
     status, code, title, title_vi = (
         409, "correction_pending", "A correction of this is already pending",
@@ -913,6 +923,7 @@ LEDGER_STATUS.update({
     loan_terms.LoanTermsOutOfBounds: 422,
     reports.InvalidReportRange: 422,
     loans.Overpayment: 422,
+    loans.WaiverTooLarge: 422,
     loans.LoanClosed: 409,
     loans.RepaymentOutOfOrder: 409,
     loans.InvalidLoanState: 422,

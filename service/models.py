@@ -465,6 +465,10 @@ class Correction(SQLModel, table=True):
             ["fund_id", "reversal_entry_id"], ["entries.fund_id", "entries.id"],
             name="fk_corrections_fund_id_reversal_entry_id_entries",
         ),
+        ForeignKeyConstraint(
+            ["fund_id", "loan_id"], ["loans.fund_id", "loans.id"],
+            name="fk_corrections_fund_id_loan_id_loans",
+        ),
         Index("ix_corrections_id", "id"),
         Index("uq_corrections_fund_id_entry_id_pending", "fund_id", "entry_id", unique=True,
               postgresql_where=text("status = 'pending'")),
@@ -487,6 +491,12 @@ class Correction(SQLModel, table=True):
     decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reversal_entry_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(UUID(as_uuid=True), nullable=True))
+    # A waiver: the loan, the part forgiven (penalty or interest) and how much.
+    loan_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(UUID(as_uuid=True), nullable=True))
+    waived_part: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    waived_amount: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Loan(SQLModel, table=True):
@@ -518,6 +528,9 @@ class Loan(SQLModel, table=True):
     grace_periods: int = Field(sa_column=Column(Integer, nullable=False))
     rounding_unit: int = Field(sa_column=Column(BigInteger, nullable=False))
     penalty_rate_per_day: Any = Field(sa_column=Column(Numeric, nullable=False))
+    # What principal paid ahead shortens (reduce_term, the default, or reduce_installment).
+    prepayment: str = Field(
+        sa_column=Column(Text, nullable=False, server_default="reduce_term"))
     first_due_date: date = Field(sa_column=Column(Date, nullable=False))
     purpose: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     applied_on: date = Field(sa_column=Column(Date, nullable=False))
@@ -580,8 +593,9 @@ class LoanEvent(SQLModel, table=True):
 
 
 class LoanInstallment(SQLModel, table=True):
-    """One installment of the contractual schedule a loan's disbursement (the event
-    numbered `disbursement`) fixed (append-only)."""
+    """One installment of the schedule a loan's disbursement (the event numbered
+    `disbursement`) fixed, or that a later event (principal paid ahead, interest
+    forgiven) put in force; the latest is in force (append-only)."""
 
     __tablename__ = "loan_installments"
     __table_args__ = (

@@ -151,6 +151,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/loans/{loan_id}/repayments"): RECORD,
     ("POST", "/v1/loans/{loan_id}/write-off"): RECORD,
     ("POST", "/v1/loans/{loan_id}/write-off/approval"): APPROVE,
+    ("POST", "/v1/loans/{loan_id}/recoveries"): RECORD,
+    ("POST", "/v1/loans/{loan_id}/waivers"): RECORD,
     # periods
     ("POST", "/v1/funds/{fund_id}/periods/{period}/close"): APPROVE,
     ("GET", "/v1/funds/{fund_id}/periods"): READ,

@@ -88,13 +88,15 @@ DECISION_PROBLEMS = (NotFound, Forbidden, CorrectionDecided, SAME_ACTOR)
 
 @router.post("/v1/corrections/{correction_id}/approval", response_model=CorrectionRead,
              responses=problem_responses(*DECISION_PROBLEMS, *POSTING_PROBLEMS, *LOAN_PROBLEMS,
-                                         PeriodNotLatestClosed))
+                                         PeriodNotLatestClosed, (403, "borrower_approval"),
+                                         (422, "waiver_too_large")))
 async def approve_correction(
     ctx: Context, correction_id: uuid.UUID, body: CorrectionDecision | None = None
 ) -> CorrectionRead:
     """Approve a pending correction — by someone other than who asked: a reversal by the
     club's chair or an admin (the reversal is posted), a reopening by an auditor of the
-    area or an admin (the month is open again)."""
+    area or an admin (the month is open again), a waiver by the club's chair or an admin
+    who is not the borrower (the penalty or interest is forgiven)."""
     return await service.approve(ctx, correction_id, body or CorrectionDecision())
 
 

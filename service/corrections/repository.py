@@ -9,7 +9,8 @@ import asyncpg
 
 CORRECTION_COLUMNS = """
     fund_id, id, kind, status, entry_id, period, reason, effective_date, description,
-    requested_by, requested_at, decided_by, decided_at, decision_note, reversal_entry_id
+    requested_by, requested_at, decided_by, decided_at, decision_note, reversal_entry_id,
+    loan_id, waived_part, waived_amount
 """
 
 
@@ -17,16 +18,19 @@ async def insert_correction(
     connection: asyncpg.Connection, *, fund_id: uuid.UUID, correction_id: uuid.UUID,
     kind: str, entry_id: uuid.UUID | None, period: date | None, reason: str,
     effective_date: date | None, description: str | None, actor: str, now: datetime,
+    loan_id: uuid.UUID | None = None, waived_part: str | None = None,
+    waived_amount: int | None = None,
 ) -> asyncpg.Record:
     record: asyncpg.Record = await connection.fetchrow(
         f"""
         INSERT INTO corrections (fund_id, id, kind, status, entry_id, period, reason,
-                                 effective_date, description, requested_by, requested_at)
-        VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10)
+                                 effective_date, description, requested_by, requested_at,
+                                 loan_id, waived_part, waived_amount)
+        VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         RETURNING {CORRECTION_COLUMNS}
         """,
         fund_id, correction_id, kind, entry_id, period, reason, effective_date, description,
-        actor, now,
+        actor, now, loan_id, waived_part, waived_amount,
     )
     return record
 

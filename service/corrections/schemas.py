@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ledger.loans import WaivedPart
 from service import example_values as example
 from service.audit.schemas import AuditStamp
 
@@ -15,6 +16,7 @@ REASON_LENGTH_MAX = 500
 class CorrectionKind(StrEnum):
     REVERSAL = "reversal"  # of an entry (and, for a loan's entry, of its loan event)
     REOPEN = "reopen"  # of the fund's latest closed month
+    WAIVER = "waiver"  # a loan's penalty or interest forgiven
 
 
 class CorrectionStatus(StrEnum):
@@ -48,7 +50,8 @@ class CorrectionRead(BaseModel):
         "effective_date": "2026-11-14", "description": "Đảo phiếu thu PT-2026-0117",
         "requested_by": example.TREASURER, "requested_at": "2026-11-14T15:20:03+07:00",
         "decided_by": None, "decided_at": None, "decision_note": None,
-        "reversal_entry_id": None, "audit": example.AUDIT_STAMP,
+        "reversal_entry_id": None, "loan_id": None, "waived_part": None,
+        "waived_amount": None, "audit": example.AUDIT_STAMP,
     }]})
 
     id: uuid.UUID
@@ -58,7 +61,7 @@ class CorrectionRead(BaseModel):
     entry_id: uuid.UUID | None = Field(description="the entry to reverse (kind reversal)")
     period: str | None = Field(description="the month to reopen, yyyy-mm (kind reopen)")
     reason: str
-    effective_date: date | None = Field(description="the reversal's date")
+    effective_date: date | None = Field(description="the reversal's or the waiver's date")
     description: str | None
     requested_by: str
     requested_at: datetime
@@ -66,5 +69,9 @@ class CorrectionRead(BaseModel):
     decided_at: datetime | None
     decision_note: str | None
     reversal_entry_id: uuid.UUID | None = Field(description="the reversal, once approved")
+    loan_id: uuid.UUID | None = Field(default=None, description="the loan (kind waiver)")
+    waived_part: WaivedPart | None = Field(
+        default=None, description="penalty or interest (kind waiver)")
+    waived_amount: int | None = Field(default=None, description="how much (kind waiver)")
     audit: AuditStamp | None = Field(
         default=None, description="the audit record of the latest step")

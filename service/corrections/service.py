@@ -1,8 +1,10 @@
-"""Corrections: reversing an entry and reopening the latest closed month.
+"""Corrections: reversing an entry, reopening the latest closed month, and forgiving a
+loan's penalty or interest (a waiver).
 
 In a club's fund both take two people: one requests with a reason (202, a correction
 `pending`), another decides (`approval` or `rejection`). A reversal is approved by the
-club's chair or an admin; a reopening by an auditor of the club's area or an admin.
+club's chair or an admin (so is a waiver, never by the borrower herself); a reopening by
+an auditor of the club's area or an admin.
 In a bare ledger (a fund without a club) a reversal is posted at once (201). The
 request, the decision and what it posted each go to the fund's audit log.
 
@@ -18,7 +20,7 @@ import asyncpg
 
 from ledger import periods
 from ledger.entries import reverse_entry
-from ledger.loan_lifecycle import check_second_actor
+from ledger.loan_lifecycle import check_approver, check_second_actor
 from service.audit.schemas import AuditStamp
 from service.audit.service import record_write
 from service.auth.rules import ADMIN, AUDITOR, CHAIR
@@ -47,11 +49,15 @@ from service.funds import repository as funds
 from service.funds.service import open_fund_write
 from service.ids import new_id
 from service.language import Text
+from service.loans import repository as loans
+from service.loans.schemas import WaiverCreate
 from service.loans.service import (
     LoanOperation,
     check_reversible,
+    check_waiver,
     loan_operation_of,
     reverse_loan_entry,
+    waive,
 )
 from service.pagination import Page, decode_cursor, make_page, timestamp_key, uuid_key
 
@@ -59,6 +65,7 @@ from service.pagination import Page, decode_cursor, make_page, timestamp_key, uu
 APPROVERS = {
     CorrectionKind.REVERSAL: frozenset({CHAIR, ADMIN}),
     CorrectionKind.REOPEN: frozenset({AUDITOR, ADMIN}),
+    CorrectionKind.WAIVER: frozenset({CHAIR, ADMIN}),
 }
 
 
@@ -134,6 +141,24 @@ async def post_reversal(
     return await post_entry(ctx, original.fund_id, reversal)
 
 
+# --------------------------------------------------------------------------- waiver
+
+
+async def request_waiver(
+    ctx: RequestContext, loan_id: uuid.UUID, body: WaiverCreate
+) -> CorrectionRead:
+    """Ask to forgive a loan's penalty or interest (202, pending): checked now against
+    what is due and unpaid on its date, and again when another person approves it."""
+    loan, day = await check_waiver(ctx, loan_id, body)
+    record = await repository.insert_correction(
+        ctx.connection, fund_id=loan.fund_id, correction_id=new_id(),
+        kind=CorrectionKind.WAIVER.value, entry_id=None, period=None, reason=body.reason,
+        effective_date=day, description=None, actor=ctx.actor, now=ctx.now,
+        loan_id=loan.id, waived_part=body.part.value, waived_amount=body.amount,
+    )
+    return await with_audit(ctx, record, "correction.requested")
+
+
 # --------------------------------------------------------------------------- reopen
 
 
@@ -197,9 +222,20 @@ async def approve(
         raise Forbidden(Text("a {kind} is approved by: {roles}",
                              "yêu cầu {kind} do các vai trò sau duyệt: {roles}"),
                         kind=kind.value, roles=", ".join(sorted(APPROVERS[kind])))
-    check_second_actor(record["requested_by"], ctx.actor, f"{kind.value} request")
     reversal_entry_id = None
     effective_date = None
+    if kind is CorrectionKind.WAIVER:
+        loan = await loans.get_loan(ctx.connection, record["loan_id"], fund.fund_id)
+        assert loan is not None
+        check_approver(record["requested_by"], ctx.actor, ctx.acting_member_id,
+                       loan["member_id"], "waiver request")
+        effective_date = record["effective_date"]
+        await waive(ctx, record["loan_id"], WaiverCreate(
+            part=record["waived_part"], amount=record["waived_amount"],
+            reason=record["reason"], effective_date=effective_date),
+            {"correction_id": str(correction_id), "requested_by": record["requested_by"]})
+    else:
+        check_second_actor(record["requested_by"], ctx.actor, f"{kind.value} request")
     if kind is CorrectionKind.REVERSAL:
         original = await get_entry(ctx, record["entry_id"])
         operation = await loan_operation_of(ctx, original)
@@ -207,7 +243,7 @@ async def approve(
         posted = await post_reversal(ctx, original, operation, record["effective_date"],
                                      effective_date, record["description"])
         reversal_entry_id, effective_date = posted.id, posted.effective_date
-    else:
+    elif kind is CorrectionKind.REOPEN:
         period: date = record["period"]
         check_latest_closed(period, fund)
         previous = periods.period_of(period - timedelta(days=1))

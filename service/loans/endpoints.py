@@ -7,11 +7,14 @@ from fastapi import APIRouter, Depends, Query, status
 
 from ledger.loan_lifecycle import LoanStatus
 from service.context import RequestContext, get_context
+from service.corrections import service as corrections
+from service.corrections.schemas import CorrectionRead
 from service.dates import DateText
 from service.entries.endpoints import POSTING_PROBLEMS
 from service.errors import (
     InvalidCursor,
     NotFound,
+    RecoveryTooLarge,
     UnknownExportFormat,
     UnknownMember,
     problem_responses,
@@ -23,9 +26,12 @@ from service.loans.schemas import (
     LoanDecision,
     LoanRead,
     LoanReschedule,
+    RecoveryCreate,
+    RecoveryRead,
     RepaymentCreate,
     RepaymentRead,
     ScheduleRead,
+    WaiverCreate,
     WriteOffRequest,
 )
 from service.pagination import Page, page_params
@@ -153,3 +159,28 @@ async def decide_write_off(
     """Approve (default; by a person other than the requester and the borrower) — posts Dr 811 /
     Cr 131.NNNN for the outstanding principal — or reject the write-off request."""
     return await service.decide_write_off(ctx, loan_id, body or LoanDecision())
+
+
+@router.post("/v1/loans/{loan_id}/recoveries", status_code=status.HTTP_201_CREATED,
+             response_model=RecoveryRead,
+             responses=problem_responses(*MONEY_PROBLEMS, RecoveryTooLarge))
+async def recover(ctx: Context, loan_id: uuid.UUID, body: RecoveryCreate) -> RecoveryRead:
+    """Record money received on a written-off loan: Dr 111/112 / Cr 711 other income
+    (receipt voucher). The loan stays written off and shows what was recovered; at most
+    what was written off (`recovery_too_large`). Any other status: `invalid_loan_state`."""
+    return await service.recover(ctx, loan_id, body)
+
+
+@router.post("/v1/loans/{loan_id}/waivers", status_code=status.HTTP_202_ACCEPTED,
+             response_model=CorrectionRead,
+             responses=problem_responses(NotFound, STATE, PERIOD_CLOSED,
+                                         (422, "waiver_too_large"), (422, "invalid_date"),
+                                         (422, "future_date")))
+async def request_waiver(ctx: Context, loan_id: uuid.UUID, body: WaiverCreate) -> CorrectionRead:
+    """Ask to forgive a disbursed loan's penalty, or the interest of its instalments due,
+    with the reason (202, a correction `pending`). Another person — the chair or an
+    admin, never the borrower — approves it (`POST /v1/corrections/{id}/approval`);
+    then it is taken off what the loan owes (nothing is posted: unpaid interest and
+    penalties are never booked). More than is due and unpaid on its date:
+    `waiver_too_large`."""
+    return await corrections.request_waiver(ctx, loan_id, body)

@@ -31,7 +31,8 @@ async def schedule_table(
          i.interest_paid, i.total - i.principal_paid - i.interest_paid]
         for i in schedule.installments
     ]
-    principal_paid = sum(i.principal_paid for i in schedule.installments)
+    principal_paid = sum(i.principal_paid for i in schedule.installments) + (
+        schedule.principal_prepaid)
     interest_paid = sum(i.interest_paid for i in schedule.installments)
     total = schedule.total_principal + schedule.total_interest
     rows.append([None, label("total", language), schedule.total_principal,

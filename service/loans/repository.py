@@ -23,6 +23,18 @@ LOAN_SELECT = """
            (SELECT max(e.effective_date) FROM loan_events e
              WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
                AND e.kind = 'write_off_requested') AS write_off_requested_on,
+           (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'sequence', e.sequence, 'effective_date', e.effective_date,
+                       'part', e.data ->> 'part', 'amount', (e.data ->> 'amount')::bigint)
+                       ORDER BY e.sequence), '[]'::jsonb)
+              FROM loan_events e
+             WHERE e.fund_id = l.fund_id AND e.loan_id = l.id AND e.kind = 'waived')
+               AS waivers,
+           (SELECT coalesce(sum(CASE e.kind WHEN 'recovered' THEN 1 ELSE -1 END
+                                * (e.data ->> 'amount')::bigint), 0)::bigint
+              FROM loan_events e
+             WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+               AND e.kind IN ('recovered', 'recovery_reversed')) AS recovered,
            """ + audit_stamp_column("l.fund_id", "l.id", ("loan.applied",)) + """ AS audit
       FROM loans l
       LEFT JOIN accounts a ON a.fund_id = l.fund_id AND a.id = l.account_id
@@ -72,7 +84,7 @@ async def insert_loan(
     connection: asyncpg.Connection, *, fund_id: uuid.UUID, loan_id: uuid.UUID, number: int,
     member_id: uuid.UUID, principal: int, installments: int, frequency: str,
     interest_method: str, amortization: str, rate_per_period: Decimal, day_count: str,
-    grace_periods: int, rounding_unit: int, penalty_rate_per_day: Decimal,
+    grace_periods: int, rounding_unit: int, penalty_rate_per_day: Decimal, prepayment: str,
     first_due_date: date, purpose: str | None, applied_on: date, actor: str,
     now: datetime, event_data: dict[str, Any],
 ) -> None:
@@ -84,9 +96,10 @@ async def insert_loan(
                                frequency, interest_method, amortization, rate_per_period,
                                day_count, grace_periods, rounding_unit, penalty_rate_per_day,
                                first_due_date, purpose, applied_on, applied_by,
-                               outstanding_principal, events_count, created_at, updated_at)
+                               outstanding_principal, events_count, created_at, updated_at,
+                               prepayment)
             VALUES ($1, $2, $3, $4, 'applied', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                    $15, $16, $17, $18, 0, 1, $19, $19)
+                    $15, $16, $17, $18, 0, 1, $19, $19, $21)
         )
         INSERT INTO loan_events (fund_id, loan_id, sequence, kind, effective_date, recorded_at,
                                  actor, data, penalty, interest, principal)
@@ -95,6 +108,7 @@ async def insert_loan(
         fund_id, loan_id, number, member_id, principal, installments, frequency,
         interest_method, amortization, rate_per_period, day_count, grace_periods, rounding_unit,
         penalty_rate_per_day, first_due_date, purpose, applied_on, actor, now, event_data,
+        prepayment,
     )
 
 
@@ -102,9 +116,10 @@ async def insert_installments(
     connection: asyncpg.Connection, fund_id: uuid.UUID, loan_id: uuid.UUID,
     disbursement: int, installments: list[tuple[int, date, int, int]],
 ) -> None:
-    """The loan's contractual schedule fixed by its disbursement (the event numbered
-    `disbursement`): (number, due date, principal, interest) per installment, in one
-    statement."""
+    """The loan's schedule fixed by its disbursement (the event numbered
+    `disbursement`), or the schedule in force after a later event changed it (that
+    event's number): (number, due date, principal, interest) per installment, in one
+    statement. The latest is the one in force."""
     await connection.execute(
         """
         INSERT INTO loan_installments (fund_id, loan_id, disbursement, number, due_date,
@@ -210,6 +225,18 @@ async def repayment_bookings(
         """,
         fund_id, loan_ids,
     ))
+
+
+async def written_off_amount(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, loan_id: uuid.UUID
+) -> int:
+    """The principal the loan's write-off in force removed (0 when none)."""
+    amount: int | None = await connection.fetchval(
+        "SELECT (data ->> 'amount')::bigint FROM loan_events"
+        " WHERE fund_id = $1 AND loan_id = $2 AND kind = 'written_off'"
+        " ORDER BY sequence DESC LIMIT 1",
+        fund_id, loan_id)
+    return amount or 0
 
 
 async def event_of_entry(

@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from ledger.chart import PaymentMethod
 from ledger.loan_lifecycle import LoanStatus
-from ledger.loans import MAX_INSTALLMENTS, Amortization, DayCount, Frequency, InterestMethod
+from ledger.loans import (
+    MAX_INSTALLMENTS,
+    Amortization,
+    DayCount,
+    Frequency,
+    InterestMethod,
+    Prepayment,
+    WaivedPart,
+)
 from service import example_values as example
 from service.audit.schemas import AuditStamp
 from service.dates import DateText
@@ -29,7 +37,7 @@ class LoanCreate(BaseModel):
         "frequency": "monthly", "interest_method": "flat",
         "amortization": "equal_installments", "rate_per_period": "0.005",
         "day_count": "per_period", "first_due_date": "2026-12-20", "grace_periods": 0,
-        "rounding_unit": 1000, "penalty_rate_per_day": "0",
+        "rounding_unit": 1000, "penalty_rate_per_day": "0", "prepayment": "reduce_term",
         "purpose": "Mua 2 con bò giống để chăn nuôi", "applied_on": "2026-11-20",
     }]})
     member_id: uuid.UUID
@@ -44,6 +52,10 @@ class LoanCreate(BaseModel):
     grace_periods: StrictInt = Field(default=0, ge=0)
     rounding_unit: StrictInt = Field(default=1, ge=1, description="round instalments to this")
     penalty_rate_per_day: RateText = Field(default="0", description="on overdue amounts")
+    prepayment: Prepayment = Field(
+        default=Prepayment.REDUCE_TERM,
+        description="declining balance: what principal paid ahead shortens — the number of"
+        " instalments (reduce_term) or the instalment (reduce_installment)")
     purpose: Text | None = Field(default=None, max_length=500, examples=["chăn nuôi"])
     applied_on: DateText | None = Field(default=None, description="default: today")
 
@@ -111,6 +123,49 @@ class WriteOffRequest(BaseModel):
     effective_date: DateText | None = Field(default=None, description="default: today")
 
 
+class RecoveryCreate(BaseModel):
+    """Money received on a written-off loan: income (711); the loan stays written off."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount": 1_500_000, "effective_date": "2026-11-27", "payment_method": "cash",
+         "note": "Gia đình hội viên trả một phần nợ đã xóa"},
+    ]})
+    amount: AmountMinor = Field(examples=[1_500_000])
+    effective_date: DateText | None = Field(default=None, description="default: today")
+    payment_method: PaymentMethod = PaymentMethod.CASH
+    note: Text | None = Field(default=None, max_length=500)
+
+
+class RecoveryRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "entry_id": example.ENTRY_ID, "voucher_number": "PT-2026-0131",
+        "loan_id": example.LOAN_ID, "amount": 1_500_000, "recovered": 1_500_000,
+        "written_off": 4_000_000, "status": "written_off",
+    }]})
+    location: ClassVar[str] = "/v1/entries/{entry_id}"
+    entry_id: uuid.UUID
+    voucher_number: str | None
+    loan_id: uuid.UUID
+    amount: int
+    recovered: int = Field(description="everything recovered on the loan so far")
+    written_off: int = Field(description="the principal written off")
+    status: LoanStatus
+
+
+class WaiverCreate(BaseModel):
+    """Penalty or interest forgiven: one person asks with the reason, another approves
+    (`POST /v1/corrections/{id}/approval`)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"part": "penalty", "amount": 45_000, "effective_date": "2026-11-26",
+         "reason": "Hội viên ốm nằm viện tháng 10, ban chủ nhiệm đồng ý miễn tiền phạt"},
+    ]})
+    part: WaivedPart
+    amount: AmountMinor = Field(examples=[45_000])
+    reason: Text = Field(min_length=1, max_length=500, examples=["hội viên ốm nằm viện"])
+    effective_date: DateText | None = Field(default=None, description="default: today")
+
+
 class AllocationRead(BaseModel):
     penalty: int
     interest: int
@@ -139,6 +194,7 @@ class LoanRead(BaseModel):
         "installments": 12, "frequency": "monthly", "interest_method": "flat",
         "amortization": "equal_installments", "rate_per_period": "0.005",
         "day_count": "per_period", "grace_periods": 0, "rounding_unit": 1000,
+        "prepayment": "reduce_term",
         "penalty_rate_per_day": "0", "first_due_date": "2026-06-20",
         "purpose": "Mua 2 con bò giống để chăn nuôi", "applied_on": "2026-05-12",
         "applied_by": example.TREASURER, "approved_by": example.CHAIR,
@@ -146,6 +202,7 @@ class LoanRead(BaseModel):
         "account_code": "131.0014", "write_off_requested_by": None, "as_of": "2026-11-30",
         "outstanding_principal": 6_000_000, "principal_repaid": 6_000_000,
         "interest_paid": 360_000, "penalty_paid": 0, "interest_waived": 0,
+        "penalty_forgiven": 0, "interest_forgiven": 0, "recovered": 0,
         "amount_due": 0, "payoff_amount": 6_000_000, "days_overdue": 0,
         "at_risk_30": False, "par30_principal": 0, "events": [],
     }]})
@@ -165,6 +222,7 @@ class LoanRead(BaseModel):
     grace_periods: int
     rounding_unit: int
     penalty_rate_per_day: str
+    prepayment: Prepayment
     first_due_date: date
     purpose: str | None
     applied_on: date
@@ -179,7 +237,10 @@ class LoanRead(BaseModel):
     principal_repaid: int
     interest_paid: int
     penalty_paid: int
-    interest_waived: int
+    interest_waived: int = Field(description="interest not yet accrued when it was paid off")
+    penalty_forgiven: int = Field(description="penalty forgiven by approved waivers")
+    interest_forgiven: int = Field(description="interest forgiven by approved waivers")
+    recovered: int = Field(description="money received after the write-off (income)")
     amount_due: int | None = Field(description="what brings the loan up to date on as_of")
     payoff_amount: int | None = Field(description="what closes the loan on as_of")
     days_overdue: int
@@ -204,10 +265,16 @@ class InstallmentRead(BaseModel):
 
 
 class ScheduleRead(BaseModel):
+    """The schedule in force: after principal paid ahead on a declining-balance loan,
+    the instalments from then on are recomputed on the principal left."""
+
     loan_id: uuid.UUID
     installments: list[InstallmentRead]
     total_principal: int
     total_interest: int
+    principal_prepaid: int = Field(
+        default=0, description="principal paid ahead of the instalments (declining balance:"
+        " the instalments were recomputed without it)")
 
 
 class RepaymentRead(BaseModel):

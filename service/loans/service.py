@@ -10,6 +10,11 @@ transaction:
     repayment      Dr 111/112 amount              Cr 131.NNNN principal part,
                                                   Cr 515 interest, Cr 711 penalty (PT)
     write-off      Dr 811 outstanding principal   Cr 131.NNNN
+    recovery       Dr 111/112 amount              Cr 711 (money after a write-off; PT)
+
+A waiver (penalty or interest forgiven, two people: `service.corrections`) posts
+nothing — unpaid interest and penalties are never booked — but is replayed with the
+repayments, so later repayments are allocated again after it.
 
 Interest and penalties are income when received (cash basis): unpaid interest is
 never booked, so a write-off removes only the outstanding principal.
@@ -52,13 +57,17 @@ from ledger.loans import (
     InvalidLoanTerms,
     LoanState,
     LoanTerms,
+    Prepayment,
     RecordedRepayment,
     Schedule,
+    WaivedPart,
     allocation_difference,
     amount_due,
     build_schedule,
+    installments_in_force,
     outstanding_principal,
     payoff_amount,
+    principal_repaid,
     replay_repayments,
 )
 from ledger.reports import oldest_uncovered_due
@@ -72,6 +81,7 @@ from service.errors import (
     AlreadyReversed,
     LoanEntryReversal,
     NotFound,
+    RecoveryTooLarge,
     UnknownAccount,
     UnknownMember,
 )
@@ -90,9 +100,12 @@ from service.loans.schemas import (
     LoanEventRead,
     LoanRead,
     LoanReschedule,
+    RecoveryCreate,
+    RecoveryRead,
     RepaymentCreate,
     RepaymentRead,
     ScheduleRead,
+    WaiverCreate,
     WriteOffRequest,
 )
 from service.pagination import Page, decode_cursor, make_page, sequence_key
@@ -124,9 +137,18 @@ class Loan:
         return LoanStatus(self.record["status"])
 
     @property
+    def waivers(self) -> list[RecordedRepayment]:
+        """The approved waivers, as the core replays them with the repayments."""
+        return [RecordedRepayment(w["sequence"], date.fromisoformat(w["effective_date"]),
+                                  w["amount"], WaivedPart(w["part"]))
+                for w in self.record["waivers"]]
+
+    @property
     def dates(self) -> LoanDates:
+        written_off = self.status is LoanStatus.WRITTEN_OFF
         return LoanDates(**{name: self.record[name] for name in (
-            "applied_on", "approved_on", "disbursed_on", "write_off_requested_on")})
+            "applied_on", "approved_on", "disbursed_on", "write_off_requested_on")},
+            written_off_on=self.record["closed_on"] if written_off else None)
 
 
 def terms_of(record: asyncpg.Record) -> LoanTerms:
@@ -140,6 +162,9 @@ def terms_of(record: asyncpg.Record) -> LoanTerms:
         disbursed_on=record["disbursed_on"], grace_periods=record["grace_periods"],
         day_count=DayCount(record["day_count"]), rounding_unit=record["rounding_unit"],
         penalty_rate_per_day=Decimal(record["penalty_rate_per_day"]),
+        # Absent from rows read by migrations older than the column (the schedule does
+        # not depend on it).
+        prepayment=Prepayment(record.get("prepayment", Prepayment.REDUCE_TERM)),
     )
 
 
@@ -151,7 +176,7 @@ def terms_of_application(body: LoanCreate) -> LoanTerms:
         first_due_date=body.first_due_date, amortization=body.amortization,
         grace_periods=body.grace_periods, day_count=body.day_count,
         rounding_unit=body.rounding_unit,
-        penalty_rate_per_day=Decimal(body.penalty_rate_per_day),
+        penalty_rate_per_day=Decimal(body.penalty_rate_per_day), prepayment=body.prepayment,
     )
 
 
@@ -263,7 +288,8 @@ async def apply_for_loan(ctx: RequestContext, fund_id: uuid.UUID, body: LoanCrea
         amortization=terms.amortization.value, rate_per_period=terms.rate_per_period,
         day_count=terms.day_count.value, grace_periods=terms.grace_periods,
         rounding_unit=terms.rounding_unit, penalty_rate_per_day=terms.penalty_rate_per_day,
-        first_due_date=terms.first_due_date, purpose=body.purpose, applied_on=applied_on,
+        prepayment=terms.prepayment.value, first_due_date=terms.first_due_date,
+        purpose=body.purpose, applied_on=applied_on,
         actor=ctx.actor, now=ctx.now,
         event_data=application,
     )
@@ -410,11 +436,20 @@ async def replay_with(
     every repayment's allocation and the loan's state afterwards."""
     bookings = await bookings_of(ctx, loan)
     key = loan.record["events_count"] + 1
-    allocations, state = replay_repayments(
-        loan.schedule, [b.recorded for b in bookings] + [RecordedRepayment(key, day, amount)],
-        loan.terms.penalty_rate_per_day,
-    )
+    allocations, state = replay(loan, bookings, [RecordedRepayment(key, day, amount)])
     return bookings, key, allocations, state
+
+
+def replay(
+    loan: Loan, bookings: list[Booking], more: list[RecordedRepayment] | None = None,
+    as_of: date | None = None,
+) -> tuple[dict[int, Allocation], LoanState]:
+    """The loan's repayments in force and its waivers (and `more`), those dated by
+    `as_of` when given, replayed in date order by the core."""
+    events = [b.recorded for b in bookings] + loan.waivers + (more or [])
+    return replay_repayments(
+        loan.schedule, [e for e in events if as_of is None or e.on_date <= as_of],
+        loan.terms.penalty_rate_per_day)
 
 
 def allocation_postings(
@@ -464,6 +499,20 @@ async def post_adjustments(
     return tuple(events)
 
 
+async def keep_schedule_in_force(
+    ctx: RequestContext, loan: Loan, before: LoanState, after: LoanState
+) -> None:
+    """When the event about to be recorded changes the schedule in force (principal
+    paid ahead on a declining-balance loan, interest forgiven, or their undoing), store
+    it as the loan's latest instalments (numbered by that event), which the portfolio
+    report reads."""
+    rows = installments_in_force(loan.schedule, after)
+    if rows != installments_in_force(loan.schedule, before):
+        await repository.insert_installments(
+            ctx.connection, loan.fund_id, loan.id, loan.record["events_count"] + 1,
+            [(i.number, i.due_date, i.principal, i.interest) for i in rows])
+
+
 async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) -> RepaymentRead:
     """Allocate the payment (penalties, then interest, then principal) and post it.
 
@@ -482,6 +531,7 @@ async def repay(ctx: RequestContext, loan_id: uuid.UUID, body: RepaymentCreate) 
     )
     adjustments = await post_adjustments(
         ctx, loan, ids, bookings, allocations, f"thu nợ ghi muộn ngày {day.isoformat()}")
+    await keep_schedule_in_force(ctx, loan, state_of(loan, bookings), state)
     currency = loan.record["currency"]
     postings = [Posting(str(ids[money_code]), Side.DEBIT, body.amount, currency),
                 *allocation_postings(loan, ids, allocation)]
@@ -527,7 +577,7 @@ async def loan_operation_of(ctx: RequestContext, original: EntryRead) -> LoanOpe
 
 
 # A loan's operations that are reversed with their loan event.
-REVERSIBLE_LOAN_EVENTS = ("disbursed", "repayment", "written_off")
+REVERSIBLE_LOAN_EVENTS = ("disbursed", "repayment", "written_off", "recovered")
 
 
 async def check_reversible(
@@ -574,7 +624,25 @@ async def reverse_loan_entry(
         return await reverse_repayment(ctx, loan, original, description)
     if operation.kind == "disbursed":
         return await reverse_disbursement(ctx, loan, original, description)
+    if operation.kind == "recovered":
+        return await reverse_recovery(ctx, loan, original, description)
     return await reverse_write_off(ctx, loan, original, description)
+
+
+async def reverse_recovery(
+    ctx: RequestContext, loan: Loan, original: EntryRead, description: str | None
+) -> EntryRead:
+    """The recovery undone on its own date (Dr 711, Cr 111/112): the loan counts it no
+    more."""
+    reversal = reverse_entry(
+        ledger_entry(original), str(original.id), original.effective_date,
+        description or f"Hủy khoản thu hồi nợ đã xóa khoản vay số {loan.record['number']}")
+    posted = await post_entry(ctx, loan.fund_id, reversal)
+    amount = sum(p.amount for p in original.postings if p.side is Side.DEBIT)
+    await record_change(
+        ctx, loan, loan.status, "recovery_reversed", original.effective_date,
+        {"recovery_entry_id": str(original.id), "amount": amount}, entry_id=posted.id)
+    return posted
 
 
 async def reverse_disbursement(
@@ -612,8 +680,7 @@ async def reverse_repayment(
                                    "khoản trả nợ của bút toán {entry} đã được đảo"),
                               entry=original.id)
     remaining = [b for b in bookings if b is not target]
-    allocations, state = replay_repayments(
-        loan.schedule, [b.recorded for b in remaining], loan.terms.penalty_rate_per_day)
+    allocations, state = replay(loan, remaining)
     ids = await chart_accounts(ctx, loan.fund_id, [chart.INTEREST_INCOME, chart.OTHER_INCOME])
     money = next(p for p in original.postings if p.side is Side.DEBIT)
     undone = allocation_difference(Allocation(0, 0, 0), target.booked)
@@ -633,6 +700,7 @@ async def reverse_repayment(
     adjustments = await post_adjustments(
         ctx, loan, ids, remaining, allocations,
         f"hủy khoản thu nợ ngày {target.on_date.isoformat()}")
+    await keep_schedule_in_force(ctx, loan, state_of(loan, bookings), state)
     await record_change(
         ctx, loan, LoanStatus.REPAID if state.closed else LoanStatus.DISBURSED,
         "repayment_reversed", target.on_date, {"amount": target.amount},
@@ -651,6 +719,12 @@ async def reverse_write_off(
         raise LoanTransitionRefused(f"a loan that is {loan.status.value} is not written off",
                                     f"khoản vay đang ở trạng thái {loan.status.value}, chưa"
                                     " bị xóa nợ")
+    if loan.record["recovered"]:
+        raise LoanTransitionRefused(
+            f"{loan.record['recovered']} was recovered after the write-off: reverse the"
+            " recoveries first, then the write-off",
+            f"đã thu hồi {loan.record['recovered']} sau khi xóa nợ: hãy đảo các khoản thu"
+            " hồi trước, rồi mới đảo khoản xóa nợ")
     reversal = reverse_entry(
         ledger_entry(original), str(original.id), original.effective_date,
         description or f"Hủy xóa nợ khoản vay số {loan.record['number']}")
@@ -714,20 +788,98 @@ async def decide_write_off(
     return await get_loan(ctx, loan_id)
 
 
+async def recover(ctx: RequestContext, loan_id: uuid.UUID, body: RecoveryCreate) -> RecoveryRead:
+    """Money received on a written-off loan: Dr 111/112 / Cr 711 (receipt voucher); the
+    loan stays written off and counts what was recovered, at most what was written
+    off."""
+    loan, fund = await load_for_write(ctx, loan_id)
+    status = next_status(loan.status, LoanAction.RECOVER)
+    day = event_date(ctx, LoanAction.RECOVER, body.effective_date, loan, fund)
+    written_off = await repository.written_off_amount(ctx.connection, loan.fund_id, loan.id)
+    recovered: int = loan.record["recovered"]
+    if recovered + body.amount > written_off:
+        raise RecoveryTooLarge(
+            Text("{written_off} was written off and {recovered} already recovered: at most"
+                 " {left} more can be recovered, not {amount}",
+                 "đã xóa nợ {written_off}, đã thu hồi {recovered}: chỉ còn thu hồi được tối"
+                 " đa {left}, không phải {amount}"),
+            written_off=written_off, recovered=recovered, left=written_off - recovered,
+            amount=body.amount)
+    money_code = body.payment_method.account_code
+    ids = await chart_accounts(ctx, loan.fund_id, [money_code, chart.OTHER_INCOME])
+    currency = loan.record["currency"]
+    entry = build_entry(
+        day, f"Thu hồi nợ đã xóa khoản vay số {loan.record['number']}",
+        [Posting(str(ids[money_code]), Side.DEBIT, body.amount, currency),
+         Posting(str(ids[chart.OTHER_INCOME]), Side.CREDIT, body.amount, currency)],
+        {"operation": "loan_recovery", "loan_id": str(loan.id),
+         "loan_number": loan.record["number"], "payment_method": body.payment_method.value},
+    )
+    posted = await post_entry(ctx, loan.fund_id, entry, voucher_kind=VoucherKind.RECEIPT)
+    await record_change(
+        ctx, loan, status, "recovered", day,
+        {"amount": body.amount, "voucher_number": posted.voucher_number, "note": body.note,
+         "payment_method": body.payment_method.value}, entry_id=posted.id)
+    return RecoveryRead(
+        entry_id=posted.id, voucher_number=posted.voucher_number, loan_id=loan.id,
+        amount=body.amount, recovered=recovered + body.amount, written_off=written_off,
+        status=status)
+
+
+async def check_waiver(
+    ctx: RequestContext, loan_id: uuid.UUID, body: WaiverCreate
+) -> tuple[Loan, date]:
+    """The loan and the waiver's date when `body` may be forgiven now: the loan is
+    disbursed (`invalid_loan_state`), the date follows its events' rules, and no more
+    than the penalty (or the interest due) unpaid on that date (`waiver_too_large`)."""
+    loan, fund = await load_for_write(ctx, loan_id)
+    next_status(loan.status, LoanAction.WAIVE)
+    day = event_date(ctx, LoanAction.WAIVE, body.effective_date, loan, fund)
+    waiver = RecordedRepayment(loan.record["events_count"] + 1, day, body.amount, body.part)
+    replay(loan, await bookings_of(ctx, loan), [waiver])
+    return loan, day
+
+
+async def waive(
+    ctx: RequestContext, loan_id: uuid.UUID, body: WaiverCreate, correction: dict[str, Any],
+) -> None:
+    """Forgive what a waiver approved by a second person says (checked again: the loan
+    may have moved since the request). It posts nothing (unpaid interest and penalties
+    are never booked); later repayments whose allocation it changes get adjusting
+    entries on their dates."""
+    loan, _ = await check_waiver(ctx, loan_id, body)
+    assert body.effective_date is not None
+    bookings = await bookings_of(ctx, loan)
+    waiver = RecordedRepayment(
+        loan.record["events_count"] + 1, body.effective_date, body.amount, body.part)
+    allocations, state = replay(loan, bookings, [waiver])
+    ids = await chart_accounts(ctx, loan.fund_id, [chart.INTEREST_INCOME, chart.OTHER_INCOME])
+    adjustments = await post_adjustments(
+        ctx, loan, ids, bookings, allocations,
+        f"miễn giảm ngày {body.effective_date.isoformat()}")
+    await keep_schedule_in_force(ctx, loan, state_of(loan, bookings), state)
+    await record_change(
+        ctx, loan, loan.status, "waived", body.effective_date,
+        {"part": body.part.value, "amount": body.amount, "reason": body.reason, **correction},
+        adjustments=adjustments, outstanding_principal=outstanding_principal(loan.schedule, state),
+    )
+
+
 # --------------------------------------------------------------------------- reads
 
 
 def state_of(loan: Loan, bookings: list[Booking]) -> LoanState:
-    """What has been paid on the loan: its repayments in force, allocated in date order."""
-    _, state = replay_repayments(
-        loan.schedule, [b.recorded for b in bookings], loan.terms.penalty_rate_per_day)
+    """What has been paid on the loan: its repayments in force (and its waivers),
+    allocated in date order."""
+    _, state = replay(loan, bookings)
     return state
 
 
 def state_on(loan: Loan, bookings: list[Booking], as_of: date) -> LoanState:
     """What had been paid on the loan by the end of `as_of`: its repayments in force
-    dated on or before it, allocated in date order."""
-    return state_of(loan, [b for b in bookings if b.on_date <= as_of])
+    (and its waivers) dated on or before it, allocated in date order."""
+    _, state = replay(loan, bookings, as_of=as_of)
+    return state
 
 
 def open_on(loan: Loan, state: LoanState, as_of: date) -> bool:
@@ -755,7 +907,7 @@ def loan_read(
         # Overdue as the portfolio report counts it (ledger.reports.loan_figures): from
         # the oldest instalment that what was paid does not cover, oldest first.
         uncovered = oldest_uncovered_due(
-            [(row.due_date, row.total) for row in schedule.installments],
+            [(row.due_date, row.total) for row in installments_in_force(schedule, state)],
             sum(state.principal_paid) + sum(state.interest_paid))
         overdue = max((as_of - uncovered).days, 0) if uncovered else 0
         rate = loan.terms.penalty_rate_per_day
@@ -766,15 +918,18 @@ def loan_read(
         **{k: record[k] for k in (
             "id", "fund_id", "number", "member_id", "status", "principal", "installments",
             "frequency", "interest_method", "amortization", "day_count", "grace_periods",
-            "rounding_unit", "first_due_date", "purpose", "applied_on", "applied_by",
+            "rounding_unit", "prepayment", "first_due_date", "purpose", "applied_on", "applied_by",
             "approved_by", "disbursed_on", "account_id", "account_code",
             "write_off_requested_by", "audit",
         )},
         rate_per_period=str(record["rate_per_period"]),
         penalty_rate_per_day=str(record["penalty_rate_per_day"]),
         as_of=as_of, outstanding_principal=outstanding,
-        principal_repaid=sum(state.principal_paid), interest_paid=sum(state.interest_paid),
+        principal_repaid=principal_repaid(schedule, state),
+        interest_paid=sum(state.interest_paid),
         penalty_paid=state.penalty_paid, interest_waived=state.interest_waived,
+        penalty_forgiven=state.penalty_forgiven, interest_forgiven=state.interest_forgiven,
+        recovered=record["recovered"],
         amount_due=due, payoff_amount=payoff, days_overdue=overdue, at_risk_30=at_risk,
         par30_principal=outstanding if at_risk else 0, events=events or [],
     )
@@ -812,12 +967,13 @@ async def get_schedule(ctx: RequestContext, loan_id: uuid.UUID) -> ScheduleRead:
         installments=[
             InstallmentRead(**row._asdict(), principal_paid=principal, interest_paid=interest)
             for row, principal, interest in zip(
-                loan.schedule.installments, state.principal_paid, state.interest_paid,
-                strict=True,
+                installments_in_force(loan.schedule, state), state.principal_paid,
+                state.interest_paid, strict=True,
             )
         ],
         total_principal=loan.schedule.total_principal,
-        total_interest=loan.schedule.total_interest,
+        total_interest=sum(row.interest for row in installments_in_force(loan.schedule, state)),
+        principal_prepaid=state.principal_prepaid,
     )
 
 

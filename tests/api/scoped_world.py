@@ -95,20 +95,21 @@ class World:
 
     async def loan(self, club: ClubWorld, until: str = "applied") -> str:
         """A new loan of the club, recorded by its treasurer and taken by the admin as far
-        as `until`: applied, approved, disbursed or write_off_requested."""
+        as `until`: applied, approved, disbursed, write_off_requested or written_off."""
         loan_id = await apply_for_loan(self.admin, club)
-        steps = ["approved", "disbursed", "write_off_requested"]
+        steps = ["approved", "disbursed", "write_off_requested", "written_off"]
         for step in steps[: steps.index(until) + 1] if until in steps else []:
             path, body, token = {
                 "approved": ("approval", {"effective_date": "2026-02-01"}, None),
                 "disbursed": ("disbursement", {"effective_date": "2026-02-05"}, None),
                 "write_off_requested": ("write-off", {"reason": "x"}, club.recorder_token),
+                "written_off": ("write-off/approval", {}, None),
             }[step]
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             response = await self.admin.post(f"/v1/loans/{loan_id}/{path}", json=body,
                                              headers=headers)
             assert response.status_code == 200, response.text
-            self.sample_entries += step == "disbursed"
+            self.sample_entries += step in ("disbursed", "written_off")
         club.extra_ids.add(loan_id)
         return loan_id
 

@@ -262,6 +262,11 @@ SAMPLES: dict[tuple[str, str], Callable[[World, ClubWorld], Awaitable[Sample]]] 
     ("POST", "/v1/loans/{loan_id}/write-off"): loan_step_sample("disbursed", {"reason": "x"}),
     ("POST", "/v1/loans/{loan_id}/write-off/approval"): loan_step_sample(
         "write_off_requested", {}),
+    ("POST", "/v1/loans/{loan_id}/recoveries"): loan_step_sample(
+        "written_off", {"amount": 1_000}),
+    ("POST", "/v1/loans/{loan_id}/waivers"): loan_step_sample(
+        "disbursed", {"part": "interest", "amount": 1_000, "reason": "x",
+                      "effective_date": "2026-03-05"}),
     ("POST", "/v1/funds/{fund_id}/periods/{period}/close"): period_close_sample,
     ("POST", "/v1/funds/{fund_id}/periods/{period}/reopen"): reopen_sample,
     ("POST", "/v1/corrections/{correction_id}/approval"): lambda world, club: decision_sample(

@@ -18,8 +18,9 @@
     05-20  loan 2: 466,667, ten days late:                   PT-2025-0009    +466,667
            penalty 466,667 × 10 × 0.0004 = 1,866.67 → 1,867; interest 50,000;
            principal 466,667 − 1,867 − 50,000 = 414,800 (1,867 of instalment 2 left)
-    06-01  loan 1 paid off early: 3,000,000 (no instalment   PT-2025-0010  +3,000,000
-           due since 05-05, so interest of 4–6, 180,000, is waived)
+    06-01  loan 1 paid off early: 3,052,258 = principal      PT-2025-0010  +3,052,258
+           3,000,000 + instalment 4's interest for 27 of its 31 days (05-05 → 06-05):
+           60,000 × 27 / 31 = 52,258.06 → 52,258; the 127,742 not yet accrued is waived
     06-10  loan 2: 468,550 = penalty on 1,867 × 21 days      PT-2025-0011    +468,550
            (15.68 → 16) + interest 50,000 + principal 1,867 + 416,667
     10-15  loan 3 disbursed: 3,000,000, 3 × 0 %              PC-2025-0004  -3,000,000
@@ -28,7 +29,7 @@
            5,000,000 − 416,667 − 414,800 − 418,534 = 3,749,999 → Dr 811 / Cr 131.0002
     12-20  expense 300,000 from the bank                     PC-2025-0005
 
-    cash 111 = 63,581,884 received − 14,500,000 paid = 49,081,884
+    cash 111 = 63,634,142 received − 14,500,000 paid = 49,134,142
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from __future__ import annotations
 from tests.api.factories import accounts_by_code, post_club, post_commune, post_member
 
 EXPECTED_BALANCES = {
-    "111": 49_081_884,
+    "111": 49_134_142,
     "112": 9_700_000,
     "131.0001": 0,
     "131.0002": 0,
@@ -46,7 +47,7 @@ EXPECTED_BALANCES = {
     "4113": 0,
     "4114": 2_000_000,
     "4118": 0,
-    "515": 330_000,  # loan 1: 3 × 60,000; loan 2: 3 × 50,000
+    "515": 382_258,  # loan 1: 3 × 60,000 + 52,258; loan 2: 3 × 50,000
     "642": 800_000,
     "711": 3_001_883,  # donation 3,000,000 + penalties 1,867 + 16
     "811": 3_749_999,
@@ -123,8 +124,8 @@ async def test_a_club_year_matches_the_balances_computed_by_hand(client_for, new
     late = await repay(loan_2, 466_667, "2025-05-20")
     assert late["allocation"] == {"penalty": 1_867, "interest": 50_000, "principal": 414_800}
     assert late["outstanding_principal"] == 5_000_000 - 416_667 - 414_800
-    payoff = await repay(loan_1, 3_000_000, "2025-06-01")
-    assert payoff["allocation"] == {"penalty": 0, "interest": 0, "principal": 3_000_000}
+    payoff = await repay(loan_1, 3_052_258, "2025-06-01")
+    assert payoff["allocation"] == {"penalty": 0, "interest": 52_258, "principal": 3_000_000}
     assert payoff["status"] == "repaid" and payoff["outstanding_principal"] == 0
     catch_up = await repay(loan_2, 468_550, "2025-06-10")
     assert catch_up["allocation"] == {"penalty": 16, "interest": 50_000, "principal": 418_534}
@@ -159,11 +160,11 @@ async def test_a_club_year_matches_the_balances_computed_by_hand(client_for, new
                          if a["debits"] > a["credits"])
     credit_balances = sum(a["credits"] - a["debits"] for a in accounts.values()
                           if a["credits"] > a["debits"])
-    assert debit_balances == credit_balances == 65_331_883
+    assert debit_balances == credit_balances == 65_384_141
 
     loan_1_read = (await treasurer.get(f"/v1/loans/{loan_1}")).json()
     assert loan_1_read["status"] == "repaid"
-    assert loan_1_read["interest_paid"] == 180_000 and loan_1_read["interest_waived"] == 180_000
+    assert loan_1_read["interest_paid"] == 232_258 and loan_1_read["interest_waived"] == 127_742
     assert [e["kind"] for e in loan_1_read["events"]] == [
         "applied", "approved", "disbursed", "repayment", "repayment", "repayment", "repayment",
     ]

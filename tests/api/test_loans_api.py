@@ -238,8 +238,9 @@ async def test_partial_late_and_early_repayments_are_allocated_penalty_interest_
     read = (await treasurer.get(f"/v1/loans/{loan['id']}",
                                 params={"as_of": "2026-03-20"})).json()
     assert read["days_overdue"] == 0 and read["outstanding_principal"] == 4_583_333
-    assert read["payoff_amount"] == 4_583_333
-    payoff = (await treasurer.post(url, json={"amount": 4_583_333,
+    # and instalment 2's interest for 15 of its 31 days: 50,000 × 15 / 31 → 24,194
+    assert read["payoff_amount"] == 4_583_333 + 24_194
+    payoff = (await treasurer.post(url, json={"amount": 4_583_333 + 24_194,
                                               "effective_date": "2026-03-20"})).json()
     assert payoff["status"] == "repaid" and payoff["outstanding_principal"] == 0
     again = await treasurer.post(url, json={"amount": 1, "effective_date": "2026-03-21"})
@@ -258,8 +259,10 @@ async def test_overpayment_and_repayments_before_the_disbursement_are_refused(cl
     assert ok.status_code == 201
     earlier = await club["treasurer"].post(url, json={"amount": 5_000_000,
                                                       "effective_date": "2026-03-01"})
-    # It would pay the loan off on 03-01, leaving the 100,000 of 03-05 nothing to pay.
-    assert_problem(earlier, 409, "loan_closed")
+    # On 03-01 it would pay the 24 days' interest (50,000 × 24 / 28 → 42,857) and
+    # 4,957,143 of principal, leaving 50,000 owed on 03-05: the 100,000 would overpay.
+    assert_problem(earlier, 422, "overpayment")
+    assert "payoff amount 50000 on 2026-03-05" in earlier.json()["detail"]
     before_disbursement = await club["treasurer"].post(url, json={
         "amount": 100_000, "effective_date": "2026-02-01"})
     assert_problem(before_disbursement, 422, "invalid_date")
@@ -356,16 +359,16 @@ async def test_concurrent_repayments_on_one_loan_are_applied_one_after_another(
         for n in range(12)
     ))
     assert sorted(r.status_code for r in responses) == [201] * 12
-    # 1,200,000 in all, applied in turn: instalment 1 (50,000 + 416,667), instalment 2 paid
-    # ahead (50,000 + 416,667), instalment 3's interest 50,000 and 216,666 of its principal
+    # 1,200,000 in all, applied in turn: instalment 1's interest (50,000), then principal
+    # only: instalment 2's interest has not accrued a day on 03-05
     outstanding = [r.json()["outstanding_principal"] for r in responses]
-    assert len(set(outstanding)) == 12 and min(outstanding) == 3_950_000
+    assert len(set(outstanding)) == 12 and min(outstanding) == 3_850_000
     read = (await club["chair"].get(f"/v1/loans/{loan['id']}")).json()
-    assert (read["principal_repaid"], read["interest_paid"]) == (1_050_000, 150_000)
+    assert (read["principal_repaid"], read["interest_paid"]) == (1_150_000, 50_000)
     balance = await superuser_connection.fetchval(
         "SELECT b.debits - b.credits FROM account_balances b JOIN loans l"
         " ON l.fund_id = b.fund_id AND l.account_id = b.account_id WHERE l.id = $1",
         __import__("uuid").UUID(loan["id"]))
-    assert balance == read["outstanding_principal"] == 3_950_000
+    assert balance == read["outstanding_principal"] == 3_850_000
     vouchers = sorted(r.json()["voucher_number"] for r in responses)
     assert vouchers == [f"PT-2026-{n:04d}" for n in range(2, 14)]  # the seed grant took 0001

@@ -104,8 +104,11 @@ def test_every_transition_outside_the_table_is_refused(status, action):
 
 
 def test_final_statuses_allow_nothing_and_approvals_need_a_second_actor():
-    for final in (LoanStatus.REJECTED, LoanStatus.REPAID, LoanStatus.WRITTEN_OFF):
+    for final in (LoanStatus.REJECTED, LoanStatus.REPAID):
         assert not [a for (s, a) in TRANSITIONS if s is final]
+    # a written-off loan takes only money recovered, and stays written off
+    assert {(a, after) for (s, a), after in TRANSITIONS.items()
+            if s is LoanStatus.WRITTEN_OFF} == {(LoanAction.RECOVER, LoanStatus.WRITTEN_OFF)}
     with pytest.raises(SameActorApproval):
         check_second_actor("tok_a", "tok_a")
     check_second_actor("tok_a", "tok_b")

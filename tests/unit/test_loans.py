@@ -25,6 +25,7 @@ from ledger.loans import (
     LoanState,
     LoanTerms,
     Overpayment,
+    Prepayment,
     RepaymentOutOfOrder,
     Schedule,
     accrue_penalty,
@@ -34,6 +35,7 @@ from ledger.loans import (
     check_loan_terms,
     days_overdue,
     installment_due_date,
+    installments_in_force,
     is_closed,
     opening_state,
     outstanding_principal,
@@ -435,14 +437,16 @@ def test_penalty_accrues_only_once_for_the_same_days() -> None:
     assert again.penalty_unpaid == 3_667
 
 
-def test_early_payment_pays_the_next_instalment() -> None:
+def test_early_payment_pays_only_the_interest_accrued_so_far() -> None:
+    # Three days early, 25 of the period's 28 days (02-05 → 03-05) have run:
+    # 50,000 × 25 / 28 = 44,642.9 → 44,643 interest; the rest pays principal ahead.
     state = opening_state(FLAT_SCHEDULE)
     allocation, state = allocate_repayment(
         FLAT_SCHEDULE, state, 466_667, FIRST_DUE - timedelta(days=3)
     )
-    assert allocation == Allocation(0, 50_000, 416_667)
-    assert days_overdue(FLAT_SCHEDULE, state, FIRST_DUE + timedelta(days=20)) == 0
-    assert amount_due(FLAT_SCHEDULE, state, FIRST_DUE) == 0
+    assert allocation == Allocation(0, 44_643, 422_024)
+    # On the due date what is left of instalment 1 is the interest of its last 3 days.
+    assert amount_due(FLAT_SCHEDULE, state, FIRST_DUE) == 50_000 - 44_643
 
 
 def test_payoff_waives_future_flat_interest_and_closes() -> None:
@@ -452,14 +456,16 @@ def test_payoff_waives_future_flat_interest_and_closes() -> None:
         _, state = allocate_repayment(FLAT_SCHEDULE, state, 466_667, due)
     on = date(2026, 5, 20)
     payoff = payoff_amount(FLAT_SCHEDULE, state, on)
-    assert payoff == 5_000_000 - 3 * 416_667 == 3_749_999
+    # The principal left and instalment 4's interest for 15 of its 31 days (05-05 →
+    # 06-05): 50,000 × 15 / 31 = 24,193.5 → 24,194.
+    assert payoff == 5_000_000 - 3 * 416_667 + 24_194 == 3_774_193
     with pytest.raises(Overpayment) as raised:
         allocate_repayment(FLAT_SCHEDULE, state, payoff + 1, on)
-    assert raised.value.code == "overpayment"
+    assert raised.value.code == "overpayment" and raised.value.payoff == payoff
     allocation, closed = allocate_repayment(FLAT_SCHEDULE, state, payoff, on)
-    assert allocation == Allocation(0, 0, 3_749_999)
+    assert allocation == Allocation(0, 24_194, 3_749_999)
     assert is_closed(closed)
-    assert closed.interest_waived == 9 * 50_000
+    assert closed.interest_waived == 9 * 50_000 - 24_194
     assert outstanding_principal(FLAT_SCHEDULE, closed) == 0
     assert payoff_amount(FLAT_SCHEDULE, closed, on) == 0
     assert days_overdue(FLAT_SCHEDULE, closed, date(2030, 1, 1)) == 0
@@ -472,11 +478,13 @@ def test_payoff_includes_due_interest_and_penalty() -> None:
     rate = Decimal("0.001")
     on = FIRST_DUE + timedelta(days=10)
     state = opening_state(FLAT_SCHEDULE)
-    # penalty 4,667 + interest of instalment 1 (50,000) + all principal.
-    assert payoff_amount(FLAT_SCHEDULE, state, on, rate) == 4_667 + 50_000 + 5_000_000
-    allocation, state = allocate_repayment(FLAT_SCHEDULE, state, 5_054_667, on, rate)
-    assert allocation == Allocation(4_667, 50_000, 5_000_000)
-    assert is_closed(state) and state.interest_waived == 11 * 50_000
+    # penalty 4,667 + interest of instalment 1 (50,000) + instalment 2's for 10 of its
+    # 31 days (50,000 × 10 / 31 = 16,129.03 → 16,129) + all principal.
+    payoff = 4_667 + 50_000 + 16_129 + 5_000_000
+    assert payoff_amount(FLAT_SCHEDULE, state, on, rate) == payoff
+    allocation, state = allocate_repayment(FLAT_SCHEDULE, state, payoff, on, rate)
+    assert allocation == Allocation(4_667, 66_129, 5_000_000)
+    assert is_closed(state) and state.interest_waived == 11 * 50_000 - 16_129
 
 
 def test_paying_every_instalment_on_time_closes_the_loan() -> None:
@@ -546,6 +554,7 @@ def loan_terms(draw: st.DrawFn) -> LoanTerms:
         day_count=day_count,
         rounding_unit=draw(st.sampled_from([1, 10, 100, 1000, 5000, 100_000])),
         penalty_rate_per_day=Decimal(draw(st.integers(0, 50))) / 10_000,
+        prepayment=draw(st.sampled_from(Prepayment)),
     )
 
 
@@ -610,9 +619,8 @@ def test_random_repayments_conserve_and_never_overpay(
         outstanding = outstanding_principal(schedule, new_state)
         assert 0 <= outstanding == previous_outstanding - allocation.principal
         assert is_closed(new_state) == (amount == payoff)
-        for row, p, i in zip(
-            schedule.installments, new_state.principal_paid, new_state.interest_paid, strict=True
-        ):
+        for row, p, i in zip(installments_in_force(schedule, new_state),
+                             new_state.principal_paid, new_state.interest_paid, strict=True):
             assert 0 <= p <= row.principal and 0 <= i <= row.interest
         assert days_overdue(schedule, new_state, on) >= 0
         previous_outstanding, state = outstanding, new_state
