@@ -3,14 +3,14 @@ year and joining date (it could update only her status). Each change is audit-lo
 the service (`member.updated`); row-level security keeps it to the caller's club.
 
 Revision ID: 2026_11_30_member_updates
-Revises: 2026_11_30_web_sessions
+Revises: 2026_11_30_loan_money
 Create Date: 2026-11-30
 """
 
 from service.migrate import execute_script
 
 revision = "2026_11_30_member_updates"
-down_revision = "2026_11_30_web_sessions"
+down_revision = "2026_11_30_loan_money"
 branch_labels = None
 depends_on = None
 
