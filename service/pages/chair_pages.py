@@ -183,6 +183,18 @@ async def correction_items(ctx: RequestContext, club: ClubRead,
                 details=word(language, "queue_reopen_means"), link=None,
                 may_decide=may_decide, asked_by_me=mine))
             continue
+        if correction.kind is CorrectionKind.WAIVER and correction.loan_id is not None:
+            part = word(language, f"waived_{correction.waived_part or 'interest'}")
+            items.append(QueueItem(
+                kind="correction", item_id=correction.id,
+                title=word(language, "queue_waiver", part=part,
+                           day=service.day_text(correction.effective_date)
+                           if correction.effective_date else ""),
+                asked_by=asked_by, asked_on=asked_on, amount=correction.waived_amount,
+                reason=correction.reason, details=correction.description,
+                link=f"/loans/{correction.loan_id}", may_decide=may_decide,
+                asked_by_me=mine))
+            continue
         assert correction.entry_id is not None
         entry = await get_entry(ctx, correction.entry_id)
         items.append(QueueItem(

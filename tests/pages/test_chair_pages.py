@@ -391,3 +391,39 @@ async def test_the_chair_asks_to_reopen_the_latest_closed_month(
     periods = (await client.get(f"/v1/funds/{world.fund_id}/periods")).json()["items"]
     assert [p["period"] for p in periods] == ["2026-09"]
     assert "đã khóa đến hết tháng 09/2026" in text_of((await officers.chair.get(path)).text)
+
+
+async def test_a_waiver_waits_in_the_queue_and_the_chair_approves_it(
+    client: httpx.AsyncClient, officers: Officers,
+) -> None:
+    world = officers.world
+    applied = await officers.treasurer_api.post(f"/v1/funds/{world.fund_id}/loans", json={
+        "member_id": world.member_id, "principal": 5_000_000, "installments": 10,
+        "rate_per_period": "0.01", "first_due_date": "2026-10-01",
+        "applied_on": "2026-09-01", "purpose": "nuôi gà"})
+    assert applied.status_code == 201, applied.text
+    loan_id = applied.json()["id"]
+    approved = await officers.chair_api.post(f"/v1/loans/{loan_id}/approval",
+                                             json={"effective_date": "2026-09-02"})
+    assert approved.status_code == 200, approved.text
+    paid_out = await officers.treasurer_api.post(f"/v1/loans/{loan_id}/disbursement",
+                                                 json={"effective_date": "2026-09-03"})
+    assert paid_out.status_code == 200, paid_out.text
+    # October's interest (50,000) is due and unpaid: the treasurer asks to forgive 10,000.
+    asked = await officers.treasurer_api.post(f"/v1/loans/{loan_id}/waivers", json={
+        "part": "interest", "amount": 10_000, "effective_date": "2026-10-15",
+        "reason": "Nhà bị ngập lụt"})
+    assert asked.status_code == 202, asked.text
+
+    queue = await officers.treasurer.get(f"/clubs/{world.club_id}/approvals")
+    assert queue.status_code == 200
+    words = text_of(queue.text)
+    assert "Đề nghị miễn tiền lãi của khoản vay, ngày 15/10/2026" in words
+    assert "10.000 ₫" in words and "Nhà bị ngập lụt" in words
+    queue = await officers.chair.get(f"/clubs/{world.club_id}/approvals")
+    decided = await officers.chair.post(
+        f"/clubs/{world.club_id}/approvals/correction/{asked.json()['id']}",
+        data={"csrf_token": form_token(queue.text), "decision": "approve"})
+    assert decided.status_code == 303, decided.text
+    waiver = (await client.get(f"/v1/corrections/{asked.json()['id']}")).json()
+    assert waiver["status"] == "approved"
