@@ -33,14 +33,20 @@ def treasurer_paths(page: Any, base: str) -> list[tuple[str, str]]:
              ("add a member", club + "/members/new"),
              ("contribution", club + "/money/contribution"),
              ("seed grant", club + "/money/seed-grant"), ("expense", club + "/money/expense"),
-             ("loan application", club + "/loans/new"), ("approvals", club + "/approvals")]
+             ("loan application", club + "/loans/new"), ("approvals", club + "/approvals"),
+             ("meeting without signal", club + "/meeting"),
+             ("correct a mistake", club + "/corrections")]
     repayment = page.locator(".list a").first.get_attribute("href")
     if repayment:
         paths += [("loan", repayment.removesuffix("/repayment")), ("repayment", repayment)]
     page.goto(base + club + "/members")
     passbook = page.locator(".list a").first.get_attribute("href")
     if passbook:
-        paths.append(("passbook", passbook))
+        paths += [("passbook", passbook), ("edit a member", passbook + "/edit")]
+        page.goto(base + passbook)
+        voucher = page.locator("a[href*='/vouchers/']").first
+        if voucher.count():
+            paths.append(("voucher (phiếu thu/chi)", str(voucher.get_attribute("href"))))
     return paths
 
 

@@ -73,7 +73,7 @@ def sample_sheets() -> dict[Sheet, SheetTable]:
         repayments.append(["KV02", date(year, month_of_year, 10), 900_000, "Chuyển khoản"])
     repayments += [["KV03", date(2025, 11, 1), 515_000, "Tiền mặt"],
                    ["KV03", date(2025, 12, 1), 515_000, "Tiền mặt"],
-                   ["KV03", date(2026, 2, 20), 2_030_000, "Tiền mặt"]]
+                   ["KV03", date(2026, 2, 20), 2_040_179, "Tiền mặt"]]
     opening: SheetTable = [
         [SAMPLE_CUT_OVER, chart.CASH, 4_250_000],
         [SAMPLE_CUT_OVER, chart.BANK, 12_800_000],
