@@ -161,6 +161,12 @@ def leaf_hash(record: Mapping[str, Any]) -> bytes:
         canonical = rfc8785.dumps(_to_jcs_value(record))
     except rfc8785.CanonicalizationError as exc:
         raise InvalidRecord(f"audit record cannot be canonicalized (RFC 8785): {exc}") from exc
+    return canonical_leaf_hash(canonical)
+
+
+def canonical_leaf_hash(canonical: bytes) -> bytes:
+    """``SHA-256(0x00 || canonical)``: the leaf hash of a record already in its RFC 8785
+    bytes."""
     return hashlib.sha256(_LEAF_PREFIX + canonical).digest()
 
 

@@ -23,7 +23,6 @@ nodes and frontier), numbered after the records already there.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -32,9 +31,9 @@ from typing import Any, cast
 
 from ledger import chart, periods
 from ledger.accounts import AccountType, Side
-from ledger.canonical_json import canonical_json
-from ledger.entries import Entry, Posting, build_entry
-from ledger.merkle import append_leaf
+from ledger.audit_records import canonical_record
+from ledger.entries import Entry, Posting, build_entry, content_hash
+from ledger.merkle import append_leaf, canonical_leaf_hash
 from ledger.opening_books import Books, ImportedLoan, check_fund_empty, split_opening
 from service.audit.service import subject_of
 from service.bookimport import repository
@@ -47,7 +46,6 @@ from service.loans.schemas import LoanCreate
 from service.loans.service import Loan, allocation_postings, chart_accounts
 
 IMPORT_NOTE = "Chuyển từ sổ sách của câu lạc bộ (nhập sổ)"
-LEAF_PREFIX = b"\x00"
 
 
 @dataclass(frozen=True)
@@ -105,8 +103,7 @@ class _Writing:
         self.add("entries", (
             self.fund_id, entry_id, self.sequence, voucher_number, entry.effective_date,
             ctx.now, entry.description, self.currency, json.dumps(dict(entry.metadata)),
-            None, ctx.actor, hashlib.sha256(canonical_json(document)).hexdigest()))
-        # (= ledger.entries.content_hash(document): the same RFC 8785 bytes, faster)
+            None, ctx.actor, content_hash(document)))
         for line, posting in enumerate(entry.postings, start=1):
             self.add("postings", (
                 self.fund_id, entry_id, line, uuid.UUID(posting.account_id),
@@ -295,8 +292,8 @@ def _audit_rows(writing: _Writing, size: int, frontier: list[bytes], feed_key: i
         record = {"fund_id": fund, "recorded_at": recorded_at, "actor": ctx.actor,
                   "action": action, "request_id": ctx.request_id, "data": data,
                   "sequence": size + 1}
-        canonical = canonical_json(record)
-        leaf = hashlib.sha256(LEAF_PREFIX + canonical).digest()
+        canonical = canonical_record(record)
+        leaf = canonical_leaf_hash(canonical)
         appended = append_leaf(stack, size, leaf)
         writing.add("audit_records", (writing.fund_id, size + 1, action, subject_of(data),
                                       canonical, leaf, feed_key))
