@@ -19,16 +19,18 @@ async def loans_of_fund(
 
 
 async def stored_answers(
-    connection: asyncpg.Connection, principal_id: str, keys: list[str]
+    connection: asyncpg.Connection, principal_ids: list[str], keys: list[str]
 ) -> dict[str, asyncpg.Record]:
-    """The stored answers of these Idempotency-Keys of the caller, by key."""
+    """The stored answers of these Idempotency-Keys under any of these principals, by key
+    (the first principal's answer when two have one)."""
     rows = await connection.fetch(
         """
-        SELECT key, request_hash, response_status, response_body
+        SELECT DISTINCT ON (key) key, request_hash, response_status, response_body
           FROM idempotency_records
-         WHERE principal_id = $1 AND key = ANY($2::text[])
+         WHERE principal_id = ANY($1::text[]) AND key = ANY($2::text[])
+         ORDER BY key, array_position($1::text[], principal_id)
         """,
-        principal_id, keys,
+        principal_ids, keys,
     )
     return {row["key"]: row for row in rows}
 

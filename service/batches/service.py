@@ -345,10 +345,14 @@ class BatchRun:
 
 async def create_batch(
     ctx: RequestContext, fund_id: uuid.UUID, batch: BatchCreate, batch_key: str | None,
-    language: Language,
+    language: Language, keys_owner: str | None = None,
 ) -> dict[str, Any]:
     """Run the batch's items in order; its answer, or BatchRefused for an atomic batch
-    with a refused item (the request's transaction is then rolled back)."""
+    with a refused item (the request's transaction is then rolled back).
+
+    The items' keys belong to the caller's token, or to `keys_owner` when given (the
+    meeting page: the person, whichever of her web sessions sends); then an answer
+    stored under the token itself still replays."""
     if batch_key is None:
         raise IdempotencyKeyRequired(Text(
             "a batch needs an Idempotency-Key header (its answer is replayed for the same key)",
@@ -361,9 +365,11 @@ async def create_batch(
     fund = await open_fund_write(ctx, fund_id)
     loan_ids = sorted({item.loan_id for item in batch.items if item.loan_id is not None})
     own_loans = await repository.loans_of_fund(ctx.connection, fund_id, loan_ids)
-    principal_id: str = ctx.state.principal_id
+    token_id: str = ctx.state.principal_id
+    principal_id = keys_owner or token_id
     stored = await repository.stored_answers(
-        ctx.connection, principal_id, [item.key for item in batch.items])
+        ctx.connection, list(dict.fromkeys([principal_id, token_id])),
+        [item.key for item in batch.items])
     run = BatchRun(ctx, fund, batch, parsed, own_loans, stored, language)
     if batch.mode is BatchMode.ATOMIC:
         answers, written = await run.run_atomic()

@@ -11,6 +11,18 @@ and its form token are checked, then the batches service the API calls runs them
 record's key acting as its Idempotency-Key (a second send writes nothing). Refused
 records come back with their problem, in the page's language.
 
+The keys belong to the person, not to one web session (`keys_owner`: `person:<id>`, the
+actor her entries carry): when a send's answer is lost and she signs in again (the
+session expired, she signed out, the phone restarted), the same records sent under the
+new session replay their first answers instead of being written twice. Another person's
+session never sees those answers: the same key sent by her is her own.
+
+The phone keeps who recorded each record (person and club, with her name). The page
+shows and sends only the signed-in person's records of the club; another officer's
+records on the same phone are left as they are (never sent under someone else's name,
+never deleted) and counted with her name. Signing out from the page with records still
+waiting asks first ("Còn N khoản chưa gửi…").
+
 Only these responses let scripts run (`'self'` only): every other page runs none.
 """
 
@@ -100,6 +112,7 @@ def synced_at_text(moment: datetime) -> str:
 @router.get("/clubs/{club_id}/meeting")
 async def meeting_page(request: Request, ctx: Context, club_id: uuid.UUID) -> Response:
     await officer(request, ctx, club_id)
+    assert ctx.principal is not None
     club = await get_club(ctx, club_id)
     language = page_language(request)
     # The script's words, unformatted: it fills in {sent}, {reason}… itself.
@@ -109,7 +122,8 @@ async def meeting_page(request: Request, ctx: Context, club_id: uuid.UUID) -> Re
                       members=await meeting_members(ctx, club_id),
                       synced_at=synced_at_text(ctx.now), synced_at_iso=ctx.now.isoformat(),
                       today=service.day_text(ctx.business_date), words=words,
-                      batch_path=f"/clubs/{club_id}/meeting/batch")
+                      batch_path=f"/clubs/{club_id}/meeting/batch",
+                      person_id=ctx.principal.person_id)
     response.headers["Content-Security-Policy"] = MEETING_POLICY
     # The worker refreshes its copy whenever the page is fetched: no stale copy in the
     # browser's own cache in between.
@@ -173,8 +187,9 @@ async def send_meeting(request: Request, ctx: Context, club_id: uuid.UUID, body:
     club = await get_club(ctx, club_id)
     batch = BatchCreate(mode=BatchMode.INDEPENDENT, items=[
         BatchItem.model_validate(item.model_dump()) for item in body.items])
+    assert ctx.principal is not None
     answer = await create_batch(ctx, club.fund_id, batch, body.batch_key,
-                                page_language(request))
+                                page_language(request), keys_owner=ctx.principal.actor)
     return JSONResponse(answer)
 
 

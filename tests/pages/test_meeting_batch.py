@@ -13,6 +13,8 @@ import pytest
 
 from service.errors import PROBLEM_MEDIA_TYPE
 from tests.pages.world import (
+    CHAIR_PHONE,
+    CHAIR_PIN,
     TREASURER_PHONE,
     TREASURER_PIN,
     PagesWorld,
@@ -125,3 +127,69 @@ async def test_the_meeting_page_alone_may_run_its_scripts(
     club_page = await http.get(f"/clubs/{world.club_id}")
     assert "script-src" not in club_page.headers["content-security-policy"]
     assert f'href="/clubs/{world.club_id}/meeting"' in club_page.text
+
+
+async def test_a_queue_sent_again_after_signing_in_anew_replays_and_another_person_does_not(
+    anonymous: httpx.AsyncClient, client: httpx.AsyncClient, world: PagesWorld,
+    client_for: Callable[[str | None], httpx.AsyncClient],
+) -> None:
+    """The first send's answer is lost, her session ends, she signs in again and the page
+    sends the same records: each is written once and answers as the first time. The
+    chair, sending the same keys from her own session, never gets the treasurer's answers."""
+    path = f"/clubs/{world.club_id}/meeting/batch"
+    refused = await anonymous.post(path, json={"batch_key": "k", "items": [
+        contribution(50_000, world.member_id)]})
+    assert refused.status_code == 401
+    items = [contribution(50_000, world.member_id), contribution(60_000, world.member_id)]
+    before = await entries_count(client, world)
+
+    first_session, first_token = await signed_in_treasurer(client, world, client_for)
+    first = await first_session.post(path, headers={"X-CSRF-Token": first_token}, json={
+        "batch_key": f"meeting-{uuid.uuid4()}", "items": items})
+    assert first.status_code == 200, first.text
+    first_answers = first.json()["items"]
+    assert [a["status"] for a in first_answers] == [201, 201]
+    assert await entries_count(client, world) == before + 2
+    out = await first_session.post("/sign-out", data={"csrf_token": first_token})
+    assert out.status_code == 303
+    ended = await first_session.post(path, headers={"X-CSRF-Token": first_token}, json={
+        "batch_key": f"meeting-{uuid.uuid4()}", "items": items})
+    assert ended.status_code == 401
+
+    # Signed in again (a new session, a new token): the same records replay.
+    second_session, second_token = await signed_in_treasurer(client, world, client_for)
+    assert second_session.cookies.get("clubfund_session") != first_session.cookies.get(
+        "clubfund_session")
+    again = await second_session.post(path, headers={"X-CSRF-Token": second_token}, json={
+        "batch_key": f"meeting-{uuid.uuid4()}", "items": items})
+    assert again.status_code == 200, again.text
+    assert again.json()["items"] == first_answers
+    assert await entries_count(client, world) == before + 2
+    # The same key with another amount is refused on its own, writing nothing.
+    changed = [{**items[0], "body": {**items[0]["body"], "amount": 55_000}}, items[1]]
+    conflict = await second_session.post(path, headers={"X-CSRF-Token": second_token}, json={
+        "batch_key": f"meeting-{uuid.uuid4()}", "items": changed})
+    assert conflict.status_code == 200, conflict.text
+    statuses = [a["status"] for a in conflict.json()["items"]]
+    assert statuses == [409, 201]
+    assert conflict.json()["items"][0]["problem"]["code"] == "idempotency_conflict"
+    assert conflict.json()["items"][1] == first_answers[1]
+    assert await entries_count(client, world) == before + 2
+
+    # The chair sends the same keys from her own session: her own records, written for
+    # her; nothing of the treasurer's answers comes back to her.
+    chair = client_for(None)
+    signed = await set_pin(chair, client, world.chair_id, CHAIR_PHONE, CHAIR_PIN)
+    assert signed.status_code == 303, signed.text
+    chair_token = form_token((await chair.get(f"/clubs/{world.club_id}/meeting")).text)
+    chairs = await chair.post(path, headers={"X-CSRF-Token": chair_token}, json={
+        "batch_key": f"meeting-{uuid.uuid4()}", "items": changed})
+    assert chairs.status_code == 200, chairs.text
+    chair_answers = chairs.json()["items"]
+    assert [a["status"] for a in chair_answers] == [201, 201]
+    treasurer_entries = {a["result"]["id"] for a in first_answers}
+    assert not treasurer_entries & {a["result"]["id"] for a in chair_answers}
+    assert chair_answers[0]["result"]["postings"][0]["amount"] == 55_000
+    assert {a["result"]["actor"] for a in chair_answers} == {f"person:{world.chair_id}"}
+    assert {a["result"]["actor"] for a in first_answers} == {f"person:{world.treasurer_id}"}
+    assert await entries_count(client, world) == before + 4
