@@ -418,6 +418,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "active": ("Đang sinh hoạt", "Active"),
     "inactive": ("Tạm nghỉ", "Inactive"),
     "left": ("Đã ra khỏi CLB", "Left the club"),
+    # The meeting page on a shared phone: whose records wait (meeting_pages.py)
+    "meeting_js_others": ("{count} khoản do {names} ghi đang chờ trên máy này. Trang không"
+                          " hiện và không gửi các khoản đó: chỉ người đã ghi gửi được, khi"
+                          " đăng nhập trên máy này.",
+                          "{count} records made by {names} wait on this phone. They are"
+                          " neither shown nor sent here: only the person who recorded them"
+                          " can send them, signed in on this phone."),
+    "meeting_js_sign_out_waiting": ("Còn {count} khoản chưa gửi. Các khoản vẫn được giữ trên"
+                                    " máy này và chỉ gửi được khi bạn đăng nhập lại. Bấm"
+                                    " “Đăng xuất” lần nữa nếu vẫn muốn thoát.",
+                                    "{count} records are not sent yet. They stay on this"
+                                    " phone and can only be sent when you sign in again."
+                                    " Press “Sign out” again to leave anyway."),
 }
 
 # A refused rule, explained in plain words (by the problem's stable code).

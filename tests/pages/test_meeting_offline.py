@@ -129,6 +129,20 @@ def wait_for_outcome(phone: BrowserSession, text: str) -> str:
     return str(phone.page.locator("#outcome").inner_text())
 
 
+def answers_lost_on_the_way(page: Any, batch_url: str) -> list[Any]:
+    """From now on each send reaches the service, which answers, but the phone never hears
+    the answer (the signal dropped): the answers, as the service gave them."""
+    lost: list[Any] = []
+
+    def lose_the_answer(route: Any) -> None:
+        answer = route.fetch()
+        lost.append(answer.json())
+        route.abort()
+
+    page.context.route(batch_url, lose_the_answer)
+    return lost
+
+
 def fund_figures(base: str, admin: str, world: PagesWorld, loans: list[str]) -> dict[str, int]:
     """The number of entries, the cash and what each loan has been paid, from the API."""
     entries = api_get(base, admin, f"/v1/funds/{world.fund_id}/entries?limit=500")["items"]
@@ -222,15 +236,8 @@ def test_a_meeting_without_signal_keeps_every_record_and_sends_each_once(
     assert closed.status_code == 201, closed.text
 
     # The signal returns: the queue goes by itself, but its answer is lost on the way.
-    lost: list[Any] = []
-
-    def lose_the_answer(route: Any) -> None:
-        answer = route.fetch()
-        lost.append(answer.json())
-        route.abort()
-
     batch_url = f"{base}{meeting}/batch"
-    page.context.route(batch_url, lose_the_answer)
+    lost = answers_lost_on_the_way(page, batch_url)
     page.context.set_offline(False)
     assert "Chưa gửi được" in wait_for_outcome(hoa, "Chưa gửi được")
     assert waiting_count(hoa) == 20

@@ -1,7 +1,10 @@
 /* clubfund: the meeting page without signal. Records are kept in IndexedDB (each with a
    key made here, which the service takes as its Idempotency-Key) until the service has
    answered for them; waiting records are sent as one batch when the signal returns or
-   on "Gửi ngay". Refused records stay, with the service's reason, to fix or drop. */
+   on "Gửi ngay". Refused records stay, with the service's reason, to fix or drop.
+   Each record keeps who made it (person and club, with her name): the page shows and
+   sends only the signed-in person's records of the club, counts another person's by name
+   and leaves them as they are, and asks before signing out with records not yet sent. */
 "use strict";
 (function () {
   var root = document.getElementById("meeting");
@@ -10,6 +13,8 @@
   var clubId = root.dataset.club;
   var batchPath = root.dataset.batch;
   var language = root.dataset.language;
+  var personId = root.dataset.person;
+  var personName = root.dataset.personName;
   var DATABASE = "clubfund-meeting";
   var STORE = "records";
   var QUEUE_COUNT_MAX = 500;
@@ -46,11 +51,21 @@
       });
     });
   }
-  function allRecords() {
+  /* The club's records on this phone: [hers, another person's]. A record kept before
+     records carried their person is the signed-in person's (as it always was). */
+  function clubRecords() {
     return inStore("readonly", function (store) { return store.getAll(); }).then(function (all) {
-      return (all || []).filter(function (r) { return r.club_id === clubId; })
-        .sort(function (a, b) { return a.created_at < b.created_at ? -1 : 1; });
+      var mine = [], others = [];
+      (all || []).filter(function (r) { return r.club_id === clubId; })
+        .sort(function (a, b) { return a.created_at < b.created_at ? -1 : 1; })
+        .forEach(function (r) {
+          (!r.person_id || r.person_id === personId ? mine : others).push(r);
+        });
+      return [mine, others];
     });
+  }
+  function allRecords() {
+    return clubRecords().then(function (both) { return both[0]; });
   }
   function keep(records) {
     return inStore("readwrite", function (store) { records.forEach(function (r) { store.put(r); }); });
@@ -112,7 +127,8 @@
     }
     var parts = choice.value.split(":");
     var name = choice.dataset.name;
-    var item = { key: newKey(), club_id: clubId, state: "waiting", name: name,
+    var item = { key: newKey(), club_id: clubId, person_id: personId,
+                 person_name: personName, state: "waiting", name: name,
                  created_at: new Date().toISOString(), op: parts[0] };
     if (parts[0] === "repayment") {
       item.loan_id = parts[1];
@@ -187,12 +203,21 @@
     byId("amount").focus();
   }
   function show() {
-    return allRecords().then(function (records) {
+    return clubRecords().then(function (both) {
+      var records = both[0], others = both[1];
       var list = byId("queue");
       list.textContent = "";
       records.forEach(function (r) { list.appendChild(line(r)); });
       byId("waiting-count").textContent = String(
         records.filter(function (r) { return r.state === "waiting"; }).length);
+      var names = [];
+      others.forEach(function (r) {
+        if (names.indexOf(r.person_name) < 0) { names.push(r.person_name); }
+      });
+      byId("others").hidden = !others.length;
+      byId("others").textContent = others.length ?
+        say(words.others, { count: others.length, names: names.join(", ") }) : "";
+      return records.length;
     });
   }
   function showConnection() {
@@ -307,7 +332,34 @@
     });
   }
 
+  /* ---- signing out: asked once when her records are not all sent; the page kept for
+     offline use is dropped (it names her), the records stay */
+  var warned = false;
+  function signOut(event) {
+    var form = event.target;
+    event.preventDefault();
+    allRecords().then(function (records) {
+      if (records.length && !warned) {
+        warned = true;
+        var warning = byId("sign-out-warning");
+        warning.textContent = say(words.sign_out_waiting, { count: records.length });
+        warning.hidden = false;
+        warning.focus();
+        return null;
+      }
+      var dropped = window.caches ? caches.keys().then(function (names) {
+        return Promise.all(names.map(function (name) {
+          return caches.open(name).then(function (cache) { return cache.delete(location.pathname); });
+        }));
+      }) : Promise.resolve();
+      return dropped.catch(function () { return null; }).then(function () { form.submit(); });
+    }).catch(function () { form.submit(); });
+  }
+
   /* ---- start */
+  document.querySelectorAll("form[action='/sign-out']").forEach(function (form) {
+    form.addEventListener("submit", signOut);
+  });
   byId("effective_date").value = todayInVietNam();
   byId("record").addEventListener("submit", record);
   byId("send-now").addEventListener("click", function () { send(false); });
