@@ -359,7 +359,8 @@ async def store_response_and_commit(
             raise
         return False
     finally:
-        if not connection.is_in_transaction():  # committed, or COMMIT failed
+        # Committed, or COMMIT failed (a lost connection is discarded by the pool).
+        if not connection.is_closed() and not connection.is_in_transaction():
             transaction_ended(connection, transaction, committed)
     return True
 
