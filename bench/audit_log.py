@@ -154,8 +154,8 @@ async def measure(app_url: str, owner_url: str, size: int, appends: int) -> dict
             head, tail = record_parts(sample_record(fund_id, size + n + 1))
             started = time.perf_counter()
             async with app.transaction():
-                await repository.append_records(app, fund_id, ["bench.appended"], [None], [head],
-                                                 [tail])
+                await repository.append_records(app, repository.AuditRecords(
+                    fund_id, ["bench.appended"], [None], [head], [tail]))
             latencies.append(time.perf_counter() - started)
         nodes_after = await app.fetchval("SELECT count(*) FROM audit_nodes WHERE fund_id = $1",
                                          fund_id)

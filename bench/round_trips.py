@@ -37,7 +37,7 @@ from bench.batches import entries_batch  # noqa: E402
 from bench.posting import admin_token  # noqa: E402
 from service import migrate  # noqa: E402
 from service.app import create_app  # noqa: E402
-from service.database import init_connection  # noqa: E402
+from service.database import init_connection, keep_session  # noqa: E402
 from service.embedded import start_embedded  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -63,7 +63,7 @@ async def counted_pool(url: str, count: StatementCount) -> asyncpg.Pool:
         connection.add_query_logger(count.log)
 
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        url, min_size=1, max_size=2, init=init,
+        url, min_size=1, max_size=2, init=init, reset=keep_session,
         server_settings={"application_name": "clubfund", "timezone": "UTC"})
     return pool
 

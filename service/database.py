@@ -24,13 +24,23 @@ async def init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """What the pool does to a connection on release, beyond asyncpg's own rollback of a
+    transaction left open: nothing. Every setting the service makes is transaction-local
+    (`set_config(..., true)`, `SET LOCAL`): the scope of a request ends with its COMMIT
+    or ROLLBACK, and it takes no session advisory lock, LISTEN or cursor WITH HOLD. So
+    asyncpg's reset query (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`)
+    would cost each request one more round trip for nothing
+    (tests/integration/test_pool_release.py shows the next request sees no scope)."""
+
+
 async def create_pool(
     url: str, min_size: int = 2, max_size: int = 20, connect_timeout_seconds: float = 60.0
 ) -> asyncpg.Pool:
     """A pool of service connections. A connection found lost is discarded by the pool and a
     new one opened on the next acquire, each attempt giving up after the connect timeout."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        url, min_size=min_size, max_size=max_size, init=init_connection,
+        url, min_size=min_size, max_size=max_size, init=init_connection, reset=keep_session,
         timeout=connect_timeout_seconds,
         server_settings={"application_name": "clubfund", "timezone": "UTC"},
     )

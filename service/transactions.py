@@ -14,7 +14,8 @@ Idempotency (docs/design.md rule 5): a POST with `Idempotency-Key` is looked up
 first; if a response is stored for the same caller and key, it is replayed when
 the request is the same (method, path and canonical JSON body) and refused
 with 409 `idempotency_conflict` otherwise. A successful response is stored in
-the same transaction as the write it describes, keyed by the caller (its token
+the same transaction as the write it describes, sent with its COMMIT in one
+round trip (`store_response_and_commit`), keyed by the caller (its token
 id) and the fund it wrote to (`request.state.fund_id`). Two concurrent requests
 with one key: the second blocks on the first's row, its insert conflicts, its
 own writes are rolled back and the first's response is replayed (looked up in
@@ -32,7 +33,7 @@ from typing import Any
 
 import asyncpg
 import rfc8785
-from asyncpg.transaction import Transaction
+from asyncpg.transaction import Transaction, TransactionState
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -223,11 +224,13 @@ class TransactionMiddleware:
         try:
             if logs_written:
                 await sign_heads_before_commit(scope["app"], connection, logs_written)
-            if key is not None:
+            if key is None:
+                await transaction.commit()
+            else:
                 fund_id = state.get("fund_id") or GLOBAL_FUND_ID
-                stored_now = await store_response(
-                    connection, fund_id, principal_id, key, fingerprint, captured,
-                    state.get("replay_redacted_fields", ()),
+                stored_now = await store_response_and_commit(
+                    connection, transaction, fund_id, principal_id, key, fingerprint,
+                    captured, state.get("replay_redacted_fields", ()),
                 )
                 if not stored_now:
                     await roll_back(connection, transaction)
@@ -237,7 +240,6 @@ class TransactionMiddleware:
                     assert stored is not None
                     await replay(send, stored, fingerprint, language)
                     return
-            await transaction.commit()
         except asyncpg.PostgresError as error:
             await roll_back(connection, transaction)
             await send_response(send, problem_for(error, language))
@@ -325,31 +327,76 @@ async def find_stored_response(
     return record
 
 
-async def store_response(
-    connection: asyncpg.Connection, fund_id: uuid.UUID, principal_id: str, key: str,
-    fingerprint: str, captured: CapturedResponse, redacted_fields: tuple[str, ...] = (),
+async def store_response_and_commit(
+    connection: asyncpg.Connection, transaction: Transaction, fund_id: uuid.UUID,
+    principal_id: str, key: str, fingerprint: str, captured: CapturedResponse,
+    redacted_fields: tuple[str, ...] = (),
 ) -> bool:
-    """Store the response; False when another request with this key got there first.
+    """Store the response and COMMIT, in one round trip; False when another request with
+    this key stored its response first (then nothing is committed and the transaction,
+    failed, is left for the caller to roll back).
 
     `redacted_fields` (top-level JSON fields, e.g. a new token's secret) are
     stored as null: a replay never shows a secret again.
+
+    The two statements go as one simple query, which takes no parameters: every value is
+    written as a literal of hexadecimal digits, a uuid's text or an integer
+    (`stored_response_statement`), so nothing the caller sent can end a literal.
     """
     body = bytes(captured.body)
     if redacted_fields:
         document = json.loads(body)
         document.update(dict.fromkeys(redacted_fields))
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    stored = await connection.fetchval(
-        """
-        INSERT INTO idempotency_records
-            (fund_id, principal_id, key, request_hash, response_status, response_body, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT DO NOTHING
-        RETURNING true
-        """,
-        fund_id, principal_id, key, fingerprint, captured.status, body, datetime.now(UTC),
+    statement = stored_response_statement(
+        fund_id, principal_id, key, fingerprint, captured.status, body, datetime.now(UTC))
+    committed = False
+    try:
+        await connection.execute(statement + ";\nCOMMIT")
+        committed = True
+    except asyncpg.UniqueViolationError as error:
+        if error.table_name != "idempotency_records":
+            raise
+        return False
+    finally:
+        # Committed, or COMMIT failed (a lost connection is discarded by the pool).
+        if not connection.is_closed() and not connection.is_in_transaction():
+            transaction_ended(connection, transaction, committed)
+    return True
+
+
+def stored_response_statement(
+    fund_id: uuid.UUID, principal_id: str, key: str, fingerprint: str, status: int,
+    body: bytes, created_at: datetime,
+) -> str:
+    """The INSERT of a stored response, its values as literals: text and bytes as
+    hexadecimal digits decoded by the server, the fund as a uuid's text, the status as
+    an integer. A second answer for the same caller and key is a unique violation."""
+
+    def text(value: str) -> str:
+        return f"convert_from(decode('{value.encode().hex()}', 'hex'), 'UTF8')"
+
+    return (
+        "INSERT INTO idempotency_records (fund_id, principal_id, key, request_hash,"
+        " response_status, response_body, created_at) VALUES ("
+        f"'{uuid.UUID(str(fund_id))}'::uuid, {text(principal_id)}, {text(key)},"
+        f" {text(fingerprint)}, {int(status)}, decode('{body.hex()}', 'hex'),"
+        f" {text(created_at.isoformat())}::timestamptz)"
     )
-    return bool(stored)
+
+
+def transaction_ended(
+    connection: asyncpg.Connection, transaction: Transaction, committed: bool
+) -> None:
+    """Tell asyncpg that the server ended the request's transaction in a statement of
+    ours (`store_response_and_commit`), as its own `Transaction.commit` would have: the
+    connection holds no transaction, so nested `connection.transaction()` blocks start
+    a new one and the pool's release sends no ROLLBACK. asyncpg has no public call for
+    this (tests/api/test_idempotency_commit.py checks the release sends nothing)."""
+    raw = getattr(connection, "_con", connection)  # the pool's proxy wraps the connection
+    if raw._top_xact is transaction:
+        raw._top_xact = None
+    transaction._state = TransactionState.COMMITTED if committed else TransactionState.FAILED
 
 
 async def replay(

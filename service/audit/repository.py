@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -12,31 +13,54 @@ import asyncpg
 STREAM_BATCH_SIZE = 2000
 
 
-async def append_records(
-    connection: asyncpg.Connection, fund_id: uuid.UUID, actions: list[str],
-    subject_ids: list[uuid.UUID | None], record_heads: list[bytes], record_tails: list[bytes],
-) -> list[tuple[int, bytes]]:
-    """Append records in order (one round trip): (sequence, leaf hash) of each.
+@dataclass
+class AuditRecords:
+    """Records to append to one log, in order, as columns (see `append_records`)."""
 
-    The database function, called once per record in the records' order, locks the
-    fund, numbers and hashes the record, and stores the new Merkle nodes and frontier
-    (see the audit_log migration).
-    """
-    rows = await connection.fetch(
-        """
+    log_id: uuid.UUID
+    actions: list[str] = field(default_factory=list)
+    subject_ids: list[uuid.UUID | None] = field(default_factory=list)
+    heads: list[bytes] = field(default_factory=list)
+    tails: list[bytes] = field(default_factory=list)
+
+    def arguments(self) -> tuple[Any, ...]:
+        """The values of `append_records_query`'s parameters, in order."""
+        return self.log_id, self.actions, self.subject_ids, self.heads, self.tails
+
+
+def append_records_query(first_parameter: int) -> str:
+    """The SELECT that appends records in order, their values in five parameters from
+    `$first_parameter` on (`AuditRecords.arguments`); it answers each record's place,
+    audit_sequence and audit_leaf_hash. The database function, called once per record
+    in the records' order, locks the fund, numbers and hashes the record, and stores the
+    new Merkle nodes and frontier (see the audit_log migration)."""
+    log, actions, subjects, heads, tails = (f"${first_parameter + n}" for n in range(5))
+    return f"""
         SELECT r.place, a.audit_sequence, a.audit_leaf_hash
-          FROM unnest($2::text[], $3::uuid[], $4::bytea[], $5::bytea[])
+          FROM unnest({actions}::text[], {subjects}::uuid[], {heads}::bytea[],
+                      {tails}::bytea[])
                WITH ORDINALITY AS r(action, subject_id, head, tail, place)
-         CROSS JOIN LATERAL append_audit_record($1, r.action, r.subject_id, r.head, r.tail) AS a
+         CROSS JOIN LATERAL append_audit_record({log}, r.action, r.subject_id, r.head,
+                                                r.tail) AS a
          ORDER BY r.place
-        """,
-        fund_id, actions, subject_ids, record_heads, record_tails,
-    )
+    """
+
+
+def appended_in_order(rows: Sequence[asyncpg.Record], count: int) -> list[tuple[int, bytes]]:
+    """(sequence, leaf hash) of each record appended by `append_records_query`."""
     appended = [(int(row["audit_sequence"]), bytes(row["audit_leaf_hash"])) for row in rows]
     first = appended[0][0]
-    if [sequence for sequence, _ in appended] != list(range(first, first + len(actions))):
+    if [sequence for sequence, _ in appended] != list(range(first, first + count)):
         raise RuntimeError("audit records were not appended in the order given")
     return appended
+
+
+async def append_records(
+    connection: asyncpg.Connection, records: AuditRecords
+) -> list[tuple[int, bytes]]:
+    """Append records in order (one round trip): (sequence, leaf hash) of each."""
+    rows = await connection.fetch(append_records_query(1), *records.arguments())
+    return appended_in_order(rows, len(records.actions))
 
 
 async def scope_transaction_to_fund(connection: asyncpg.Connection, fund_id: uuid.UUID) -> None:

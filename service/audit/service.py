@@ -92,17 +92,24 @@ async def record_writes(
     Locks the fund (writers to one fund serialise), then appends them all in one round
     trip. Returns {"sequence", "leaf_hash"} of each record.
     """
-    log_id = fund_id or GLOBAL_LOG_ID
-    actions = []
-    subjects = []
-    heads = []
-    tails = []
+    records = audit_records(ctx, fund_id, writes)
+    appended = await repository.append_records(ctx.connection, records)
+    return audit_stamps(ctx, records, appended)
+
+
+def audit_records(
+    ctx: RequestContext, fund_id: uuid.UUID | None, writes: Sequence[tuple[str, dict[str, Any]]]
+) -> repository.AuditRecords:
+    """The records of `writes` for `fund_id`'s log (None: the service-wide log), ready for
+    `repository.append_records` or a write that appends them in its own statement (the
+    posting path); then `audit_stamps`."""
+    records = repository.AuditRecords(log_id=fund_id or GLOBAL_LOG_ID)
     for action, data in writes:
         # Round-trip through JSON so that what is hashed is plain JSON (ids, dates as
         # strings).
         plain_data = json.loads(json.dumps(data, default=str))
         record = {
-            "fund_id": str(log_id),
+            "fund_id": str(records.log_id),
             "recorded_at": ctx.now.isoformat(),
             "actor": ctx.actor,
             "action": action,
@@ -110,13 +117,19 @@ async def record_writes(
             "data": plain_data,
         }
         head, tail = record_parts(record)
-        actions.append(action)
-        subjects.append(subject_of(plain_data))
-        heads.append(head)
-        tails.append(tail)
-    appended = await repository.append_records(
-        ctx.connection, log_id, actions, subjects, heads, tails)
-    note_log_written(ctx.state, log_id)
+        records.actions.append(action)
+        records.subject_ids.append(subject_of(plain_data))
+        records.heads.append(head)
+        records.tails.append(tail)
+    return records
+
+
+def audit_stamps(
+    ctx: RequestContext, records: repository.AuditRecords, appended: list[tuple[int, bytes]]
+) -> list[dict[str, Any]]:
+    """{"sequence", "leaf_hash"} of each appended record; the log's head is signed before
+    COMMIT."""
+    note_log_written(ctx.state, records.log_id)
     return [{"sequence": sequence, "leaf_hash": leaf_hash.hex()}
             for sequence, leaf_hash in appended]
 

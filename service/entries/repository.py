@@ -13,7 +13,12 @@ from typing import Any
 import asyncpg
 
 from ledger.entries import Entry
-from service.audit.repository import audit_stamp_column
+from service.audit.repository import (
+    AuditRecords,
+    append_records_query,
+    appended_in_order,
+    audit_stamp_column,
+)
 
 ENTRY_SELECT = """
     SELECT e.id, e.fund_id, e.sequence, e.voucher_number, e.effective_date, e.recorded_at,
@@ -28,41 +33,6 @@ ENTRY_SELECT = """
 ) + """ AS audit
       FROM entries e
 """
-
-
-async def never_negative_days(
-    connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID],
-    effective_date: date, with_loans: bool = False,
-) -> list[asyncpg.Record]:
-    """For each of the accounts that may not go negative: its daily totals on the last
-    day it moved on or before `effective_date` and on every later day it moved (one
-    row with null totals when it never moved by then or since), `never_negative` true.
-    With `with_loans`, also which of the accounts are a loan's receivable (131.NNNN):
-    `loan_number` (null otherwise). Read under the fund lock, so no other writer moves
-    them meanwhile."""
-    return list(await connection.fetch(
-        """
-        SELECT a.id AS account_id, a.code, a.normal_side,
-               NOT a.allow_negative AS never_negative, l.number AS loan_number,
-               d.effective_date, d.debits, d.credits
-          FROM accounts a
-          LEFT JOIN loans l ON $4 AND l.fund_id = a.fund_id AND l.account_id = a.id
-          LEFT JOIN LATERAL (
-              SELECT b.effective_date, b.debits, b.credits
-                FROM daily_balances b
-               WHERE NOT a.allow_negative
-                 AND b.fund_id = a.fund_id AND b.account_id = a.id
-                 AND b.effective_date >= coalesce(
-                     (SELECT max(p.effective_date) FROM daily_balances p
-                       WHERE p.fund_id = a.fund_id AND p.account_id = a.id
-                         AND p.effective_date <= $3), $3)
-          ) AS d ON true
-         WHERE a.fund_id = $1 AND a.id = ANY($2::uuid[])
-           AND (NOT a.allow_negative OR l.number IS NOT NULL)
-         ORDER BY a.id, d.effective_date
-        """,
-        fund_id, account_ids, effective_date, with_loans,
-    ))
 
 
 @dataclass
@@ -109,11 +79,12 @@ class EntryRows:
 
 async def insert_entries(
     connection: asyncpg.Connection, *, fund_id: uuid.UUID, recorded_at: datetime, actor: str,
-    entries: EntryRows,
-) -> None:
-    """One statement: the entries, all their postings and the fund's entry counter moved
-    to the last entry's sequence."""
-    await connection.execute(
+    entries: EntryRows, audit: AuditRecords,
+) -> list[tuple[int, bytes]]:
+    """One statement: the entries, all their postings, the fund's entry counter moved to
+    the last entry's sequence, and the entries' audit records appended to the fund's log
+    (`append_records_query`). Returns (sequence, leaf hash) of each audit record."""
+    rows = await connection.fetch(
         """
         WITH counted AS (
             UPDATE funds SET entry_count = $4 WHERE id = $1
@@ -131,22 +102,25 @@ async def insert_entries(
                    e.description, e.currency, e.metadata, e.reverses_entry_id, $3, e.hash
               FROM new_entries e
              ORDER BY e.place
+        ), posting AS (
+            INSERT INTO postings (fund_id, entry_id, line, account_id, side, amount, currency,
+                                  effective_date, sequence)
+            SELECT $1, e.id, p.line, p.account_id, p.side, p.amount, p.currency,
+                   e.effective_date, e.sequence
+              FROM unnest($14::bigint[], $15::int[], $16::uuid[], $17::text[],
+                          $18::bigint[], $19::text[])
+                   AS p(place, line, account_id, side, amount, currency)
+              JOIN new_entries e ON e.place = p.place
+             ORDER BY p.place, p.line
         )
-        INSERT INTO postings (fund_id, entry_id, line, account_id, side, amount, currency,
-                              effective_date, sequence)
-        SELECT $1, e.id, p.line, p.account_id, p.side, p.amount, p.currency,
-               e.effective_date, e.sequence
-          FROM unnest($14::bigint[], $15::int[], $16::uuid[], $17::text[], $18::bigint[],
-                      $19::text[]) AS p(place, line, account_id, side, amount, currency)
-          JOIN new_entries e ON e.place = p.place
-         ORDER BY p.place, p.line
-        """,
+        """ + append_records_query(20),
         fund_id, recorded_at, actor, entries.sequences[-1], entries.metadata,
         entries.entry_ids, entries.sequences, entries.voucher_numbers, entries.effective_dates,
         entries.descriptions, entries.currencies, entries.reverses_entry_ids, entries.hashes,
         entries.posting_entries, entries.posting_lines, entries.account_ids, entries.sides,
-        entries.amounts, entries.posting_currencies,
+        entries.amounts, entries.posting_currencies, *audit.arguments(),
     )
+    return appended_in_order(rows, len(audit.actions))
 
 
 async def get_entry(connection: asyncpg.Connection, entry_id: uuid.UUID) -> asyncpg.Record | None:

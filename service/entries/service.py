@@ -26,14 +26,14 @@ from ledger.entries import (
 )
 from ledger.money import check_currency
 from service.audit.schemas import AuditStamp
-from service.audit.service import record_writes
+from service.audit.service import audit_records, audit_stamps
 from service.context import RequestContext
 from service.entries import repository
 from service.entries.repository import EntryRows
 from service.entries.schemas import EntryCreate, EntryRead, PostingRead
 from service.errors import LoanAccountPosting, NotFound
 from service.funds import repository as funds
-from service.funds.service import open_fund_write
+from service.funds.service import DaysWanted, open_fund_write_reading
 from service.ids import new_id
 from service.language import Text
 from service.pagination import Page, decode_cursor, make_page, sequence_key
@@ -65,26 +65,24 @@ async def post_entries(
 ) -> list[EntryRead]:
     """Write validated entries, in order. The one path every posting takes.
 
-    Under the fund's lock (`open_fund_write`, taken once per request): each entry's date
-    must not be after today (`future_date`) nor in a closed month (`period_closed`);
-    no account that may not go negative may end any day from that date on below zero
-    (`insufficient_funds`, decided by the core entry after entry from the daily balances
-    read here once, the database constraint being the second guard); with
+    One round trip takes the fund's lock and then reads the entries' accounts' days
+    (`open_fund_write_reading`, the lock taken once per request). From these the core
+    decides before anything is written: each entry's date must not be after today
+    (`future_date`) nor in a closed month (`period_closed`); no account that may not go
+    negative may end any day from that date on below zero (`insufficient_funds`, entry
+    after entry, the database constraint being the second guard); with
     `refuse_loan_accounts` (journal entries from the API), none may touch a loan's
-    receivable account (`loan_account_posting`, read in the same round trip). Then the voucher
-    counter of each entry with a `voucher_kind`, one statement for the entries, their
-    postings and the fund's entry counter (balances move by trigger), and one for their
-    audit records. Many entries cost the round trips of one.
+    receivable account (`loan_account_posting`). Then the voucher counter of each entry
+    with a `voucher_kind`, and one statement for the entries, their postings, the fund's
+    entry counter (balances move by trigger) and their audit records. Many entries cost
+    the round trips of one.
     """
-    fund = await open_fund_write(ctx, fund_id)
+    accounts = sorted({uuid.UUID(p.account_id) for item in to_post for p in item.entry.postings})
+    fund, rows = await open_fund_write_reading(ctx, fund_id, DaysWanted(
+        accounts, min(item.entry.effective_date for item in to_post), refuse_loan_accounts))
     for item in to_post:
         check_not_future(item.entry.effective_date, ctx.business_date, "effective_date")
         periods.check_open(item.entry.effective_date, fund.closed_period)
-    accounts = sorted({uuid.UUID(p.account_id) for item in to_post for p in item.entry.postings})
-    rows = await repository.never_negative_days(
-        ctx.connection, fund_id, accounts, min(item.entry.effective_date for item in to_post),
-        with_loans=refuse_loan_accounts,
-    )
     check_no_loan_account(to_post, {r["account_id"]: r["loan_number"] for r in rows
                                      if r["loan_number"] is not None})
     days = tuple(account_days([r for r in rows if r["never_negative"]]))
@@ -114,12 +112,13 @@ async def post_entries(
         action = "entry.reversal_posted" if entry.reverses_entry_id else "entry.posted"
         posted.append((entry_id, sequence, voucher_number, entry, currency, entry_hash,
                        action, document))
-    await repository.insert_entries(
-        ctx.connection, fund_id=fund_id, recorded_at=ctx.now, actor=ctx.actor,
-        entries=rows_to_write,
-    )
-    stamps = await record_writes(
+    records = audit_records(
         ctx, fund_id, [(action, document) for *_, action, document in posted])
+    appended = await repository.insert_entries(
+        ctx.connection, fund_id=fund_id, recorded_at=ctx.now, actor=ctx.actor,
+        entries=rows_to_write, audit=records,
+    )
+    stamps = audit_stamps(ctx, records, appended)
     return [
         EntryRead(
             id=entry_id, fund_id=fund_id, sequence=sequence, voucher_number=voucher_number,
@@ -159,7 +158,7 @@ def check_no_loan_account(
 
 
 def account_days(rows: list[asyncpg.Record]) -> list[AccountDays]:
-    """The rows of `repository.never_negative_days` as the core's AccountDays."""
+    """The rows of `funds.never_negative_days` as the core's AccountDays."""
     by_account: dict[uuid.UUID, list[asyncpg.Record]] = {}
     for row in rows:
         by_account.setdefault(row["account_id"], []).append(row)

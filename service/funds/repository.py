@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
@@ -49,17 +49,32 @@ async def list_funds(
 
 
 async def lock_fund(
-    connection: asyncpg.Connection, fund_id: uuid.UUID
-) -> asyncpg.Record | None:
+    connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID],
+    days_from: date | None, with_loans: bool,
+) -> list[asyncpg.Record]:
     """Take the fund's write lock for this transaction: every write to a fund takes it
     first, so writes to one fund are serialised (gapless sequences, no deadlock) while
-    funds proceed in parallel. Returns the fund's currency, club, last entry sequence
-    and latest closed month (a month reopened is no longer closed), or None."""
-    record: asyncpg.Record | None = await connection.fetchrow(
-        "SELECT id, currency, club_id, entry_count,"
-        " (SELECT max(period) FROM closed_periods"
-        "   WHERE fund_id = $1 AND reopened_at IS NULL) AS closed_period"
-        " FROM funds WHERE id = $1 FOR NO KEY UPDATE",
-        fund_id,
-    )
-    return record
+    funds proceed in parallel. In the same round trip, read after the lock was granted:
+    the fund's currency, club, last entry sequence and latest closed month (a month
+    reopened is no longer closed), on every row, with the `never_negative_days` of
+    `account_ids` (no account: one row, its account columns null). No row: no such fund
+    (see the fund_write_lock migration)."""
+    return list(await connection.fetch(
+        "SELECT * FROM lock_fund_for_write($1, $2, $3, $4)",
+        fund_id, account_ids, days_from, with_loans,
+    ))
+
+
+async def never_negative_days(
+    connection: asyncpg.Connection, fund_id: uuid.UUID, account_ids: list[uuid.UUID],
+    days_from: date, with_loans: bool,
+) -> list[asyncpg.Record]:
+    """For each of `account_ids` that may not go negative: its daily totals on the last
+    day it moved on or before `days_from` and on every later day it moved (one row with
+    null totals when it never moved by then or since), `never_negative` true. With
+    `with_loans`, also which of the accounts are a loan's receivable (131.NNNN):
+    `loan_number` (null otherwise). For a caller that holds the fund's lock already."""
+    return list(await connection.fetch(
+        "SELECT * FROM never_negative_days($1, $2, $3, $4)",
+        fund_id, account_ids, days_from, with_loans,
+    ))
