@@ -23,7 +23,7 @@ Create Date: 2026-11-30
 from service.migrate import execute_script
 
 revision = "2026_11_30_fund_write_lock"
-down_revision = "2026_11_30_member_updates"
+down_revision = "2026_11_30_meeting_keys"
 branch_labels = None
 depends_on = None
 
