@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
+import asyncpg
+
 from ledger.programme import (
     MONTHS_IN_YEAR,
     SEED_SOURCES,
@@ -184,25 +186,27 @@ def programme_row(
 
 
 async def programme_report(
-    ctx: RequestContext, area: str | None, year: int, language: Language
+    ctx: RequestContext, area: str | None, year: int, language: Language,
+    pool: asyncpg.Pool | None = None,
 ) -> ProgrammeRead:
     """Every club under `area` (every province when None) in the tree valid at the end
-    of the year (or today in the current year), and each area's roll-up, depth first."""
+    of the year (or today in the current year), and each area's roll-up, depth first.
+    With `pool`, its figures are read on two of its connections at once (one snapshot)
+    when two are free."""
     start, as_of = reporting_period(year, ctx.business_date)
     if area is not None:
         await require_visible_area(ctx, area)
     placement = await place_clubs(ctx, area, as_of)
-    records = await repository.programme_figures(
-        ctx.connection, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE,
+    by_club = await repository.programme_figures(
+        ctx.connection, pool, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE,
         ctx.fund_scope,
     )
-    by_club = {r["club_id"]: r for r in records}
     club_programme: dict[str, ProgrammeFigures] = {}
     club_portfolio: dict[str, PortfolioFigures] = {}
     seeding: dict[str, ClubSeeding] = {}
     for club in placement.clubs:
         key, r = str(club["id"]), by_club[club["id"]]
-        seeding[key] = ClubSeeding(r["established_on"], r["first_seed_on"])
+        seeding[key] = ClubSeeding(r["established_on"], r.get("first_seed_on"))
         club_programme[key] = club_figures(
             seeding[key], start, as_of,
             seed_by_source={s: r[f"seed_{s}"] for s in SEED_SOURCES},
@@ -211,7 +215,7 @@ async def programme_report(
             members_aged_60_plus=r["members_aged_60_plus"],
         )
         club_portfolio[key] = PortfolioFigures(clubs=1, **{
-            name: r[name] for name in FIGURE_NAMES if name != "clubs" and r[name] is not None
+            name: r[name] for name in FIGURE_NAMES if name != "clubs" and name in r
         })
     areas_of = placement.areas_of()
     portfolio_totals = roll_up(club_portfolio, areas_of)

@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from service.areas.schemas import AREA_CODE_PATTERN
@@ -129,7 +129,7 @@ async def get_income_statement(
 @router.get("/v1/reports/portfolio", response_model=PortfolioRead,
             responses={**EXPORT_RESPONSES, **problem_responses(*REPORT_PROBLEMS)})
 async def get_portfolio(
-    ctx: Context, language: RequestLanguage, export: Format,
+    request: Request, ctx: Context, language: RequestLanguage, export: Format,
     area: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN, description=(
         "an area code; omitted: every province"))] = None,
     as_of: ReportDate = None,
@@ -142,7 +142,8 @@ async def get_portfolio(
     in the area tree valid on `as_of` (default today). Formulas: docs/reports.md."""
     day = ctx.past_date(as_of, "as_of")
     report = await service.portfolio_report(
-        ctx, area, ctx.past_date(start or date(day.year, 1, 1), "from"), day, language
+        ctx, area, ctx.past_date(start or date(day.year, 1, 1), "from"), day, language,
+        request.app.state.pool,
     )
     if export is ExportFormat.JSON:
         return json_once(report)

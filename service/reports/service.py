@@ -462,21 +462,20 @@ async def place_clubs(ctx: RequestContext, area: str | None, as_of: date) -> Pla
 
 
 async def portfolio_report(
-    ctx: RequestContext, area: str | None, start: date, as_of: date, language: Language
+    ctx: RequestContext, area: str | None, start: date, as_of: date, language: Language,
+    pool: asyncpg.Pool | None = None,
 ) -> PortfolioRead:
     """Every club under `area` (every province when None) in the area tree valid on
-    `as_of`, then each area's roll-up, depth first: area, its sub-areas, its clubs."""
+    `as_of`, then each area's roll-up, depth first: area, its sub-areas, its clubs.
+    With `pool`, its figures are read on two of its connections at once (one
+    snapshot) when two are free."""
     check_range(start, as_of)
     placement = await place_clubs(ctx, area, as_of)
-    scope = ctx.fund_scope
-    # One statement: the ledger and loan figures read one snapshot. A club with no
-    # account or no loan of a figure has null there: the figure's default (0).
-    figures = {
-        r["club_id"]: {key: value for key, value in r.items()
-                       if key != "club_id" and value is not None}
-        for r in await repository.portfolio_figures(
-            ctx.connection, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE, scope)
-    }
+    # One snapshot: the ledger and loan figures on two connections, or in one statement.
+    # A club with no account or no loan of a figure has none there: its default (0).
+    figures = await repository.portfolio_figures(
+        ctx.connection, pool, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE,
+        ctx.fund_scope)
     club_figures = {
         str(c["id"]): PortfolioFigures(clubs=1, **figures.get(c["id"], {}))
         for c in placement.clubs
