@@ -146,7 +146,7 @@ async def get_portfolio(
         request.app.state.pool,
     )
     if export is ExportFormat.JSON:
-        return json_once(report)
+        return Response(service.portfolio_json(report), media_type="application/json")
     return file_response(*await service.portfolio_table(ctx, report, language), export)
 
 

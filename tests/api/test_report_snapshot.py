@@ -111,3 +111,17 @@ def test_every_scope_setting_of_the_database_is_copied():
     migrations = "".join(p.read_text() for p in (ROOT / "migrations").rglob("*.py"))
     names = set(re.findall(r"set_config\('(clubfund\.[a-z_]+)'", migrations))
     assert names and names <= set(repository.SCOPE_SETTINGS)
+
+
+async def test_the_portfolio_rows_are_the_documented_rows(client, province):  # noqa: F811
+    """The portfolio's rows are built without a model per row: they carry the documented
+    fields in order, and the answer reads back as the documented report."""
+    from service.reports.schemas import PortfolioRead, PortfolioRowRead
+    from service.reports.service import PortfolioRow
+
+    assert PortfolioRow._fields == tuple(PortfolioRowRead.model_fields)
+    response = await client.get(URLS[2])
+    body = response.json()
+    report = PortfolioRead.model_validate({**body, "from_": body["from"]})
+    assert report.model_dump(mode="json", by_alias=True) == body
+    assert [row.name for row in report.items][:2] == ["Area P", "Area P1"]
