@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from ledger.programme import YEAR_MAX, YEAR_MIN
 from service.areas.schemas import AREA_CODE_PATTERN
@@ -11,7 +11,7 @@ from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea, prob
 from service.pagination import Page, page_params
 from service.programme import service
 from service.programme.schemas import ProgrammeRead, TargetCreate, TargetRead
-from service.reports.endpoints import REPORT_PROBLEMS, json_once
+from service.reports.endpoints import REPORT_PROBLEMS
 from service.reports.exports import (
     EXPORT_RESPONSES,
     CommitteeLanguage,
@@ -59,5 +59,5 @@ async def get_programme_report(
     report = await service.programme_report(ctx, area, year, language,
                                             request.app.state.pool)
     if export is ExportFormat.JSON:
-        return json_once(report)
+        return Response(service.programme_json(report), media_type="application/json")
     return file_response(*await service.programme_table(ctx, report, language), export)

@@ -5,7 +5,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
 
 from service.areas.schemas import AREA_CODE_PATTERN
 from service.context import RequestContext, get_context
@@ -148,9 +147,3 @@ async def get_portfolio(
     if export is ExportFormat.JSON:
         return Response(service.portfolio_json(report), media_type="application/json")
     return file_response(*await service.portfolio_table(ctx, report, language), export)
-
-
-def json_once(report: BaseModel) -> Response:
-    """Serialised once, straight from the model (not validated again against the
-    response model): a report by area has 10,000s of rows."""
-    return Response(report.model_dump_json(by_alias=True), media_type="application/json")

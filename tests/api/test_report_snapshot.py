@@ -125,3 +125,14 @@ async def test_the_portfolio_rows_are_the_documented_rows(client, province):  # 
     report = PortfolioRead.model_validate({**body, "from_": body["from"]})
     assert report.model_dump(mode="json", by_alias=True) == body
     assert [row.name for row in report.items][:2] == ["Area P", "Area P1"]
+
+
+async def test_the_programme_rows_are_the_documented_rows(client, province):  # noqa: F811
+    from service.programme.schemas import ProgrammeRead, ProgrammeRowRead
+    from service.programme.service import ProgrammeRow
+
+    assert ProgrammeRow._fields == tuple(ProgrammeRowRead.model_fields)
+    body = (await client.get(URLS[0])).json()
+    report = ProgrammeRead.model_validate({**body, "from_": body["from"]})
+    assert report.model_dump(mode="json", by_alias=True) == body
+    assert report.waiting and report.items[0].seed_total == 55_000_000
