@@ -173,8 +173,8 @@ async def figures_by_club(
     snapshot. With a pool that has two connections free, each lane runs on one of them
     (two cores), both reading one exported snapshot under the scope of `connection`'s
     transaction; otherwise every part runs as one statement on `connection`."""
-    pair = await acquire_two(pool) if pool is not None else None
-    if pair is None:
+    pair = None if pool is None else await acquire_two(pool)
+    if pool is None or pair is None:
         await use_custom_plans(connection)
         rows = await connection.fetch(one_statement([p for lane in lanes for p in lane]),
                                       *arguments)
@@ -187,7 +187,7 @@ async def figures_by_club(
                                         arguments)
     finally:
         for partner in pair:
-            await pool.release(partner)  # type: ignore[union-attr]
+            await pool.release(partner)
     figures: dict[uuid.UUID, dict[str, Any]] = {}
     for rows in results:
         for r in rows:
@@ -197,12 +197,13 @@ async def figures_by_club(
 
 
 async def acquire_two(pool: asyncpg.Pool) -> tuple[asyncpg.Connection, asyncpg.Connection] | None:
-    """Two connections of the pool, or None when it has not two free within the wait."""
+    """Two connections of the pool, or None when it has not two free within the wait
+    (or cannot open them: the report then reads on the request's own connection)."""
     taken: list[asyncpg.Connection] = []
     try:
         while len(taken) < 2:
             taken.append(await pool.acquire(timeout=SECOND_CONNECTIONS_WAIT_SECONDS))
-    except TimeoutError:
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         for partner in taken:
             await pool.release(partner)
         return None
