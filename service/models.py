@@ -571,6 +571,8 @@ class LoanEvent(SQLModel, table=True):
             name="fk_loan_events_fund_id_entry_id_entries",
         ),
         Index("ix_loan_events_fund_id_entry_id", "fund_id", "entry_id"),
+        Index("ix_loan_events_fund_id_loan_id_effective_date", "fund_id", "loan_id",
+              "effective_date", postgresql_include=["interest", "principal"]),
     )
     fund_id: uuid.UUID = _uuid()
     loan_id: uuid.UUID = _uuid()

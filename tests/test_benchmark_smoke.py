@@ -24,6 +24,9 @@ SMOKES = {
                 "| atomic batches of 20 two-posting entries"),
     "round_trips": (["bench/round_trips.py", "--postings", "3", "--batches", "1",
                      "--batch-size", "5"], "| posting | 5.0 |"),
+    "reports": (["bench/reports.py", "--big-entries", "4000", "--funds", "20", "--samples", "2",
+                 "--portfolio-samples", "1", "--pgbench-seconds", "1", "--shared-buffers",
+                 "128MB"], "| programme, 2025, as the committee's XLSX (HTTP) |"),
 }
 
 

@@ -234,7 +234,7 @@ async def area_page(request: Request, ctx: Context, area: QueryText = None,
     day = day_asked(ctx, language, as_of, "as_of", problems)
     report = None if problems else await figures_or_problem(
         lambda: portfolio_report(ctx, code, date(day.year, 1, 1),
-                                 ctx.past_date(day, "as_of"), language),
+                                 ctx.past_date(day, "as_of"), language, request.app.state.pool),
         language, "as_of", problems)
     rows = shown_rows(report.items, code) if report else []
     clubs = [r for r in rows if r.club_id is not None]
@@ -355,7 +355,8 @@ async def programme_page(request: Request, ctx: Context, area: QueryText = None,
         else:
             chosen = int(text)
     report = None if problems else await figures_or_problem(
-        lambda: programme_report(ctx, code, chosen, language), language, "year", problems)
+        lambda: programme_report(ctx, code, chosen, language, request.app.state.pool),
+        language, "year", problems)
     rows = shown_rows(report.items, code) if report else []
     downloads = {kind: api_link("/v1/reports/programme", area=code, year=chosen, format=kind)
                  for kind in ("xlsx", "csv")}

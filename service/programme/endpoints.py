@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from ledger.programme import YEAR_MAX, YEAR_MIN
 from service.areas.schemas import AREA_CODE_PATTERN
@@ -11,7 +11,7 @@ from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea, prob
 from service.pagination import Page, page_params
 from service.programme import service
 from service.programme.schemas import ProgrammeRead, TargetCreate, TargetRead
-from service.reports.endpoints import REPORT_PROBLEMS, json_once
+from service.reports.endpoints import REPORT_PROBLEMS
 from service.reports.exports import (
     EXPORT_RESPONSES,
     CommitteeLanguage,
@@ -48,7 +48,7 @@ async def list_targets(
 @router.get("/v1/reports/programme", response_model=ProgrammeRead,
             responses={**EXPORT_RESPONSES, **problem_responses(*REPORT_PROBLEMS)})
 async def get_programme_report(
-    ctx: Context, language: CommitteeLanguage, export: Format,
+    request: Request, ctx: Context, language: CommitteeLanguage, export: Format,
     year: Year,
     area: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN)] = None,
 ) -> Any:
@@ -56,7 +56,8 @@ async def get_programme_report(
     active clubs by month, members and the fund and loan figures of `year`, per club and
     rolled up per area, in the area tree valid at the end of the year (today in the
     current year). JSON, CSV, or XLSX laid out as a report to the committee."""
-    report = await service.programme_report(ctx, area, year, language)
+    report = await service.programme_report(ctx, area, year, language,
+                                            request.app.state.pool)
     if export is ExportFormat.JSON:
-        return json_once(report)
+        return Response(service.programme_json(report), media_type="application/json")
     return file_response(*await service.programme_table(ctx, report, language), export)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
+
+import asyncpg
+import pydantic_core
 
 from ledger.programme import (
     MONTHS_IN_YEAR,
@@ -36,8 +39,6 @@ from service.language import Text
 from service.pagination import Page, decode_cursor, make_page
 from service.programme import repository
 from service.programme.schemas import (
-    ProgrammeRead,
-    ProgrammeRowRead,
     TargetCreate,
     TargetRead,
     WaitingClubRead,
@@ -145,18 +146,88 @@ PORTFOLIO_FIELDS: Final = [
 ]
 
 
+class ProgrammeRow(NamedTuple):
+    """One row of the programme report: `ProgrammeRowRead`'s fields in its order, built
+    without a model per row (a province of 10,000 clubs) and serialised once."""
+
+    level: str
+    label: str
+    area_code: str | None
+    club_id: uuid.UUID | None
+    name: str
+    parent_code: str | None
+    established_on: date | None
+    target_new_clubs: int | None
+    target_members: int | None
+    target_fund_size: int | None
+    plan_reference: str | None
+    clubs: int
+    clubs_established: int
+    new_club_members: int
+    clubs_seeded: int
+    seed_district_budget: int
+    seed_commune_budget: int
+    seed_province_budget: int
+    seed_donor: int
+    seed_members: int
+    seed_total: int
+    decision_numbers: list[str]
+    clubs_waiting: int
+    days_waiting: int | None
+    longest_wait_days: int | None
+    days_to_seed: int | None
+    median_days_to_seed: Decimal | None
+    active_clubs_by_month: list[int | None]
+    members: int
+    members_women: int
+    members_aged_60_plus: int
+    capital_district_budget: int
+    capital_other_budgets: int
+    capital_donors: int
+    capital_members: int
+    capital_retained_surplus: int
+    capital_total: int
+    loans_outstanding: int
+    amount_fallen_due: int
+    amount_repaid_of_due: int
+    repayment_rate: Decimal | None
+    outstanding_at_risk_30: int
+    par30: Decimal | None
+
+
+class ProgrammeReport(NamedTuple):
+    """The programme report as `ProgrammeRead` shows it."""
+
+    area: str | None
+    year: int
+    from_: date
+    as_of: date
+    items: list[ProgrammeRow]
+    waiting: list[WaitingClubRead]
+    columns: dict[str, str]
+
+
+def programme_json(report: ProgrammeReport) -> bytes:
+    """The report as `ProgrammeRead` serialises it, without a model per row."""
+    return pydantic_core.to_json({
+        "area": report.area, "year": report.year, "from": report.from_,
+        "as_of": report.as_of, "items": [row._asdict() for row in report.items],
+        "waiting": report.waiting, "columns": report.columns,
+    })
+
+
 def programme_row(
     *, level: str, area_code: str | None, club_id: uuid.UUID | None, name: str,
     parent_code: str | None, established_on: date | None, target: Target | None,
     plan_reference: str | None, clubs: int, figures: ProgrammeFigures,
     portfolio: PortfolioFigures, months: int, language: Language,
     days_to_seed: int | None = None,
-) -> ProgrammeRowRead:
+) -> ProgrammeRow:
     is_club = club_id is not None
     values: dict[str, Any] = {name: getattr(portfolio, name) for name in PORTFOLIO_FIELDS}
     values |= {f"seed_{source}": amount
                for source, amount in zip(SEED_SOURCES, figures.seed_by_source, strict=True)}
-    return ProgrammeRowRead.model_construct(
+    return ProgrammeRow(
         level=level, label=label(level, language), area_code=area_code, club_id=club_id,
         name=name, parent_code=parent_code, established_on=established_on,
         target_new_clubs=target.new_clubs if target else None,
@@ -184,25 +255,27 @@ def programme_row(
 
 
 async def programme_report(
-    ctx: RequestContext, area: str | None, year: int, language: Language
-) -> ProgrammeRead:
+    ctx: RequestContext, area: str | None, year: int, language: Language,
+    pool: asyncpg.Pool | None = None,
+) -> ProgrammeReport:
     """Every club under `area` (every province when None) in the tree valid at the end
-    of the year (or today in the current year), and each area's roll-up, depth first."""
+    of the year (or today in the current year), and each area's roll-up, depth first.
+    With `pool`, its figures are read on two of its connections at once (one snapshot)
+    when two are free."""
     start, as_of = reporting_period(year, ctx.business_date)
     if area is not None:
         await require_visible_area(ctx, area)
     placement = await place_clubs(ctx, area, as_of)
-    records = await repository.programme_figures(
-        ctx.connection, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE,
+    by_club = await repository.programme_figures(
+        ctx.connection, pool, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE,
         ctx.fund_scope,
     )
-    by_club = {r["club_id"]: r for r in records}
     club_programme: dict[str, ProgrammeFigures] = {}
     club_portfolio: dict[str, PortfolioFigures] = {}
     seeding: dict[str, ClubSeeding] = {}
     for club in placement.clubs:
         key, r = str(club["id"]), by_club[club["id"]]
-        seeding[key] = ClubSeeding(r["established_on"], r["first_seed_on"])
+        seeding[key] = ClubSeeding(r["established_on"], r.get("first_seed_on"))
         club_programme[key] = club_figures(
             seeding[key], start, as_of,
             seed_by_source={s: r[f"seed_{s}"] for s in SEED_SOURCES},
@@ -211,7 +284,7 @@ async def programme_report(
             members_aged_60_plus=r["members_aged_60_plus"],
         )
         club_portfolio[key] = PortfolioFigures(clubs=1, **{
-            name: r[name] for name in FIGURE_NAMES if name != "clubs" and r[name] is not None
+            name: r[name] for name in FIGURE_NAMES if name != "clubs" and name in r
         })
     areas_of = placement.areas_of()
     portfolio_totals = roll_up(club_portfolio, areas_of)
@@ -231,7 +304,7 @@ async def programme_report(
     effective = rolled_up_targets(own, children, [t["code"] for t in placement.tree
                                                   if t["depth"] == 0])
     months = as_of.month
-    rows: list[ProgrammeRowRead] = []
+    rows: list[ProgrammeRow] = []
     for node, club in placement.walk(portfolio_totals):
         code = node["code"]
         if club is None:
@@ -263,10 +336,8 @@ async def programme_report(
          if (wait := seeding[str(c["id"])].days_waiting(as_of)) is not None),
         key=lambda w: (-w.days_waiting, w.area_code, w.name),
     )
-    return ProgrammeRead.model_construct(
-        area=area, year=year, from_=start, as_of=as_of, items=rows, waiting=waiting,
-        columns=columns(PROGRAMME_COLUMNS, language),
-    )
+    return ProgrammeReport(area, year, start, as_of, rows, waiting,
+                           columns(PROGRAMME_COLUMNS, language))
 
 
 def _cell(value: Any) -> Cell:
@@ -278,13 +349,13 @@ def _cell(value: Any) -> Cell:
 
 
 async def programme_table(
-    ctx: RequestContext, report: ProgrammeRead, language: Language
+    ctx: RequestContext, report: ProgrammeReport, language: Language
 ) -> tuple[Table, DownloadName]:
     """The report to the committee: title, period, area and plan, the table, and the
     signature block (the XLSX holds them all; the CSV only the table)."""
     rows: list[list[Cell]] = []
     for item in report.items:
-        values = item.model_dump()
+        values = item._asdict()
         row: list[Cell] = [item.label, item.area_code, item.name]
         for key in PROGRAMME_COLUMNS[3:]:
             if key.startswith("active_month_"):
