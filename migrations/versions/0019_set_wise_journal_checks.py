@@ -33,7 +33,8 @@ def upgrade() -> None:
     DROP FUNCTION refuse_closed_period();
 
     -- The earliest date each statement writes per fund (a posting's is the earlier of
-    -- its own and its entry's), against the last month closed in that fund.
+    -- its own and its entry's), against the last month closed (and not reopened) in
+    -- that fund.
     CREATE FUNCTION refuse_closed_period() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
     DECLARE
@@ -45,6 +46,7 @@ def upgrade() -> None:
                 SELECT c.fund_id, max(c.period) AS period
                   FROM closed_periods c
                  WHERE c.fund_id IN (SELECT DISTINCT fund_id FROM new_rows)
+                   AND c.reopened_at IS NULL
                  GROUP BY c.fund_id
             ),
             touched AS (
@@ -66,7 +68,7 @@ def upgrade() -> None:
               FROM (SELECT fund_id, min(effective_date) AS first_day
                       FROM new_rows GROUP BY fund_id) AS n
              WHERE EXISTS (SELECT 1 FROM closed_periods c
-                            WHERE c.fund_id = n.fund_id
+                            WHERE c.fund_id = n.fund_id AND c.reopened_at IS NULL
                               AND c.period >= date_trunc('month', n.first_day)::date)
              LIMIT 1;
         END IF;
@@ -171,7 +173,7 @@ def downgrade() -> None:
                                                 AND e.id = NEW.entry_id));
         END IF;
         IF EXISTS (SELECT 1 FROM closed_periods
-                    WHERE fund_id = NEW.fund_id
+                    WHERE fund_id = NEW.fund_id AND reopened_at IS NULL
                       AND period >= date_trunc('month', entry_date)::date) THEN
             RAISE EXCEPTION '% is in a closed period of fund %', entry_date, NEW.fund_id
                 USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_entries_period_open';
