@@ -78,10 +78,13 @@ def upgrade() -> None:
         END IF;
         RETURN NULL;
     END $$;
-    CREATE TRIGGER trg_entries_period_open AFTER INSERT ON entries
+    -- PostgreSQL fires a table's statement triggers in the order of their names: these
+    -- sort first, so that a closed month is what a refused statement is told first, as
+    -- when the check ran before each row.
+    CREATE TRIGGER trg_entries_accept_only_open_months AFTER INSERT ON entries
         REFERENCING NEW TABLE AS new_rows
         FOR EACH STATEMENT EXECUTE FUNCTION refuse_closed_period();
-    CREATE TRIGGER trg_postings_period_open AFTER INSERT ON postings
+    CREATE TRIGGER trg_postings_accept_only_open_months AFTER INSERT ON postings
         REFERENCING NEW TABLE AS new_rows
         FOR EACH STATEMENT EXECUTE FUNCTION refuse_closed_period();
 
@@ -159,8 +162,8 @@ def downgrade() -> None:
     CREATE CONSTRAINT TRIGGER trg_postings_balanced AFTER INSERT ON postings
         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_entry_balanced();
 
-    DROP TRIGGER trg_entries_period_open ON entries;
-    DROP TRIGGER trg_postings_period_open ON postings;
+    DROP TRIGGER trg_entries_accept_only_open_months ON entries;
+    DROP TRIGGER trg_postings_accept_only_open_months ON postings;
     DROP FUNCTION refuse_closed_period();
     CREATE FUNCTION refuse_closed_period() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
