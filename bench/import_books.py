@@ -9,7 +9,7 @@ template's CSV form — `--loans` loans (one member each) paid out in the last q
 files, checking every row, building the records and writing them through COPY in one
 transaction. Entries per second = journal entries written (the opening entry and every
 repayment on or after the cut-over) / the import's wall time, files to COMMIT. The
-default 5,000 loans make 113,245 entries (a club's many years of books); the machine's
+default 5,000 loans make 113,264 entries (a club's many years of books); the machine's
 load average is printed before and after.
 
     .venv/bin/python bench/import_books.py [--loans 5000] [--seconds 15] [--clients 16]
