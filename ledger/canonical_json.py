@@ -21,32 +21,47 @@ import rfc8785
 INTEGER_MAGNITUDE_MAX: Final = 2**53 - 1
 BMP_LAST: Final = "\uffff"
 NESTING_DEPTH_MAX: Final = 64
+PLAIN_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                        sort_keys=True, allow_nan=False)
 
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 canonical bytes of a JSON value (as `rfc8785.dumps`)."""
     if is_plain(value, 0):
         try:
-            return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                              sort_keys=True, allow_nan=False).encode("utf-8")
+            return PLAIN_ENCODER.encode(value).encode("utf-8")
         except UnicodeEncodeError:
             pass  # a lone surrogate: rfc8785 refuses it with its own error
     return rfc8785.dumps(value)
 
 
 def is_plain(value: Any, depth: int) -> bool:
-    """Whether the fast encoder writes exactly JCS for `value`."""
+    """Whether the fast encoder writes exactly JCS for `value` (a container's leaves are
+    judged in its own loop: this runs for every record the service hashes)."""
     kind = type(value)
+    if kind is dict or kind is list or kind is tuple:
+        if depth >= NESTING_DEPTH_MAX:
+            return False
+        items: Any = value
+        if kind is dict:
+            for key in items:
+                if type(key) is not str or not (key.isascii() or max(key) <= BMP_LAST):
+                    return False
+            items = items.values()
+        for item in items:
+            item_kind = type(item)
+            if item_kind is str or item is None or item_kind is bool:
+                continue
+            if item_kind is int:
+                if -INTEGER_MAGNITUDE_MAX <= item <= INTEGER_MAGNITUDE_MAX:
+                    continue
+                return False
+            if not is_plain(item, depth + 1):
+                return False
+        return True
     if kind is str or value is None or kind is bool:
         return True
     if kind is int:
         number: int = value
         return -INTEGER_MAGNITUDE_MAX <= number <= INTEGER_MAGNITUDE_MAX
-    if depth >= NESTING_DEPTH_MAX:
-        return False
-    if kind is dict:
-        return all(type(key) is str and (not key or max(key) <= BMP_LAST)
-                   and is_plain(item, depth + 1) for key, item in value.items())
-    if kind is list or kind is tuple:
-        return all(is_plain(item, depth + 1) for item in value)
     return False

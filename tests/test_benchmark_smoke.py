@@ -22,6 +22,8 @@ SMOKES = {
     "batches": (["bench/batches.py", "--seconds", "1", "--clients", "1", "--pgbench-clients",
                  "2", "--meetings", "2", "--batch-size", "20"],
                 "| atomic batches of 20 two-posting entries"),
+    "import_books": (["bench/import_books.py", "--loans", "20", "--seconds", "1",
+                      "--clients", "2"], "| clubfund import (CSV) | 440 |"),
     "round_trips": (["bench/round_trips.py", "--postings", "3", "--batches", "1",
                      "--batch-size", "5"], "| posting | 5.0 |"),
     "reports": (["bench/reports.py", "--big-entries", "4000", "--funds", "20", "--samples", "2",

@@ -38,8 +38,9 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 }
 # Columns of type jsonb: their rows hold JSON text (COPY's binary format has no JSON codec).
 JSON_COLUMNS: Final = frozenset({"metadata", "data"})
-# Rows moved per INSERT: the statement triggers' transition tables stay small.
-ROWS_PER_STATEMENT: Final = 5_000
+# Rows moved per INSERT: the journal's statement triggers run once per statement, so
+# few statements; a bound keeps each transition table within memory.
+ROWS_PER_STATEMENT: Final = 50_000
 # The order tables are written in (each one's references first).
 TABLE_ORDER: Final = ("members", "accounts", "loans", "entries", "postings",
                       "loan_installments", "loan_events", "audit_records", "audit_nodes")
