@@ -21,7 +21,7 @@ Create Date: 2026-11-30
 from service.migrate import execute_script
 
 revision = "2026_11_30_set_wise_checks"
-down_revision = "2026_11_30_member_updates"
+down_revision = "2026_11_30_loan_paid_index"
 branch_labels = None
 depends_on = None
 
