@@ -14,7 +14,6 @@ from ledger.programme import SEED_SOURCES
 from service.reports.repository import (
     LEDGER_PART,
     LOANS_PART,
-    PORTFOLIO_PARAMETER_TYPES,
     StatementPart,
     figures_by_club,
     portfolio_arguments,
@@ -67,7 +66,6 @@ SEED_COLUMNS = ",\n".join(
     f"sum(amount) FILTER (WHERE source = '{source}') AS seed_{source}"
     for source in SEED_SOURCES
 )
-PROGRAMME_PARAMETER_TYPES = (*PORTFOLIO_PARAMETER_TYPES, "text[]", "text[]", "text[]")
 # A seed grant, from its entry `e`: not reversed by the end of the period.
 NOT_REVERSED = """
     NOT EXISTS (SELECT FROM entries r
@@ -193,9 +191,7 @@ SEEDING_PART = StatementPart(
 ACTIVITY_PART = StatementPart(
     "activity", ACTIVITY_SQL,
     ("active_months", "members", "members_women", "members_aged_60_plus"))
-# Two lanes of about equal work: the ledger figures and the seed money; the loan
-# register, the active months and the members.
-PROGRAMME_LANES = ((LEDGER_PART, SEEDING_PART), (LOANS_PART, ACTIVITY_PART))
+PROGRAMME_PARTS = (LEDGER_PART, SEEDING_PART, LOANS_PART, ACTIVITY_PART)
 
 
 async def programme_figures(
@@ -209,7 +205,7 @@ async def programme_figures(
     where the club has none of a side) — one snapshot, on two connections of `pool`
     when two are free (see `figures_by_club`)."""
     return await figures_by_club(
-        connection, pool, PROGRAMME_LANES, PROGRAMME_PARAMETER_TYPES,
+        connection, pool, PROGRAMME_PARTS,
         [*portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope),
          SEED_GRANT_ACCOUNTS, sorted(source.value for source in BUDGET_SOURCES),
          BUDGET_CAPITAL_ACCOUNTS],

@@ -135,7 +135,6 @@ class StatementPart:
     columns: tuple[str, ...]
 
 
-Lanes = tuple[tuple[StatementPart, ...], tuple[StatementPart, ...]]
 
 
 def one_statement(parts: Sequence[StatementPart]) -> str:
@@ -146,13 +145,6 @@ def one_statement(parts: Sequence[StatementPart]) -> str:
     joins = "\n".join(f"LEFT JOIN {p.name} ON {p.name}.club_id = k.club_id" for p in parts)
     return (f"WITH {ctes}\nSELECT k.club_id, {columns}\n"
             f"  FROM unnest($1::uuid[]) AS k(club_id)\n{joins}")
-
-
-def standalone(part: StatementPart, parameter_types: Sequence[str]) -> str:
-    """The part alone, taking every parameter of the report (declared with their types
-    in a CTE that is never read, since the part may not use them all)."""
-    declared = ", ".join(f"${n}::{t}" for n, t in enumerate(parameter_types, start=1))
-    return f"WITH parameters AS (SELECT {declared})\nSELECT * FROM ({part.sql}) AS part"
 
 
 # Where row-level security reads the caller's scope (set by clubfund_authenticate, or
@@ -166,25 +158,25 @@ SECOND_CONNECTIONS_WAIT_SECONDS = 0.1
 
 
 async def figures_by_club(
-    connection: asyncpg.Connection, pool: asyncpg.Pool | None, lanes: Lanes,
-    parameter_types: Sequence[str], arguments: Sequence[object],
+    connection: asyncpg.Connection, pool: asyncpg.Pool | None,
+    parts: Sequence[StatementPart], arguments: Sequence[object],
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Per club of $1: the columns of every part that are not null, read in one
-    snapshot. With a pool that has two connections free, each lane runs on one of them
-    (two cores), both reading one exported snapshot under the scope of `connection`'s
-    transaction; otherwise every part runs as one statement on `connection`."""
+    snapshot. With a pool that has two connections free, each of them runs every part
+    as one statement for half of the clubs (two cores), both reading one exported
+    snapshot under the scope of `connection`'s transaction; otherwise every part runs
+    as one statement on `connection`."""
     pair = None if pool is None else await acquire_two(pool)
     if pool is None or pair is None:
         await use_custom_plans(connection)
-        rows = await connection.fetch(one_statement([p for lane in lanes for p in lane]),
+        rows = await connection.fetch(one_statement(parts),
                                       *arguments)
         return {r["club_id"]: {k: v for k, v in r.items() if k != "club_id" and v is not None}
                 for r in rows}
     try:
         scope = await connection.fetchrow(
             "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in SCOPE_SETTINGS))
-        results = await in_one_snapshot(pair, list(scope.values()), lanes, parameter_types,
-                                        arguments)
+        results = await in_one_snapshot(pair, list(scope.values()), parts, arguments)
     finally:
         for partner in pair:
             await pool.release(partner)
@@ -212,12 +204,16 @@ async def acquire_two(pool: asyncpg.Pool) -> tuple[asyncpg.Connection, asyncpg.C
 
 async def in_one_snapshot(
     pair: tuple[asyncpg.Connection, asyncpg.Connection], scope: list[str | None],
-    lanes: Lanes, parameter_types: Sequence[str], arguments: Sequence[object],
+    parts: Sequence[StatementPart], arguments: Sequence[object],
 ) -> list[list[asyncpg.Record]]:
-    """The rows of every part: the first lane on the first connection, the second on
-    the second, in read-only REPEATABLE READ transactions of one snapshot (the first
-    exports it, the second imports it before reading anything)."""
+    """The rows of every part, the clubs of $1 shared out between the two connections
+    (every other club to each, so that both get as many clubs of each area): each runs
+    every part as one statement over its clubs, in read-only REPEATABLE READ
+    transactions of one snapshot (the first exports it, the second imports it before
+    reading anything)."""
     first, second = pair
+    club_ids = list(arguments[0])  # type: ignore[call-overload]
+    halves = (club_ids[0::2], club_ids[1::2])
     scope_names = [n for n, v in zip(SCOPE_SETTINGS, scope, strict=True) if v is not None]
     scope_values = [v for v in scope if v is not None]
     set_scope = ("SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
@@ -236,13 +232,11 @@ async def in_one_snapshot(
             await second.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             await second.execute(set_scope, scope_names, scope_values)
 
-            async def run(connection: asyncpg.Connection,
-                          parts: Sequence[StatementPart]) -> list[list[asyncpg.Record]]:
-                return [list(await connection.fetch(standalone(p, parameter_types), *arguments))
-                        for p in parts]
-
-            answers = await asyncio.gather(run(first, lanes[0]), run(second, lanes[1]),
-                                           return_exceptions=True)
+            statement = one_statement(parts)
+            answers = await asyncio.gather(
+                first.fetch(statement, halves[0], *arguments[1:]),
+                second.fetch(statement, halves[1], *arguments[1:]),
+                return_exceptions=True)
         finally:
             await importing.rollback()
     finally:
@@ -251,7 +245,7 @@ async def in_one_snapshot(
     for answer in answers:
         if isinstance(answer, BaseException):
             raise answer
-        rows.extend(answer)
+        rows.append(list(answer))
     return rows
 
 
@@ -461,14 +455,11 @@ SELECT club_id,
 # $1 club ids, $2 figure names and $3 their account-code prefixes, $4 the flow
 # figures, $5 start, $6 as_of, $7 fund scope (null: all), $8 days late for PAR, $9
 # older age.
-PORTFOLIO_PARAMETER_TYPES = ("uuid[]", "text[]", "text[]", "text[]", "date", "date", "uuid[]",
-                             "int", "int")
 LOAN_FIGURES = ("active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
                 "amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30")
 LEDGER_PART = StatementPart("ledger", LEDGER_FIGURES_SQL, (*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS))
 LOANS_PART = StatementPart("loans", LOAN_FIGURES_SQL, LOAN_FIGURES)
-# Two lanes of about equal work (about 1 s each at 10,000 clubs).
-PORTFOLIO_LANES = ((LEDGER_PART,), (LOANS_PART,))
+PORTFOLIO_PARTS = (LEDGER_PART, LOANS_PART)
 
 
 async def portfolio_figures(
@@ -479,7 +470,7 @@ async def portfolio_figures(
     """Per club: its figures that are not null (a club with no account or no loan of a
     figure has none there). See the parts above; one snapshot."""
     return await figures_by_club(
-        connection, pool, PORTFOLIO_LANES, PORTFOLIO_PARAMETER_TYPES,
+        connection, pool, PORTFOLIO_PARTS,
         portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope),
     )
 

@@ -6,6 +6,7 @@ ways give the same report."""
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -73,8 +74,9 @@ async def test_both_connections_read_the_snapshot_the_first_exported(app_pool, o
     """A commit between the export and the second connection's import is seen by
     neither: they read one view of the books."""
     part = repository.StatementPart(
-        "areas", "SELECT $1::uuid AS club_id, count(*) AS areas FROM areas", ("areas",))
-    club = "00000000-0000-0000-0000-000000000001"
+        "areas", "SELECT c AS club_id, (SELECT count(*) FROM areas) AS areas"
+                 " FROM unnest($1::uuid[]) AS c", ("areas",))
+    clubs = [uuid.UUID(int=1), uuid.UUID(int=2)]  # one for each connection
     pair = await repository.acquire_two(app_pool)
     assert pair is not None
     first, second = pair
@@ -96,12 +98,12 @@ async def test_both_connections_read_the_snapshot_the_first_exported(app_pool, o
     try:
         before = await owner_connection.fetchval("SELECT count(*) FROM areas")
         rows = await repository.in_one_snapshot(
-            (CommitAfterExport(), second), [None, None, "on", None, None],
-            ((part,), (part,)), ("uuid",), [club])
+            (CommitAfterExport(), second), [None, None, "on", None, None], (part,), [clubs])
     finally:
         for connection in pair:
             await app_pool.release(connection)
-    assert [[r["areas"] for r in lane] for lane in rows] == [[before], [before]]
+    assert [[(r["club_id"], r["areas"]) for r in half] for half in rows] == [
+        [(clubs[0], before)], [(clubs[1], before)]]
     assert await owner_connection.fetchval("SELECT count(*) FROM areas") == before + 1
 
 
