@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from service.settings import Settings
 from tests.api.served_app import ServedApp
 from tests.conftest import Database
+from tests.pages.world import PagesWorld, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
@@ -122,3 +124,10 @@ def phone(browser: Any, pages_server: str) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient) -> PagesWorld:
+    """The clubs, officers and members of the pages' tests, built through the API (a test
+    module with a world of its own defines its own `world`)."""
+    return await build_world(client)

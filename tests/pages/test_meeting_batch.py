@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from service.errors import PROBLEM_MEDIA_TYPE
 from tests.pages.world import (
@@ -18,15 +17,9 @@ from tests.pages.world import (
     TREASURER_PHONE,
     TREASURER_PIN,
     PagesWorld,
-    build_world,
     form_token,
     set_pin,
 )
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient) -> PagesWorld:
-    return await build_world(client)
 
 
 async def signed_in_treasurer(client: httpx.AsyncClient, world: PagesWorld,

@@ -14,15 +14,9 @@ from tests.pages.world import (
     TREASURER_PHONE,
     TREASURER_PIN,
     PagesWorld,
-    build_world,
     form_token,
     set_pin,
 )
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient) -> PagesWorld:
-    return await build_world(client)
 
 
 @pytest.fixture

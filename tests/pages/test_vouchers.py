@@ -16,14 +16,8 @@ from tests.pages.world import (
     TREASURER_PHONE,
     TREASURER_PIN,
     PagesWorld,
-    build_world,
     set_pin,
 )
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient) -> PagesWorld:
-    return await build_world(client)
 
 
 @pytest.mark.parametrize("amount, words", [
