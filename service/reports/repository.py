@@ -212,7 +212,9 @@ async def in_one_snapshot(
     transactions of one snapshot (the first exports it, the second imports it before
     reading anything)."""
     first, second = pair
-    club_ids = list(arguments[0])  # type: ignore[call-overload]
+    club_ids = arguments[0]
+    if not isinstance(club_ids, list):
+        raise TypeError("a report's first parameter is the list of its club ids")
     halves = (club_ids[0::2], club_ids[1::2])
     scope_names = [n for n, v in zip(SCOPE_SETTINGS, scope, strict=True) if v is not None]
     scope_values = [v for v in scope if v is not None]
