@@ -518,6 +518,7 @@ def pgbench_select_only(db: EmbeddedDatabase, seconds: int) -> tuple[float, floa
 async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
     from service.pagination import encode_cursor
     from service.people.schemas import PersonCreate
+    from service.programme import repository as programme_repository
     from service.reports import repository
     from service.tokens.service import issue_token_to_new_person
 
@@ -687,9 +688,10 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
 
     # The programme report of the province, for a past year and the current one.
     print("measuring the programme report", flush=True)
-    province_clubs = len(await repository.clubs_in(
+    province_ids = [r["id"] for r in await repository.clubs_in(
         owner, [r[0] for r in await repository.area_tree(owner, PROVINCE, NATIONAL_END)],
-        NATIONAL_END, None))
+        NATIONAL_END, None)]
+    province_clubs = len(province_ids)
 
     def programme(year: int, export: str = "json") -> Callable[[int], Awaitable[None]]:
         async def run(_: int) -> None:
@@ -704,6 +706,19 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
     for year in (NATIONAL_START.year, NATIONAL_START.year + 1):
         results.add(f"programme of a province of {province_clubs:,} clubs, {year} (HTTP)",
                     await timed(args.portfolio_samples, programme(year)), baseline)
+
+    async def programme_sql_one_statement(_: int) -> None:
+        """The programme's figures as one statement: what a report reads when the pool
+        has not two connections free."""
+        year = NATIONAL_START.year
+        async with owner.transaction():
+            figures = await programme_repository.programme_figures(
+                owner, None, province_ids, date(year, 1, 1), date(year, 12, 31), 30, 60, None)
+        assert len(figures) == len(province_ids)
+
+    results.add(f"programme figures SQL alone, {NATIONAL_START.year}, one statement",
+                await timed(max(args.portfolio_samples // 3, 1), programme_sql_one_statement),
+                baseline, "when two connections are not free")
     results.add(f"programme, {NATIONAL_START.year}, as the committee's XLSX (HTTP)",
                 await timed(max(args.portfolio_samples // 3, 1),
                             programme(NATIONAL_START.year, "xlsx")), baseline)

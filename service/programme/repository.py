@@ -106,17 +106,26 @@ first_seeds AS (
      GROUP BY cf.club_id
 ),
 -- Seed grants dated in the period, found through the postings to the capital
--- accounts they credit; a grant reversed by its end does not count.
+-- accounts they credit, one range of the postings index per account (OFFSET 0 keeps
+-- the lateral join a loop over the clubs' accounts: flattened, the planner may join
+-- the clubs' funds last, for it cannot estimate the filter on the entries' metadata,
+-- and a province of 10,000 clubs then took minutes); a grant reversed by the end of
+-- the period does not count.
 seed_grants AS (
-    SELECT cf.club_id, p.amount,
-           e.metadata ->> 'source' AS source,
-           e.metadata ->> 'decision_number' AS decision_number
+    SELECT cf.club_id, g.amount, g.source, g.decision_number
       FROM club_funds cf
       JOIN accounts a ON a.fund_id = cf.fund_id AND a.code = ANY($10::text[])
-      JOIN postings p ON p.fund_id = a.fund_id AND p.account_id = a.id
-                     AND p.effective_date BETWEEN $5 AND $6 AND p.side = 'credit'
-      JOIN entries e ON e.fund_id = p.fund_id AND e.id = p.entry_id
-     WHERE e.metadata ->> 'operation' = 'seed_grant' AND {NOT_REVERSED}
+     CROSS JOIN LATERAL (
+         SELECT p.amount,
+                e.metadata ->> 'source' AS source,
+                e.metadata ->> 'decision_number' AS decision_number
+           FROM postings p
+           JOIN entries e ON e.fund_id = p.fund_id AND e.id = p.entry_id
+          WHERE p.fund_id = a.fund_id AND p.account_id = a.id
+            AND p.effective_date BETWEEN $5 AND $6 AND p.side = 'credit'
+            AND e.metadata ->> 'operation' = 'seed_grant' AND {NOT_REVERSED}
+         OFFSET 0
+     ) AS g
 ),
 seeds AS (
     SELECT club_id, {SEED_COLUMNS},
