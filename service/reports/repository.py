@@ -423,6 +423,10 @@ WITH per_loan AS (
            WHERE f.club_id = ANY($1::uuid[])
              AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))
              AND l.disbursed_on <= $6
+             -- A loan closed before the period adds nothing: nothing of it falls due
+             -- in the period, none of it is outstanding or at risk, its borrower is
+             -- not active through it (no probe of its events).
+             AND (l.closed_on IS NULL OR l.closed_on >= $5)
       ) AS loan
      CROSS JOIN LATERAL clubfund_loan_figures(
          loan.schedule_due_dates, loan.schedule_cumulative_due, loan.paid,
