@@ -268,19 +268,20 @@ async def programme_report(
     club_programme: dict[str, ProgrammeFigures] = {}
     club_portfolio: dict[str, PortfolioFigures] = {}
     seeding: dict[str, ClubSeeding] = {}
+    seed_columns = [(source, f"seed_{source}") for source in SEED_SOURCES]
+    portfolio_names = [name for name in FIGURE_NAMES if name != "clubs"]
     for club in placement.clubs:
         key, r = str(club["id"]), by_club[club["id"]]
         seeding[key] = ClubSeeding(r["established_on"], r.get("first_seed_on"))
         club_programme[key] = club_figures(
             seeding[key], start, as_of,
-            seed_by_source={s: r[f"seed_{s}"] for s in SEED_SOURCES},
+            seed_by_source={source: r[column] for source, column in seed_columns},
             decision_numbers=r["decision_numbers"], active_months=r["active_months"],
             members=r["members"], members_women=r["members_women"],
             members_aged_60_plus=r["members_aged_60_plus"],
         )
-        club_portfolio[key] = PortfolioFigures(clubs=1, **{
-            name: r[name] for name in FIGURE_NAMES if name != "clubs" and name in r
-        })
+        club_portfolio[key] = PortfolioFigures(
+            clubs=1, **{name: r[name] for name in portfolio_names if name in r})
     areas_of = placement.areas_of()
     portfolio_totals = roll_up(club_portfolio, areas_of)
     members_of: dict[str, list[ProgrammeFigures]] = {}
