@@ -556,6 +556,13 @@ class Loan(SQLModel, table=True):
         default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
     # The day the loan was paid off or written off (written with each event).
     closed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    # Kept by a trigger from loan_events (see the migration 2026_11_30_loan_paid_totals):
+    # the sums of the events' interest + principal and principal, and the latest date of
+    # an event that moved them; the portfolio report reads them.
+    paid_interest_principal: int = Field(
+        sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    paid_principal: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    paid_through: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class LoanEvent(SQLModel, table=True):

@@ -394,7 +394,8 @@ SELECT ca.club_id, {FIGURE_COLUMNS}
 # of `clubfund_loan_figures` for [start, as_of]. The schedule comes from each loan's
 # row (its running totals due, kept from `loan_installments`); what was paid towards
 # interest and principal by the end of `as_of` is the sum of the allocation columns
-# of the loan's events dated on or before it (one probe of the loan's events); the
+# of the loan's events dated on or before it: the totals kept on the loan's row when
+# none is dated after `as_of`, else one probe of the loan's events; the
 # principal outstanding then is the principal less what was paid of it, 0 once the
 # loan was closed (`closed_on`).
 LOAN_FIGURES_SQL = """
@@ -414,11 +415,18 @@ WITH per_loan AS (
             FROM funds f
             JOIN loans l ON l.fund_id = f.id
            CROSS JOIN LATERAL (
-               SELECT coalesce(sum(e.interest + e.principal), 0)::bigint AS paid,
-                      coalesce(sum(e.principal), 0)::bigint AS paid_principal
+               -- Paid by the report's date: the loan's totals when no payment is
+               -- dated after it (always, as of today), else its events up to it.
+               SELECT l.paid_interest_principal AS paid, l.paid_principal
+                WHERE l.paid_through IS NULL OR l.paid_through <= $6
+               UNION ALL
+               SELECT coalesce(sum(e.interest + e.principal), 0)::bigint,
+                      coalesce(sum(e.principal), 0)::bigint
                  FROM loan_events e
-                WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+                WHERE l.paid_through > $6
+                  AND e.fund_id = l.fund_id AND e.loan_id = l.id
                   AND e.effective_date <= $6
+               HAVING l.paid_through > $6
            ) AS p
            WHERE f.club_id = ANY($1::uuid[])
              AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))

@@ -294,3 +294,61 @@ async def test_loan_register_figures_of_a_worked_club(client, client_for, new_to
     _, row = await club_row("as_of=2026-04-10&from=2026-03-01")
     assert (row["amount_fallen_due"], row["amount_repaid_of_due"], row["repayment_rate"]) == (
         3_060_000, 0, "0.0000")
+
+
+async def test_a_repayment_dated_after_the_report_date_is_not_counted(
+    client, client_for, new_token
+):
+    """A loan of 1,000,000 at 0 % in 2 × 500,000 due 02-10 and 03-10, disbursed 01-10;
+    300,000 repaid on 02-10, the remaining 700,000 on 04-20.
+
+    As of 04-15 only the first repayment counts: fallen due 1,000,000, repaid of it
+    300,000 (rate 0.3000); 700,000 outstanding, the first installment uncovered and 64
+    days late, so all of it at risk; the borrower is active. As of 04-20 the loan is
+    paid off: everything fallen due repaid, nothing outstanding or at risk. (The loan
+    keeps its payment totals; as of a day before its last payment they must not be
+    used.)"""
+    commune = await post_commune(client, "62")
+    club = await post_club(client, commune, "CLB Nghĩa Hành")
+    fund = club["fund_id"]
+    treasurer = client_for(await new_token("treasurer", scope=f"club:{club['id']}"))
+    chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
+    member = await post_member(treasurer, club["id"], "E", "female", 1958)
+
+    async def ok(http, path, body, status=201):
+        response = await http.post(path, json=body)
+        assert response.status_code == status, response.text
+        return response.json()
+
+    await ok(treasurer, f"/v1/funds/{fund}/seed-grants", {
+        "amount": 5_000_000, "source": "district_budget", "decision_number": "2/QĐ",
+        "effective_date": "2026-01-02"})
+    loan = await ok(treasurer, f"/v1/funds/{fund}/loans", {
+        "member_id": member["id"], "principal": 1_000_000, "installments": 2,
+        "frequency": "monthly", "interest_method": "flat", "rate_per_period": "0",
+        "first_due_date": "2026-02-10", "applied_on": "2026-01-10"})
+    await ok(chair, f"/v1/loans/{loan['id']}/approval", {"effective_date": "2026-01-10"}, 200)
+    await ok(treasurer, f"/v1/loans/{loan['id']}/disbursement",
+             {"effective_date": "2026-01-10"}, 200)
+    for amount, day in ((300_000, "2026-02-10"), (700_000, "2026-04-20")):
+        await ok(treasurer, f"/v1/loans/{loan['id']}/repayments",
+                 {"amount": amount, "effective_date": day})
+
+    keys = ("active_borrowers", "amount_fallen_due", "amount_repaid_of_due",
+            "repayment_rate", "loans_outstanding", "outstanding_at_risk_30", "par30")
+
+    async def club_row(as_of):
+        body = (await client.get(f"/v1/reports/portfolio?area=62&as_of={as_of}")).json()
+        row = next(r for r in body["items"] if r["level"] == "club")
+        return {k: row[k] for k in keys}
+
+    assert await club_row("2026-04-15") == {
+        "active_borrowers": 1, "amount_fallen_due": 1_000_000,
+        "amount_repaid_of_due": 300_000, "repayment_rate": "0.3000",
+        "loans_outstanding": 700_000, "outstanding_at_risk_30": 700_000, "par30": "1.0000",
+    }
+    assert await club_row("2026-04-20") == {
+        "active_borrowers": 0, "amount_fallen_due": 1_000_000,
+        "amount_repaid_of_due": 1_000_000, "repayment_rate": "1.0000",
+        "loans_outstanding": 0, "outstanding_at_risk_30": 0, "par30": None,
+    }

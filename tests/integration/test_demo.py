@@ -174,9 +174,15 @@ async def test_each_disbursed_loan_keeps_its_schedule_and_the_migration_rebuilds
         assert row["schedule_due_dates"] == [i.due_date for i in schedule]
         assert row["schedule_cumulative_due"] == list(accumulate(i.total for i in schedule))
         events = await connection.fetch(
-            "SELECT kind, effective_date, principal FROM loan_events WHERE fund_id = $1"
-            " AND loan_id = $2 ORDER BY sequence", loan["fund_id"], loan["id"])
+            "SELECT kind, effective_date, interest, principal FROM loan_events"
+            " WHERE fund_id = $1 AND loan_id = $2 ORDER BY sequence",
+            loan["fund_id"], loan["id"])
         paid_principal = sum(e["principal"] for e in events)
+        # The payment totals the report reads, kept by the database from the events.
+        assert (row["paid_interest_principal"], row["paid_principal"], row["paid_through"]) \
+            == (sum(e["interest"] + e["principal"] for e in events), paid_principal,
+                max((e["effective_date"] for e in events if e["interest"] or e["principal"]),
+                    default=None))
         last: dict = {}  # the latest date of each kind
         for e in events:
             last[e["kind"]] = max(last.get(e["kind"], e["effective_date"]), e["effective_date"])
@@ -189,6 +195,7 @@ async def test_each_disbursed_loan_keeps_its_schedule_and_the_migration_rebuilds
             assert row["closed_on"] is None
             assert row["outstanding_principal"] == row["principal"] - paid_principal
     assert any(positions[k]["closed_on"] for k in positions)
+    assert any(positions[k]["paid_through"] for k in positions)
 
     events = await connection.fetch("SELECT * FROM loan_events ORDER BY fund_id, loan_id, sequence")
     # One revision down, each loan's repayment state is back as JSON, replayed from its
