@@ -6,6 +6,7 @@ reopened by two people and closed again, and loan positions as of past dates."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from tests.api.factories import accounts_by_code, post_commune
 from tests.api.test_loans_api import (  # noqa: F401 (club: a fixture)
@@ -128,7 +129,9 @@ async def test_a_mistyped_repayment_is_corrected_by_two_people(club, superuser_c
         assert action in actions
 
 
-async def test_reversing_an_earlier_repayment_reallocates_the_later_one(club):
+async def test_reversing_an_earlier_repayment_reallocates_the_later_one(
+    club, superuser_connection
+):
     """Two instalments paid on 03-05 and 04-05; the first reversed. The April payment
     then pays both months' interest and part of the first principal, as if the March
     one had never been recorded: an adjusting entry dated 04-05 moves 50,000."""
@@ -149,6 +152,12 @@ async def test_reversing_an_earlier_repayment_reallocates_the_later_one(club):
     assert len(adjustment) == 1 and adjustment[0]["effective_date"] == "2026-04-05"
     assert {(p["side"], p["amount"]) for p in adjustment[0]["postings"]} == {
         ("debit", 50_000), ("credit", 50_000)}
+    # The payment totals the database keeps on the loan's row (the portfolio reads them)
+    # net the reversal and the adjustment: 100,000 interest and 366,667 principal.
+    totals = await superuser_connection.fetchrow(
+        "SELECT paid_interest_principal, paid_principal, paid_through FROM loans"
+        " WHERE id = $1", uuid.UUID(loan["id"]))
+    assert tuple(totals) == (466_667, 366_667, date(2026, 4, 5))
 
 
 async def test_a_forgotten_april_receipt_is_accepted_after_mays(club):
