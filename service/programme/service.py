@@ -139,6 +139,8 @@ PROGRAMME_COLUMNS: Final = [
     "capital_total", "loans_outstanding", "amount_fallen_due", "amount_repaid_of_due",
     "repayment_rate", "outstanding_at_risk_30", "par30",
 ]
+
+
 class ProgrammeRow(NamedTuple):
     """One row of the programme report: `ProgrammeRowRead`'s fields in its order, built
     without a model per row (a province of 10,000 clubs) and serialised once."""
