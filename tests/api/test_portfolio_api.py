@@ -34,6 +34,23 @@ async def post(client, fund_id, when, lines):
     assert response.status_code == 201, response.text
 
 
+async def ok(http, path, body, status=201):
+    response = await http.post(path, json=body)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def lend(treasurer, chair, fund, member, principal, installments, rate, first_due, on):
+    """A loan applied for, approved and disbursed on `on` (flat interest, monthly)."""
+    loan = await ok(treasurer, f"/v1/funds/{fund}/loans", {
+        "member_id": member["id"], "principal": principal, "installments": installments,
+        "frequency": "monthly", "interest_method": "flat", "rate_per_period": rate,
+        "first_due_date": first_due, "applied_on": on})
+    await ok(chair, f"/v1/loans/{loan['id']}/approval", {"effective_date": on}, 200)
+    await ok(treasurer, f"/v1/loans/{loan['id']}/disbursement", {"effective_date": on}, 200)
+    return loan["id"]
+
+
 async def chart(client, fund_id, codes):
     kinds = {"111": "asset", "112": "asset", "131": "asset", "515": "income",
              "811": "expense"}
@@ -229,29 +246,15 @@ async def test_loan_register_figures_of_a_worked_club(client, client_for, new_to
         in (("A", "female", 1955), ("B", "male", 1970), ("C", "female", 1980),
             ("D", "male", 1950))]
 
-    async def ok(http, path, body, status=201):
-        response = await http.post(path, json=body)
-        assert response.status_code == status, response.text
-        return response.json()
-
     await ok(treasurer, f"/v1/funds/{fund}/seed-grants", {
         "amount": 20_000_000, "source": "district_budget", "decision_number": "1/QĐ",
         "effective_date": "2026-01-02"})
 
-    async def lend(member, principal, installments, rate, first_due, on):
-        loan = await ok(treasurer, f"/v1/funds/{fund}/loans", {
-            "member_id": member["id"], "principal": principal, "installments": installments,
-            "frequency": "monthly", "interest_method": "flat", "rate_per_period": rate,
-            "first_due_date": first_due, "applied_on": on})
-        await ok(chair, f"/v1/loans/{loan['id']}/approval", {"effective_date": on}, 200)
-        await ok(treasurer, f"/v1/loans/{loan['id']}/disbursement", {"effective_date": on},
-                 200)
-        return loan["id"]
-
-    loan_1 = await lend(a, 3_000_000, 3, "0.01", "2026-02-05", "2026-01-05")
-    loan_2 = await lend(b, 2_000_000, 2, "0", "2026-02-10", "2026-01-10")
-    await lend(c, 1_200_000, 3, "0", "2026-03-01", "2026-02-01")
-    loan_4 = await lend(d, 600_000, 3, "0", "2026-02-15", "2026-01-15")
+    lending = (treasurer, chair, fund)
+    loan_1 = await lend(*lending, a, 3_000_000, 3, "0.01", "2026-02-05", "2026-01-05")
+    loan_2 = await lend(*lending, b, 2_000_000, 2, "0", "2026-02-10", "2026-01-10")
+    await lend(*lending, c, 1_200_000, 3, "0", "2026-03-01", "2026-02-01")
+    loan_4 = await lend(*lending, d, 600_000, 3, "0", "2026-02-15", "2026-01-15")
     await ok(treasurer, f"/v1/loans/{loan_1}/repayments",
              {"amount": 1_030_000, "effective_date": "2026-02-05"})
     await ok(treasurer, f"/v1/loans/{loan_2}/repayments",
@@ -315,23 +318,13 @@ async def test_a_repayment_dated_after_the_report_date_is_not_counted(
     chair = client_for(await new_token("chair", scope=f"club:{club['id']}"))
     member = await post_member(treasurer, club["id"], "E", "female", 1958)
 
-    async def ok(http, path, body, status=201):
-        response = await http.post(path, json=body)
-        assert response.status_code == status, response.text
-        return response.json()
-
     await ok(treasurer, f"/v1/funds/{fund}/seed-grants", {
         "amount": 5_000_000, "source": "district_budget", "decision_number": "2/QĐ",
         "effective_date": "2026-01-02"})
-    loan = await ok(treasurer, f"/v1/funds/{fund}/loans", {
-        "member_id": member["id"], "principal": 1_000_000, "installments": 2,
-        "frequency": "monthly", "interest_method": "flat", "rate_per_period": "0",
-        "first_due_date": "2026-02-10", "applied_on": "2026-01-10"})
-    await ok(chair, f"/v1/loans/{loan['id']}/approval", {"effective_date": "2026-01-10"}, 200)
-    await ok(treasurer, f"/v1/loans/{loan['id']}/disbursement",
-             {"effective_date": "2026-01-10"}, 200)
+    loan = await lend(treasurer, chair, fund, member, 1_000_000, 2, "0", "2026-02-10",
+                      "2026-01-10")
     for amount, day in ((300_000, "2026-02-10"), (700_000, "2026-04-20")):
-        await ok(treasurer, f"/v1/loans/{loan['id']}/repayments",
+        await ok(treasurer, f"/v1/loans/{loan}/repayments",
                  {"amount": amount, "effective_date": day})
 
     keys = ("active_borrowers", "amount_fallen_due", "amount_repaid_of_due",
