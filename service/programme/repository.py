@@ -12,6 +12,7 @@ from ledger import chart
 from ledger.chart import BUDGET_SOURCES
 from ledger.programme import SEED_SOURCES
 from service.reports.repository import (
+    CLUB_FUNDS_CTE,
     LEDGER_PART,
     LOANS_PART,
     StatementPart,
@@ -81,12 +82,7 @@ NOT_REVERSED = """
 # probe per budget capital account of its funds, in date order (the first credit
 # that is a budget's seed grant not reversed by then).
 SEEDING_SQL = f"""
-WITH club_funds AS MATERIALIZED (
-    SELECT c.id AS club_id, fu.id AS fund_id
-      FROM clubs c JOIN funds fu ON fu.club_id = c.id
-     WHERE c.id = ANY($1::uuid[])
-       AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
-),
+WITH {CLUB_FUNDS_CTE},
 first_seeds AS (
     SELECT cf.club_id, min(first.effective_date) AS first_seed_on
       FROM club_funds cf
@@ -150,13 +146,8 @@ SELECT c.id AS club_id,
 # the (fund_id, effective_date) index per fund and month (LIMIT 1: a probe, never a
 # scan of the journal). Members active now who had joined by the end of the period
 # (without a joining date: members since the club began).
-ACTIVITY_SQL = """
-WITH club_funds AS MATERIALIZED (
-    SELECT c.id AS club_id, fu.id AS fund_id
-      FROM clubs c JOIN funds fu ON fu.club_id = c.id
-     WHERE c.id = ANY($1::uuid[])
-       AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
-),
+ACTIVITY_SQL = f"""
+WITH {CLUB_FUNDS_CTE},
 activity AS (
     SELECT cf.club_id, array_agg(DISTINCT m.month) AS active_months
       FROM club_funds cf
@@ -184,7 +175,7 @@ people AS (
      GROUP BY m.club_id
 )
 SELECT c.id AS club_id,
-       coalesce(ac.active_months, '{}') AS active_months,
+       coalesce(ac.active_months, '{{}}') AS active_months,
        coalesce(pe.members, 0) AS members,
        coalesce(pe.members_women, 0) AS members_women,
        coalesce(pe.members_aged_60_plus, 0) AS members_aged_60_plus

@@ -309,6 +309,16 @@ async def area_tree(
     ))
 
 
+# The clubs of $1 with their funds, within the caller's fund scope $7 (null: all): the
+# first CTE of every part that reads the clubs' books.
+CLUB_FUNDS_CTE = """club_funds AS MATERIALIZED (
+    SELECT c.id AS club_id, fu.id AS fund_id
+      FROM clubs c JOIN funds fu ON fu.club_id = c.id
+     WHERE c.id = ANY($1::uuid[])
+       AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
+)"""
+
+
 # The portfolio's statement parts. Each returns `club_id` and its own columns; each
 # reads $1 to $9 of `portfolio_arguments`. Run together as one statement
 # (`one_statement`) or on two connections sharing one snapshot (`in_one_snapshot`).
@@ -319,12 +329,7 @@ async def area_tree(
 # group of sub-accounts (each loan's 131.NNNN is in group 131), in index order so
 # that successive probes walk neighbouring index pages.
 LEDGER_FIGURES_SQL = f"""
-WITH club_funds AS MATERIALIZED (
-    SELECT c.id AS club_id, fu.id AS fund_id
-      FROM clubs c JOIN funds fu ON fu.club_id = c.id
-     WHERE c.id = ANY($1::uuid[])
-       AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
-),
+WITH {CLUB_FUNDS_CTE},
 -- Accounts, and groups of sub-accounts (131.0001, 131.0002, … form group
 -- 131): a group is one probe of daily_group_balances.
 keyed AS (
