@@ -226,8 +226,7 @@ def programme_row(
 ) -> ProgrammeRow:
     is_club = club_id is not None
     p = portfolio
-    seeds = figures.seed_by_source
-    district, commune, province, donor, members = seeds  # SEED_SOURCES' order
+    district, commune, province, donor, members = figures.seed_by_source  # SEED_SOURCES
     active = figures.active_by_month
     return ProgrammeRow(
         level, label(level, language), area_code, club_id, name, parent_code,
@@ -235,7 +234,8 @@ def programme_row(
         target.new_clubs if target else None, target.members if target else None,
         target.fund_size if target else None,
         plan_reference, clubs, figures.clubs_established, figures.new_club_members,
-        figures.clubs_seeded, district, commune, province, donor, members, sum(seeds),
+        figures.clubs_seeded, district, commune, province, donor, members,
+        figures.seed_total,
         sorted(figures.decision_numbers),
         figures.clubs_waiting,
         figures.longest_wait_days if is_club else None,
