@@ -10,18 +10,19 @@ check): nothing is bypassed — and prints a table of latencies with a baseline 
 in the same run. Not a test: nothing here asserts a time.
 
 Data
-    big fund: one fund, 1,000,000 entries of two postings over 2024–2026 (about 900 a
-    day, 2 % backdated by two days), cash on every entry: the cash account has
-    1,000,000 postings and the fund 2,000,000.
+    big fund: one fund, 1,000,000 entries of two postings from 1 January 2024 to 30
+    November 2026 (about 940 a day, 2 % backdated by two days), cash on every entry:
+    the cash account has 1,000,000 postings and the fund 2,000,000.
     national: 10,000 clubs (a province of 20 districts × 50 communes × 10 clubs),
-    established over 2024, one fund each with the default chart, over 2025–2026: 200
-    ledger entries (seed grants — a decision number each, by source; one club in
-    twenty receives its grants as plain entries, so it still waits for seed money —
-    deposits, expenses, other income) and a loan register — 30 members and 24 loans
-    of 12 monthly installments each, their disbursements, repayments (one in ten
-    loans stops paying after three installments; a third of those are written off)
-    and write-offs posted to each loan's own 131.NNNN account, with the loans' events
-    and schedules. About 10,000,000 postings and 240,000 loans in all.
+    established over 2024, one fund each with the default chart, from 1 January 2025
+    to 30 November 2026: 200 ledger entries (seed grants — a decision number each, by
+    source; one club in twenty receives its grants as plain entries, so it still waits
+    for seed money — deposits, expenses, other income) and a loan register — 30
+    members and 24 loans of 12 monthly installments each, their disbursements,
+    repayments (one in ten loans stops paying after three installments; a third of
+    those are written off) and write-offs posted to each loan's own 131.NNNN account,
+    with the loans' events and schedules. Nothing is dated after 30 November 2026, as
+    in real books written by then. About 10,000,000 postings and 240,000 loans in all.
 """
 
 from __future__ import annotations
@@ -64,13 +65,15 @@ PREWARM = [
     "ix_loan_events_fund_id_loan_id_effective_date",
 ]
 BIG_START = date(2024, 1, 1)
-BIG_DAYS = 1096
+BIG_DAYS = 1065  # 2024-01-01 to 2026-11-30
 NATIONAL_START = date(2025, 1, 1)
-NATIONAL_DAYS = 730
+NATIONAL_DAYS = 699  # 2025-01-01 to 2026-11-30
 ENTRIES_PER_FUND = 200  # ledger entries per club fund, besides its loans
 LOANS_PER_FUND = 24
 MEMBERS_PER_CLUB = 30
-NATIONAL_END = date(2027, 1, 1)  # nothing is dated on or after this
+# Nothing is dated on or after this: the books end before the day they were written,
+# as real books do (the service refuses later dates).
+NATIONAL_END = date(2026, 12, 1)
 # Reports are asked as of today at the latest: the service refuses later dates.
 TODAY = datetime.now(BUSINESS_TIMEZONE).date()
 PROVINCES, DISTRICTS, COMMUNES, CLUBS = 1, 20, 50, 10  # per parent
