@@ -646,6 +646,33 @@ class DailyGroupBalance(SQLModel, table=True):
     postings_count: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class SeedGrantCredit(SQLModel, table=True):
+    """A credit posting of a seed grant (an entry whose metadata names the operation
+    `seed_grant`), with its entry's source and decision number and the date of the
+    entry reversing it: derived from the journal by the database, never written by
+    the service (migration 0024)."""
+
+    __tablename__ = "seed_grant_credits"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "entry_id", "line", name="pk_seed_grant_credits"),
+        ForeignKeyConstraint(
+            ["fund_id", "entry_id", "line"],
+            ["postings.fund_id", "postings.entry_id", "postings.line"],
+            name="fk_seed_grant_credits_fund_id_entry_id_line_postings",
+        ),
+        Index("ix_seed_grant_credits_fund_id_effective_date", "fund_id", "effective_date"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    entry_id: uuid.UUID = _uuid()
+    line: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    effective_date: date = Field(sa_column=Column(Date, nullable=False))
+    account_code: str = Field(sa_column=Column(Text, nullable=False))
+    source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decision_number: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reversed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+
 class WebCredential(SQLModel, table=True):
     """A person's web sign-in: argon2id hashes of her PIN and of her one-time setup
     code, and the failed attempts that lock her sign-in for a while."""

@@ -64,70 +64,48 @@ async def list_targets(
 BUDGET_CAPITAL_ACCOUNTS = sorted({chart.CAPITAL_ACCOUNT_BY_SOURCE[s] for s in BUDGET_SOURCES})
 SEED_GRANT_ACCOUNTS = sorted(set(chart.CAPITAL_ACCOUNT_BY_SOURCE.values()))
 SEED_COLUMNS = ",\n".join(
-    f"sum(amount) FILTER (WHERE source = '{source}') AS seed_{source}"
+    f"sum(s.amount) FILTER (WHERE s.source = '{source}') AS seed_{source}"
     for source in SEED_SOURCES
 )
-# A seed grant, from its entry `e`: not reversed by the end of the period.
-NOT_REVERSED = """
-    NOT EXISTS (SELECT FROM entries r
-                 WHERE r.fund_id = e.fund_id AND r.reverses_entry_id = e.id
-                   AND r.effective_date <= $6)
-"""
+# A seed grant's credit (`seed_grant_credits`, derived from the journal by the
+# database) not reversed by the end of the period.
+NOT_REVERSED = "(s.reversed_on IS NULL OR s.reversed_on > $6)"
 
 # The programme's own parts, after the portfolio's $1–$9: $10 the capital accounts a
 # seed grant credits, $11 the budget sources (their grants are the seed money that
 # makes a club seeded), $12 the capital accounts of those budgets.
 #
-# Each club's establishment and its first seed money by the end of the period: one
-# probe per budget capital account of its funds, in date order (the first credit
-# that is a budget's seed grant not reversed by then).
+# Each club's establishment and its first seed money by the end of the period: per
+# fund, its seed grants' credits in date order up to the first that is a budget's
+# credit to its capital account, not reversed by then. The seed grants dated in the
+# period, by source, with their decision numbers: one range of the credits' index per
+# fund.
 SEEDING_SQL = f"""
 WITH {CLUB_FUNDS_CTE},
 first_seeds AS (
     SELECT cf.club_id, min(first.effective_date) AS first_seed_on
       FROM club_funds cf
-      JOIN accounts a ON a.fund_id = cf.fund_id AND a.code = ANY($12::text[])
      CROSS JOIN LATERAL (
-         SELECT p.effective_date
-           FROM postings p
-           JOIN entries e ON e.fund_id = p.fund_id AND e.id = p.entry_id
-          WHERE p.fund_id = a.fund_id AND p.account_id = a.id
-            AND p.effective_date <= $6 AND p.side = 'credit'
-            AND e.metadata ->> 'operation' = 'seed_grant'
-            AND e.metadata ->> 'source' = ANY($11::text[])
+         SELECT s.effective_date
+           FROM seed_grant_credits s
+          WHERE s.fund_id = cf.fund_id AND s.effective_date <= $6
+            AND s.account_code = ANY($12::text[]) AND s.source = ANY($11::text[])
             AND {NOT_REVERSED}
-          ORDER BY p.effective_date
+          ORDER BY s.effective_date
           LIMIT 1
      ) AS first
      GROUP BY cf.club_id
 ),
--- Seed grants dated in the period, found through the postings to the capital
--- accounts they credit, one range of the postings index per account (OFFSET 0 keeps
--- the lateral join a loop over the clubs' accounts: flattened, the planner may join
--- the clubs' funds last, for it cannot estimate the filter on the entries' metadata,
--- and a province of 10,000 clubs then took minutes); a grant reversed by the end of
--- the period does not count.
-seed_grants AS (
-    SELECT cf.club_id, g.amount, g.source, g.decision_number
-      FROM club_funds cf
-      JOIN accounts a ON a.fund_id = cf.fund_id AND a.code = ANY($10::text[])
-     CROSS JOIN LATERAL (
-         SELECT p.amount,
-                e.metadata ->> 'source' AS source,
-                e.metadata ->> 'decision_number' AS decision_number
-           FROM postings p
-           JOIN entries e ON e.fund_id = p.fund_id AND e.id = p.entry_id
-          WHERE p.fund_id = a.fund_id AND p.account_id = a.id
-            AND p.effective_date BETWEEN $5 AND $6 AND p.side = 'credit'
-            AND e.metadata ->> 'operation' = 'seed_grant' AND {NOT_REVERSED}
-         OFFSET 0
-     ) AS g
-),
 seeds AS (
-    SELECT club_id, {SEED_COLUMNS},
-           array_remove(array_agg(DISTINCT decision_number), NULL) AS decision_numbers
-      FROM seed_grants
-     GROUP BY club_id
+    SELECT cf.club_id, {SEED_COLUMNS},
+           -- Each as often as its credits (the core keeps a set): no sort of them.
+           array_agg(s.decision_number) FILTER (WHERE s.decision_number IS NOT NULL)
+               AS decision_numbers
+      FROM club_funds cf
+      JOIN seed_grant_credits s ON s.fund_id = cf.fund_id
+     WHERE s.effective_date BETWEEN $5 AND $6 AND s.account_code = ANY($10::text[])
+       AND {NOT_REVERSED}
+     GROUP BY cf.club_id
 )
 SELECT c.id AS club_id,
        coalesce((SELECT min(h.valid_from) FROM club_areas h WHERE h.club_id = c.id),

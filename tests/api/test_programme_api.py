@@ -9,7 +9,7 @@ import io
 import openpyxl
 import pytest
 
-from tests.api.factories import post_area, post_club, post_member
+from tests.api.factories import club_with_seed_grant, post_area, post_club, post_member
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TARGET = {"year": 2025, "new_clubs": 2, "members": 10, "fund_size": 60_000_000,
@@ -175,6 +175,51 @@ async def test_the_tree_of_the_year_places_the_reorganised_club(client, province
     assert rows["CLB D"]["active_clubs_by_month"] == [0, 0, 0, 0, 0, 1] + [0] * 6
     body = await ok(await client.get("/v1/reports/programme?area=P1&year=2025"), 200)
     assert [r["name"] for r in body["items"]] == ["Area P1", "Area P1A", "CLB A", "CLB E"]
+
+
+async def test_a_seed_grant_reversed_by_the_end_of_the_year_is_not_seed_money(
+        client, client_for, new_token):
+    """A club established 2025-01-01 (province 61): 2025-11-20 district budget 5,000,000
+    "0/QĐ-UBND", reversed 2026-01-20; 2026-01-05 district budget 8,000,000 "1/QĐ-UBND",
+    reversed 2026-03-01; 2026-02-10 commune budget 3,000,000 "2/QĐ-UBND".
+
+    2025: the first grant stands at the year's end: seeded after 304 + 19 = 323 days.
+    2026: both district grants are reversed by the year's end (today): the seed money
+    is the commune's 3,000,000 alone, and the club was first seeded by it, after
+    365 + 31 + 9 = 405 days."""
+    club = await club_with_seed_grant(client, client_for, new_token, prefix="61")
+    treasurer, chair = club["treasurer"], club["chair"]
+
+    async def grant(day, amount, source, decision):
+        return await ok(await treasurer.post(f"/v1/funds/{club['fund']}/seed-grants", json={
+            "amount": amount, "source": source, "decision_number": decision,
+            "effective_date": day}))
+
+    async def reverse(entry_id, day):
+        request = await ok(await treasurer.post(f"/v1/entries/{entry_id}/reversal", json={
+            "reason": "cấp nhầm", "effective_date": day}), 202)
+        await ok(await chair.post(f"/v1/corrections/{request['id']}/approval"), 200)
+
+    first = await grant("2025-11-20", 5 * M, "district_budget", "0/QĐ-UBND")
+    await grant("2026-02-10", 3 * M, "commune_budget", "2/QĐ-UBND")
+    statement = await ok(await treasurer.get(f"/v1/funds/{club['fund']}/entries",
+                                             params={"limit": 10}), 200)
+    [second] = [e for e in statement["items"] if e["metadata"].get("decision_number")
+                == "1/QĐ-UBND"]
+    await reverse(first["id"], "2026-01-20")
+    await reverse(second["id"], "2026-03-01")
+
+    fields = ("clubs_seeded", "seed_district_budget", "seed_commune_budget", "seed_total",
+              "decision_numbers", "clubs_waiting", "days_to_seed")
+    figures = {}
+    for year in (2025, 2026):
+        body = await ok(await client.get(f"/v1/reports/programme?area=61&year={year}"), 200)
+        [row] = [r for r in body["items"] if r["level"] == "club"]
+        figures[year] = tuple(row[f] for f in fields)
+    assert figures == {
+        2025: (1, 5 * M, 0, 5 * M, ["0/QĐ-UBND"], 0, 323),
+        2026: (1, 0, 3 * M, 3 * M, ["2/QĐ-UBND"], 0, 405),
+    }
 
 
 async def test_the_files_hold_the_json_figures(client, province):

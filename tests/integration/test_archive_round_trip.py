@@ -34,6 +34,7 @@ DERIVED_TABLES = {
     "account_balances": "account_id",
     "daily_balances": "account_id, effective_date",
     "daily_group_balances": "group_code, normal_side, effective_date",
+    "seed_grant_credits": "entry_id, line",
     "audit_nodes": "level, index",
     "audit_trees": "fund_id",
 }
@@ -125,8 +126,8 @@ async def imports_recorded(database: Database) -> list[dict[str, Any]]:
 
 async def books_of_a_club(client: Any, client_for: Any, new_token: Any) -> dict[str, Any]:
     """A club's fund through the API: seed money, January closed, two loans (one repaid
-    twice, one repayment out of date order), a donation reversed by two people, an
-    expense sent with an Idempotency-Key."""
+    twice, one repayment out of date order), a donation and a seed grant reversed by two
+    people, an expense sent with an Idempotency-Key."""
     club = await club_with_seed_grant(client, client_for, new_token)
     fund, treasurer, chair = club["fund"], club["treasurer"], club["chair"]
     assert (await chair.post(f"/v1/funds/{fund}/periods/2026-01/close")).status_code == 201
@@ -139,12 +140,16 @@ async def books_of_a_club(client: Any, client_for: Any, new_token: Any) -> dict[
                                     json={"amount": 50_000, "effective_date": "2026-03-10"})
     assert donation.status_code == 201, donation.text
     await reversed_by_two(club, donation.json()["id"], "ghi nhầm số tiền")
+    grant = await treasurer.post(f"/v1/funds/{fund}/seed-grants", json={
+        "amount": 1_000_000, "source": "donor", "effective_date": "2026-03-11"})
+    assert grant.status_code == 201, grant.text
+    await reversed_by_two(club, grant.json()["id"], "cấp nhầm quỹ")
     expense = await treasurer.post(f"/v1/funds/{fund}/expenses",
                                    json={"amount": 20_000, "effective_date": "2026-03-12",
                                          "description": "văn phòng phẩm"},
                                    headers={"Idempotency-Key": "expense-march"})
     assert expense.status_code == 201, expense.text
-    return {**club, "loans": loans}
+    return {**club, "loans": loans, "reversed_grant": grant.json()["id"]}
 
 
 @pytest.mark.slow
@@ -170,8 +175,15 @@ async def test_a_fund_comes_back_on_another_database_the_same(
     restored = await fund_rows(second_database.owner_url, fund_id)
     for table in ("entries", "postings", "loans", "loan_events", "loan_installments",
                   "corrections", "closed_periods", "audit_records",
-                  "audit_heads", "members", "people", "areas", "daily_balances"):
+                  "audit_heads", "members", "people", "areas", "daily_balances",
+                  "seed_grant_credits"):
         assert original[table], f"the books hold no {table}: the test proves nothing of it"
+    # A restore writes every entry before any posting: the reversed grant's credit is
+    # rebuilt with its reversal's date all the same.
+    reversed_on = {e["reverses_entry_id"]: e["effective_date"] for e in original["entries"]}
+    assert {r["entry_id"]: r["reversed_on"] for r in original["seed_grant_credits"]
+            if r["reversed_on"]} == {club["reversed_grant"]: reversed_on[club["reversed_grant"]]}
+    assert len(original["seed_grant_credits"]) == 2
     assert restored == original
     heads = await signed_heads(database, fund_id)
     keys = {h["key_id"]: public_key_of(audit_signing_key) for h in heads}
