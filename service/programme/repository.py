@@ -13,10 +13,10 @@ from ledger.chart import BUDGET_SOURCES
 from ledger.programme import SEED_SOURCES
 from service.reports.repository import (
     CLUB_FUNDS_CTE,
-    LEDGER_PART,
-    LOANS_PART,
+    LOAN_SUMS_SQL,
     StatementPart,
     figures_by_club,
+    ledger_figures_sql,
     portfolio_arguments,
 )
 
@@ -169,7 +169,18 @@ SEEDING_PART = StatementPart(
 ACTIVITY_PART = StatementPart(
     "activity", ACTIVITY_SQL,
     ("active_months", "members", "members_women", "members_aged_60_plus"))
-PROGRAMME_PARTS = (LEDGER_PART, SEEDING_PART, LOANS_PART, ACTIVITY_PART)
+# The portfolio's figures a programme row shows: the capital by source and the loans
+# outstanding (no cash, no flows), what fell due, was repaid and is at risk (no
+# borrowers' counts).
+PROGRAMME_LEDGER_FIGURES = ("capital_district_budget", "capital_other_budgets",
+                            "capital_donors", "capital_members", "capital_retained_surplus",
+                            "loans_outstanding")
+PROGRAMME_LEDGER_PART = StatementPart(
+    "ledger", ledger_figures_sql(PROGRAMME_LEDGER_FIGURES), PROGRAMME_LEDGER_FIGURES)
+PROGRAMME_LOANS_PART = StatementPart(
+    "loans", LOAN_SUMS_SQL,
+    ("amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30"))
+PROGRAMME_PARTS = (PROGRAMME_LEDGER_PART, SEEDING_PART, PROGRAMME_LOANS_PART, ACTIVITY_PART)
 
 
 async def programme_figures(
@@ -184,7 +195,8 @@ async def programme_figures(
     when two are free (see `figures_by_club`)."""
     return await figures_by_club(
         connection, pool, PROGRAMME_PARTS,
-        [*portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope),
+        [*portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope,
+                              PROGRAMME_LEDGER_FIGURES),
          SEED_GRANT_ACCOUNTS, sorted(source.value for source in BUDGET_SOURCES),
          BUDGET_CAPITAL_ACCOUNTS],
     )

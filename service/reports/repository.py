@@ -273,14 +273,16 @@ PORTFOLIO_FLOWS = {
     "interest_earned": (chart.INTEREST_INCOME,),
     "write_offs": (chart.LOAN_WRITE_OFFS,),
 }
-# One column per figure (the names are the constants above, not input).
-FIGURE_COLUMNS = ",\n".join(
-    f"coalesce(sum(CASE ca.normal_side"
-    f" WHEN 'debit' THEN coalesce(e.debits - e.credits, 0) - coalesce(s.debits - s.credits, 0)"
-    f" ELSE coalesce(e.credits - e.debits, 0) - coalesce(s.credits - s.debits, 0) END)"
-    f" FILTER (WHERE ca.figure = '{name}'), 0)::bigint AS {name}"
-    for name in [*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS]
-)
+def figure_columns(names: Sequence[str]) -> str:
+    """One column per figure of `names` (constants of this module, never input)."""
+    return ",\n".join(
+        f"coalesce(sum(CASE ca.normal_side"
+        f" WHEN 'debit' THEN coalesce(e.debits - e.credits, 0)"
+        f" - coalesce(s.debits - s.credits, 0)"
+        f" ELSE coalesce(e.credits - e.debits, 0) - coalesce(s.credits - s.debits, 0) END)"
+        f" FILTER (WHERE ca.figure = '{name}'), 0)::bigint AS {name}"
+        for name in names
+    )
 
 
 async def area_tree(
@@ -328,7 +330,9 @@ CLUB_FUNDS_CTE = """club_funds AS MATERIALIZED (
 # One probe of `daily_balances` per account, and one of `daily_group_balances` per
 # group of sub-accounts (each loan's 131.NNNN is in group 131), in index order so
 # that successive probes walk neighbouring index pages.
-LEDGER_FIGURES_SQL = f"""
+def ledger_figures_sql(names: Sequence[str]) -> str:
+    """The ledger part for the figures `names` (their accounts' prefixes are $2/$3)."""
+    return f"""
 WITH {CLUB_FUNDS_CTE},
 -- Accounts, and groups of sub-accounts (131.0001, 131.0002, … form group
 -- 131): a group is one probe of daily_group_balances.
@@ -363,7 +367,7 @@ club_accounts AS MATERIALIZED (
            ) AS probes
      ORDER BY fund_id, account_id, group_code
 )
-SELECT ca.club_id, {FIGURE_COLUMNS}
+SELECT ca.club_id, {figure_columns(names)}
   FROM club_accounts ca
   LEFT JOIN LATERAL (
       (SELECT debits, credits FROM daily_balances d
@@ -403,10 +407,9 @@ SELECT ca.club_id, {FIGURE_COLUMNS}
 # none is dated after `as_of`, else one probe of the loan's events; the
 # principal outstanding then is the principal less what was paid of it, 0 once the
 # loan was closed (`closed_on`).
-LOAN_FIGURES_SQL = """
--- Per loan first (narrow rows), then per borrower, then per club: hash
--- aggregates, no sort of every loan.
-WITH per_loan AS (
+# Each loan of the clubs disbursed by `as_of` and not closed before `start`, with what
+# fell due of it in the period, what was repaid of that, and what of it is at risk.
+PER_LOAN_CTE = """per_loan AS (
     SELECT loan.club_id, loan.member_id, loan.outstanding,
            x.amount_fallen_due, x.amount_repaid_of_due, x.outstanding_at_risk
       FROM (
@@ -445,7 +448,11 @@ WITH per_loan AS (
          loan.schedule_due_dates, loan.schedule_cumulative_due, loan.paid,
          loan.outstanding, loan.closed_on, $5, $6, $8
      ) AS x
-),
+)"""
+LOAN_FIGURES_SQL = """
+-- Per loan first (narrow rows), then per borrower, then per club: hash
+-- aggregates, no sort of every loan.
+WITH """ + PER_LOAN_CTE + """,
 per_borrower AS (
     SELECT b.club_id, b.member_id, b.active,
            b.active AND m.gender = 'female' AS active_woman,
@@ -470,13 +477,23 @@ SELECT club_id,
   FROM per_borrower
  GROUP BY club_id
 """
+# The loan part without the borrowers: the programme's sums per club.
+LOAN_SUMS_SQL = "WITH " + PER_LOAN_CTE + """
+SELECT club_id,
+       sum(amount_fallen_due)::bigint AS amount_fallen_due,
+       sum(amount_repaid_of_due)::bigint AS amount_repaid_of_due,
+       sum(outstanding_at_risk)::bigint AS outstanding_at_risk_30
+  FROM per_loan
+ GROUP BY club_id
+"""
 
 # $1 club ids, $2 figure names and $3 their account-code prefixes, $4 the flow
 # figures, $5 start, $6 as_of, $7 fund scope (null: all), $8 days late for PAR, $9
 # older age.
 LOAN_FIGURES = ("active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
                 "amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30")
-LEDGER_PART = StatementPart("ledger", LEDGER_FIGURES_SQL, (*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS))
+PORTFOLIO_FIGURES = (*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS)
+LEDGER_PART = StatementPart("ledger", ledger_figures_sql(PORTFOLIO_FIGURES), PORTFOLIO_FIGURES)
 LOANS_PART = StatementPart("loans", LOAN_FIGURES_SQL, LOAN_FIGURES)
 PORTFOLIO_PARTS = (LEDGER_PART, LOANS_PART)
 
@@ -496,14 +513,16 @@ async def portfolio_figures(
 
 def portfolio_arguments(
     club_ids: list[uuid.UUID], start: date, as_of: date, days_at_risk: int, older_age: int,
-    fund_scope: list[uuid.UUID] | None,
+    fund_scope: list[uuid.UUID] | None, figures: Sequence[str] = PORTFOLIO_FIGURES,
 ) -> list[object]:
-    """$1 to $9 of the portfolio's parts (a statement embedding them takes them first)."""
-    categories = [*PORTFOLIO_STOCKS.items(), *PORTFOLIO_FLOWS.items()]
-    names = [name for name, prefixes in categories for _ in prefixes]
-    prefixes = [prefix for _, prefixes in categories for prefix in prefixes]
-    return [club_ids, names, prefixes, list(PORTFOLIO_FLOWS), start, as_of, fund_scope,
-            days_at_risk, older_age]
+    """$1 to $9 of the portfolio's parts (a statement embedding them takes them first);
+    the ledger part reads the accounts of `figures` only."""
+    prefixes_of = {**PORTFOLIO_STOCKS, **PORTFOLIO_FLOWS}
+    names = [name for name in figures for _ in prefixes_of[name]]
+    prefixes = [prefix for name in figures for prefix in prefixes_of[name]]
+    flows = [name for name in figures if name in PORTFOLIO_FLOWS]
+    return [club_ids, names, prefixes, flows, start, as_of, fund_scope, days_at_risk,
+            older_age]
 
 
 async def clubs_in(

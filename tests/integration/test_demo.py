@@ -115,11 +115,37 @@ async def the_programme_is_alive(app_pool) -> None:
     seeded by the commune budget, the last two still waiting since they were established."""
     from service.demo.loader import context
     from service.programme.service import programme_report
+    from service.reports.service import portfolio_report
 
     async with app_pool.acquire() as connection, connection.transaction():
         await connection.execute("SELECT set_config('clubfund.all_funds', 'on', true)")
         ctx = context(connection, "test", datetime(2027, 1, 15, tzinfo=UTC))
-        report = await programme_report(ctx, "51", END.year, "vi")
+        # The programme reads the portfolio's figures it shows with parts of its own
+        # (no cash, flows or borrowers): each row says what the portfolio's says.
+        compared = {year: (await programme_report(ctx, "51", year, "vi"),
+                           await portfolio_report(ctx, "51", date(year, 1, 1),
+                                                  date(year, 12, 31), "vi"))
+                    for year in (END.year - 1, END.year)}
+    shown = ("clubs", "capital_district_budget", "capital_other_budgets", "capital_donors",
+             "capital_members", "capital_retained_surplus", "capital_total",
+             "loans_outstanding", "amount_fallen_due", "amount_repaid_of_due",
+             "repayment_rate", "outstanding_at_risk_30", "par30")
+
+    def by_row(items: list) -> dict:
+        return {(r.level, r.area_code, r.club_id): tuple(getattr(r, f) for f in shown)
+                for r in items}
+
+    for year, (programme, portfolio) in compared.items():
+        assert by_row(programme.items) == by_row(portfolio.items), year
+        total = portfolio.items[0]
+        assert min(total.capital_total, total.loans_outstanding, total.amount_fallen_due) > 0
+    # Between the two years, each loan figure differs from the others: a part that
+    # read one for another would fail the comparison.
+    earlier, last = (compared[year][1].items[0] for year in (END.year - 1, END.year))
+    assert earlier.outstanding_at_risk_30 < earlier.loans_outstanding
+    assert 0 < last.amount_repaid_of_due < last.amount_fallen_due
+    assert last.outstanding_at_risk_30 > 0
+    report = compared[END.year][0]
     province = report.items[0]
     assert (province.target_new_clubs, province.plan_reference) == (5, "70/KH-UBND")
     assert (province.clubs, province.clubs_established, province.clubs_seeded) == (6, 4, 2)
