@@ -334,14 +334,23 @@ def ledger_figures_sql(names: Sequence[str]) -> str:
     """The ledger part for the figures `names` (their accounts' prefixes are $2/$3)."""
     return f"""
 WITH {CLUB_FUNDS_CTE},
--- Accounts, and groups of sub-accounts (131.0001, 131.0002, … form group
--- 131): a group is one probe of daily_group_balances.
+-- Top-level accounts, and groups of sub-accounts (131.0001, 131.0002, … form
+-- group 131) by normal side: a group is one probe of daily_group_balances. The
+-- groups are found first from narrow rows (a club has had hundreds of loans, each
+-- with its account, but has one or two groups).
 keyed AS (
-    SELECT cf.club_id, a.fund_id, a.normal_side,
-           split_part(a.code, '.', 1) AS top_code,
-           CASE WHEN strpos(a.code, '.') = 0 THEN a.id END AS account_id
+    SELECT cf.club_id, a.fund_id, a.normal_side, a.code AS top_code, a.id AS account_id
       FROM club_funds cf
-      JOIN accounts a ON a.fund_id = cf.fund_id
+      JOIN accounts a ON a.fund_id = cf.fund_id AND strpos(a.code, '.') = 0
+    UNION ALL
+    SELECT cf.club_id, g.fund_id, g.normal_side, g.top_code, NULL::uuid
+      FROM club_funds cf
+      JOIN (SELECT DISTINCT a.fund_id, split_part(a.code, '.', 1) AS top_code,
+                   a.normal_side
+              FROM accounts a
+             WHERE strpos(a.code, '.') > 0
+               AND a.fund_id IN (SELECT fund_id FROM club_funds)) AS g
+        ON g.fund_id = cf.fund_id
 ),
 -- The figure of each top code (few: the chart is the same everywhere),
 -- matched once per code rather than once per account.
@@ -363,7 +372,6 @@ club_accounts AS MATERIALIZED (
                    fi.figure
               FROM keyed k JOIN figures fi ON fi.top_code = k.top_code
              WHERE k.account_id IS NULL AND fi.figure IS NOT NULL
-             GROUP BY k.club_id, k.fund_id, k.top_code, k.normal_side, fi.figure
            ) AS probes
      ORDER BY fund_id, account_id, group_code
 )
