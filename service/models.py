@@ -673,6 +673,19 @@ class SeedGrantCredit(SQLModel, table=True):
     reversed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
+class FundMonth(SQLModel, table=True):
+    """A month (its first day) in which the fund has an entry dated: derived from the
+    journal by the database, never written by the service (migration 0025)."""
+
+    __tablename__ = "fund_months"
+    __table_args__ = (
+        PrimaryKeyConstraint("fund_id", "month", name="pk_fund_months"),
+        ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_fund_months_fund_id_funds"),
+    )
+    fund_id: uuid.UUID = _uuid()
+    month: date = Field(sa_column=Column(Date, nullable=False))
+
+
 class WebCredential(SQLModel, table=True):
     """A person's web sign-in: argon2id hashes of her PIN and of her one-time setup
     code, and the failed attempts that lock her sign-in for a while."""

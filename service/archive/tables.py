@@ -9,10 +9,10 @@ through a Python float.
 Not in an archive, on purpose: bearer tokens, web sign-ins and sessions (secrets of
 the origin server: issue new ones); the service-wide audit log (areas, clubs and
 tokens of every club); rows the database derives (account_balances, daily_balances,
-daily_group_balances, seed_grant_credits, a loan's schedule and payment columns: its
-triggers rebuild them from the entries, postings, installments and loan events); the
-Merkle nodes and tree state (rebuilt from the records' leaf hashes and checked against
-the signed heads).
+daily_group_balances, seed_grant_credits, fund_months, a loan's schedule and payment
+columns: its triggers rebuild them from the entries, postings, installments and loan
+events); the Merkle nodes and tree state (rebuilt from the records' leaf hashes and
+checked against the signed heads).
 """
 
 from __future__ import annotations

@@ -120,26 +120,31 @@ SELECT c.id AS club_id,
  WHERE c.id = ANY($1::uuid[])
 """
 
-# A club is active in a month when an entry of its funds is dated in it: one probe of
-# the (fund_id, effective_date) index per fund and month (LIMIT 1: a probe, never a
-# scan of the journal). Members active now who had joined by the end of the period
-# (without a joining date: members since the club began).
+# A club is active in a month when an entry of its funds is dated in it. The months
+# wholly on or before `as_of` are read from `fund_months` (derived from the journal by
+# the database): one range of its index per fund. When `as_of` is not the last day of
+# its month, that month counts up to `as_of` only: one probe of the entries' (fund_id,
+# effective_date) index per fund. The period ($5) begins on the first of a month.
+# Members active now who had joined by the end of the period (without a joining date:
+# members since the club began).
 ACTIVITY_SQL = f"""
 WITH {CLUB_FUNDS_CTE},
 activity AS (
-    SELECT cf.club_id, array_agg(DISTINCT m.month) AS active_months
+    SELECT cf.club_id, array_agg(DISTINCT a.month) AS active_months
       FROM club_funds cf
      CROSS JOIN LATERAL (
-         SELECT extract(month FROM d)::int AS month, d::date AS first_day,
-                least((d + interval '1 month')::date - 1, $6::date) AS last_day
-           FROM generate_series($5::date, $6::date, interval '1 month') AS d
-     ) AS m
-     CROSS JOIN LATERAL (
-         SELECT 1 FROM entries e
-          WHERE e.fund_id = cf.fund_id
-            AND e.effective_date BETWEEN m.first_day AND m.last_day
-          LIMIT 1
-     ) AS hit
+         SELECT extract(month FROM m.month)::int AS month
+           FROM fund_months m
+          WHERE m.fund_id = cf.fund_id AND m.month >= $5::date
+            AND m.month < date_trunc('month', $6::date + 1)::date
+         UNION ALL
+         SELECT extract(month FROM $6::date)::int
+          WHERE date_trunc('month', $6::date + 1) = date_trunc('month', $6::date)
+            AND EXISTS (SELECT FROM entries e
+                         WHERE e.fund_id = cf.fund_id
+                           AND e.effective_date BETWEEN date_trunc('month', $6::date)::date
+                                                    AND $6::date)
+     ) AS a
      GROUP BY cf.club_id
 ),
 people AS (
@@ -192,7 +197,10 @@ async def programme_figures(
     `as_of`, the seed grants dated in [start, as_of] by source and their decision
     numbers, the months it was active, its members, and the portfolio's figures (none
     where the club has none of a side) — one snapshot, on two connections of `pool`
-    when two are free (see `figures_by_club`)."""
+    when two are free (see `figures_by_club`). The period begins on the first of a month
+    (the active months are read by month)."""
+    if start.day != 1:
+        raise ValueError(f"a programme period begins on the first of a month, not {start}")
     return await figures_by_club(
         connection, pool, PROGRAMME_PARTS,
         [*portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope,

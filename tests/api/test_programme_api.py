@@ -222,6 +222,33 @@ async def test_a_seed_grant_reversed_by_the_end_of_the_year_is_not_seed_money(
     }
 
 
+async def test_a_month_counts_up_to_the_report_date(province, owner_connection):
+    """Club A's entries are dated 2025-03-02 and 2025-05-15, club D's 2025-01-20. As of
+    a day inside May, May counts only if an entry is dated in May on or before it; the
+    months before count whole. The period must begin on the first of a month."""
+    import uuid
+    from datetime import date
+
+    from service.programme.repository import programme_figures
+
+    a, d = (uuid.UUID(province[k]["id"]) for k in ("a", "d"))
+
+    async def months(as_of: date) -> dict[str, list[int]]:
+        figures = await programme_figures(owner_connection, None, [a, d], date(2025, 1, 1),
+                                          as_of, 30, 60, None)
+        return {"a": sorted(figures[a]["active_months"]),
+                "d": sorted(figures[d]["active_months"])}
+
+    assert await months(date(2025, 1, 19)) == {"a": [], "d": []}
+    assert await months(date(2025, 1, 20)) == {"a": [], "d": [1]}
+    assert await months(date(2025, 5, 14)) == {"a": [3], "d": [1]}
+    assert await months(date(2025, 5, 15)) == {"a": [3, 5], "d": [1]}
+    assert await months(date(2025, 5, 31)) == {"a": [3, 5], "d": [1]}
+    with pytest.raises(ValueError, match="first of a month"):
+        await programme_figures(owner_connection, None, [a], date(2025, 1, 2),
+                                date(2025, 5, 31), 30, 60, None)
+
+
 async def test_the_files_hold_the_json_figures(client, province):
     url = "/v1/reports/programme?area=P&year=2025"
     body = (await client.get(url, headers={"Accept-Language": "en"})).json()

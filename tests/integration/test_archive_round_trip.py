@@ -35,6 +35,7 @@ DERIVED_TABLES = {
     "daily_balances": "account_id, effective_date",
     "daily_group_balances": "group_code, normal_side, effective_date",
     "seed_grant_credits": "entry_id, line",
+    "fund_months": "month",
     "audit_nodes": "level, index",
     "audit_trees": "fund_id",
 }
