@@ -130,7 +130,9 @@ SELECT c.id AS club_id,
 ACTIVITY_SQL = f"""
 WITH {CLUB_FUNDS_CTE},
 activity AS (
-    SELECT cf.club_id, array_agg(DISTINCT a.month) AS active_months
+    -- A month as often as the club's funds were active in it (the core keeps a set):
+    -- no sort.
+    SELECT cf.club_id, array_agg(a.month) AS active_months
       FROM club_funds cf
      CROSS JOIN LATERAL (
          SELECT extract(month FROM m.month)::int AS month
