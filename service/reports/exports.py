@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from itertools import zip_longest
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 
@@ -270,10 +271,19 @@ def _shown_width(table: Table, column: int, value: Cell) -> int:
 
 
 def column_widths(table: Table) -> list[int]:
+    """Each column as wide as its header or its widest value. Of a column's integers only
+    the largest and the smallest are measured (shown with separators, as identifiers or as
+    percentages, an integer is never shorter than one nearer to zero), and each
+    distinct text once."""
     widths = [len(header) for header in table.headers]
-    for row in table.rows:
-        for column, value in enumerate(row[:len(widths)]):
-            widths[column] = max(widths[column], _shown_width(table, column, value))
+    for column, values in zip(range(len(widths)), zip_longest(*table.rows), strict=False):
+        integers = [v for v in values if type(v) is int]
+        texts = {v for v in values if type(v) is str}
+        others = [v for v in values
+                  if v is not None and type(v) is not int and type(v) is not str]
+        measured = [*texts, *others, *((max(integers), min(integers)) if integers else ())]
+        widths[column] = max([widths[column],
+                              *(_shown_width(table, column, v) for v in measured)])
     return [min(COLUMN_WIDTH_MAX, max(COLUMN_WIDTH_MIN, w + 2)) for w in widths]
 
 

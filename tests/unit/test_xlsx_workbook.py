@@ -14,7 +14,14 @@ import openpyxl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.reports.exports import Cell, Table, TitleBlock, column_widths, to_xlsx
+from service.reports.exports import (
+    Cell,
+    Table,
+    TitleBlock,
+    _shown_width,
+    column_widths,
+    to_xlsx,
+)
 from service.reports.xlsx_workbook import (
     SHEET_TITLE_LENGTH_MAX,
     XML_ILLEGAL,
@@ -205,3 +212,25 @@ def test_random_tables_read_back_equal(rows, widths, frozen):
     assert read_back.freeze_panes == (f"A{frozen + 1}" if frozen else None)
     assert [read_back.column_dimensions[column_letter(n)].width
             for n in range(len(widths))] == widths
+
+
+TABLE_CELLS = st.one_of(
+    st.none(), st.text(max_size=12), st.integers(min_value=-(10**18), max_value=10**18),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3,
+                min_value=Decimal("-1e9"), max_value=Decimal("1e9")),
+    st.dates(),
+)
+
+
+@settings(max_examples=100)
+@given(rows=st.lists(st.lists(TABLE_CELLS, max_size=6), max_size=15),
+       percent=st.frozensets(st.integers(min_value=0, max_value=5)),
+       identifier=st.frozensets(st.integers(min_value=0, max_value=5)))
+def test_a_columns_width_is_that_of_its_widest_value(rows, percent, identifier):
+    table = Table(title="t", headers=["a", "bb", "", "dddddddd", "e", "f"], rows=rows,
+                  percent_columns=percent, identifier_columns=identifier - percent)
+    widest = [len(header) for header in table.headers]
+    for row in rows:
+        for column, value in enumerate(row):
+            widest[column] = max(widest[column], _shown_width(table, column, value))
+    assert column_widths(table) == [min(60, max(6, width + 2)) for width in widest]
