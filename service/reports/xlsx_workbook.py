@@ -21,6 +21,7 @@ The output is deterministic: the same sheets give the same bytes (fixed zip time
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -272,14 +273,12 @@ class Worksheet:
             return f"{start}{integer_tail}{int(value)}</v></c>"
         if isinstance(value, str):
             return f"{start}{text_tail}{inline_text(value)}</is></c>" if value else ""
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                return ""
-            return f"{start}{decimal_tail}{float(value)!r}</v></c>"
-        if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                return ""
-            return f"{start}{_NUMBER_TAIL}{value!r}</v></c>"
+        if isinstance(value, (Decimal, float)):
+            number = float(value)  # beyond a double's range: infinite
+            if not math.isfinite(number):
+                return ""  # what a spreadsheet cannot hold is an empty cell
+            tail = decimal_tail if isinstance(value, Decimal) else _NUMBER_TAIL
+            return f"{start}{tail}{number!r}</v></c>"
         raise TypeError(f"a cell cannot hold {type(value).__name__}")
 
     def _head(self) -> str:

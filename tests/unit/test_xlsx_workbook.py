@@ -177,6 +177,14 @@ def test_sheet_titles_are_ones_excel_accepts():
     assert read(workbook.to_bytes()).sheetnames == ["a\ufffdb", "a\ufffdb1", "q\"<&>"]
 
 
+def test_what_a_spreadsheet_cannot_hold_is_an_empty_cell():
+    workbook = Workbook()
+    sheet = workbook.add_sheet("t")
+    sheet.append([Decimal("NaN"), Decimal("1e400"), float("inf"), float("nan"), 1.5, "end"])
+    read_back = read(workbook.to_bytes()).worksheets[0]
+    assert [c.value for c in read_back[1]] == [None, None, None, None, 1.5, "end"]
+
+
 def test_column_letters():
     assert [column_letter(n) for n in (0, 25, 26, 51, 52, 701, 702, 16_383)] == [
         "A", "Z", "AA", "AZ", "BA", "ZZ", "AAA", "XFD"]
