@@ -29,6 +29,8 @@ SMOKES = {
     "reports": (["bench/reports.py", "--big-entries", "4000", "--funds", "20", "--samples", "2",
                  "--portfolio-samples", "1", "--pgbench-seconds", "1", "--shared-buffers",
                  "128MB"], "| programme, 2025, as the committee's XLSX (HTTP) |"),
+    "xlsx_export": (["bench/xlsx_export.py", "--rows", "300", "--clubs", "200", "--samples",
+                     "1", "--compare"], "every cell's value and number format the same: True"),
 }
 
 

@@ -1,6 +1,6 @@
 """Every file the service produces, written in one place: the same table as CSV
 (UTF-8 with a byte-order mark, so that spreadsheet programs read Vietnamese
-correctly) or as an XLSX workbook (openpyxl) an auditor can hand in.
+correctly) or as an XLSX workbook (`xlsx_workbook`) an auditor can hand in.
 
 The XLSX sheet opens with a title block (the report or account, the club and its
 commune, the period, when the file was generated, and the size and root hash of
@@ -30,18 +30,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from itertools import zip_longest
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 
 from fastapi import Depends, Header, Query, Response
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from service.context import BUSINESS_TIMEZONE
 from service.errors import UnknownExportFormat
 from service.language import Language, language_of
+from service.reports.xlsx_workbook import (
+    SHEET_TITLE_LENGTH_MAX,
+    CellStyle,
+    ColumnFormat,
+    RowFormat,
+    Workbook,
+)
 
 CSV_MEDIA_TYPE: Final = "text/csv"
 XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,18 +57,9 @@ EXPORT_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 Cell = str | int | date | Decimal | None
 # What a spreadsheet program would read as the start of a formula.
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t")
-# Characters XML 1.0 cannot carry (an XLSX is XML): replaced by U+FFFD.
-XML_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-AMOUNT_FORMAT: Final = "#,##0"
-IDENTIFIER_FORMAT: Final = "0"
-PERCENT_FORMAT: Final = "0.00%"
-DECIMAL_FORMAT: Final = "#,##0.##"
-DATE_FORMAT: Final = "dd/mm/yyyy"
-DATE_TIME_FORMAT: Final = "dd/mm/yyyy hh:mm:ss"
 # Column widths in characters: as wide as the longest value, within these bounds.
 COLUMN_WIDTH_MIN: Final = 6
 COLUMN_WIDTH_MAX: Final = 60
-SHEET_TITLE_LENGTH_MAX: Final = 31  # what Excel accepts
 FILE_NAME_PART_LENGTH_MAX: Final = 40
 REQUESTED_FORMAT_SHOWN_LENGTH_MAX: Final = 20  # of an unknown `format`, in the problem
 
@@ -237,19 +232,27 @@ def to_csv(table: Table) -> bytes:
 
 # --- XLSX ------------------------------------------------------------------------------
 
+_TEXT_ROW: Final = RowFormat()
+_TITLE_LINE: Final = RowFormat(rest=ColumnFormat(text=CellStyle.TITLE))
+_HEADING_LINE: Final = RowFormat(rest=ColumnFormat(text=CellStyle.BOLD_NORMAL_SIZE))
+_HEADER_ROW: Final = RowFormat(rest=ColumnFormat(text=CellStyle.BOLD))
+# `label | value…`: the label bold, numbers (a log's size) as amounts.
+_LABEL_ROW: Final = RowFormat(columns=(ColumnFormat(text=CellStyle.BOLD),),
+                              rest=ColumnFormat(decimal=CellStyle.AMOUNT))
 
-def _xlsx_text(sheet: Any, value: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=XML_ILLEGAL.sub("\ufffd", value))
-    cell.data_type = "s"  # text, even when it begins with "="
-    return cell
 
+def _table_row_format(table: Table) -> RowFormat:
+    """Ratios as percentages, identifiers without a thousands separator, other integers
+    as amounts and decimals with up to two places."""
+    def column(index: int) -> ColumnFormat:
+        if index in table.percent_columns:
+            return ColumnFormat(integer=CellStyle.PERCENT, decimal=CellStyle.PERCENT)
+        if index in table.identifier_columns:
+            return ColumnFormat(integer=CellStyle.IDENTIFIER, decimal=CellStyle.IDENTIFIER)
+        return ColumnFormat()
 
-def _number_format(table: Table, column: int, value: Cell) -> str:
-    if column in table.percent_columns:
-        return PERCENT_FORMAT
-    if column in table.identifier_columns:
-        return IDENTIFIER_FORMAT
-    return DECIMAL_FORMAT if isinstance(value, Decimal) else AMOUNT_FORMAT
+    last = max((*table.percent_columns, *table.identifier_columns), default=-1)
+    return RowFormat(columns=tuple(column(n) for n in range(last + 1)))
 
 
 def _shown_width(table: Table, column: int, value: Cell) -> int:
@@ -268,127 +271,101 @@ def _shown_width(table: Table, column: int, value: Cell) -> int:
 
 
 def column_widths(table: Table) -> list[int]:
+    """Each column as wide as its header or its widest value. Of a column's integers only
+    the largest and the smallest are measured (shown with separators, as identifiers or as
+    percentages, an integer is never shorter than one nearer to zero), and each
+    distinct text once."""
     widths = [len(header) for header in table.headers]
-    for row in table.rows:
-        for column, value in enumerate(row[:len(widths)]):
-            widths[column] = max(widths[column], _shown_width(table, column, value))
+    for column, values in zip(range(len(widths)), zip_longest(*table.rows), strict=False):
+        integers = [v for v in values if type(v) is int]
+        texts = {v for v in values if type(v) is str}
+        others = [v for v in values
+                  if v is not None and type(v) is not int and type(v) is not str]
+        measured = [*texts, *others, *((max(integers), min(integers)) if integers else ())]
+        widths[column] = max([widths[column],
+                              *(_shown_width(table, column, v) for v in measured)])
     return [min(COLUMN_WIDTH_MAX, max(COLUMN_WIDTH_MIN, w + 2)) for w in widths]
-
-
-def _typed_cell(sheet: Any, value: Any, number_format: str) -> Any:
-    """A cell by the value's type: text written as text, a date or a time in its Vietnamese
-    format, anything else a number in `number_format`."""
-    if isinstance(value, str):
-        return _xlsx_text(sheet, value)
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, datetime):
-        cell.number_format = DATE_TIME_FORMAT
-    elif isinstance(value, date):
-        cell.number_format = DATE_FORMAT
-    else:
-        cell.number_format = number_format
-    return cell
-
-
-def _value_cell(sheet: Any, table: Table, column: int, value: Cell) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (str, date, int, Decimal)):
-        return value
-    return _typed_cell(sheet, value, _number_format(table, column, value))
-
-
-def _label_row(sheet: Any, label: str, *values: Any) -> list[Any]:
-    cell = _xlsx_text(sheet, label)
-    cell.font = Font(bold=True)
-    return [cell, *(_typed_cell(sheet, value, AMOUNT_FORMAT) for value in values)]
 
 
 def checkpoint_sheet_title(language: Language) -> str:
     return title_label("checkpoints", language)[:SHEET_TITLE_LENGTH_MAX]
 
 
-def title_rows(sheet: Any, block: TitleBlock) -> list[list[Any]]:
+TitleRow = tuple[list[Cell], RowFormat]
+
+
+def title_rows(block: TitleBlock) -> list[TitleRow]:
     """The title block: one `label | value…` row per fact (values in their own cells:
     dates as date cells, the log's size as a number)."""
     language = block.language
-    subject = _xlsx_text(sheet, block.subject)
-    subject.font = Font(bold=True, size=14)
-    rows: list[list[Any]] = [[subject]]
+    rows: list[TitleRow] = [([block.subject], _TITLE_LINE)]
+
+    def fact(key: str, *values: Cell) -> None:
+        rows.append(([title_label(key, language), *values], _LABEL_ROW))
+
     for key, value in (("club", block.club), ("commune", block.commune),
                        ("fund", None if block.club else block.fund), ("area", block.area)):
         if value:
-            rows.append(_label_row(sheet, title_label(key, language), value))
+            fact(key, value)
     if block.start is None:
-        rows.append(_label_row(sheet, title_label("as_of", language), block.end))
+        fact("as_of", block.end)
     else:
-        rows.append(_label_row(sheet, title_label("period", language), block.start, block.end))
+        fact("period", block.start, block.end)
     local = block.generated_at.astimezone(BUSINESS_TIMEZONE).replace(tzinfo=None, microsecond=0)
-    rows.append(_label_row(sheet, title_label("generated_at", language), local))
+    fact("generated_at", local)
     if block.checkpoint is not None:
-        rows.append(_label_row(sheet, title_label("audit_size", language),
-                               block.checkpoint.tree_size))
-        rows.append(_label_row(sheet, title_label("audit_root", language),
-                               block.checkpoint.root_hash))
+        fact("audit_size", block.checkpoint.tree_size)
+        fact("audit_root", block.checkpoint.root_hash)
     elif block.fund_checkpoints is not None:
-        rows.append(_label_row(sheet, title_label("audit_per_fund", language).format(
-            sheet=checkpoint_sheet_title(language))))
+        rows.append(([title_label("audit_per_fund", language).format(
+            sheet=checkpoint_sheet_title(language))], _LABEL_ROW))
     return rows
 
 
-def _write_checkpoints(workbook: Workbook, block: TitleBlock) -> None:
+def _checkpoints_table(block: TitleBlock) -> Table:
     language = block.language
-    table = Table(
+    return Table(
         title=checkpoint_sheet_title(language),
         headers=[title_label(k, language) for k in ("club", "fund_id", "audit_size",
                                                       "audit_root")],
         rows=[[c.club, c.fund_id, c.checkpoint.tree_size, c.checkpoint.root_hash]
               for c in block.fund_checkpoints or []],
     )
-    _fill_sheet(workbook.create_sheet(title=table.title), table, [])
 
 
-def _fill_sheet(sheet: Any, table: Table, above: list[list[Any]]) -> None:
-    """`above` (heading and title block), then the header row (frozen), the table and
-    the footer."""
-    for column, width in enumerate(column_widths(table), start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
+def _add_sheet(workbook: Workbook, table: Table, above: list[TitleRow]) -> None:
+    """`above` (heading and title block, then an empty row), the header row (frozen),
+    the table, and the footer after an empty row."""
     header_row = len(above) + 1
-    sheet.freeze_panes = f"A{header_row + 1}"
-    for row in above:
-        sheet.append(row)
-    header_cells = []
-    for header in table.headers:
-        cell = _xlsx_text(sheet, header)
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for values in table.rows:
-        sheet.append([_value_cell(sheet, table, n, v) for n, v in enumerate(values)])
+    sheet = workbook.add_sheet(table.title, column_widths(table), frozen_rows=header_row)
+    for values, row_format in above:
+        if values:
+            sheet.append(values, row_format)
+        else:
+            sheet.skip_rows()
+    sheet.append(table.headers, _HEADER_ROW)
+    row_format = _table_row_format(table)
+    sheet.append_rows(table.rows, row_format)
     if table.footer:
-        sheet.append([])
-    for footer_row in table.footer:
-        sheet.append([_value_cell(sheet, table, n, v) for n, v in enumerate(footer_row)])
+        sheet.skip_rows()
+        sheet.append_rows(table.footer, row_format)
 
 
 def to_xlsx(table: Table) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=table.title[:SHEET_TITLE_LENGTH_MAX])
-    above: list[list[Any]] = []
-    for number, line in enumerate(table.heading):
-        cell = _xlsx_text(sheet, line)
-        cell.font = Font(bold=True, size=14 if number == 0 else 11)
-        above.append([cell])
-    if table.title_block is not None:
-        above.extend(title_rows(sheet, table.title_block))
+    workbook = Workbook()
+    above: list[TitleRow] = [
+        ([line], _TITLE_LINE if number == 0 else _HEADING_LINE)
+        for number, line in enumerate(table.heading)]
+    block = table.title_block
+    if block is not None:
+        above.extend(title_rows(block))
     if above:
-        above.append([])
-    _fill_sheet(sheet, table, above)
-    if table.title_block is not None and table.title_block.fund_checkpoints is not None:
-        _write_checkpoints(workbook, table.title_block)
-    workbook.properties.title = table.title
-    workbook.properties.creator = "clubfund"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        above.append(([], _TEXT_ROW))
+    _add_sheet(workbook, table, above)
+    if block is not None and block.fund_checkpoints is not None:
+        _add_sheet(workbook, _checkpoints_table(block), [])
+    return workbook.to_bytes(title=table.title, creator="clubfund",
+                             created=block.generated_at if block is not None else None)
 
 
 # --- download names --------------------------------------------------------------------
