@@ -63,6 +63,10 @@ async def test_the_service_role_sees_its_scope_only_and_nothing_without_one(
             json={"code": "6429", "name": "Chi phí khác", "type": "expense"},
         )
         assert response.status_code == 201, response.text
+        grant = await treasurer.post(f"/v1/funds/{club.fund_id}/seed-grants", json={
+            "amount": 2_000_000, "source": "district_budget", "decision_number": "9/QĐ-UBND",
+            "effective_date": "2026-02-10"})  # a seed grant's credit in each fund
+        assert grant.status_code == 201, grant.text
     tables = await fund_scoped_tables(superuser_connection)
     funds = (uuid.UUID(world.a.fund_id), uuid.UUID(world.b.fund_id))
 
