@@ -457,43 +457,41 @@ PER_LOAN_CTE = """per_loan AS (
          loan.outstanding, loan.closed_on, $5, $6, $8
      ) AS x
 )"""
+# What fell due in the period, was repaid of it and is at risk, summed per club.
+LOAN_SUMS_CTE = """sums AS (
+    SELECT club_id,
+           sum(amount_fallen_due)::bigint AS amount_fallen_due,
+           sum(amount_repaid_of_due)::bigint AS amount_repaid_of_due,
+           sum(outstanding_at_risk)::bigint AS outstanding_at_risk_30
+      FROM per_loan
+     GROUP BY club_id
+)"""
 LOAN_FIGURES_SQL = """
--- Per loan first (narrow rows), then per borrower, then per club: hash
--- aggregates, no sort of every loan.
+-- Per loan first (narrow rows); the sums per club straight from them, and the active
+-- borrowers (a member with a loan outstanding) as the distinct members of the loans
+-- outstanding, joined to their people: hash aggregates, no sort of every loan.
 WITH """ + PER_LOAN_CTE + """,
-per_borrower AS (
-    SELECT b.club_id, b.member_id, b.active,
-           b.active AND m.gender = 'female' AS active_woman,
-           b.active AND extract(year FROM $6::date) - m.birth_year >= $9
-               AS active_older,
-           b.amount_fallen_due, b.amount_repaid_of_due, b.outstanding_at_risk
-      FROM (SELECT club_id, member_id, bool_or(outstanding > 0) AS active,
-                   sum(amount_fallen_due) AS amount_fallen_due,
-                   sum(amount_repaid_of_due) AS amount_repaid_of_due,
-                   sum(outstanding_at_risk) AS outstanding_at_risk
-              FROM per_loan
-             GROUP BY club_id, member_id) AS b
+""" + LOAN_SUMS_CTE + """,
+borrowers AS (
+    SELECT b.club_id,
+           count(*) AS active_borrowers,
+           count(*) FILTER (WHERE m.gender = 'female') AS active_borrowers_women,
+           count(*) FILTER (WHERE extract(year FROM $6::date) - m.birth_year >= $9)
+               AS active_borrowers_aged_60_plus
+      FROM (SELECT DISTINCT club_id, member_id FROM per_loan WHERE outstanding > 0) AS b
       JOIN members m ON m.id = b.member_id
+     GROUP BY b.club_id
 )
-SELECT club_id,
-       count(*) FILTER (WHERE active) AS active_borrowers,
-       count(*) FILTER (WHERE active_woman) AS active_borrowers_women,
-       count(*) FILTER (WHERE active_older) AS active_borrowers_aged_60_plus,
-       sum(amount_fallen_due)::bigint AS amount_fallen_due,
-       sum(amount_repaid_of_due)::bigint AS amount_repaid_of_due,
-       sum(outstanding_at_risk)::bigint AS outstanding_at_risk_30
-  FROM per_borrower
- GROUP BY club_id
+SELECT s.club_id,
+       coalesce(b.active_borrowers, 0) AS active_borrowers,
+       coalesce(b.active_borrowers_women, 0) AS active_borrowers_women,
+       coalesce(b.active_borrowers_aged_60_plus, 0) AS active_borrowers_aged_60_plus,
+       s.amount_fallen_due, s.amount_repaid_of_due, s.outstanding_at_risk_30
+  FROM sums s
+  LEFT JOIN borrowers b ON b.club_id = s.club_id
 """
 # The loan part without the borrowers: the programme's sums per club.
-LOAN_SUMS_SQL = "WITH " + PER_LOAN_CTE + """
-SELECT club_id,
-       sum(amount_fallen_due)::bigint AS amount_fallen_due,
-       sum(amount_repaid_of_due)::bigint AS amount_repaid_of_due,
-       sum(outstanding_at_risk)::bigint AS outstanding_at_risk_30
-  FROM per_loan
- GROUP BY club_id
-"""
+LOAN_SUMS_SQL = "WITH " + PER_LOAN_CTE + ",\n" + LOAN_SUMS_CTE + "\nSELECT * FROM sums"
 
 # $1 club ids, $2 figure names and $3 their account-code prefixes, $4 the flow
 # figures, $5 start, $6 as_of, $7 fund scope (null: all), $8 days late for PAR, $9
