@@ -7,9 +7,10 @@ on), measures pgbench's built-in TPC-B transaction, then the service's
     .venv/bin/python bench/posting.py [--seconds 15] [--clients 16] [--workers 1 2]
         [--skip-pgbench] [--py-spy DIR]
 
-With one worker it also prints the server process's CPU milliseconds per posting (user
-and system time of the uvicorn process while the load ran, over the postings answered):
-unlike postings a second, that figure holds on a machine shared with other work.
+It also prints the CPU milliseconds per posting (user and system time while the load
+ran, over the postings answered) of the uvicorn process (with one worker) and of the
+PostgreSQL server (the postmaster and its children; for pgbench, per transaction):
+unlike postings a second, these hold on a machine shared with other work.
 `--py-spy DIR` samples that process with py-spy during the load (`DIR/postings-<n>.txt`
 in py-spy's raw format, one line a distinct stack with its samples) and prints where
 the samples fall (`summarise_profile`).
@@ -51,14 +52,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def pgbench_tps(db, clients: int, seconds: int) -> float:
+def pgbench_tps(db, clients: int, seconds: int, postmaster_pid: int) -> tuple[float, float]:
+    """TPC-B transactions a second, and the PostgreSQL CPU milliseconds of each."""
     db.psql("DROP DATABASE IF EXISTS pgbench", "CREATE DATABASE pgbench")
     url = db.url("postgres", "pgbench")
     db.run_tool("pgbench", "-i", "-q", "-s", "10", url)
+    cpu_before = postgres_cpu_seconds(postmaster_pid)
     output = db.run_tool("pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), url)
+    cpu = postgres_cpu_seconds(postmaster_pid) - cpu_before
     match = re.search(r"tps = ([0-9.]+)", output)
-    assert match, output
-    return float(match.group(1))
+    processed = re.search(r"transactions actually processed: (\d+)", output)
+    assert match and processed, output
+    return float(match.group(1)), cpu * 1000 / int(processed.group(1))
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -67,8 +72,25 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds(postmaster_pid: int) -> float:
+    """CPU time of the PostgreSQL server: the postmaster, its children that ended (which it
+    waited for) and its children still running (backends, writers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{postmaster_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    used = sum(int(f) for f in fields[11:15]) / ticks
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == postmaster_pid:
+            used += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 async def http_load(base: str, token: str | None, clients: int, seconds: int,
-                    server_pid: int | None = None, profile: Path | None = None) -> dict:
+                    server_pid: int | None = None, profile: Path | None = None,
+                    postmaster_pid: int | None = None) -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
@@ -123,16 +145,22 @@ async def http_load(base: str, token: str | None, clients: int, seconds: int,
             "--rate", "500", "--nonblocking", "--format", "raw", "--duration", str(seconds),
             "-o", str(profile), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cpu_before = process_cpu_seconds(server_pid) if server_pid is not None else 0.0
+    postgres_before = postgres_cpu_seconds(postmaster_pid) if postmaster_pid else 0.0
     started = time.monotonic()
     await asyncio.gather(*(worker(n) for n in range(clients)))
     elapsed = time.monotonic() - started
     cpu = process_cpu_seconds(server_pid) - cpu_before if server_pid is not None else None
+    postgres_cpu = None
+    if postmaster_pid:
+        postgres_cpu = postgres_cpu_seconds(postmaster_pid) - postgres_before
     if spy is not None:
         await spy.wait()
     latencies.sort()
     answered = sum(statuses.values())
     return {
         "cpu_ms": cpu * 1000 / answered if cpu is not None and answered else None,
+        "postgres_cpu_ms": (postgres_cpu * 1000 / answered
+                            if postgres_cpu is not None and answered else None),
         "tps": statuses.get(201, 0) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
@@ -245,9 +273,13 @@ def main() -> None:
         db = start_embedded(Path(data_dir))
         migrate.upgrade(db.owner_url)
         token = admin_token(db.owner_url)
-        baseline = None if args.skip_pgbench else pgbench_tps(db, args.clients, args.seconds)
-        rows = [] if baseline is None else [
-            ("pgbench TPC-B (baseline)", args.clients, baseline, None, None, None, 1.0)]
+        postmaster_pid = int(
+            (Path(data_dir) / "pgdata" / "postmaster.pid").read_text().split()[0])
+        baseline, rows = None, []
+        if not args.skip_pgbench:
+            baseline, postgres_cpu = pgbench_tps(db, args.clients, args.seconds, postmaster_pid)
+            rows.append(("pgbench TPC-B (baseline)", args.clients, baseline, None, None, None,
+                         postgres_cpu, 1.0))
         profiles = []
         for workers in args.workers:
             port = free_port()
@@ -259,7 +291,8 @@ def main() -> None:
             try:
                 result = asyncio.run(http_load(
                     f"http://127.0.0.1:{port}", token, args.clients, args.seconds,
-                    server_pid=process.pid if workers == 1 else None, profile=profile))
+                    server_pid=process.pid if workers == 1 else None, profile=profile,
+                    postmaster_pid=postmaster_pid))
             finally:
                 process.terminate()
                 process.wait()
@@ -268,16 +301,18 @@ def main() -> None:
                 profiles.append((profile, sum(result["statuses"].values())))
             rows.append((f"POST entries, uvicorn x{workers}", args.clients, result["tps"],
                          result["p50_ms"], result["p99_ms"], result["cpu_ms"],
+                         result["postgres_cpu_ms"],
                          result["tps"] / baseline if baseline else None))
         db.server.cleanup()  # type: ignore[attr-defined]
     load = os.getloadavg()
     print(f"\nPosting throughput, {args.seconds} s per run, {os.cpu_count()} cores, load average"
           f" at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n")
     print("| workload | clients | tx/s | p50 ms | p99 ms | server CPU ms a posting"
-          " | ratio to pgbench |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, clients, tps, p50, p99, cpu, ratio in rows:
-        figures = [f"{v:.1f}" if v is not None else "–" for v in (p50, p99, cpu)]
+          " | PostgreSQL CPU ms a posting (pgbench: a transaction) | ratio to pgbench |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, clients, tps, p50, p99, cpu, postgres_cpu, ratio in rows:
+        figures = [f"{v:.1f}" if v is not None else "–" for v in (p50, p99)]
+        figures += [f"{v:.2f}" if v is not None else "–" for v in (cpu, postgres_cpu)]
         ratio_text = f"{ratio:.2f}" if ratio is not None else "–"
         print(f"| {name} | {clients} | {tps:,.0f} | {' | '.join(figures)} | {ratio_text} |")
     for profile, postings in profiles:
