@@ -30,17 +30,8 @@ def location_template(route: APIRoute) -> str | None:
     return template
 
 
-def created_routes(app: FastAPI) -> list[tuple[APIRoute, str | None]]:
-    """Every route that answers 201, with its location template, in the router's order
-    (found once per app, as `api_routes`: a 201's answer is not the time to walk every
-    route)."""
-    cached: list[tuple[APIRoute, str | None]] | None = getattr(
-        app.state, "created_routes", None)
-    if cached is None:
-        cached = [(route, location_template(route)) for route in api_routes(app)
-                  if route.status_code == 201]
-        app.state.created_routes = cached
-    return cached
+def created_routes(app: FastAPI) -> list[APIRoute]:
+    return [route for route in api_routes(app) if route.status_code == 201]
 
 
 def document_locations(app: FastAPI) -> None:
@@ -63,8 +54,9 @@ def document_locations(app: FastAPI) -> None:
 
 
 def location_for(app: FastAPI, scope: Scope, body: bytes) -> str | None:
-    for route, template in created_routes(app):
+    for route in created_routes(app):
         if route.matches(scope)[0] is Match.FULL:
+            template = location_template(route)
             if template is None:
                 return None
             fields: dict[str, Any] = json.loads(body)
