@@ -66,9 +66,16 @@ def pgbench_tps(db, clients: int, seconds: int, postmaster_pid: int) -> tuple[fl
     return float(match.group(1)), cpu * 1000 / int(processed.group(1))
 
 
+def process_stat(stat: Path) -> list[str]:
+    """The fields of a /proc/<pid>/stat after the command's name (Linux): the parent's pid
+    is [1], user and system time [11] and [12], and of waited-for children [13] and [14],
+    in clock ticks."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu_seconds(pid: int) -> float:
-    """User and system CPU time the process has used (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User and system CPU time the process has used."""
+    fields = process_stat(Path(f"/proc/{pid}/stat"))
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -76,11 +83,11 @@ def postgres_cpu_seconds(postmaster_pid: int) -> float:
     """CPU time of the PostgreSQL server: the postmaster, its children that ended (which it
     waited for) and its children still running (backends, writers)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    fields = Path(f"/proc/{postmaster_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = process_stat(Path(f"/proc/{postmaster_pid}/stat"))
     used = sum(int(f) for f in fields[11:15]) / ticks
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = process_stat(stat)
         except OSError:  # the process ended meanwhile
             continue
         if int(fields[1]) == postmaster_pid:
