@@ -282,12 +282,15 @@ def main() -> None:
         token = admin_token(db.owner_url)
         postmaster_pid = int(
             (Path(data_dir) / "pgdata" / "postmaster.pid").read_text().split()[0])
-        baseline, rows = None, []
+        baseline = None
+        # (workload, clients, tx/s, p50, p99, service CPU ms, PostgreSQL CPU ms, ratio)
+        rows: list[tuple[str, int, float, float | None, float | None, float | None,
+                         float | None, float | None]] = []
         if not args.skip_pgbench:
             baseline, postgres_cpu = pgbench_tps(db, args.clients, args.seconds, postmaster_pid)
             rows.append(("pgbench TPC-B (baseline)", args.clients, baseline, None, None, None,
                          postgres_cpu, 1.0))
-        profiles = []
+        profiles: list[tuple[Path, int]] = []
         for workers in args.workers:
             port = free_port()
             process = serve(db.app_url, workers, port)
