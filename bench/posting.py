@@ -320,9 +320,9 @@ def main() -> None:
     print("| workload | clients | tx/s | p50 ms | p99 ms | server CPU ms a posting"
           " | PostgreSQL CPU ms a posting (pgbench: a transaction) | ratio to pgbench |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, clients, tps, p50, p99, cpu, postgres_cpu, ratio in rows:
+    for name, clients, tps, p50, p99, cpu, database_cpu, ratio in rows:
         figures = [f"{v:.1f}" if v is not None else "–" for v in (p50, p99)]
-        figures += [f"{v:.2f}" if v is not None else "–" for v in (cpu, postgres_cpu)]
+        figures += [f"{v:.2f}" if v is not None else "–" for v in (cpu, database_cpu)]
         ratio_text = f"{ratio:.2f}" if ratio is not None else "–"
         print(f"| {name} | {clients} | {tps:,.0f} | {' | '.join(figures)} | {ratio_text} |")
     for profile, postings in profiles:
