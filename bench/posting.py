@@ -52,18 +52,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def pgbench_tps(db, clients: int, seconds: int, postmaster_pid: int) -> tuple[float, float]:
-    """TPC-B transactions a second, and the PostgreSQL CPU milliseconds of each."""
+def pgbench_tps(db, clients: int, seconds: int) -> float:
+    """TPC-B transactions a second (`pgbench_run`)."""
+    return pgbench_run(db, clients, seconds)[0]
+
+
+def pgbench_run(
+    db, clients: int, seconds: int, postmaster_pid: int | None = None
+) -> tuple[float, float | None]:
+    """TPC-B transactions a second, and with the server's `postmaster_pid` the
+    PostgreSQL CPU milliseconds of each."""
     db.psql("DROP DATABASE IF EXISTS pgbench", "CREATE DATABASE pgbench")
     url = db.url("postgres", "pgbench")
     db.run_tool("pgbench", "-i", "-q", "-s", "10", url)
-    cpu_before = postgres_cpu_seconds(postmaster_pid)
+    cpu_before = postgres_cpu_seconds(postmaster_pid) if postmaster_pid else 0.0
     output = db.run_tool("pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), url)
-    cpu = postgres_cpu_seconds(postmaster_pid) - cpu_before
     match = re.search(r"tps = ([0-9.]+)", output)
     processed = re.search(r"transactions actually processed: (\d+)", output)
     assert match and processed, output
-    return float(match.group(1)), cpu * 1000 / int(processed.group(1))
+    cpu_ms = None
+    if postmaster_pid:
+        cpu = postgres_cpu_seconds(postmaster_pid) - cpu_before
+        cpu_ms = cpu * 1000 / int(processed.group(1))
+    return float(match.group(1)), cpu_ms
 
 
 def process_stat(stat: Path) -> list[str]:
@@ -287,7 +298,8 @@ def main() -> None:
         rows: list[tuple[str, int, float, float | None, float | None, float | None,
                          float | None, float | None]] = []
         if not args.skip_pgbench:
-            baseline, postgres_cpu = pgbench_tps(db, args.clients, args.seconds, postmaster_pid)
+            baseline, postgres_cpu = pgbench_run(db, args.clients, args.seconds,
+                                                 postmaster_pid)
             rows.append(("pgbench TPC-B (baseline)", args.clients, baseline, None, None, None,
                          postgres_cpu, 1.0))
         profiles: list[tuple[Path, int]] = []
