@@ -66,6 +66,8 @@ def check_text(value: str) -> str:
 def json_depth_exceeds(document: bytes, depth_max: int) -> bool:
     """Whether a JSON text nests arrays and objects deeper than `depth_max`, found
     without parsing it (a parser would recurse once per level)."""
+    if document.count(b"[") + document.count(b"{") <= depth_max:
+        return False  # fewer openings in all (strings' included) than levels allowed
     depth = 0
     for token in _JSON_TOKENS.finditer(document):
         bracket = token.group()

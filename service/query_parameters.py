@@ -27,6 +27,8 @@ def accepted_query_parameters(route: APIRoute) -> tuple[str, ...]:
 
 
 async def refuse_unknown_query_parameters(request: Request) -> None:
+    if not request.scope.get("query_string"):  # most requests: no parameter to refuse
+        return
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from ledger.audit_records import record_parts
+from ledger.canonical_json import is_plain
 from ledger.checkpoints import InvalidCheckpoint, UnknownSigner, open_checkpoint
 from ledger.errors import LedgerError
 from ledger.log_replay import LogMismatch
@@ -105,9 +106,10 @@ def audit_records(
     posting path); then `audit_stamps`."""
     records = repository.AuditRecords(log_id=fund_id or GLOBAL_LOG_ID)
     for action, data in writes:
-        # Round-trip through JSON so that what is hashed is plain JSON (ids, dates as
-        # strings).
-        plain_data = json.loads(json.dumps(data, default=str))
+        # What is hashed is plain JSON: other values (ids, dates) are written as
+        # strings by a round trip through JSON, which data that is plain already (an
+        # entry's document) does not need.
+        plain_data = data if is_plain(data, 0) else json.loads(json.dumps(data, default=str))
         record = {
             "fund_id": str(records.log_id),
             "recorded_at": ctx.now.isoformat(),
