@@ -235,25 +235,36 @@ def check_never_negative(
         if delta >= 0:
             continue  # what does not lower a balance cannot make it negative
         base = 0
+        moved_by_then = False
         later: list[DayTotals] = []
         for totals in account.days:
             if totals.day <= effective_date:
                 base = signed_balance(account.normal_side, totals.debits, totals.credits)
+                moved_by_then = True
             else:
                 later.append(totals)
+        later.sort(key=lambda t: t.day)
         checks = [(effective_date, base + delta)] + [
             (t.day, signed_balance(account.normal_side, t.debits, t.credits) + delta)
-            for t in sorted(later, key=lambda t: t.day)
+            for t in later
         ]
+        # An account that had not moved by the entry's date (a loan's account opened by
+        # the books' cut-over, cash before the first receipt): say when it first did.
+        why, why_vi = ("", "") if moved_by_then or not later else (
+            f"; nothing was recorded in it on or before {effective_date.isoformat()}:"
+            f" its first movement is dated {later[0].day.isoformat()}",
+            f"; đến ngày {effective_date.isoformat()} tài khoản chưa có phát sinh nào,"
+            f" phát sinh đầu tiên ghi ngày {later[0].day.isoformat()}",
+        )
         for day, balance in checks:
             if balance < 0:
                 raise InsufficientFunds(
                     f"account {account.code} may not go below zero: dated"
                     f" {effective_date.isoformat()}, this entry would leave it at {balance}"
-                    f" at the end of {day.isoformat()}",
+                    f" at the end of {day.isoformat()}{why}",
                     f"tài khoản {account.code} không được âm: ghi ngày"
                     f" {effective_date.isoformat()}, bút toán này làm số dư cuối ngày"
-                    f" {day.isoformat()} còn {balance}",
+                    f" {day.isoformat()} còn {balance}{why_vi}",
                 )
 
 

@@ -113,6 +113,23 @@ def test_an_entry_is_refused_exactly_when_some_day_from_its_date_on_ends_negativ
                    for d in every_day if d >= day)
 
 
+def test_a_payment_before_an_account_first_moved_says_when_it_did():
+    """A loan's account opened by the books' cut-over (2025-01-01) holds nothing on an
+    earlier date: the refusal says so, in both languages."""
+    opened = AccountDays("loan", "131.0007", Side.DEBIT,
+                         (DayTotals(date(2025, 1, 1), 900_000, 0),))
+    repayment = [Posting("cash", Side.DEBIT, 100_000, "VND"),
+                 Posting("loan", Side.CREDIT, 100_000, "VND")]
+    with pytest.raises(InsufficientFunds) as refused:
+        check_never_negative(repayment, date(2024, 6, 1), [opened])
+    assert refused.value.detail == (
+        "account 131.0007 may not go below zero: dated 2024-06-01, this entry would leave"
+        " it at -100000 at the end of 2024-06-01; nothing was recorded in it on or before"
+        " 2024-06-01: its first movement is dated 2025-01-01")
+    assert "phát sinh đầu tiên ghi ngày 2025-01-01" in str(refused.value.detail_vi)
+    check_never_negative(repayment, date(2025, 1, 1), [opened])  # on the day, it may
+
+
 def test_a_receipt_is_never_refused_even_on_an_overdrawn_account():
     overdrawn = AccountDays("cash", "111", Side.DEBIT, (DayTotals(START, 0, 500),))
     receipt = [Posting("cash", Side.DEBIT, 100, "VND"),
