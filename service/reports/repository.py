@@ -407,16 +407,17 @@ SELECT ca.club_id, {figure_columns(names)}
 """
 
 # Loan part: distinct active borrowers (of whom women, of whom aged `older_age` or
-# more in the year of `as_of`) and the sums over the club's loans disbursed by `as_of`
-# of `clubfund_loan_figures` for [start, as_of]. The schedule comes from each loan's
-# row (its running totals due, kept from `loan_installments`); what was paid towards
-# interest and principal by the end of `as_of` is the sum of the allocation columns
-# of the loan's events dated on or before it: the totals kept on the loan's row when
-# none is dated after `as_of`, else one probe of the loan's events; the
-# principal outstanding then is the principal less what was paid of it, 0 once the
-# loan was closed (`closed_on`).
-# Each loan of the clubs disbursed by `as_of` and not closed before `start`, with what
-# fell due of it in the period, what was repaid of that, and what of it is at risk.
+# more in the year of `as_of`) and the sums over the club's loans of
+# `clubfund_loan_figures` for [start, as_of].
+#
+# `per_loan`: each loan of the clubs disbursed by `as_of` and not closed before
+# `start`, with what fell due of it in the period, what was repaid of that, and what of
+# it is at risk. The schedule comes from each loan's row (its running totals due, kept
+# from `loan_installments`); what was paid towards interest and principal by the end
+# of `as_of` is the sum of the allocation columns of the loan's events dated on or
+# before it: the totals kept on the loan's row when none is dated after `as_of`, else
+# one probe of the loan's events; the principal outstanding then is the principal less
+# what was paid of it, 0 once the loan was closed (`closed_on`).
 PER_LOAN_CTE = """per_loan AS (
     SELECT loan.club_id, loan.member_id, loan.outstanding,
            x.amount_fallen_due, x.amount_repaid_of_due, x.outstanding_at_risk
