@@ -16,10 +16,10 @@ Conventions
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Final
+from typing import Final, NamedTuple, TypeVar
 
 from ledger.accounts import AccountType, Side, signed_balance
 from ledger.errors import CurrencyMismatch, LedgerError
@@ -286,12 +286,12 @@ def income_statement(
 # --- portfolio indicators --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PortfolioFigures:
+class PortfolioFigures(NamedTuple):
     """Additive figures of one club (or of many, summed). Amounts in minor units.
 
     Ratios are never summed: `repayment_rate` and `par30` are recomputed from their
-    summed numerators and denominators at every level of a roll-up.
+    summed numerators and denominators at every level of a roll-up. A tuple (a
+    province's report builds one per club and area: 11,000).
     """
 
     clubs: int = 0
@@ -327,22 +327,41 @@ class PortfolioFigures:
         return ratio(self.outstanding_at_risk_30, self.loans_outstanding)
 
 
+def total_figures(figures: Sequence[PortfolioFigures]) -> PortfolioFigures:
+    """The figures of several clubs (or areas) summed figure by figure, column by
+    column (one C-level sum per figure); none: zeros."""
+    return PortfolioFigures(*map(sum, zip(*figures, strict=True)))
+
+
+Figures = TypeVar("Figures")
+
+
 def roll_up(
-    figures: Mapping[str, PortfolioFigures], groups_of: Callable[[str], Iterable[str]]
-) -> dict[str, PortfolioFigures]:
-    """Sum each member's figures into every group it belongs to (`groups_of(member)`,
-    e.g. a club's commune, district and province). A member counted twice in one group
-    is counted once."""
-    names = [f.name for f in fields(PortfolioFigures)]
-    members_of: dict[str, list[tuple[int, ...]]] = {}
-    for member, member_figures in figures.items():
-        values = tuple(getattr(member_figures, name) for name in names)
-        for group in set(groups_of(member)):
-            members_of.setdefault(group, []).append(values)
-    # Column by column: one C-level sum per figure and group, not one addition per
-    # member and figure (a province of 10,000 clubs in three levels).
-    return {group: PortfolioFigures(*map(sum, zip(*rows, strict=True)))
-            for group, rows in members_of.items()}
+    own: Mapping[str, Sequence[Figures]], children: Mapping[str | None, Sequence[str]],
+    tops: Iterable[str], combine: Callable[[Sequence[Figures]], Figures],
+) -> dict[str, Figures]:
+    """Each area's figures from the leaves up: `combine` of its own members' (`own`:
+    the clubs placed in it) and of each sub-area's combined figures, so that a club is
+    combined once, not once for every area above it (a province of 10,000 clubs in
+    three levels). Areas with no member under them are left out.
+
+    Equal to combining every member under an area at once when the areas form a tree
+    (each area under one parent, each member in one area) and `combine`'s results
+    combine again to the same figures (sums, maxima, unions, concatenations)."""
+    totals: dict[str, Figures] = {}
+
+    def visit(code: str) -> None:
+        parts = list(own.get(code, ()))
+        for child in children.get(code, ()):
+            visit(child)
+            if child in totals:
+                parts.append(totals[child])
+        if parts:
+            totals[code] = combine(parts)
+
+    for top in tops:
+        visit(top)
+    return totals
 
 
 @dataclass(frozen=True, slots=True)

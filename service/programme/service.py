@@ -7,6 +7,7 @@ Definitions: docs/reports.md, "Programme report"."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final, NamedTuple
@@ -27,7 +28,7 @@ from ledger.programme import (
     reporting_period,
     rolled_up_targets,
 )
-from ledger.reports import PortfolioFigures, roll_up
+from ledger.reports import PortfolioFigures, total_figures
 from service.areas import repository as areas
 from service.areas.schemas import AreaLevel
 from service.areas.service import visible_codes
@@ -50,7 +51,9 @@ from service.reports.service import (
     FIGURE_NAMES,
     OLDER_AGE,
     RATIO_COLUMNS,
+    Placement,
     area_name,
+    cycle_collector_paused,
     place_clubs,
 )
 from service.reports.titles import area_title
@@ -204,11 +207,12 @@ class ProgrammeReport(NamedTuple):
 
 def programme_json(report: ProgrammeReport) -> bytes:
     """The report as `ProgrammeRead` serialises it, without a model per row."""
-    return pydantic_core.to_json({
-        "area": report.area, "year": report.year, "from": report.from_,
-        "as_of": report.as_of, "items": [row._asdict() for row in report.items],
-        "waiting": report.waiting, "columns": report.columns,
-    })
+    with cycle_collector_paused():
+        return pydantic_core.to_json({
+            "area": report.area, "year": report.year, "from": report.from_,
+            "as_of": report.as_of, "items": [row._asdict() for row in report.items],
+            "waiting": report.waiting, "columns": report.columns,
+        })
 
 
 # `programme_row` builds a row by position (10,000 clubs), the seed amounts in
@@ -267,33 +271,43 @@ async def programme_report(
         ctx.connection, pool, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE,
         ctx.fund_scope,
     )
-    club_programme: dict[str, ProgrammeFigures] = {}
-    club_portfolio: dict[str, PortfolioFigures] = {}
-    seeding: dict[str, ClubSeeding] = {}
+    codes = [t["code"] for t in placement.tree]
+    targets = await repository.list_targets(ctx.connection, codes, year, None, len(codes) + 1)
+    with cycle_collector_paused():
+        return assemble_report(placement, by_club, targets, area, year, start, as_of,
+                               language)
+
+
+def assemble_report(
+    placement: Placement, by_club: Mapping[uuid.UUID, Mapping[str, Any]],
+    targets: Sequence[Mapping[str, Any]], area: str | None, year: int, start: date,
+    as_of: date, language: Language,
+) -> ProgrammeReport:
+    """The report from what was read: each club's row from its figures, each area's
+    from its clubs' (rolled up the tree), the areas' targets, the clubs waiting."""
+    club_programme: dict[uuid.UUID, ProgrammeFigures] = {}
+    club_portfolio: dict[uuid.UUID, PortfolioFigures] = {}
+    seeding: dict[uuid.UUID, ClubSeeding] = {}
     seed_columns = [(source, f"seed_{source}") for source in SEED_SOURCES]
-    portfolio_names = [name for name in FIGURE_NAMES if name != "clubs"]
+    # PortfolioFigures' fields after `clubs`, in order (built by position).
+    portfolio_names = FIGURE_NAMES[1:]
     for club in placement.clubs:
-        key, r = str(club["id"]), by_club[club["id"]]
-        seeding[key] = ClubSeeding(r["established_on"], r.get("first_seed_on"))
-        club_programme[key] = club_figures(
-            seeding[key], start, as_of,
+        club_id = club["id"]
+        r = by_club[club_id]
+        seeding[club_id] = club_seeding = ClubSeeding(r["established_on"],
+                                                      r.get("first_seed_on"))
+        club_programme[club_id] = club_figures(
+            club_seeding, start, as_of,
             seed_by_source={source: r[column] for source, column in seed_columns},
             decision_numbers=r["decision_numbers"], active_months=r["active_months"],
             members=r["members"], members_women=r["members_women"],
             members_aged_60_plus=r["members_aged_60_plus"],
         )
-        club_portfolio[key] = PortfolioFigures(
-            clubs=1, **{name: r[name] for name in portfolio_names if name in r})
-    areas_of = placement.areas_of()
-    portfolio_totals = roll_up(club_portfolio, areas_of)
-    members_of: dict[str, list[ProgrammeFigures]] = {}
-    for key, figures in club_programme.items():
-        for code in areas_of(key):
-            members_of.setdefault(code, []).append(figures)
-    programme_totals = {code: combine(items) for code, items in members_of.items()}
+        club_portfolio[club_id] = PortfolioFigures(
+            1, *[r.get(name, 0) for name in portfolio_names])
+    portfolio_totals = placement.roll_up(club_portfolio, total_figures)
+    programme_totals = placement.roll_up(club_programme, combine)
 
-    codes = [t["code"] for t in placement.tree]
-    targets = await repository.list_targets(ctx.connection, codes, year, None, len(codes) + 1)
     own = {t["area_code"]: Target(t["new_clubs"], t["members"], t["fund_size"]) for t in targets}
     references = {t["area_code"]: t["plan_reference"] for t in targets}
     children: dict[str | None, list[str]] = {}
@@ -316,7 +330,7 @@ async def programme_report(
                 months=months, language=language,
             ))
             continue
-        key = str(club["id"])
+        key = club["id"]
         seeded_on = seeding[key].first_seed_on
         rows.append(programme_row(
             level="club", area_code=code, club_id=club["id"], name=club["name"],
@@ -328,10 +342,10 @@ async def programme_report(
         ))
     waiting = sorted(
         (WaitingClubRead(club_id=c["id"], name=c["name"], area_code=c["area_code"],
-                         established_on=seeding[str(c["id"])].established_on,
+                         established_on=seeding[c["id"]].established_on,
                          days_waiting=wait)
          for c in placement.clubs
-         if (wait := seeding[str(c["id"])].days_waiting(as_of)) is not None),
+         if (wait := seeding[c["id"]].days_waiting(as_of)) is not None),
         key=lambda w: (-w.days_waiting, w.area_code, w.name),
     )
     return ProgrammeReport(area, year, start, as_of, rows, waiting,

@@ -22,6 +22,7 @@ from ledger.reports import (
     loan_figures,
     ratio,
     roll_up,
+    total_figures,
     running_balances,
     signed_amount,
     trial_balance,
@@ -178,25 +179,58 @@ figures = st.builds(
 )
 
 
-@given(st.dictionaries(st.text(min_size=1, max_size=4), st.tuples(figures, st.integers(0, 3)),
-                       max_size=12))
-def test_a_roll_up_sums_figures_and_recomputes_ratios(clubs):
-    communes = {club: f"commune-{n}" for club, (_, n) in clubs.items()}
-    totals = roll_up({club: f for club, (f, _) in clubs.items()},
-                     lambda club: [communes[club], "province", "province"])
-    if not clubs:
-        assert totals == {}
-        return
-    province = totals["province"]
-    assert province.clubs == len(clubs)
-    assert province.cash == sum(f.cash for f, _ in clubs.values())
-    at_risk = sum(f.outstanding_at_risk_30 for f, _ in clubs.values())
-    outstanding = sum(f.loans_outstanding for f, _ in clubs.values())
-    assert province.par30 == ratio(at_risk, outstanding)
-    assert sum(totals[c].clubs for c in set(communes.values())) == len(clubs)
-    for commune in set(communes.values()):
-        members = [f for club, (f, _) in clubs.items() if communes[club] == commune]
-        assert totals[commune].loans_outstanding == sum(f.loans_outstanding for f in members)
+@st.composite
+def placed_clubs(draw):
+    """A province with up to three districts of up to three communes each, and clubs
+    placed in communes or straight in a district: (parent of each area, area of each
+    club, figures of each club)."""
+    parent: dict[str, str | None] = {"P": None}
+    for d in range(draw(st.integers(0, 3))):
+        parent[f"D{d}"] = "P"
+        for c in range(draw(st.integers(0, 3))):
+            parent[f"D{d}C{c}"] = f"D{d}"
+    below_province = sorted(code for code in parent if code != "P") or ["P"]
+    clubs = draw(st.lists(st.tuples(st.sampled_from(below_province), figures), max_size=12))
+    return parent, {f"club-{n}": area for n, (area, _) in enumerate(clubs)}, \
+        {f"club-{n}": f for n, (_, f) in enumerate(clubs)}
+
+
+@given(placed_clubs())
+def test_a_roll_up_sums_figures_and_recomputes_ratios(placed):
+    """Rolled up from the communes, each area's figures are the sum of every club's
+    under it, taken at once; ratios are recomputed from the sums; areas with no club
+    under them are left out."""
+    parent, area_of, club_figures = placed
+    own: dict[str, list[PortfolioFigures]] = {}
+    for club, area in area_of.items():
+        own.setdefault(area, []).append(club_figures[club])
+    children: dict[str | None, list[str]] = {}
+    for code, above in parent.items():
+        children.setdefault(above, []).append(code)
+    totals = roll_up(own, children, ["P"], total_figures)
+
+    def under(code: str, area: str | None) -> bool:
+        while area is not None:
+            if area == code:
+                return True
+            area = parent[area]
+        return False
+
+    for code in parent:
+        members = [club_figures[c] for c, area in area_of.items() if under(code, area)]
+        if not members:
+            assert code not in totals
+            continue
+        area_total = totals[code]
+        assert area_total.clubs == len(members)
+        assert area_total.cash == sum(f.cash for f in members)
+        assert area_total.loans_outstanding == sum(f.loans_outstanding for f in members)
+        assert area_total.par30 == ratio(sum(f.outstanding_at_risk_30 for f in members),
+                                         sum(f.loans_outstanding for f in members))
+        assert area_total.repayment_rate == ratio(
+            sum(f.amount_repaid_of_due for f in members),
+            sum(f.amount_fallen_due for f in members))
+    assert total_figures([]) == PortfolioFigures()
 
 
 FIRST_DUE = date(2026, 1, 5)
