@@ -361,7 +361,8 @@ def ledger_figures_sql(names: Sequence[str]) -> str:
         "daily_balances", "b.fund_id = a.fund_id AND b.account_id = a.account_id")
     group_amounts = amounts(
         """(SELECT g.club_id, g.fund_id, g.code, g.normal_side, fi.figure, fi.flow
-           FROM groups g JOIN figures fi ON fi.code = g.code) AS a""",
+           FROM groups g JOIN figures fi ON fi.code = g.code
+          ORDER BY g.fund_id) AS a""",
         "daily_group_balances",
         "b.fund_id = a.fund_id AND b.group_code = a.code AND b.normal_side = a.normal_side")
     return f"""
@@ -398,7 +399,8 @@ groups AS (
 -- code rather than once per account; codes of no figure are left out.
 figures AS MATERIALIZED (
     SELECT t.code, f.figure, f.figure = ANY($4::text[]) AS flow
-      FROM (SELECT code FROM top_accounts UNION SELECT code FROM groups) AS t
+      FROM unnest(ARRAY(SELECT code FROM top_accounts UNION SELECT code FROM groups))
+               AS t(code)
      CROSS JOIN LATERAL (
          SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
           WHERE t.code LIKE f.prefix || '%' LIMIT 1) AS f
