@@ -437,35 +437,41 @@ PER_LOAN_CTE = """per_loan AS (
       FROM (
           SELECT f.club_id, l.member_id,
                  l.schedule_due_dates, l.schedule_cumulative_due,
-                 p.paid,
+                 coalesce(p.paid_from_events[1], l.paid_interest_principal) AS paid,
                  CASE WHEN l.closed_on <= $6 THEN 0
-                      ELSE l.principal - p.paid_principal
+                      ELSE l.principal - coalesce(p.paid_from_events[2], l.paid_principal)
                  END AS outstanding,
                  CASE WHEN l.closed_on <= $6 THEN l.closed_on END AS closed_on
             FROM funds f
             JOIN loans l ON l.fund_id = f.id
            CROSS JOIN LATERAL (
-               -- Paid by the report's date: the loan's totals when no payment is
-               -- dated after it (always, as of today), else its events up to it
-               -- (`from_start`) or its totals less its events after it.
-               SELECT l.paid_through > $6
-                      AND $6 - l.disbursed_on <= l.paid_through - $6 AS from_start
+               -- Paid by the report's date, when a payment is dated after it: from
+               -- its events up to it (`from_start`) or its totals less its events
+               -- after it.
+               SELECT $6 - l.disbursed_on <= l.paid_through - $6 AS from_start
            ) AS side
            CROSS JOIN LATERAL (
-               SELECT CASE WHEN side.from_start
-                           THEN coalesce(sum(e.interest + e.principal), 0)
-                           ELSE l.paid_interest_principal
-                                - coalesce(sum(e.interest + e.principal), 0)
-                      END::bigint AS paid,
-                      CASE WHEN side.from_start THEN coalesce(sum(e.principal), 0)
-                           ELSE l.paid_principal - coalesce(sum(e.principal), 0)
-                      END::bigint AS paid_principal
-                 FROM loan_events e
-                WHERE l.paid_through > $6
-                  AND e.fund_id = l.fund_id AND e.loan_id = l.id
-                  AND e.effective_date
-                      BETWEEN CASE WHEN side.from_start THEN '-infinity' ELSE $6 + 1 END
-                          AND CASE WHEN side.from_start THEN $6 ELSE 'infinity' END
+               -- [interest and principal, principal] paid by the report's date, read
+               -- from the events only for a loan with a payment dated after it (null
+               -- otherwise: its totals are used, with no probe and no aggregate); a
+               -- subquery of its own, so that the two columns read one probe.
+               SELECT CASE WHEN l.paid_through > $6 THEN (
+                   SELECT ARRAY[
+                              CASE WHEN side.from_start
+                                   THEN coalesce(sum(e.interest + e.principal), 0)
+                                   ELSE l.paid_interest_principal
+                                        - coalesce(sum(e.interest + e.principal), 0)
+                              END,
+                              CASE WHEN side.from_start THEN coalesce(sum(e.principal), 0)
+                                   ELSE l.paid_principal - coalesce(sum(e.principal), 0)
+                              END]::bigint[]
+                     FROM loan_events e
+                    WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+                      AND e.effective_date
+                          BETWEEN CASE WHEN side.from_start THEN '-infinity' ELSE $6 + 1 END
+                              AND CASE WHEN side.from_start THEN $6 ELSE 'infinity' END)
+                      END AS paid_from_events
+               OFFSET 0
            ) AS p
            WHERE f.club_id = ANY($1::uuid[])
              AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))
