@@ -74,6 +74,11 @@ class Account(SQLModel, table=True):
         UniqueConstraint("fund_id", "id", "currency", name="uq_accounts_fund_id_id_currency"),
         ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_accounts_fund_id_funds"),
         Index("ix_accounts_id", "id"),
+        Index("ix_accounts_top_level", "fund_id", "code",
+              postgresql_include=["id", "normal_side"],
+              postgresql_where=text("strpos(code, '.') = 0")),
+        Index("ix_accounts_sub_accounts", "fund_id", "normal_side", "code",
+              postgresql_where=text("strpos(code, '.') > 0")),
     )
     fund_id: uuid.UUID = _uuid()
     id: uuid.UUID = _uuid()

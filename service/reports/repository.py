@@ -273,16 +273,6 @@ PORTFOLIO_FLOWS = {
     "interest_earned": (chart.INTEREST_INCOME,),
     "write_offs": (chart.LOAN_WRITE_OFFS,),
 }
-def figure_columns(names: Sequence[str]) -> str:
-    """One column per figure of `names` (constants of this module, never input)."""
-    return ",\n".join(
-        f"coalesce(sum(CASE ca.normal_side"
-        f" WHEN 'debit' THEN coalesce(e.debits - e.credits, 0)"
-        f" - coalesce(s.debits - s.credits, 0)"
-        f" ELSE coalesce(e.credits - e.debits, 0) - coalesce(s.credits - s.debits, 0) END)"
-        f" FILTER (WHERE ca.figure = '{name}'), 0)::bigint AS {name}"
-        for name in names
-    )
 
 
 async def area_tree(
@@ -327,84 +317,107 @@ CLUB_FUNDS_CTE = """club_funds AS MATERIALIZED (
 #
 # Ledger part: per club, each account's balance at the end of `as_of` (stocks), or
 # its movement over [start, as_of] (flows), summed per figure over the club's funds.
-# One probe of `daily_balances` per account, and one of `daily_group_balances` per
-# group of sub-accounts (each loan's 131.NNNN is in group 131), in index order so
-# that successive probes walk neighbouring index pages.
+# One probe of `daily_balances` per top-level account (read from
+# `ix_accounts_top_level`), in index order so that successive probes walk neighbouring
+# index pages, and one of `daily_group_balances` per group of sub-accounts (each
+# loan's 131.NNNN is in group 131) and normal side. A fund's groups are found by
+# stepping through `ix_accounts_sub_accounts` from one group to the next: one index
+# probe per group, however many sub-accounts it holds. Only the figures that are flows
+# probe the balances before the period (the programme has none).
 def ledger_figures_sql(names: Sequence[str]) -> str:
-    """The ledger part for the figures `names` (their accounts' prefixes are $2/$3)."""
+    """The ledger part for the figures `names` (their accounts' prefixes are $2/$3,
+    the flows among them $4)."""
+    with_flows = any(name in PORTFOLIO_FLOWS for name in names)
+
+    def amounts(probed: str, balances: str, key: str) -> str:
+        """Each row of `probed` with its figure and the signed amount it adds: its
+        balance at the end of `as_of`, less (flows) its balance before `start`; `key`
+        finds its rows in `balances`."""
+        def latest(bound: str) -> str:
+            return (f"LEFT JOIN LATERAL (\n"
+                    f"      SELECT b.debits, b.credits FROM {balances} b\n"
+                    f"       WHERE {key}\n"
+                    f"         AND b.effective_date {bound}\n"
+                    f"       ORDER BY b.effective_date DESC LIMIT 1)")
+        debit, credit = "e.debits - e.credits", "e.credits - e.debits"
+        joins = latest("<= $6") + " AS e ON true"
+        if with_flows:
+            debit = f"coalesce({debit}, 0) - coalesce(s.debits - s.credits, 0)"
+            credit = f"coalesce({credit}, 0) - coalesce(s.credits - s.debits, 0)"
+            joins += "\n  " + latest("< $5 AND a.flow") + " AS s ON true"
+        return (f"SELECT a.club_id, a.figure,\n"
+                f"       CASE a.normal_side WHEN 'debit' THEN {debit} ELSE {credit} END\n"
+                f"           AS amount\n"
+                f"  FROM {probed}\n"
+                f"  {joins}")
+
+    columns = ",\n       ".join(
+        f"coalesce(sum(amount) FILTER (WHERE figure = '{name}'), 0)::bigint AS {name}"
+        for name in names)
+    account_amounts = amounts(
+        """(SELECT a.club_id, a.fund_id, a.account_id, a.normal_side, fi.figure, fi.flow
+           FROM top_accounts a JOIN figures fi ON fi.code = a.code
+          ORDER BY a.fund_id, a.account_id) AS a""",
+        "daily_balances", "b.fund_id = a.fund_id AND b.account_id = a.account_id")
+    group_amounts = amounts(
+        """(SELECT g.club_id, g.fund_id, g.code, g.normal_side, fi.figure, fi.flow
+           FROM groups g JOIN figures fi ON fi.code = g.code
+          ORDER BY g.fund_id) AS a""",
+        "daily_group_balances",
+        "b.fund_id = a.fund_id AND b.group_code = a.code AND b.normal_side = a.normal_side")
     return f"""
-WITH {CLUB_FUNDS_CTE},
--- Top-level accounts, and groups of sub-accounts (131.0001, 131.0002, … form
--- group 131) by normal side: a group is one probe of daily_group_balances. The
--- groups are found first from narrow rows (a club has had hundreds of loans, each
--- with its account, but has one or two groups).
-keyed AS (
-    SELECT cf.club_id, a.fund_id, a.normal_side, a.code AS top_code, a.id AS account_id
+WITH RECURSIVE {CLUB_FUNDS_CTE},
+-- The top-level accounts (no dot in the code) of the clubs' funds.
+top_accounts AS MATERIALIZED (
+    SELECT cf.club_id, a.fund_id, a.id AS account_id, a.code, a.normal_side
       FROM club_funds cf
       JOIN accounts a ON a.fund_id = cf.fund_id AND strpos(a.code, '.') = 0
-    UNION ALL
-    SELECT cf.club_id, g.fund_id, g.normal_side, g.top_code, NULL::uuid
+),
+-- The groups of sub-accounts (131.0001, 131.0002, … form group 131) of the clubs'
+-- funds, by normal side: each fund's first sub-account in (normal side, code) order,
+-- then the first after the sub-accounts of each group found (those of group G on a
+-- side run in byte order from 'G.' to before 'G/', '/' being the byte after '.').
+groups AS (
+    SELECT cf.club_id, cf.fund_id, g.normal_side, split_part(g.code, '.', 1) AS code
       FROM club_funds cf
-      JOIN (SELECT DISTINCT a.fund_id, split_part(a.code, '.', 1) AS top_code,
-                   a.normal_side
-              FROM accounts a
-             WHERE strpos(a.code, '.') > 0
-               AND a.fund_id IN (SELECT fund_id FROM club_funds)) AS g
-        ON g.fund_id = cf.fund_id
+     CROSS JOIN LATERAL (
+         SELECT a.normal_side, a.code FROM accounts a
+          WHERE a.fund_id = cf.fund_id AND strpos(a.code, '.') > 0
+          ORDER BY a.normal_side, a.code COLLATE "C"
+          LIMIT 1) AS g
+    UNION ALL
+    SELECT g.club_id, g.fund_id, n.normal_side, split_part(n.code, '.', 1)
+      FROM groups g
+     CROSS JOIN LATERAL (
+         SELECT a.normal_side, a.code FROM accounts a
+          WHERE a.fund_id = g.fund_id AND strpos(a.code, '.') > 0
+            AND (a.normal_side, a.code COLLATE "C") >= (g.normal_side, g.code || '/')
+          ORDER BY a.normal_side, a.code COLLATE "C"
+          LIMIT 1) AS n
 ),
--- The figure of each top code (few: the chart is the same everywhere),
--- matched once per code rather than once per account.
+-- The figure of each code (few: the chart is the same everywhere), matched once per
+-- code rather than once per account; codes of no figure are left out. The codes come
+-- as an array so that the planner takes them as few (and hashes them, not the
+-- accounts, when joining the two).
 figures AS MATERIALIZED (
-    SELECT t.top_code,
-           (SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
-             WHERE t.top_code LIKE f.prefix || '%' LIMIT 1) AS figure
-      FROM (SELECT DISTINCT top_code FROM keyed) AS t
+    SELECT t.code, f.figure, f.figure = ANY($4::text[]) AS flow
+      FROM unnest(ARRAY(SELECT code FROM top_accounts UNION SELECT code FROM groups))
+               AS t(code)
+     CROSS JOIN LATERAL (
+         SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
+          WHERE t.code LIKE f.prefix || '%' LIMIT 1) AS f
 ),
-club_accounts AS MATERIALIZED (
-    SELECT club_id, fund_id, account_id, group_code, normal_side, figure,
-           figure = ANY($4::text[]) AS flow
-      FROM (SELECT k.club_id, k.fund_id, k.account_id, NULL::text AS group_code,
-                   k.normal_side, fi.figure
-              FROM keyed k JOIN figures fi ON fi.top_code = k.top_code
-             WHERE k.account_id IS NOT NULL AND fi.figure IS NOT NULL
-            UNION ALL
-            SELECT k.club_id, k.fund_id, NULL::uuid, k.top_code, k.normal_side,
-                   fi.figure
-              FROM keyed k JOIN figures fi ON fi.top_code = k.top_code
-             WHERE k.account_id IS NULL AND fi.figure IS NOT NULL
-           ) AS probes
-     ORDER BY fund_id, account_id, group_code
+amounts AS (
+{account_amounts}
+UNION ALL
+{group_amounts}
 )
-SELECT ca.club_id, {figure_columns(names)}
-  FROM club_accounts ca
-  LEFT JOIN LATERAL (
-      (SELECT debits, credits FROM daily_balances d
-        WHERE ca.account_id IS NOT NULL
-          AND d.fund_id = ca.fund_id AND d.account_id = ca.account_id
-          AND d.effective_date <= $6
-        ORDER BY d.effective_date DESC LIMIT 1)
-      UNION ALL
-      (SELECT debits, credits FROM daily_group_balances g
-        WHERE ca.group_code IS NOT NULL
-          AND g.fund_id = ca.fund_id AND g.group_code = ca.group_code
-          AND g.normal_side = ca.normal_side AND g.effective_date <= $6
-        ORDER BY g.effective_date DESC LIMIT 1)
-  ) AS e ON true
-  LEFT JOIN LATERAL (
-      (SELECT debits, credits FROM daily_balances d
-        WHERE ca.flow AND ca.account_id IS NOT NULL
-          AND d.fund_id = ca.fund_id AND d.account_id = ca.account_id
-          AND d.effective_date < $5
-        ORDER BY d.effective_date DESC LIMIT 1)
-      UNION ALL
-      (SELECT debits, credits FROM daily_group_balances g
-        WHERE ca.flow AND ca.group_code IS NOT NULL
-          AND g.fund_id = ca.fund_id AND g.group_code = ca.group_code
-          AND g.normal_side = ca.normal_side AND g.effective_date < $5
-        ORDER BY g.effective_date DESC LIMIT 1)
-  ) AS s ON true
- GROUP BY ca.club_id
+SELECT club_id,
+       {columns}
+  FROM amounts
+ GROUP BY club_id
 """
+
 
 # Loan part: distinct active borrowers (of whom women, of whom aged `older_age` or
 # more in the year of `as_of`) and the sums over the club's loans of
@@ -416,34 +429,51 @@ SELECT ca.club_id, {figure_columns(names)}
 # from `loan_installments`); what was paid towards interest and principal by the end
 # of `as_of` is the sum of the allocation columns of the loan's events dated on or
 # before it: the totals kept on the loan's row when none is dated after `as_of`, else
-# one probe of the loan's events; the principal outstanding then is the principal less
-# what was paid of it, 0 once the loan was closed (`closed_on`).
+# one probe of the loan's events — those up to `as_of`, or the totals less those after
+# it, whichever span of the loan's life (disbursement to `as_of`, `as_of` to its last
+# payment) is the shorter; the principal outstanding then is the principal less what
+# was paid of it, 0 once the loan was closed (`closed_on`).
 PER_LOAN_CTE = """per_loan AS (
     SELECT loan.club_id, loan.member_id, loan.outstanding,
            x.amount_fallen_due, x.amount_repaid_of_due, x.outstanding_at_risk
       FROM (
           SELECT f.club_id, l.member_id,
                  l.schedule_due_dates, l.schedule_cumulative_due,
-                 p.paid,
+                 coalesce(p.paid_from_events[1], l.paid_interest_principal) AS paid,
                  CASE WHEN l.closed_on <= $6 THEN 0
-                      ELSE l.principal - p.paid_principal
+                      ELSE l.principal - coalesce(p.paid_from_events[2], l.paid_principal)
                  END AS outstanding,
                  CASE WHEN l.closed_on <= $6 THEN l.closed_on END AS closed_on
             FROM funds f
             JOIN loans l ON l.fund_id = f.id
            CROSS JOIN LATERAL (
-               -- Paid by the report's date: the loan's totals when no payment is
-               -- dated after it (always, as of today), else its events up to it.
-               SELECT l.paid_interest_principal AS paid, l.paid_principal
-                WHERE l.paid_through IS NULL OR l.paid_through <= $6
-               UNION ALL
-               SELECT coalesce(sum(e.interest + e.principal), 0)::bigint,
-                      coalesce(sum(e.principal), 0)::bigint
-                 FROM loan_events e
-                WHERE l.paid_through > $6
-                  AND e.fund_id = l.fund_id AND e.loan_id = l.id
-                  AND e.effective_date <= $6
-               HAVING l.paid_through > $6
+               -- Paid by the report's date, when a payment is dated after it: from
+               -- its events up to it (`from_start`) or its totals less its events
+               -- after it.
+               SELECT $6 - l.disbursed_on <= l.paid_through - $6 AS from_start
+           ) AS side
+           CROSS JOIN LATERAL (
+               -- [interest and principal, principal] paid by the report's date, read
+               -- from the events only for a loan with a payment dated after it (null
+               -- otherwise: its totals are used, with no probe and no aggregate); a
+               -- subquery of its own, so that the two columns read one probe.
+               SELECT CASE WHEN l.paid_through > $6 THEN (
+                   SELECT ARRAY[
+                              CASE WHEN side.from_start
+                                   THEN coalesce(sum(e.interest + e.principal), 0)
+                                   ELSE l.paid_interest_principal
+                                        - coalesce(sum(e.interest + e.principal), 0)
+                              END,
+                              CASE WHEN side.from_start THEN coalesce(sum(e.principal), 0)
+                                   ELSE l.paid_principal - coalesce(sum(e.principal), 0)
+                              END]::bigint[]
+                     FROM loan_events e
+                    WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
+                      AND e.effective_date
+                          BETWEEN CASE WHEN side.from_start THEN '-infinity' ELSE $6 + 1 END
+                              AND CASE WHEN side.from_start THEN $6 ELSE 'infinity' END)
+                      END AS paid_from_events
+               OFFSET 0
            ) AS p
            WHERE f.club_id = ANY($1::uuid[])
              AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from tests.api.factories import (
+    accounts_by_code,
     create_account,
     create_area,
     create_club,
@@ -305,7 +306,9 @@ async def test_a_repayment_dated_after_the_report_date_is_not_counted(
     """A loan of 1,000,000 at 0 % in 2 × 500,000 due 02-10 and 03-10, disbursed 01-10;
     300,000 repaid on 02-10, the remaining 700,000 on 04-20.
 
-    As of 04-15 only the first repayment counts: fallen due 1,000,000, repaid of it
+    As of 02-15 and as of 04-15 only the first repayment counts (read from the loan's
+    events up to the date, or from its totals less its events after it, whichever
+    stretch of the loan is the shorter). As of 04-15: fallen due 1,000,000, repaid of it
     300,000 (rate 0.3000); 700,000 outstanding, the first installment uncovered and 64
     days late, so all of it at risk; the borrower is active. As of 04-20 the loan is
     paid off: everything fallen due repaid, nothing outstanding or at risk. (The loan
@@ -335,6 +338,13 @@ async def test_a_repayment_dated_after_the_report_date_is_not_counted(
         row = next(r for r in body["items"] if r["level"] == "club")
         return {k: row[k] for k in keys}
 
+    # As of 02-15 (nearer the disbursement than the last payment): the repayment of
+    # 02-10 counts; the first installment is 5 days late, not at risk.
+    assert await club_row("2026-02-15") == {
+        "active_borrowers": 1, "amount_fallen_due": 500_000,
+        "amount_repaid_of_due": 300_000, "repayment_rate": "0.6000",
+        "loans_outstanding": 700_000, "outstanding_at_risk_30": 0, "par30": "0.0000",
+    }
     assert await club_row("2026-04-15") == {
         "active_borrowers": 1, "amount_fallen_due": 1_000_000,
         "amount_repaid_of_due": 300_000, "repayment_rate": "0.3000",
@@ -345,3 +355,33 @@ async def test_a_repayment_dated_after_the_report_date_is_not_counted(
         "amount_repaid_of_due": 1_000_000, "repayment_rate": "1.0000",
         "loans_outstanding": 0, "outstanding_at_risk_30": 0, "par30": None,
     }
+
+
+async def test_every_group_of_sub_accounts_counts_whatever_its_code(client):
+    """Sub-accounts in several groups, on both sides, with codes that sort before the
+    group's dot ('131-a.1' before '131.x.1' byte by byte), of two dots ('131.x.1') or
+    in a longer group of the same prefix ('1311.1'): each counts once, by its normal
+    side, as of the report's date."""
+    club = await post_club(client, await post_commune(client, "64"), "CLB Phổ Cường")
+    fund = club["fund_id"]
+    ids = {code: a["id"] for code, a in (await accounts_by_code(client, fund)).items()}
+    for code, kind in (("131-a.1", "asset"), ("131.x.1", "asset"), ("131.y", "liability"),
+                       ("1311.1", "asset"), ("4113.1", "equity"), ("112.1", "asset"),
+                       ("642.1", "expense")):
+        ids[code] = (await create_account(client, fund, code, kind))["id"]
+    for when, debit, credit, amount in (
+        ("2026-01-05", "111", "4113.1", 30_000_000),
+        ("2026-01-10", "131-a.1", "111", 1_000_000),
+        ("2026-01-11", "131.x.1", "111", 2_000_000),
+        ("2026-01-12", "1311.1", "111", 400_000),
+        ("2026-01-13", "111", "131.y", 50_000),
+        ("2026-01-14", "112.1", "111", 300_000),
+        ("2026-01-15", "642.1", "111", 20_000),
+        ("2026-04-10", "131.x.1", "111", 999),
+    ):
+        await post(client, fund, when, [(ids[debit], "debit", amount),
+                                        (ids[credit], "credit", amount)])
+    body = (await client.get("/v1/reports/portfolio?area=64101&as_of=2026-03-31")).json()
+    row = next(r for r in body["items"] if r["level"] == "club")
+    assert (row["capital_donors"], row["cash"], row["loans_outstanding"]) == (
+        30_000_000, 30_000_000 - 3_400_000 + 50_000 - 20_000, 3_450_000)
