@@ -22,9 +22,9 @@ from ledger.reports import (
     loan_figures,
     ratio,
     roll_up,
-    total_figures,
     running_balances,
     signed_amount,
+    total_figures,
     trial_balance,
 )
 
