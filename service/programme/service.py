@@ -310,11 +310,8 @@ def assemble_report(
 
     own = {t["area_code"]: Target(t["new_clubs"], t["members"], t["fund_size"]) for t in targets}
     references = {t["area_code"]: t["plan_reference"] for t in targets}
-    children: dict[str | None, list[str]] = {}
-    for t in placement.tree:
-        children.setdefault(t["parent_code"], []).append(t["code"])
-    effective = rolled_up_targets(own, children, [t["code"] for t in placement.tree
-                                                  if t["depth"] == 0])
+    effective = rolled_up_targets(own, placement.sub_areas,
+                                  placement.sub_areas.get(None, []))
     months = as_of.month
     rows: list[ProgrammeRow] = []
     for node, club in placement.walk(portfolio_totals):

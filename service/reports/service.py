@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Final, NamedTuple
 
 import asyncpg
@@ -479,6 +480,14 @@ class Placement:
     def club_ids(self) -> list[uuid.UUID]:
         return [c["id"] for c in self.clubs]
 
+    @cached_property
+    def sub_areas(self) -> dict[str | None, list[str]]:
+        """Each area's code → its sub-areas' codes; None → the top areas' (depth 0)."""
+        below: dict[str | None, list[str]] = {}
+        for t in self.tree:
+            below.setdefault(t["parent_code"], []).append(t["code"])
+        return below
+
     def roll_up(
         self, by_club: Mapping[uuid.UUID, Figures],
         combine: Callable[[Sequence[Figures]], Figures],
@@ -488,10 +497,7 @@ class Placement:
         own: dict[str, list[Figures]] = defaultdict(list)
         for c in self.clubs:
             own[c["area_code"]].append(by_club[c["id"]])
-        children: dict[str | None, list[str]] = defaultdict(list)
-        for t in self.tree:
-            children[t["parent_code"]].append(t["code"])
-        return roll_up(own, children, children[None], combine)
+        return roll_up(own, self.sub_areas, self.sub_areas.get(None, []), combine)
 
     def walk(self, shown: Container[str]) -> Iterator[tuple[asyncpg.Record, asyncpg.Record | None]]:
         """Depth first: (area, None) for each area with a club in `shown` (and the area
