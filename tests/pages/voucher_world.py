@@ -20,7 +20,10 @@ def decoded_qr(phone: BrowserSession) -> str:
     from PIL import Image
 
     picture = phone.page.locator(".voucher-qr svg").screenshot()
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture)))
+    # Only QR codes are looked for: the decoder may otherwise read a run of the QR
+    # code's modules as a one-dimensional barcode beside it.
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture)),
+                                   formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode, found
     return str(found[0].text)
 
