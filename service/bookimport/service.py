@@ -24,11 +24,12 @@ nodes and frontier), numbered after the records already there.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
+
+import orjson
 
 from ledger import chart, periods
 from ledger.accounts import AccountType, Side
@@ -103,7 +104,7 @@ class _Writing:
                                   self.currency, ctx.now.isoformat(), ctx.actor)
         self.add("entries", (
             self.fund_id, entry_id, self.sequence, voucher_number, entry.effective_date,
-            ctx.now, entry.description, self.currency, json.dumps(dict(entry.metadata)),
+            ctx.now, entry.description, self.currency, _json_text(dict(entry.metadata)),
             None, ctx.actor, content_hash(document)))
         for line, posting in enumerate(entry.postings, start=1):
             self.add("postings", (
@@ -223,7 +224,7 @@ def _event(writing: _Writing, loan_id: uuid.UUID, sequence: int, kind: str, stat
     parts = allocation or {"penalty": 0, "interest": 0, "principal": 0}
     writing.add("loan_events", (
         writing.fund_id, loan_id, sequence, kind, day, writing.ctx.now, writing.ctx.actor,
-        entry_id, json.dumps(data), parts["penalty"], parts["interest"], parts["principal"],
+        entry_id, _json_text(data), parts["penalty"], parts["interest"], parts["principal"],
         None))
     if kind == "applied":
         return  # recorded as loan.applied with the loan's number
@@ -286,6 +287,11 @@ def _journal_repayment(writing: _Writing, loan: ImportedLoan, account: Loan,
     )
     entry_id, voucher_number = writing.post(entry, chart.VoucherKind.RECEIPT)
     _repayment_event(writing, loan_id, repayment_index, loan, entry_id, voucher_number)
+
+
+def _json_text(value: Any) -> str:
+    """A jsonb column's value as COPY takes it (text)."""
+    return orjson.dumps(value).decode()
 
 
 def _audit_rows(writing: _Writing, size: int, frontier: list[bytes], feed_key: int
