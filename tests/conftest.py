@@ -51,8 +51,16 @@ def interrupt(signal_number: int, frame: object) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """A SIGTERM (a CI timeout, `kill`) stops the run as Ctrl-C does: pytest then tears
-    the fixtures down, so no PostgreSQL or service a test started outlives the run."""
+    the fixtures down, so no PostgreSQL or service a test started outlives the run.
+
+    The run gets a data directory of its own (CLUBFUND_DATA_DIR): the clone's `var/`,
+    which `python3 dev.py serve` fills, holds that service's audit signing key and
+    database, and a command a test runs in process (`clubfund audit verify`) would
+    otherwise judge the tests' signed heads by that key."""
     signal.signal(signal.SIGTERM, interrupt)
+    data_dir = tempfile.TemporaryDirectory(prefix="clubfund-test-data-")
+    config.add_cleanup(data_dir.cleanup)
+    os.environ["CLUBFUND_DATA_DIR"] = data_dir.name
 
 
 def run_in_thread(function: Callable[[], Awaitable[T]] | Callable[[], T]) -> T:

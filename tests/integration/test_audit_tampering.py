@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 import rfc8785
@@ -21,6 +22,7 @@ from ledger.entries import content_hash
 from ledger.merkle import InvalidProof, append_leaf, hashes_from_hex, leaf_hash, verify_inclusion
 from ledger.receipts import check_consistency_against_saved_head, check_receipt
 from service.cli import main
+from service.settings import Settings
 from tests.api.factories import create_account, create_fund, entry_body
 from tests.conftest import run_in_thread
 
@@ -287,3 +289,10 @@ async def test_the_owner_switching_a_guard_off_is_named(client, two_funds, owner
     assert (answer["fund_id"], answer["sequence"]) == (fund["id"], entry["audit"]["sequence"])
     assert entry["id"] in answer["reason"]
     assert (await verify(client, untouched["id"]))["ok"] is True
+
+
+def test_the_suite_never_reads_the_data_directory_of_the_clone():
+    # `python3 dev.py serve` keeps its audit signing key in the clone's var/: a command
+    # run in process by a test would verify the tests' signed heads with that key.
+    clone = Path(__file__).resolve().parents[2]
+    assert not Settings().data_dir.resolve().is_relative_to(clone)
