@@ -63,3 +63,28 @@ async def test_a_posting_that_waited_for_the_fund_is_judged_on_what_was_committe
     count = await superuser_connection.fetchval(
         "SELECT entry_count FROM funds WHERE id = $1", uuid.UUID(fund["id"]))
     assert count == 1  # nothing written
+
+
+async def test_statements_after_the_fund_lock_use_generic_plans_until_the_transaction_ends(
+    client, database
+):
+    # The journal's write statement takes its rows as arrays: left to choose, the
+    # planner plans it afresh for every posting (see the generic_write_plans migration).
+    fund = await create_fund(client)
+    connection = await asyncpg.connect(database.superuser_url)
+    try:
+        assert await connection.fetchval("SHOW plan_cache_mode") == "auto"
+        async with connection.transaction():
+            rows = await connection.fetch("SELECT * FROM lock_fund_for_write($1, $2, $3, $4)",
+                                          uuid.UUID(fund["id"]), [], None, False)
+            assert len(rows) == 1
+            assert await connection.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+        # Reads and reports, outside a fund's write, keep the planner's choice.
+        assert await connection.fetchval("SHOW plan_cache_mode") == "auto"
+        async with connection.transaction():
+            unknown = await connection.fetch("SELECT * FROM lock_fund_for_write($1, $2, $3, $4)",
+                                             uuid.uuid4(), [], None, False)
+            assert unknown == []
+            assert await connection.fetchval("SHOW plan_cache_mode") == "auto"
+    finally:
+        await connection.close()
