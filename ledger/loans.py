@@ -118,6 +118,7 @@ from decimal import (
     localcontext,
 )
 from enum import StrEnum
+from operator import attrgetter
 from typing import Final, NamedTuple
 
 from ledger.errors import LedgerError
@@ -559,7 +560,10 @@ def _check_state(schedule: Schedule, state: LoanState) -> tuple[Installment, ...
 
 def _count_due(rows: tuple[Installment, ...], on_date: date) -> int:
     """How many instalments fall due on or before `on_date` (they are in date order)."""
-    return bisect_right([row.due_date for row in rows], on_date)
+    return bisect_right(rows, on_date, key=_due_date)
+
+
+_due_date: Final = attrgetter("due_date")
 
 
 def _unpaid(row: Installment, state: LoanState) -> int:
@@ -619,7 +623,13 @@ def accrue_penalty(
 
     Each instalment unpaid after its due date accrues unpaid total × rate per day, for
     the days since the later of its due date and the previous accrual."""
-    rows = _check_state(schedule, state)
+    return _accrued_penalty(_check_state(schedule, state), state, on_date, penalty_rate_per_day)
+
+
+def _accrued_penalty(
+    rows: tuple[Installment, ...], state: LoanState, on_date: date, penalty_rate_per_day: Decimal
+) -> LoanState:
+    """`accrue_penalty` of a state already checked against its instalments `rows`."""
     _check_rate("penalty_rate_per_day", penalty_rate_per_day)
     since = state.penalty_accrued_to
     if since is not None and on_date < since:
@@ -627,15 +637,17 @@ def accrue_penalty(
                                   f"ngày {on_date} trước lần trả nợ gần nhất ngày {since}")
     if state.closed:
         return state
-    base = 0  # sum of unpaid × overdue days
-    for row in rows:
-        start = row.due_date if since is None else max(row.due_date, since)
-        days = (on_date - start).days
-        if days <= 0:
-            break  # later instalments are due later still
-        base += _unpaid(row, state) * days
-    with localcontext(_DECIMAL_CONTEXT):
-        accrued = _round_half_up(base * penalty_rate_per_day)
+    accrued = 0
+    if penalty_rate_per_day:
+        base = 0  # sum of unpaid × overdue days
+        for row in rows:
+            start = row.due_date if since is None else max(row.due_date, since)
+            days = (on_date - start).days
+            if days <= 0:
+                break  # later instalments are due later still
+            base += _unpaid(row, state) * days
+        with localcontext(_DECIMAL_CONTEXT):
+            accrued = _round_half_up(base * penalty_rate_per_day)
     return state._replace(penalty_unpaid=state.penalty_unpaid + accrued, penalty_accrued_to=on_date)
 
 
@@ -695,11 +707,11 @@ def allocate_repayment(
     Overpayment above the payoff, LoanClosed on a closed loan, RepaymentOutOfOrder for
     a date before the previous repayment; nothing changes when it raises."""
     check_amount(amount)
-    _check_state(schedule, state)
+    rows = _check_state(schedule, state)
     if state.closed:
         raise LoanClosed("the loan is closed and accepts no more repayments",
                          "khoản vay đã đóng, không nhận thêm tiền trả nợ")
-    accrued = accrue_penalty(schedule, state, on_date, penalty_rate_per_day)
+    accrued = _accrued_penalty(rows, state, on_date, penalty_rate_per_day)
     payoff = _payoff(schedule, accrued, on_date)
     if amount > payoff:
         raise Overpayment(f"repayment {amount} exceeds the payoff amount {payoff} on {on_date}",
@@ -712,6 +724,8 @@ def allocate_repayment(
     left = amount
 
     def pay(paid: list[int], index: int, owed: int) -> int:
+        # Never less than 0 on an instalment (paid <= owed: `_check_state`), nothing once
+        # the amount is used up: the loops below stop calling it then.
         nonlocal left
         part = min(left, owed - paid[index])
         paid[index] += part
@@ -721,8 +735,8 @@ def allocate_repayment(
     penalty = min(left, accrued.penalty_unpaid)
     left -= penalty
     due = _count_due(rows, on_date)
-    interest = sum(pay(interest_paid, k, rows[k].interest) for k in range(due))
-    principal = sum(pay(principal_paid, k, rows[k].principal) for k in range(due))
+    interest = sum(pay(interest_paid, k, rows[k].interest) for k in range(due) if left)
+    principal = sum(pay(principal_paid, k, rows[k].principal) for k in range(due) if left)
     current, current_interest = _current_accrued(schedule, accrued, rows, on_date)
     if current >= 0:
         interest += pay(interest_paid, current, current_interest)
@@ -731,14 +745,15 @@ def allocate_repayment(
         penalty_paid=accrued.penalty_paid + penalty,
     )
     if amount == payoff:
-        principal += sum(pay(principal_paid, k, rows[k].principal) for k in range(len(rows)))
+        principal += sum(pay(principal_paid, k, rows[k].principal) for k in range(len(rows))
+                         if left)
         new_state = new_state._replace(
             interest_waived=accrued.interest_waived + sum(
                 row.interest - paid for row, paid in zip(rows, interest_paid, strict=True)),
             closed=True)
     elif not (left and _recomputes(schedule)):
         principal += sum(pay(principal_paid, k, rows[k].principal)
-                         for k in range(due, len(rows)))
+                         for k in range(due, len(rows)) if left)
     new_state = new_state._replace(
         principal_paid=tuple(principal_paid), interest_paid=tuple(interest_paid))
     if left:  # principal paid ahead on a declining-balance loan
