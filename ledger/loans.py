@@ -558,12 +558,12 @@ def _check_state(schedule: Schedule, state: LoanState) -> tuple[Installment, ...
     return rows
 
 
+_due_date: Final = attrgetter("due_date")
+
+
 def _count_due(rows: tuple[Installment, ...], on_date: date) -> int:
     """How many instalments fall due on or before `on_date` (they are in date order)."""
     return bisect_right(rows, on_date, key=_due_date)
-
-
-_due_date: Final = attrgetter("due_date")
 
 
 def _unpaid(row: Installment, state: LoanState) -> int:
