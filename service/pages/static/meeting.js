@@ -324,7 +324,9 @@
       item.code = answer.problem ? answer.problem.code : "";
       refused.push(item);
     });
-    return keep(refused).then(function () { return forget(done); }).then(function () {
+    // The queue and its count are redrawn before the outcome is said, so that the page
+    // never says "sent" beside records still counted as waiting.
+    return keep(refused).then(function () { return forget(done); }).then(show).then(function () {
       outcome.textContent = refused.length ?
         say(words.sent_refused, { sent: done.length, refused: refused.length }) :
         say(words.sent, { sent: done.length });
