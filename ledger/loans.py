@@ -718,7 +718,7 @@ def allocate_repayment(
                           f"số tiền trả {amount} vượt số cần trả để tất toán {payoff} vào ngày"
                           f" {on_date}", payoff=payoff)
 
-    rows = installments_in_force(schedule, accrued)
+    # Accruing penalties leaves the instalments as they are: `rows` stays in force.
     principal_paid = list(accrued.principal_paid)
     interest_paid = list(accrued.interest_paid)
     left = amount
@@ -846,12 +846,12 @@ def waive(
     interest of the instalments due by then and unpaid (oldest first, taken off those
     instalments). More than that raises WaiverTooLarge; nothing changes when it raises."""
     check_amount(amount)
-    _check_state(schedule, state)
+    rows = _check_state(schedule, state)
     if state.closed:
         raise LoanClosed("the loan is closed: nothing is left to forgive",
                          "khoản vay đã đóng, không còn gì để miễn giảm")
-    accrued = accrue_penalty(schedule, state, on_date, penalty_rate_per_day)
-    rows = installments_in_force(schedule, accrued)
+    # Accruing penalties leaves the instalments as they are: `rows` stays in force.
+    accrued = _accrued_penalty(rows, state, on_date, penalty_rate_per_day)
     due = _count_due(rows, on_date)
     if part is WaivedPart.PENALTY:
         waivable = accrued.penalty_unpaid
