@@ -62,7 +62,6 @@ PREWARM = [
     "ix_postings_fund_id_account_id_effective_date_sequence", "postings", "entries",
     "pk_entries", "accounts", "pk_accounts", "account_balances", "pk_account_balances",
     "loans", "members", "funds", "clubs", "areas", "area_parents", "club_areas",
-    "ix_loan_events_fund_id_loan_id_effective_date",
 ]
 BIG_START = date(2024, 1, 1)
 BIG_DAYS = 1065  # 2024-01-01 to 2026-11-30

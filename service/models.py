@@ -561,13 +561,16 @@ class Loan(SQLModel, table=True):
         default=None, sa_column=Column(ARRAY(BigInteger), nullable=True))
     # The day the loan was paid off or written off (written with each event).
     closed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
-    # Kept by a trigger from loan_events (see the migration 2026_11_30_loan_paid_totals):
-    # the sums of the events' interest + principal and principal, and the latest date of
-    # an event that moved them; the portfolio report reads them.
-    paid_interest_principal: int = Field(
-        sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    paid_principal: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    paid_through: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    # Kept by a trigger from loan_events (see the migration
+    # 2026_12_01_loan_payments_by_date): the dates on which an event moved the loan's
+    # interest or principal, in order, and the running totals of interest + principal
+    # and of principal paid up to each; the portfolio report reads them.
+    paid_dates: list[date] = Field(
+        sa_column=Column(ARRAY(Date), nullable=False, server_default="{}"))
+    paid_interest_principal_by_date: list[int] = Field(
+        sa_column=Column(ARRAY(BigInteger), nullable=False, server_default="{}"))
+    paid_principal_by_date: list[int] = Field(
+        sa_column=Column(ARRAY(BigInteger), nullable=False, server_default="{}"))
 
 
 class LoanEvent(SQLModel, table=True):
@@ -583,8 +586,6 @@ class LoanEvent(SQLModel, table=True):
             name="fk_loan_events_fund_id_entry_id_entries",
         ),
         Index("ix_loan_events_fund_id_entry_id", "fund_id", "entry_id"),
-        Index("ix_loan_events_fund_id_loan_id_effective_date", "fund_id", "loan_id",
-              "effective_date", postgresql_include=["interest", "principal"]),
     )
     fund_id: uuid.UUID = _uuid()
     loan_id: uuid.UUID = _uuid()

@@ -426,61 +426,35 @@ SELECT club_id,
 # `per_loan`: each loan of the clubs disbursed by `as_of` and not closed before
 # `start`, with what fell due of it in the period, what was repaid of that, and what of
 # it is at risk. The schedule comes from each loan's row (its running totals due, kept
-# from `loan_installments`); what was paid towards interest and principal by the end
-# of `as_of` is the sum of the allocation columns of the loan's events dated on or
-# before it: the totals kept on the loan's row when none is dated after `as_of`, else
-# one probe of the loan's events — those up to `as_of`, or the totals less those after
-# it, whichever span of the loan's life (disbursement to `as_of`, `as_of` to its last
-# payment) is the shorter; the principal outstanding then is the principal less what
-# was paid of it, 0 once the loan was closed (`closed_on`).
+# from `loan_installments`); so does what was paid towards interest and principal by
+# the end of `as_of`: the running totals kept on the row by payment date (from
+# `loan_events`, migration `0029`), taken at the number of payment dates on or before
+# `as_of` (none: nothing paid) — no event is read; the principal outstanding then is
+# the principal less what was paid of it, 0 once the loan was closed (`closed_on`).
 PER_LOAN_CTE = """per_loan AS (
     SELECT loan.club_id, loan.member_id, loan.outstanding,
            x.amount_fallen_due, x.amount_repaid_of_due, x.outstanding_at_risk
       FROM (
           SELECT f.club_id, l.member_id,
                  l.schedule_due_dates, l.schedule_cumulative_due,
-                 coalesce(p.paid_from_events[1], l.paid_interest_principal) AS paid,
+                 coalesce(l.paid_interest_principal_by_date[paid.dates], 0) AS paid,
                  CASE WHEN l.closed_on <= $6 THEN 0
-                      ELSE l.principal - coalesce(p.paid_from_events[2], l.paid_principal)
+                      ELSE l.principal - coalesce(l.paid_principal_by_date[paid.dates], 0)
                  END AS outstanding,
                  CASE WHEN l.closed_on <= $6 THEN l.closed_on END AS closed_on
             FROM funds f
             JOIN loans l ON l.fund_id = f.id
+           -- How many of the loan's payment dates are on or before the report's date
+           -- (0: none; an index 0 reads null).
            CROSS JOIN LATERAL (
-               -- Paid by the report's date, when a payment is dated after it: from
-               -- its events up to it (`from_start`) or its totals less its events
-               -- after it.
-               SELECT $6 - l.disbursed_on <= l.paid_through - $6 AS from_start
-           ) AS side
-           CROSS JOIN LATERAL (
-               -- [interest and principal, principal] paid by the report's date, read
-               -- from the events only for a loan with a payment dated after it (null
-               -- otherwise: its totals are used, with no probe and no aggregate); a
-               -- subquery of its own, so that the two columns read one probe.
-               SELECT CASE WHEN l.paid_through > $6 THEN (
-                   SELECT ARRAY[
-                              CASE WHEN side.from_start
-                                   THEN coalesce(sum(e.interest + e.principal), 0)
-                                   ELSE l.paid_interest_principal
-                                        - coalesce(sum(e.interest + e.principal), 0)
-                              END,
-                              CASE WHEN side.from_start THEN coalesce(sum(e.principal), 0)
-                                   ELSE l.paid_principal - coalesce(sum(e.principal), 0)
-                              END]::bigint[]
-                     FROM loan_events e
-                    WHERE e.fund_id = l.fund_id AND e.loan_id = l.id
-                      AND e.effective_date
-                          BETWEEN CASE WHEN side.from_start THEN '-infinity' ELSE $6 + 1 END
-                              AND CASE WHEN side.from_start THEN $6 ELSE 'infinity' END)
-                      END AS paid_from_events
-               OFFSET 0
-           ) AS p
+               SELECT width_bucket($6::date, l.paid_dates) AS dates
+           ) AS paid
            WHERE f.club_id = ANY($1::uuid[])
              AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))
              AND l.disbursed_on <= $6
              -- A loan closed before the period adds nothing: nothing of it falls due
              -- in the period, none of it is outstanding or at risk, its borrower is
-             -- not active through it (no probe of its events).
+             -- not active through it.
              AND (l.closed_on IS NULL OR l.closed_on >= $5)
       ) AS loan
      CROSS JOIN LATERAL clubfund_loan_figures(

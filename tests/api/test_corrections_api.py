@@ -152,12 +152,14 @@ async def test_reversing_an_earlier_repayment_reallocates_the_later_one(
     assert len(adjustment) == 1 and adjustment[0]["effective_date"] == "2026-04-05"
     assert {(p["side"], p["amount"]) for p in adjustment[0]["postings"]} == {
         ("debit", 50_000), ("credit", 50_000)}
-    # The payment totals the database keeps on the loan's row (the portfolio reads them)
-    # net the reversal and the adjustment: 100,000 interest and 366,667 principal.
+    # What the database keeps on the loan's row of what was paid by each date (the
+    # portfolio reads it) nets the reversal, dated as the March receipt it reverses, and
+    # the adjustment: nothing by 03-05, 100,000 interest and 366,667 principal by 04-05.
     totals = await superuser_connection.fetchrow(
-        "SELECT paid_interest_principal, paid_principal, paid_through FROM loans"
-        " WHERE id = $1", uuid.UUID(loan["id"]))
-    assert tuple(totals) == (466_667, 366_667, date(2026, 4, 5))
+        "SELECT paid_dates, paid_interest_principal_by_date, paid_principal_by_date"
+        " FROM loans WHERE id = $1", uuid.UUID(loan["id"]))
+    assert tuple(totals) == ([date(2026, 3, 5), date(2026, 4, 5)], [0, 466_667],
+                             [0, 366_667])
 
 
 async def test_a_forgotten_april_receipt_is_accepted_after_mays(club):

@@ -306,14 +306,13 @@ async def test_a_repayment_dated_after_the_report_date_is_not_counted(
     """A loan of 1,000,000 at 0 % in 2 × 500,000 due 02-10 and 03-10, disbursed 01-10;
     300,000 repaid on 02-10, the remaining 700,000 on 04-20.
 
-    As of 02-15 and as of 04-15 only the first repayment counts (read from the loan's
-    events up to the date, or from its totals less its events after it, whichever
-    stretch of the loan is the shorter). As of 04-15: fallen due 1,000,000, repaid of it
-    300,000 (rate 0.3000); 700,000 outstanding, the first installment uncovered and 64
-    days late, so all of it at risk; the borrower is active. As of 04-20 the loan is
-    paid off: everything fallen due repaid, nothing outstanding or at risk. (The loan
-    keeps its payment totals; as of a day before its last payment they must not be
-    used.)"""
+    As of 02-09 nothing is paid; as of 02-15 and as of 04-15 only the first repayment
+    counts (what the loan's row keeps of what was paid by each payment date). As of
+    04-15: fallen due 1,000,000, repaid of it 300,000 (rate 0.3000); 700,000
+    outstanding, the first installment uncovered and 64 days late, so all of it at
+    risk; the borrower is active. As of 04-20 the loan is paid off: everything fallen
+    due repaid, nothing outstanding or at risk. (The loan keeps what was paid in all; as
+    of a day before its last payment that must not be used.)"""
     commune = await post_commune(client, "62")
     club = await post_club(client, commune, "CLB Nghĩa Hành")
     fund = club["fund_id"]
@@ -338,8 +337,14 @@ async def test_a_repayment_dated_after_the_report_date_is_not_counted(
         row = next(r for r in body["items"] if r["level"] == "club")
         return {k: row[k] for k in keys}
 
-    # As of 02-15 (nearer the disbursement than the last payment): the repayment of
-    # 02-10 counts; the first installment is 5 days late, not at risk.
+    # As of 02-09, before any payment and anything due: all of it outstanding.
+    assert await club_row("2026-02-09") == {
+        "active_borrowers": 1, "amount_fallen_due": 0, "amount_repaid_of_due": 0,
+        "repayment_rate": None, "loans_outstanding": 1_000_000,
+        "outstanding_at_risk_30": 0, "par30": "0.0000",
+    }
+    # As of 02-15: the repayment of 02-10 counts; the first installment is 5 days late,
+    # not at risk.
     assert await club_row("2026-02-15") == {
         "active_borrowers": 1, "amount_fallen_due": 500_000,
         "amount_repaid_of_due": 300_000, "repayment_rate": "0.6000",
