@@ -226,7 +226,9 @@ def test_a_meeting_without_signal_keeps_every_record_and_sends_each_once(
     hoa.open(meeting)
     wait_for_waiting(hoa, 20)
     assert page.locator("#synced").get_attribute("data-at") == synced_at
-    assert "Không có mạng" in page.locator("#connection").inner_text()
+    # (Said at once when the phone knows it is offline, else once the first send fails.)
+    page.wait_for_function(
+        "() => document.getElementById('connection').textContent.includes('Không có mạng')")
     hoa.check("meeting-restarted-offline")
     assert fund_figures(base, admin, world, loans) == before
 
@@ -238,9 +240,18 @@ def test_a_meeting_without_signal_keeps_every_record_and_sends_each_once(
     # The signal returns: the queue goes by itself, but its answer is lost on the way.
     batch_url = f"{base}{meeting}/batch"
     lost = answers_lost_on_the_way(page, batch_url)
-    page.context.set_offline(False)
+    # (Waiting for the lost answer itself: a send tried at start-up, before the phone knew
+    # it was offline, may already have left the same words on the page.)
+    with page.context.expect_event(
+            "requestfailed", predicate=lambda request: request.url == batch_url
+                           and bool(lost), timeout=ANSWER_SECONDS_MAX * 1000):
+        page.context.set_offline(False)
     assert "Chưa gửi được" in wait_for_outcome(hoa, "Chưa gửi được")
     assert waiting_count(hoa) == 20
+    # The phone says it is online, but nothing came back: the page says so.
+    assert page.evaluate("() => navigator.onLine")
+    page.wait_for_function(
+        "() => document.getElementById('connection').textContent.includes('Không có mạng')")
     (answer,) = lost
     assert [item["status"] for item in answer["items"]].count(201) == 19
     (refusal,) = [item["problem"] for item in answer["items"] if item["status"] != 201]
@@ -253,6 +264,7 @@ def test_a_meeting_without_signal_keeps_every_record_and_sends_each_once(
     page.get_by_role("button", name="Gửi ngay").click()
     outcome = wait_for_outcome(hoa, "bị từ chối")
     assert "Đã gửi 19 khoản; 1 khoản bị từ chối" in outcome
+    assert page.locator("#connection").inner_text() == "Đang có mạng."
     assert waiting_count(hoa) == 0
     refused = page.locator(".queue li.refused")
     assert refused.count() == 1

@@ -220,9 +220,25 @@
       return records.length;
     });
   }
+  /* A phone may say it is online while nothing gets through (a weak signal, a network
+     with no way out): a send that fails on the way marks the page offline until the
+     next answer or the next "online" event, and the page tries again by itself a little
+     later (the phone may never say "online" again, as it never said "offline"). */
+  var unreachable = false;
+  var RETRY_SECONDS = 10;  // after a failed send, while the phone still says it is online
+  var retry = null;
   function showConnection() {
-    byId("connection").textContent = navigator.onLine ? words.online : words.offline;
-    byId("connection").className = "connection " + (navigator.onLine ? "online" : "offline");
+    var online = navigator.onLine && !unreachable;
+    byId("connection").textContent = online ? words.online : words.offline;
+    byId("connection").className = "connection " + (online ? "online" : "offline");
+  }
+  function reached(answered) {
+    unreachable = !answered;
+    showConnection();
+    if (retry !== null) { clearTimeout(retry); retry = null; }
+    if (unreachable) {
+      retry = setTimeout(function () { retry = null; send(true); }, RETRY_SECONDS * 1000);
+    }
   }
 
   /* ---- sending */
@@ -287,12 +303,14 @@
       sending = true;
       outcome.textContent = words.sending;
       return postWithToken(waiting).then(function (response) {
+        reached(true);
         return response.json().catch(function () { return null; }).then(function (body) {
           return answered(waiting, response.status, body).then(function (done) {
             more = done && waiting.length === SEND_COUNT_MAX;
           });
         });
       }, function () {
+        reached(false);
         outcome.textContent = say(words.not_sent, { reason: words.no_connection });
       });
     }).catch(function (error) {
@@ -365,7 +383,11 @@
   byId("effective_date").value = todayInVietNam();
   byId("record").addEventListener("submit", record);
   byId("send-now").addEventListener("click", function () { send(false); });
-  window.addEventListener("online", function () { showConnection(); send(true); });
+  window.addEventListener("online", function () {
+    unreachable = false;
+    showConnection();
+    send(true);
+  });
   window.addEventListener("offline", showConnection);
   showConnection();
   if (navigator.storage && navigator.storage.persist) { navigator.storage.persist(); }
