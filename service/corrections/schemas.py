@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledger.loans import WaivedPart
 from service import example_values as example
 from service.audit.schemas import AuditStamp
+from service.input_types import Text
 
 REASON_LENGTH_MAX = 500
 
@@ -29,15 +30,15 @@ class ReopenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"reason": "Phiếu thu ngày 12/10 ghi sai số tiền, cần mở lại tháng 10 để sửa"},
     ]})
-    reason: str = Field(min_length=1, max_length=REASON_LENGTH_MAX,
-                        examples=["phiếu thu ngày 12 ghi sai số tiền"])
+    reason: Text = Field(min_length=1, max_length=REASON_LENGTH_MAX,
+                         examples=["phiếu thu ngày 12 ghi sai số tiền"])
 
 
 class CorrectionDecision(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"note": "Đã đối chiếu với sổ quỹ tiền mặt, đồng ý"},
     ]})
-    note: str | None = Field(default=None, min_length=1, max_length=REASON_LENGTH_MAX)
+    note: Text | None = Field(default=None, min_length=1, max_length=REASON_LENGTH_MAX)
 
 
 class CorrectionRead(BaseModel):

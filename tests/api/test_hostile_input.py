@@ -231,6 +231,9 @@ async def test_a_control_character_in_any_stored_text_is_refused(
         ("/v1/tokens", {"person_id": admin_person["id"]}, ("label",)),
         (f"/v1/areas/{commune}/targets", {"year": 2026, "new_clubs": 1, "members": 1,
                                           "plan_reference": "70/KH-UBND"}, ("plan_reference",)),
+        (f"/v1/funds/{club['fund_id']}/periods/2026-01/reopen", {"reason": "r"}, ("reason",)),
+        (f"/v1/corrections/{uuid.uuid4()}/approval", {}, ("note",)),
+        (f"/v1/corrections/{uuid.uuid4()}/rejection", {}, ("note",)),
     ]
     for path, body, _ in fields[:3]:
         response = await anonymous.post(path, json=body)
@@ -254,6 +257,38 @@ async def test_a_control_character_in_any_stored_text_is_refused(
     assert await written(owner_connection) == before
     tab_and_newline = await client.post("/v1/funds", json={"name": "Quỹ\tthử\nhai"})
     assert tab_and_newline.status_code == 201, tab_and_newline.text
+
+
+def test_every_text_a_request_body_takes_has_a_pattern(app):
+    """The text rule (or a narrower pattern, a format, a list of values) on every string a
+    request body holds, as the document states it: a free string would reach PostgreSQL,
+    which refuses a NUL with an error, not an answer."""
+    document = app.openapi()
+    schemas = document["components"]["schemas"]
+
+    def free_strings(schema: dict, where: str) -> list[str]:
+        if "$ref" in schema:
+            return free_strings(schemas[schema["$ref"].rsplit("/", 1)[-1]], where)
+        found = [text for key in ("anyOf", "oneOf", "allOf")
+                 for part in schema.get(key, []) for text in free_strings(part, where)]
+        if schema.get("type") == "string" and not {"pattern", "enum", "format",
+                                                    "const"} & schema.keys():
+            found.append(where)
+        for name, part in schema.get("properties", {}).items():
+            found += free_strings(part, f"{where}.{name}")
+        if isinstance(schema.get("additionalProperties"), dict):
+            found += free_strings(schema["additionalProperties"], f"{where}.*")
+        if isinstance(schema.get("items"), dict):
+            found += free_strings(schema["items"], f"{where}[]")
+        return found
+
+    bodies = [(f"{method.upper()} {path}", content["schema"])
+              for path, operations in document["paths"].items()
+              for method, operation in operations.items()
+              for content in operation.get("requestBody", {}).get("content", {}).values()]
+    assert len(bodies) > 30
+    free = [text for operation, schema in bodies for text in free_strings(schema, operation)]
+    assert free == []
 
 
 async def test_a_nul_in_a_path_or_query_never_reaches_the_database(client, anonymous):
