@@ -75,7 +75,11 @@ def main() -> int:
         run(BIN / "ruff", "check", ".")
         run(BIN / "mypy")
         run(BIN / "clubfund", "openapi", "--check")
-        result = subprocess.run([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)
+        # One process (with its own PostgreSQL) per core, up to 4; a test file's tests stay
+        # in one process, which starts the servers and browser they share once.
+        workers = str(min(os.cpu_count() or 1, 4))
+        result = subprocess.run([str(BIN / "python"), "-m", "pytest", "-n", workers,
+                                 "--dist", "loadfile", *rest], cwd=ROOT)
         if result.returncode == 5:
             print("pytest collected no tests: that is a failure", file=sys.stderr)
             return 1

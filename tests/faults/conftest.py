@@ -19,23 +19,17 @@ import os
 import secrets
 import shutil
 import time
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from service import migrate
 from service.cli import create_token_on
-from tests.conftest import run_in_thread
+from tests.conftest import RUN_FIGURES_PROPERTY, run_in_thread
 from tests.faults.harness import DurablePostgres, ServiceProcess, readable_temporary_directory
 
 CI_SEEDS_COUNT = 3
-
-# What the fault tests did in this run, summed per test (printed at the end of the run).
-TALLY: dict[str, Counter[str]] = {}
-SLOWEST_RECOVERY_SECONDS: dict[str, float] = {}
-
 
 def fault_seeds() -> list[int]:
     if os.environ.get("CLUBFUND_FAULT_SEED"):
@@ -59,29 +53,21 @@ def log_line(record: dict[str, Any]) -> None:
             log.write(json.dumps(record) + "\n")
 
 
-def tally(test: str, seed: int, recovery_seconds: float, **counts: int) -> None:
-    """Add a passed run's figures to the summary (and the log)."""
+def tally(record_property: Callable[[str, object], None], test: str, seed: int,
+          recovery_seconds: float, **counts: int) -> None:
+    """Keep a passed run's figures with its report, for the summary at the end of the run
+    (tests/conftest.py), and in the log."""
     log_line({"test": test, "seed": seed, "recovery_seconds": round(recovery_seconds, 3),
               **counts})
-    TALLY.setdefault(test, Counter()).update(counts)
-    SLOWEST_RECOVERY_SECONDS[test] = max(recovery_seconds,
-                                         SLOWEST_RECOVERY_SECONDS.get(test, 0.0))
+    record_property(RUN_FIGURES_PROPERTY, {
+        "section": "fault tests", "line": test, "counts": counts,
+        "slowest": {"recovery": round(recovery_seconds, 3)}})
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.failed and "faults" in report.nodeid:
         log_line({"failed": report.nodeid, "when": report.when,
                   "message": report.longreprtext[-3000:]})
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not TALLY:
-        return
-    terminalreporter.section("fault tests")
-    for test, counts in sorted(TALLY.items()):
-        figures = ", ".join(f"{name} {value}" for name, value in sorted(counts.items()))
-        slowest = SLOWEST_RECOVERY_SECONDS[test]
-        terminalreporter.write_line(f"{test}: {figures}, slowest recovery {slowest:.2f} s")
 
 
 @pytest.fixture(scope="session")

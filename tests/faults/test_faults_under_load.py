@@ -48,9 +48,10 @@ def injection(
 def test_a_fault_under_load_loses_no_acknowledged_write(
     fault: str, fault_seed: int, run_nonce: str, durable_postgres: DurablePostgres,
     fault_service: ServiceProcess, fault_admin_token: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     recovery_seconds, figures = run_in_thread(lambda: fault_under_load(
         fault, fault_seed, run_nonce, durable_postgres, fault_service,
         fault_admin_token, injection(fault, durable_postgres, fault_service),
         connections_may_break=fault == "service_kill"))
-    tally(fault, fault_seed, recovery_seconds, **figures)
+    tally(record_property, fault, fault_seed, recovery_seconds, **figures)
