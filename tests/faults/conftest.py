@@ -31,6 +31,7 @@ from tests.faults.harness import DurablePostgres, ServiceProcess, readable_tempo
 
 CI_SEEDS_COUNT = 3
 
+
 def fault_seeds() -> list[int]:
     if os.environ.get("CLUBFUND_FAULT_SEED"):
         return [int(os.environ["CLUBFUND_FAULT_SEED"])]

@@ -122,6 +122,11 @@ def waiting_count(phone: BrowserSession) -> int:
     return int(phone.page.locator("#waiting-count").inner_text())
 
 
+def wait_for_connection(phone: BrowserSession, text: str) -> None:
+    phone.page.wait_for_function(
+        "text => document.getElementById('connection').textContent.includes(text)", arg=text)
+
+
 def wait_for_outcome(phone: BrowserSession, text: str) -> str:
     phone.page.wait_for_function(
         "text => document.getElementById('outcome').textContent.includes(text)", arg=text,
@@ -227,8 +232,7 @@ def test_a_meeting_without_signal_keeps_every_record_and_sends_each_once(
     wait_for_waiting(hoa, 20)
     assert page.locator("#synced").get_attribute("data-at") == synced_at
     # (Said at once when the phone knows it is offline, else once the first send fails.)
-    page.wait_for_function(
-        "() => document.getElementById('connection').textContent.includes('Không có mạng')")
+    wait_for_connection(hoa, "Không có mạng")
     hoa.check("meeting-restarted-offline")
     assert fund_figures(base, admin, world, loans) == before
 
@@ -243,15 +247,14 @@ def test_a_meeting_without_signal_keeps_every_record_and_sends_each_once(
     # (Waiting for the lost answer itself: a send tried at start-up, before the phone knew
     # it was offline, may already have left the same words on the page.)
     with page.context.expect_event(
-            "requestfailed", predicate=lambda request: request.url == batch_url
-                           and bool(lost), timeout=ANSWER_SECONDS_MAX * 1000):
+            "requestfailed", predicate=lambda request: request.url == batch_url and bool(lost),
+            timeout=ANSWER_SECONDS_MAX * 1000):
         page.context.set_offline(False)
     assert "Chưa gửi được" in wait_for_outcome(hoa, "Chưa gửi được")
     assert waiting_count(hoa) == 20
     # The phone says it is online, but nothing came back: the page says so.
     assert page.evaluate("() => navigator.onLine")
-    page.wait_for_function(
-        "() => document.getElementById('connection').textContent.includes('Không có mạng')")
+    wait_for_connection(hoa, "Không có mạng")
     (answer,) = lost
     assert [item["status"] for item in answer["items"]].count(201) == 19
     (refusal,) = [item["problem"] for item in answer["items"] if item["status"] != 201]

@@ -232,8 +232,8 @@
     byId("connection").textContent = online ? words.online : words.offline;
     byId("connection").className = "connection " + (online ? "online" : "offline");
   }
-  function reached(answered) {
-    unreachable = !answered;
+  function markReachable(reachable) {
+    unreachable = !reachable;
     showConnection();
     if (retry !== null) { clearTimeout(retry); retry = null; }
     if (unreachable) {
@@ -303,14 +303,14 @@
       sending = true;
       outcome.textContent = words.sending;
       return postWithToken(waiting).then(function (response) {
-        reached(true);
+        markReachable(true);
         return response.json().catch(function () { return null; }).then(function (body) {
           return answered(waiting, response.status, body).then(function (done) {
             more = done && waiting.length === SEND_COUNT_MAX;
           });
         });
       }, function () {
-        reached(false);
+        markReachable(false);
         outcome.textContent = say(words.not_sent, { reason: words.no_connection });
       });
     }).catch(function (error) {
@@ -383,11 +383,7 @@
   byId("effective_date").value = todayInVietNam();
   byId("record").addEventListener("submit", record);
   byId("send-now").addEventListener("click", function () { send(false); });
-  window.addEventListener("online", function () {
-    unreachable = false;
-    showConnection();
-    send(true);
-  });
+  window.addEventListener("online", function () { markReachable(true); send(true); });
   window.addEventListener("offline", showConnection);
   showConnection();
   if (navigator.storage && navigator.storage.persist) { navigator.storage.persist(); }
