@@ -135,15 +135,31 @@ class StatementPart:
     columns: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ReportStatement:
+    """A report's figures per club: its parts in two lanes (one for each of two
+    connections, as near equal in cost as the parts allow), over parameters of
+    `parameter_types` ($1 the clubs' ids). A lane need not read every parameter: each
+    statement names their types."""
+
+    parameter_types: tuple[str, ...]
+    lanes: tuple[tuple[StatementPart, ...], tuple[StatementPart, ...]]
+
+    @property
+    def parts(self) -> tuple[StatementPart, ...]:
+        return (*self.lanes[0], *self.lanes[1])
 
 
-def one_statement(parts: Sequence[StatementPart]) -> str:
-    """Every part in one statement (one snapshot): a row per club of $1 with every
-    part's columns, null where a part has no row for the club."""
+def one_statement(parts: Sequence[StatementPart], parameter_types: Sequence[str]) -> str:
+    """The parts in one statement (one snapshot): a row per club of $1 with every
+    part's columns, null where a part has no row for the club. The first CTE, read by
+    nothing, gives every parameter its type."""
+    typed = ", ".join(f"${n}::{t}" for n, t in enumerate(parameter_types, start=1))
     ctes = ",\n".join(f"{p.name} AS MATERIALIZED ({p.sql})" for p in parts)
     columns = ", ".join(f"{p.name}.{c}" for p in parts for c in p.columns)
     joins = "\n".join(f"LEFT JOIN {p.name} ON {p.name}.club_id = k.club_id" for p in parts)
-    return (f"WITH {ctes}\nSELECT k.club_id, {columns}\n"
+    return (f"WITH parameter_types AS (SELECT {typed}),\n{ctes}\n"
+            f"SELECT k.club_id, {columns}\n"
             f"  FROM unnest($1::uuid[]) AS k(club_id)\n{joins}")
 
 
@@ -159,29 +175,29 @@ SECOND_CONNECTIONS_WAIT_SECONDS = 0.1
 
 async def figures_by_club(
     connection: asyncpg.Connection, pool: asyncpg.Pool | None,
-    parts: Sequence[StatementPart], arguments: Sequence[object],
+    statement: ReportStatement, arguments: Sequence[object],
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Per club of $1: the columns of every part that are not null, read in one
-    snapshot. With a pool that has two connections free, each of them runs every part
-    as one statement for half of the clubs (two cores), both reading one exported
+    snapshot. With a pool that has two connections free, each of them runs one lane's
+    parts as one statement for every club (two cores), both reading one exported
     snapshot under the scope of `connection`'s transaction; otherwise every part runs
     as one statement on `connection`."""
     pair = None if pool is None else await acquire_two(pool)
     if pool is None or pair is None:
         await use_custom_plans(connection)
-        rows = await connection.fetch(one_statement(parts),
-                                      *arguments)
-        return {r["club_id"]: {k: v for k, v in r.items() if k != "club_id" and v is not None}
-                for r in rows}
-    try:
-        scope = await connection.fetchrow(
-            "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in SCOPE_SETTINGS))
-        results = await in_one_snapshot(pair, list(scope.values()), parts, arguments)
-    finally:
-        for partner in pair:
-            await pool.release(partner)
+        answers = [await connection.fetch(
+            one_statement(statement.parts, statement.parameter_types), *arguments)]
+    else:
+        try:
+            scope = await connection.fetchrow(
+                "SELECT " + ", ".join(f"current_setting('{name}', true)"
+                                      for name in SCOPE_SETTINGS))
+            answers = await in_one_snapshot(pair, list(scope.values()), statement, arguments)
+        finally:
+            for partner in pair:
+                await pool.release(partner)
     figures: dict[uuid.UUID, dict[str, Any]] = {}
-    for rows in results:
+    for rows in answers:
         for r in rows:
             values = figures.setdefault(r["club_id"], {})
             values.update((k, v) for k, v in r.items() if k != "club_id" and v is not None)
@@ -204,18 +220,12 @@ async def acquire_two(pool: asyncpg.Pool) -> tuple[asyncpg.Connection, asyncpg.C
 
 async def in_one_snapshot(
     pair: tuple[asyncpg.Connection, asyncpg.Connection], scope: list[str | None],
-    parts: Sequence[StatementPart], arguments: Sequence[object],
+    statement: ReportStatement, arguments: Sequence[object],
 ) -> list[list[asyncpg.Record]]:
-    """The rows of every part, the clubs of $1 shared out between the two connections
-    (every other club to each, so that both get as many clubs of each area): each runs
-    every part as one statement over its clubs, in read-only REPEATABLE READ
-    transactions of one snapshot (the first exports it, the second imports it before
-    reading anything)."""
+    """The rows of each lane of `statement`, one lane on each connection over every
+    club, in read-only REPEATABLE READ transactions of one snapshot (the first exports
+    it, the second imports it before reading anything)."""
     first, second = pair
-    club_ids = arguments[0]
-    if not isinstance(club_ids, list):
-        raise TypeError("a report's first parameter is the list of its club ids")
-    halves = (club_ids[0::2], club_ids[1::2])
     scope_names = [n for n, v in zip(SCOPE_SETTINGS, scope, strict=True) if v is not None]
     scope_values = [v for v in scope if v is not None]
     set_scope = ("SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
@@ -233,11 +243,9 @@ async def in_one_snapshot(
         try:
             await second.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             await second.execute(set_scope, scope_names, scope_values)
-
-            statement = one_statement(parts)
-            answers = await asyncio.gather(
-                first.fetch(statement, halves[0], *arguments[1:]),
-                second.fetch(statement, halves[1], *arguments[1:]),
+            answers = await asyncio.gather(*(
+                partner.fetch(one_statement(lane, statement.parameter_types), *arguments)
+                for partner, lane in zip(pair, statement.lanes, strict=True)),
                 return_exceptions=True)
         finally:
             await importing.rollback()
@@ -506,7 +514,10 @@ LOAN_FIGURES = ("active_borrowers", "active_borrowers_women", "active_borrowers_
 PORTFOLIO_FIGURES = (*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS)
 LEDGER_PART = StatementPart("ledger", ledger_figures_sql(PORTFOLIO_FIGURES), PORTFOLIO_FIGURES)
 LOANS_PART = StatementPart("loans", LOAN_FIGURES_SQL, LOAN_FIGURES)
-PORTFOLIO_PARTS = (LEDGER_PART, LOANS_PART)
+# The portfolio's parameters: see `portfolio_arguments`.
+PORTFOLIO_PARAMETER_TYPES = ("uuid[]", "text[]", "text[]", "text[]", "date", "date",
+                             "uuid[]", "int", "int")
+PORTFOLIO_STATEMENT = ReportStatement(PORTFOLIO_PARAMETER_TYPES, ((LEDGER_PART,), (LOANS_PART,)))
 
 
 async def portfolio_figures(
@@ -517,7 +528,7 @@ async def portfolio_figures(
     """Per club: its figures that are not null (a club with no account or no loan of a
     figure has none there). See the parts above; one snapshot."""
     return await figures_by_club(
-        connection, pool, PORTFOLIO_PARTS,
+        connection, pool, PORTFOLIO_STATEMENT,
         portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope),
     )
 

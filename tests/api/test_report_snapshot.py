@@ -73,10 +73,14 @@ async def test_two_connections_give_what_one_statement_gives_in_every_scope(
 async def test_both_connections_read_the_snapshot_the_first_exported(app_pool, owner_connection):
     """A commit between the export and the second connection's import is seen by
     neither: they read one view of the books."""
-    part = repository.StatementPart(
-        "areas", "SELECT c AS club_id, (SELECT count(*) FROM areas) AS areas"
-                 " FROM unnest($1::uuid[]) AS c", ("areas",))
-    clubs = [uuid.UUID(int=1), uuid.UUID(int=2)]  # one for each connection
+    def areas_part(name):
+        return repository.StatementPart(
+            name, "SELECT c AS club_id, (SELECT count(*) FROM areas) AS areas"
+                  " FROM unnest($1::uuid[]) AS c", ("areas",))
+
+    statement = repository.ReportStatement(("uuid[]",), ((areas_part("first"),),
+                                                         (areas_part("second"),)))
+    clubs = [uuid.UUID(int=1), uuid.UUID(int=2)]
     pair = await repository.acquire_two(app_pool)
     assert pair is not None
     first, second = pair
@@ -98,12 +102,12 @@ async def test_both_connections_read_the_snapshot_the_first_exported(app_pool, o
     try:
         before = await owner_connection.fetchval("SELECT count(*) FROM areas")
         rows = await repository.in_one_snapshot(
-            (CommitAfterExport(), second), [None, None, "on", None, None], (part,), [clubs])
+            (CommitAfterExport(), second), [None, None, "on", None, None], statement, [clubs])
     finally:
         for connection in pair:
             await app_pool.release(connection)
-    assert [[(r["club_id"], r["areas"]) for r in half] for half in rows] == [
-        [(clubs[0], before)], [(clubs[1], before)]]
+    assert [[(r["club_id"], r["areas"]) for r in lane] for lane in rows] == [
+        [(club, before) for club in clubs]] * 2
     assert await owner_connection.fetchval("SELECT count(*) FROM areas") == before + 1
 
 
