@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any, Final, NamedTuple
 
 import asyncpg
-import pydantic_core
 
 from ledger.programme import (
     MONTHS_IN_YEAR,
@@ -55,6 +54,7 @@ from service.reports.service import (
     area_name,
     cycle_collector_paused,
     place_clubs,
+    report_json,
 )
 from service.reports.titles import area_title
 
@@ -207,12 +207,11 @@ class ProgrammeReport(NamedTuple):
 
 def programme_json(report: ProgrammeReport) -> bytes:
     """The report as `ProgrammeRead` serialises it, without a model per row."""
-    with cycle_collector_paused():
-        return pydantic_core.to_json({
-            "area": report.area, "year": report.year, "from": report.from_,
-            "as_of": report.as_of, "items": [row._asdict() for row in report.items],
-            "waiting": report.waiting, "columns": report.columns,
-        })
+    return report_json({
+        "area": report.area, "year": report.year, "from": report.from_,
+        "as_of": report.as_of, "items": report.items, "waiting": report.waiting,
+        "columns": report.columns,
+    })
 
 
 # `programme_row` builds a row by position (10,000 clubs), the seed amounts in

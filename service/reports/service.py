@@ -15,7 +15,8 @@ from functools import cached_property
 from typing import Any, Final, NamedTuple
 
 import asyncpg
-import pydantic_core
+import orjson
+from pydantic import BaseModel
 
 from ledger.accounts import AccountType, Side, signed_balance
 from ledger.reports import (
@@ -444,11 +445,35 @@ def portfolio_row(
 
 def portfolio_json(report: PortfolioReport) -> bytes:
     """The report as `PortfolioRead` serialises it, without a model per row."""
+    return report_json({
+        "area": report.area, "as_of": report.as_of, "from": report.from_,
+        "items": report.items, "columns": report.columns,
+    })
+
+
+def report_json(document: Mapping[str, Any]) -> bytes:
+    """A report's answer, its `items` a list of rows (NamedTuples: each an object of
+    its fields), byte for byte as its pydantic model would write it: dates in ISO
+    form, ids and decimals as text, models as their JSON. orjson writes it (a
+    province's report: 11,000 rows, 15 MB)."""
     with cycle_collector_paused():
-        return pydantic_core.to_json({
-            "area": report.area, "as_of": report.as_of, "from": report.from_,
-            "items": [row._asdict() for row in report.items], "columns": report.columns,
-        })
+        items = document["items"]
+        fields = type(items[0])._fields if items else ()
+        return orjson.dumps({**document, "items": [dict(zip(fields, row, strict=True))
+                                                       for row in items]},
+                            default=json_value)
+
+
+def json_value(value: object) -> object:
+    """What orjson does not write itself: a decimal as its text, an id of asyncpg's own
+    class as its text, a model as its JSON."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"a report holds no {type(value).__name__}")
 
 
 @contextmanager
