@@ -182,8 +182,9 @@ async def test_a_mistyped_repayment_is_corrected_by_two_people(
 async def test_the_requester_may_not_approve_her_own_request(
     client: httpx.AsyncClient, officers: Officers, superuser_connection: Any,
 ) -> None:
-    """The chair asks for a correction herself: approving it is refused by the service's
-    four-eyes rule, in plain words; withdrawing it is allowed."""
+    """The chair asks for a correction herself: her queue offers no approval of it, a
+    forged approval is refused by the service's four-eyes rule in plain words, and
+    withdrawing it is allowed."""
     world = officers.world
     entries = (await client.get(f"/v1/funds/{world.fund_id}/entries")).json()["items"]
     path = f"/entries/{entries[0]['id']}/correction"
@@ -194,6 +195,8 @@ async def test_the_requester_may_not_approve_her_own_request(
     (correction,) = await pending_corrections(client, world.fund_id)
     queue = await officers.chair.get(f"/clubs/{world.club_id}/approvals")
     assert "Bạn là người đề nghị" in text_of(queue.text)
+    # She may approve others' requests, but is not offered her own: only withdrawing it.
+    assert ">Duyệt</button>" not in queue.text and "Rút lại đề nghị" in queue.text
     decide = f"/clubs/{world.club_id}/approvals/correction/{correction['id']}"
     before = await snapshot(superuser_connection)
     refused = await officers.chair.post(decide, data={"csrf_token": form_token(queue.text),
