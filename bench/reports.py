@@ -712,7 +712,8 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
                 "area": PROVINCE, "year": str(year), "format": export})
             if export == "json":
                 read_in_full(response, n, province_clubs)
-            assert response.status_code == 200, response.text
+            else:
+                assert response.status_code == 200, response.text
         return run
 
     for year in (NATIONAL_START.year, NATIONAL_START.year + 1):

@@ -467,9 +467,7 @@ def report_json(document: Mapping[str, Any]) -> bytes:
 def json_value(value: object) -> object:
     """What orjson does not write itself: a decimal as its text, an id of asyncpg's own
     class as its text, a model as its JSON."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, uuid.UUID):
+    if isinstance(value, (Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
