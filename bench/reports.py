@@ -58,7 +58,7 @@ from service.settings import Settings  # noqa: E402
 
 DATABASE = "clubfund_bench"
 PREWARM = [
-    "daily_balances", "pk_daily_balances", "daily_group_balances", "pk_daily_group_balances",
+    "daily_balances", "pk_daily_balances", "daily_fund_figures", "pk_daily_fund_figures",
     "ix_postings_fund_id_account_id_effective_date_sequence", "postings", "entries",
     "pk_entries", "accounts", "pk_accounts", "account_balances", "pk_account_balances",
     "loans", "members", "funds", "clubs", "areas", "area_parents", "club_areas",

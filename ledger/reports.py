@@ -25,6 +25,7 @@ from ledger.accounts import AccountType, Side, signed_balance
 from ledger.errors import CurrencyMismatch, LedgerError
 
 RATIO_PLACES: Final = 4
+RATIO_QUANTUM: Final = Decimal(1).scaleb(-RATIO_PLACES)  # 0.0001
 
 
 class InvalidReportRange(LedgerError):
@@ -47,7 +48,7 @@ def ratio(numerator: int, denominator: int) -> Decimal | None:
     if denominator == 0:
         return None
     return (Decimal(numerator) / Decimal(denominator)).quantize(
-        Decimal(1).scaleb(-RATIO_PLACES), rounding=ROUND_HALF_UP
+        RATIO_QUANTUM, rounding=ROUND_HALF_UP
     )
 
 

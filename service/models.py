@@ -74,11 +74,6 @@ class Account(SQLModel, table=True):
         UniqueConstraint("fund_id", "id", "currency", name="uq_accounts_fund_id_id_currency"),
         ForeignKeyConstraint(["fund_id"], ["funds.id"], name="fk_accounts_fund_id_funds"),
         Index("ix_accounts_id", "id"),
-        Index("ix_accounts_top_level", "fund_id", "code",
-              postgresql_include=["id", "normal_side"],
-              postgresql_where=text("strpos(code, '.') = 0")),
-        Index("ix_accounts_sub_accounts", "fund_id", "normal_side", "code",
-              postgresql_where=text("strpos(code, '.') > 0")),
     )
     fund_id: uuid.UUID = _uuid()
     id: uuid.UUID = _uuid()
@@ -630,26 +625,35 @@ class LoanInstallment(SQLModel, table=True):
     interest: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class DailyGroupBalance(SQLModel, table=True):
-    """Per fund, group of sub-accounts (131 for 131.0001, …) and normal side: the
-    cumulative totals of the group's sub-accounts at the end of each day they moved."""
+class DailyFundFigures(SQLModel, table=True):
+    """Per fund and day on which an account of a report figure moved: each figure's
+    balance at the end of the day (signed on each account's normal side, summed over
+    the figure's accounts; which accounts: `clubfund_report_figure`). Derived from the
+    postings by the database, never written by the service."""
 
-    __tablename__ = "daily_group_balances"
+    __tablename__ = "daily_fund_figures"
     __table_args__ = (
         PrimaryKeyConstraint(
-            "fund_id", "group_code", "normal_side", "effective_date",
-            name="pk_daily_group_balances", postgresql_include=["debits", "credits"],
+            "fund_id", "effective_date", name="pk_daily_fund_figures",
+            postgresql_include=["capital_district_budget", "capital_other_budgets",
+                                "capital_donors", "capital_members",
+                                "capital_retained_surplus", "cash", "loans_outstanding",
+                                "interest_earned", "write_offs"],
         ),
         ForeignKeyConstraint(["fund_id"], ["funds.id"],
-                             name="fk_daily_group_balances_fund_id_funds"),
+                             name="fk_daily_fund_figures_fund_id_funds"),
     )
     fund_id: uuid.UUID = _uuid()
-    group_code: str = Field(sa_column=Column(Text, nullable=False))
-    normal_side: str = Field(sa_column=Column(Text, nullable=False))
     effective_date: date = Field(sa_column=Column(Date, nullable=False))
-    debits: int = Field(sa_column=Column(BigInteger, nullable=False))
-    credits: int = Field(sa_column=Column(BigInteger, nullable=False))
-    postings_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    capital_district_budget: int = Field(sa_column=Column(BigInteger, nullable=False))
+    capital_other_budgets: int = Field(sa_column=Column(BigInteger, nullable=False))
+    capital_donors: int = Field(sa_column=Column(BigInteger, nullable=False))
+    capital_members: int = Field(sa_column=Column(BigInteger, nullable=False))
+    capital_retained_surplus: int = Field(sa_column=Column(BigInteger, nullable=False))
+    cash: int = Field(sa_column=Column(BigInteger, nullable=False))
+    loans_outstanding: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest_earned: int = Field(sa_column=Column(BigInteger, nullable=False))
+    write_offs: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class SeedGrantCredit(SQLModel, table=True):

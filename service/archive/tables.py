@@ -9,7 +9,7 @@ through a Python float.
 Not in an archive, on purpose: bearer tokens, web sign-ins and sessions (secrets of
 the origin server: issue new ones); the service-wide audit log (areas, clubs and
 tokens of every club); rows the database derives (account_balances, daily_balances,
-daily_group_balances, seed_grant_credits, fund_months, a loan's schedule and payment
+daily_fund_figures, seed_grant_credits, fund_months, a loan's schedule and payment
 columns: its triggers rebuild them from the entries, postings, installments and loan
 events); the Merkle nodes and tree state (rebuilt from the records' leaf hashes and
 checked against the signed heads).

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from ledger.programme import YEAR_MAX, YEAR_MIN
 from service.areas.schemas import AREA_CODE_PATTERN
@@ -11,13 +11,11 @@ from service.errors import Forbidden, InvalidCursor, NotFound, UnknownArea, prob
 from service.pagination import Page, page_params
 from service.programme import service
 from service.programme.schemas import ProgrammeRead, TargetCreate, TargetRead
-from service.reports.endpoints import REPORT_PROBLEMS
+from service.reports.endpoints import REPORT_PROBLEMS, area_report_answer
 from service.reports.exports import (
     EXPORT_RESPONSES,
     CommitteeLanguage,
-    ExportFormat,
     Format,
-    file_response,
 )
 
 router = APIRouter(tags=["programme"])
@@ -56,8 +54,7 @@ async def get_programme_report(
     active clubs by month, members and the fund and loan figures of `year`, per club and
     rolled up per area, in the area tree valid at the end of the year (today in the
     current year). JSON, CSV, or XLSX laid out as a report to the committee."""
-    report = await service.programme_report(ctx, area, year, language,
-                                            request.app.state.pool)
-    if export is ExportFormat.JSON:
-        return Response(service.programme_json(report), media_type="application/json")
-    return file_response(*await service.programme_table(ctx, report, language), export)
+    return await area_report_answer(
+        service.programme_report(ctx, area, year, language, request.app.state.pool),
+        export, service.programme_json,
+        lambda report: service.programme_table(ctx, report, language))

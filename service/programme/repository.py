@@ -71,11 +71,11 @@ SEED_COLUMNS = ",\n".join(
 )
 # A seed grant's credit (`seed_grant_credits`, derived from the journal by the
 # database) not reversed by the end of the period.
-NOT_REVERSED = "(s.reversed_on IS NULL OR s.reversed_on > $6)"
+NOT_REVERSED = "(s.reversed_on IS NULL OR s.reversed_on > $3)"
 
-# The programme's own parts, after the portfolio's $1–$9: $10 the capital accounts a
-# seed grant credits, $11 the budget sources (their grants are the seed money that
-# makes a club seeded), $12 the capital accounts of those budgets.
+# The programme's own parts, after the portfolio's $1–$6: $7 the capital accounts a
+# seed grant credits, $8 the budget sources (their grants are the seed money that
+# makes a club seeded), $9 the capital accounts of those budgets.
 #
 # Each club's establishment and its first seed money by the end of the period: per
 # fund, its seed grants' credits in date order up to the first that is a budget's
@@ -90,8 +90,8 @@ first_seeds AS (
      CROSS JOIN LATERAL (
          SELECT s.effective_date
            FROM seed_grant_credits s
-          WHERE s.fund_id = cf.fund_id AND s.effective_date <= $6
-            AND s.account_code = ANY($12::text[]) AND s.source = ANY($11::text[])
+          WHERE s.fund_id = cf.fund_id AND s.effective_date <= $3
+            AND s.account_code = ANY($9::text[]) AND s.source = ANY($8::text[])
             AND {NOT_REVERSED}
           ORDER BY s.effective_date
           LIMIT 1
@@ -105,7 +105,7 @@ seeds AS (
                AS decision_numbers
       FROM club_funds cf
       JOIN seed_grant_credits s ON s.fund_id = cf.fund_id
-     WHERE s.effective_date BETWEEN $5 AND $6 AND s.account_code = ANY($10::text[])
+     WHERE s.effective_date BETWEEN $2 AND $3 AND s.account_code = ANY($7::text[])
        AND {NOT_REVERSED}
      GROUP BY cf.club_id
 )
@@ -126,7 +126,7 @@ SELECT c.id AS club_id,
 # wholly on or before `as_of` are read from `fund_months` (derived from the journal by
 # the database): one range of its index per fund. When `as_of` is not the last day of
 # its month, that month counts up to `as_of` only: one probe of the entries' (fund_id,
-# effective_date) index per fund. The period ($5) begins on the first of a month.
+# effective_date) index per fund. The period ($2) begins on the first of a month.
 # Members active now who had joined by the end of the period (without a joining date:
 # members since the club began).
 ACTIVITY_SQL = f"""
@@ -139,28 +139,28 @@ activity AS (
      CROSS JOIN LATERAL (
          SELECT extract(month FROM m.month)::int AS month
            FROM fund_months m
-          WHERE m.fund_id = cf.fund_id AND m.month >= $5::date
-            AND m.month < date_trunc('month', $6::date + 1)::date
+          WHERE m.fund_id = cf.fund_id AND m.month >= $2::date
+            AND m.month < date_trunc('month', $3::date + 1)::date
          UNION ALL
-         SELECT extract(month FROM $6::date)::int
+         SELECT extract(month FROM $3::date)::int
           -- Not the month's last day: date arithmetic the planner folds (a custom
           -- plan), so that no probe runs at all on a month's last day.
-          WHERE extract(day FROM $6::date + 1) <> 1
+          WHERE extract(day FROM $3::date + 1) <> 1
             AND EXISTS (SELECT FROM entries e
                          WHERE e.fund_id = cf.fund_id
-                           AND e.effective_date BETWEEN date_trunc('month', $6::date)::date
-                                                    AND $6::date)
+                           AND e.effective_date BETWEEN date_trunc('month', $3::date)::date
+                                                    AND $3::date)
      ) AS a
      GROUP BY cf.club_id
 ),
 people AS (
     SELECT m.club_id, count(*) AS members,
            count(*) FILTER (WHERE m.gender = 'female') AS members_women,
-           count(*) FILTER (WHERE extract(year FROM $6::date) - m.birth_year >= $9)
+           count(*) FILTER (WHERE extract(year FROM $3::date) - m.birth_year >= $6)
                AS members_aged_60_plus
       FROM members m
      WHERE m.club_id = ANY($1::uuid[]) AND m.status = 'active'
-       AND (m.joined_on IS NULL OR m.joined_on <= $6)
+       AND (m.joined_on IS NULL OR m.joined_on <= $3)
      GROUP BY m.club_id
 )
 SELECT c.id AS club_id,
@@ -191,10 +191,12 @@ PROGRAMME_LEDGER_PART = StatementPart(
 PROGRAMME_LOANS_PART = StatementPart(
     "loans", LOAN_SUMS_SQL,
     ("amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30"))
-# Two lanes of about equal cost at 10,000 clubs (docs/benchmarks.md).
+# Two lanes as near equal in cost as the parts allow at 10,000 clubs: the ledger
+# (60–70 ms) and the loans (200–260 ms) on one, the activity and members (160–210 ms)
+# and the seed money (180–240 ms) on the other (docs/benchmarks.md).
 PROGRAMME_STATEMENT = ReportStatement(
     (*PORTFOLIO_PARAMETER_TYPES, "text[]", "text[]", "text[]"),
-    ((PROGRAMME_LEDGER_PART, ACTIVITY_PART), (SEEDING_PART, PROGRAMME_LOANS_PART)))
+    ((PROGRAMME_LEDGER_PART, PROGRAMME_LOANS_PART), (ACTIVITY_PART, SEEDING_PART)))
 
 
 async def programme_figures(
@@ -212,8 +214,7 @@ async def programme_figures(
         raise ValueError(f"a programme period begins on the first of a month, not {start}")
     return await figures_by_club(
         connection, pool, PROGRAMME_STATEMENT,
-        [*portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope,
-                              PROGRAMME_LEDGER_FIGURES),
+        [*portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope),
          SEED_GRANT_ACCOUNTS, sorted(source.value for source in BUDGET_SOURCES),
          BUDGET_CAPITAL_ACCOUNTS],
     )

@@ -18,8 +18,6 @@ from typing import Any
 
 import asyncpg
 
-from ledger import chart
-
 STATEMENT_ACCOUNT = """
     SELECT id, fund_id, code, name, type, normal_side, currency
       FROM accounts WHERE id = $1
@@ -199,8 +197,15 @@ async def figures_by_club(
     figures: dict[uuid.UUID, dict[str, Any]] = {}
     for rows in answers:
         for r in rows:
-            values = figures.setdefault(r["club_id"], {})
-            values.update((k, v) for k, v in r.items() if k != "club_id" and v is not None)
+            values = dict(r.items())
+            club_id = values.pop("club_id")
+            if None in values.values():  # few rows: a part without a row for the club
+                values = {k: v for k, v in values.items() if v is not None}
+            known = figures.get(club_id)
+            if known is None:
+                figures[club_id] = values
+            else:
+                known.update(values)
     return figures
 
 
@@ -265,22 +270,12 @@ async def use_custom_plans(connection: asyncpg.Connection) -> None:
     await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
-# Which accounts feed which portfolio figure, by code prefix (the default chart of
-# docs/design.md). Stocks are balances at the end of `as_of`; flows are movements over
-# [from, as_of].
-PORTFOLIO_STOCKS = {
-    "capital_district_budget": (chart.CAPITAL_DISTRICT_BUDGET,),
-    "capital_other_budgets": (chart.CAPITAL_COMMUNE_PROVINCE_BUDGET,),
-    "capital_donors": (chart.CAPITAL_DONORS,),
-    "capital_members": (chart.CAPITAL_MEMBERS,),
-    "capital_retained_surplus": (chart.RETAINED_SURPLUS,),
-    "cash": (chart.CASH, chart.BANK),
-    "loans_outstanding": (chart.LOANS_RECEIVABLE,),
-}
-PORTFOLIO_FLOWS = {
-    "interest_earned": (chart.INTEREST_INCOME,),
-    "write_offs": (chart.LOAN_WRITE_OFFS,),
-}
+# The portfolio's fund figures, kept per fund and day in `daily_fund_figures` (which
+# accounts make each: `clubfund_report_figure`, migration `0030`). Stocks are balances
+# at the end of `as_of`; flows are movements over [from, as_of].
+PORTFOLIO_STOCKS = ("capital_district_budget", "capital_other_budgets", "capital_donors",
+                    "capital_members", "capital_retained_surplus", "cash", "loans_outstanding")
+PORTFOLIO_FLOWS = ("interest_earned", "write_offs")
 
 
 async def area_tree(
@@ -309,121 +304,53 @@ async def area_tree(
     ))
 
 
-# The clubs of $1 with their funds, within the caller's fund scope $7 (null: all): the
+# The clubs of $1 with their funds, within the caller's fund scope $4 (null: all): the
 # first CTE of every part that reads the clubs' books.
 CLUB_FUNDS_CTE = """club_funds AS MATERIALIZED (
     SELECT c.id AS club_id, fu.id AS fund_id
       FROM clubs c JOIN funds fu ON fu.club_id = c.id
      WHERE c.id = ANY($1::uuid[])
-       AND ($7::uuid[] IS NULL OR fu.id = ANY($7::uuid[]))
+       AND ($4::uuid[] IS NULL OR fu.id = ANY($4::uuid[]))
 )"""
 
 
 # The portfolio's statement parts. Each returns `club_id` and its own columns; each
-# reads $1 to $9 of `portfolio_arguments`. Run together as one statement
+# reads $1 to $6 of `portfolio_arguments`. Run together as one statement
 # (`one_statement`) or on two connections sharing one snapshot (`in_one_snapshot`).
 #
-# Ledger part: per club, each account's balance at the end of `as_of` (stocks), or
-# its movement over [start, as_of] (flows), summed per figure over the club's funds.
-# One probe of `daily_balances` per top-level account (read from
-# `ix_accounts_top_level`), in index order so that successive probes walk neighbouring
-# index pages, and one of `daily_group_balances` per group of sub-accounts (each
-# loan's 131.NNNN is in group 131) and normal side. A fund's groups are found by
-# stepping through `ix_accounts_sub_accounts` from one group to the next: one index
-# probe per group, however many sub-accounts it holds. Only the figures that are flows
-# probe the balances before the period (the programme has none).
+# Ledger part: per club, its funds' figures from `daily_fund_figures` (kept by the
+# database, migration `0030`): a stock is its value at the end of `as_of`, a flow its
+# movement over [start, as_of] (less its value before `start`). One probe of the
+# table's index per fund and date, in fund order so that successive probes walk
+# neighbouring index pages; only reports with a flow probe the day before the period
+# (the programme has none).
 def ledger_figures_sql(names: Sequence[str]) -> str:
-    """The ledger part for the figures `names` (their accounts' prefixes are $2/$3,
-    the flows among them $4)."""
-    with_flows = any(name in PORTFOLIO_FLOWS for name in names)
+    """The ledger part for the figures `names` (of `PORTFOLIO_FIGURES`)."""
+    flows = [name for name in names if name in PORTFOLIO_FLOWS]
 
-    def amounts(probed: str, balances: str, key: str) -> str:
-        """Each row of `probed` with its figure and the signed amount it adds: its
-        balance at the end of `as_of`, less (flows) its balance before `start`; `key`
-        finds its rows in `balances`."""
-        def latest(bound: str) -> str:
-            return (f"LEFT JOIN LATERAL (\n"
-                    f"      SELECT b.debits, b.credits FROM {balances} b\n"
-                    f"       WHERE {key}\n"
-                    f"         AND b.effective_date {bound}\n"
-                    f"       ORDER BY b.effective_date DESC LIMIT 1)")
-        debit, credit = "e.debits - e.credits", "e.credits - e.debits"
-        joins = latest("<= $6") + " AS e ON true"
-        if with_flows:
-            debit = f"coalesce({debit}, 0) - coalesce(s.debits - s.credits, 0)"
-            credit = f"coalesce({credit}, 0) - coalesce(s.credits - s.debits, 0)"
-            joins += "\n  " + latest("< $5 AND a.flow") + " AS s ON true"
-        return (f"SELECT a.club_id, a.figure,\n"
-                f"       CASE a.normal_side WHEN 'debit' THEN {debit} ELSE {credit} END\n"
-                f"           AS amount\n"
-                f"  FROM {probed}\n"
-                f"  {joins}")
+    def latest(columns: Sequence[str], bound: str, alias: str) -> str:
+        return (f"LEFT JOIN LATERAL (\n"
+                f"      SELECT {', '.join(f'b.{c}' for c in columns)}\n"
+                f"        FROM daily_fund_figures b\n"
+                f"       WHERE b.fund_id = cf.fund_id AND b.effective_date {bound}\n"
+                f"       ORDER BY b.effective_date DESC LIMIT 1) AS {alias} ON true")
 
-    columns = ",\n       ".join(
-        f"coalesce(sum(amount) FILTER (WHERE figure = '{name}'), 0)::bigint AS {name}"
-        for name in names)
-    account_amounts = amounts(
-        """(SELECT a.club_id, a.fund_id, a.account_id, a.normal_side, fi.figure, fi.flow
-           FROM top_accounts a JOIN figures fi ON fi.code = a.code
-          ORDER BY a.fund_id, a.account_id) AS a""",
-        "daily_balances", "b.fund_id = a.fund_id AND b.account_id = a.account_id")
-    group_amounts = amounts(
-        """(SELECT g.club_id, g.fund_id, g.code, g.normal_side, fi.figure, fi.flow
-           FROM groups g JOIN figures fi ON fi.code = g.code
-          ORDER BY g.fund_id) AS a""",
-        "daily_group_balances",
-        "b.fund_id = a.fund_id AND b.group_code = a.code AND b.normal_side = a.normal_side")
+    def amount(name: str) -> str:
+        if name in flows:
+            return f"coalesce(e.{name}, 0) - coalesce(s.{name}, 0)"
+        return f"coalesce(e.{name}, 0)"
+
+    joins = latest(names, "<= $3", "e")
+    if flows:
+        joins += "\n  " + latest(flows, "< $2", "s")
+    columns = ",\n       ".join(f"sum({amount(name)})::bigint AS {name}" for name in names)
     return f"""
-WITH RECURSIVE {CLUB_FUNDS_CTE},
--- The top-level accounts (no dot in the code) of the clubs' funds.
-top_accounts AS MATERIALIZED (
-    SELECT cf.club_id, a.fund_id, a.id AS account_id, a.code, a.normal_side
-      FROM club_funds cf
-      JOIN accounts a ON a.fund_id = cf.fund_id AND strpos(a.code, '.') = 0
-),
--- The groups of sub-accounts (131.0001, 131.0002, … form group 131) of the clubs'
--- funds, by normal side: each fund's first sub-account in (normal side, code) order,
--- then the first after the sub-accounts of each group found (those of group G on a
--- side run in byte order from 'G.' to before 'G/', '/' being the byte after '.').
-groups AS (
-    SELECT cf.club_id, cf.fund_id, g.normal_side, split_part(g.code, '.', 1) AS code
-      FROM club_funds cf
-     CROSS JOIN LATERAL (
-         SELECT a.normal_side, a.code FROM accounts a
-          WHERE a.fund_id = cf.fund_id AND strpos(a.code, '.') > 0
-          ORDER BY a.normal_side, a.code COLLATE "C"
-          LIMIT 1) AS g
-    UNION ALL
-    SELECT g.club_id, g.fund_id, n.normal_side, split_part(n.code, '.', 1)
-      FROM groups g
-     CROSS JOIN LATERAL (
-         SELECT a.normal_side, a.code FROM accounts a
-          WHERE a.fund_id = g.fund_id AND strpos(a.code, '.') > 0
-            AND (a.normal_side, a.code COLLATE "C") >= (g.normal_side, g.code || '/')
-          ORDER BY a.normal_side, a.code COLLATE "C"
-          LIMIT 1) AS n
-),
--- The figure of each code (few: the chart is the same everywhere), matched once per
--- code rather than once per account; codes of no figure are left out. The codes come
--- as an array so that the planner takes them as few (and hashes them, not the
--- accounts, when joining the two).
-figures AS MATERIALIZED (
-    SELECT t.code, f.figure, f.figure = ANY($4::text[]) AS flow
-      FROM unnest(ARRAY(SELECT code FROM top_accounts UNION SELECT code FROM groups))
-               AS t(code)
-     CROSS JOIN LATERAL (
-         SELECT f.figure FROM unnest($2::text[], $3::text[]) AS f(figure, prefix)
-          WHERE t.code LIKE f.prefix || '%' LIMIT 1) AS f
-),
-amounts AS (
-{account_amounts}
-UNION ALL
-{group_amounts}
-)
-SELECT club_id,
+WITH {CLUB_FUNDS_CTE}
+SELECT cf.club_id,
        {columns}
-  FROM amounts
- GROUP BY club_id
+  FROM (SELECT club_id, fund_id FROM club_funds ORDER BY fund_id) AS cf
+  {joins}
+ GROUP BY cf.club_id
 """
 
 
@@ -446,28 +373,28 @@ PER_LOAN_CTE = """per_loan AS (
           SELECT f.club_id, l.member_id,
                  l.schedule_due_dates, l.schedule_cumulative_due,
                  coalesce(l.paid_interest_principal_by_date[paid.dates], 0) AS paid,
-                 CASE WHEN l.closed_on <= $6 THEN 0
+                 CASE WHEN l.closed_on <= $3 THEN 0
                       ELSE l.principal - coalesce(l.paid_principal_by_date[paid.dates], 0)
                  END AS outstanding,
-                 CASE WHEN l.closed_on <= $6 THEN l.closed_on END AS closed_on
+                 CASE WHEN l.closed_on <= $3 THEN l.closed_on END AS closed_on
             FROM funds f
             JOIN loans l ON l.fund_id = f.id
            -- How many of the loan's payment dates are on or before the report's date
            -- (0: none; an index 0 reads null).
            CROSS JOIN LATERAL (
-               SELECT width_bucket($6::date, l.paid_dates) AS dates
+               SELECT width_bucket($3::date, l.paid_dates) AS dates
            ) AS paid
            WHERE f.club_id = ANY($1::uuid[])
-             AND ($7::uuid[] IS NULL OR f.id = ANY($7::uuid[]))
-             AND l.disbursed_on <= $6
+             AND ($4::uuid[] IS NULL OR f.id = ANY($4::uuid[]))
+             AND l.disbursed_on <= $3
              -- A loan closed before the period adds nothing: nothing of it falls due
              -- in the period, none of it is outstanding or at risk, its borrower is
              -- not active through it.
-             AND (l.closed_on IS NULL OR l.closed_on >= $5)
+             AND (l.closed_on IS NULL OR l.closed_on >= $2)
       ) AS loan
      CROSS JOIN LATERAL clubfund_loan_figures(
          loan.schedule_due_dates, loan.schedule_cumulative_due, loan.paid,
-         loan.outstanding, loan.closed_on, $5, $6, $8
+         loan.outstanding, loan.closed_on, $2, $3, $5
      ) AS x
 )"""
 # What fell due in the period, was repaid of it and is at risk, summed per club.
@@ -489,7 +416,7 @@ borrowers AS (
     SELECT b.club_id,
            count(*) AS active_borrowers,
            count(*) FILTER (WHERE m.gender = 'female') AS active_borrowers_women,
-           count(*) FILTER (WHERE extract(year FROM $6::date) - m.birth_year >= $9)
+           count(*) FILTER (WHERE extract(year FROM $3::date) - m.birth_year >= $6)
                AS active_borrowers_aged_60_plus
       FROM (SELECT DISTINCT club_id, member_id FROM per_loan WHERE outstanding > 0) AS b
       JOIN members m ON m.id = b.member_id
@@ -506,17 +433,15 @@ SELECT s.club_id,
 # The loan part without the borrowers: the programme's sums per club.
 LOAN_SUMS_SQL = "WITH " + PER_LOAN_CTE + ",\n" + LOAN_SUMS_CTE + "\nSELECT * FROM sums"
 
-# $1 club ids, $2 figure names and $3 their account-code prefixes, $4 the flow
-# figures, $5 start, $6 as_of, $7 fund scope (null: all), $8 days late for PAR, $9
-# older age.
+# $1 club ids, $2 start, $3 as_of, $4 fund scope (null: all), $5 days late for PAR,
+# $6 older age.
 LOAN_FIGURES = ("active_borrowers", "active_borrowers_women", "active_borrowers_aged_60_plus",
                 "amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30")
 PORTFOLIO_FIGURES = (*PORTFOLIO_STOCKS, *PORTFOLIO_FLOWS)
 LEDGER_PART = StatementPart("ledger", ledger_figures_sql(PORTFOLIO_FIGURES), PORTFOLIO_FIGURES)
 LOANS_PART = StatementPart("loans", LOAN_FIGURES_SQL, LOAN_FIGURES)
 # The portfolio's parameters: see `portfolio_arguments`.
-PORTFOLIO_PARAMETER_TYPES = ("uuid[]", "text[]", "text[]", "text[]", "date", "date",
-                             "uuid[]", "int", "int")
+PORTFOLIO_PARAMETER_TYPES = ("uuid[]", "date", "date", "uuid[]", "int", "int")
 PORTFOLIO_STATEMENT = ReportStatement(PORTFOLIO_PARAMETER_TYPES, ((LEDGER_PART,), (LOANS_PART,)))
 
 
@@ -535,16 +460,10 @@ async def portfolio_figures(
 
 def portfolio_arguments(
     club_ids: list[uuid.UUID], start: date, as_of: date, days_at_risk: int, older_age: int,
-    fund_scope: list[uuid.UUID] | None, figures: Sequence[str] = PORTFOLIO_FIGURES,
+    fund_scope: list[uuid.UUID] | None,
 ) -> list[object]:
-    """$1 to $9 of the portfolio's parts (a statement embedding them takes them first);
-    the ledger part reads the accounts of `figures` only."""
-    prefixes_of = {**PORTFOLIO_STOCKS, **PORTFOLIO_FLOWS}
-    names = [name for name in figures for _ in prefixes_of[name]]
-    prefixes = [prefix for name in figures for prefix in prefixes_of[name]]
-    flows = [name for name in figures if name in PORTFOLIO_FLOWS]
-    return [club_ids, names, prefixes, flows, start, as_of, fund_scope, days_at_risk,
-            older_age]
+    """$1 to $6 of the portfolio's parts (a statement embedding them takes them first)."""
+    return [club_ids, start, as_of, fund_scope, days_at_risk, older_age]
 
 
 async def clubs_in(

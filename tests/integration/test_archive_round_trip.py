@@ -33,7 +33,7 @@ from tests.integration.test_token_cli import clubfund
 DERIVED_TABLES = {
     "account_balances": "account_id",
     "daily_balances": "account_id, effective_date",
-    "daily_group_balances": "group_code, normal_side, effective_date",
+    "daily_fund_figures": "effective_date",
     "seed_grant_credits": "entry_id, line",
     "fund_months": "month",
     "audit_nodes": "level, index",

@@ -163,19 +163,35 @@ async def test_the_service_role_may_only_read_daily_balances(app_connection):
     assert await app_connection.fetchval("SELECT count(*) FROM daily_balances") == 0
 
 
-# Sub-accounts in two groups (one with both normal sides) and one plain account.
-GROUP_ACCOUNTS = [("131.0001", "debit"), ("131.0002", "debit"), ("131.0003", "credit"),
-                  ("3388.1", "credit"), ("111", "debit")]
+# Accounts of every figure (a loan's receivable sub-accounts among them, one with the
+# other normal side), two of the same figure (cash and bank), and two of none.
+FIGURE_ACCOUNTS = [("131.0001", "debit"), ("131.0002", "debit"), ("131.0003", "credit"),
+                   ("111", "debit"), ("112", "debit"), ("4111", "credit"),
+                   ("4112", "credit"), ("4113", "credit"), ("4114", "credit"),
+                   ("4118", "credit"), ("515", "credit"), ("811", "debit"),
+                   ("3388.1", "credit"), ("1311", "debit"), ("411", "credit")]
+# The figures of docs/reports.md by code prefix, written out here as the test's own
+# model (an account whose code begins with a figure's prefix counts in it).
+FIGURE_PREFIXES = {"capital_district_budget": ("4111",), "capital_other_budgets": ("4112",),
+                   "capital_donors": ("4113",), "capital_members": ("4114",),
+                   "capital_retained_surplus": ("4118",), "cash": ("111", "112"),
+                   "loans_outstanding": ("131",), "interest_earned": ("515",),
+                   "write_offs": ("811",)}
 
 
-async def make_grouped_fund(connection: asyncpg.Connection) -> tuple[uuid.UUID, list]:
+def figure_of(code: str) -> str | None:
+    return next((name for name, prefixes in FIGURE_PREFIXES.items()
+                 if code.startswith(prefixes)), None)
+
+
+async def make_figures_fund(connection: asyncpg.Connection) -> tuple[uuid.UUID, list]:
     fund = uuid.uuid4()
     await connection.execute(
         "INSERT INTO funds (id, name, currency, created_at) VALUES ($1, 'F', 'VND', $2)",
         fund, NOW,
     )
-    ids = [uuid.uuid4() for _ in GROUP_ACCOUNTS]
-    for account, (code, side) in zip(ids, GROUP_ACCOUNTS, strict=True):
+    ids = [uuid.uuid4() for _ in FIGURE_ACCOUNTS]
+    for account, (code, side) in zip(ids, FIGURE_ACCOUNTS, strict=True):
         await connection.execute(
             "INSERT INTO accounts (fund_id, id, code, name, type, normal_side, allow_negative,"
             " currency, created_at) VALUES ($1, $2, $3, $3, $4, $5, true, 'VND', $6)",
@@ -184,51 +200,72 @@ async def make_grouped_fund(connection: asyncpg.Connection) -> tuple[uuid.UUID, 
     return fund, ids
 
 
-async def groups_recomputed(connection: asyncpg.Connection, fund: uuid.UUID) -> list[tuple]:
+def figures_expected(batches: list) -> list[tuple]:
+    """Per day on which a posting moved an account of a figure, every figure's balance
+    at the end of the day (on each account's normal side), from the entries alone."""
+    moves: dict[date, dict[str, int]] = {}
+    for batch in batches:
+        for offset, debit, credit, amount in batch:
+            for index, side in ((debit, "debit"), (credit, "credit")):
+                code, normal_side = FIGURE_ACCOUNTS[index]
+                figure = figure_of(code)
+                if figure is not None:
+                    day = moves.setdefault(DAY_ZERO + timedelta(days=offset), {})
+                    day[figure] = day.get(figure, 0) + (
+                        amount if side == normal_side else -amount)
+    running = dict.fromkeys(FIGURE_PREFIXES, 0)
+    rows = []
+    for day in sorted(moves):
+        for figure, amount in moves[day].items():
+            running[figure] += amount
+        rows.append((day, *running.values()))
+    return rows
+
+
+async def figures_stored(connection: asyncpg.Connection, fund: uuid.UUID) -> list[tuple]:
     rows = await connection.fetch(
-        """
-        SELECT group_code, normal_side, effective_date,
-               sum(debits) OVER w, sum(credits) OVER w, sum(n) OVER w
-          FROM (SELECT split_part(a.code, '.', 1) AS group_code, a.normal_side,
-                       p.effective_date,
-                       coalesce(sum(p.amount) FILTER (WHERE p.side = 'debit'), 0) AS debits,
-                       coalesce(sum(p.amount) FILTER (WHERE p.side = 'credit'), 0) AS credits,
-                       count(*) AS n
-                  FROM postings p JOIN accounts a ON a.fund_id = p.fund_id
-                                                 AND a.id = p.account_id
-                 WHERE p.fund_id = $1 AND a.code LIKE '%.%'
-                 GROUP BY 1, 2, 3) AS d
-        WINDOW w AS (PARTITION BY group_code, normal_side ORDER BY effective_date)
-         ORDER BY 1, 2, 3
-        """,
-        fund,
-    )
+        f"SELECT effective_date, {', '.join(FIGURE_PREFIXES)} FROM daily_fund_figures"
+        " WHERE fund_id = $1 ORDER BY effective_date", fund)
     return [tuple(r) for r in rows]
 
 
-async def groups_stored(connection: asyncpg.Connection, fund: uuid.UUID) -> list[tuple]:
-    rows = await connection.fetch(
-        "SELECT group_code, normal_side, effective_date, debits, credits, postings_count"
-        " FROM daily_group_balances WHERE fund_id = $1 ORDER BY 1, 2, 3", fund)
-    return [tuple(r) for r in rows]
-
-
-grouped_entry = st.tuples(
+figures_entry = st.tuples(
     st.integers(min_value=0, max_value=40),
-    st.integers(min_value=0, max_value=len(GROUP_ACCOUNTS) - 1),
-    st.integers(min_value=0, max_value=len(GROUP_ACCOUNTS) - 1),
+    st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
+    st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
     st.integers(min_value=1, max_value=10**6),
 )
 
 
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches=st.lists(st.lists(grouped_entry, min_size=1, max_size=6), min_size=1,
+@given(batches=st.lists(st.lists(figures_entry, min_size=1, max_size=6), min_size=1,
                         max_size=6))
-async def test_daily_group_balances_equal_the_totals_of_their_sub_accounts(
+async def test_daily_fund_figures_equal_the_balances_of_their_accounts(
     owner_connection, batches
 ):
-    fund, accounts = await make_grouped_fund(owner_connection)
+    """Whatever order the entries arrive in (backdated ones, several a statement), each
+    stored day holds every figure's balance at its end, and only days on which an
+    account of a figure moved are stored."""
+    fund, accounts = await make_figures_fund(owner_connection)
     await insert_batches(owner_connection, fund, accounts, batches)
-    assert await groups_stored(owner_connection, fund) == await groups_recomputed(
-        owner_connection, fund)
+    assert await figures_stored(owner_connection, fund) == figures_expected(batches)
+
+
+async def test_a_backdated_entry_moves_every_later_day_of_the_fund_figures(owner_connection):
+    fund, accounts = await make_figures_fund(owner_connection)
+    await insert_batches(owner_connection, fund, accounts, [
+        [(10, 3, 5, 1_000)],  # 11 January: capital 1,000 into cash
+        [(20, 0, 3, 300)],  # 21 January: a loan of 300 from cash
+        [(5, 3, 5, 50)],  # backdated to 6 January: capital 50 more
+    ])
+    rows = {r[0]: r[1:] for r in await figures_stored(owner_connection, fund)}
+    names = list(FIGURE_PREFIXES)
+    at = {day: dict(zip(names, values, strict=True)) for day, values in rows.items()}
+    assert sorted(at) == [date(2026, 1, 6), date(2026, 1, 11), date(2026, 1, 21)]
+    assert (at[date(2026, 1, 6)]["cash"], at[date(2026, 1, 6)]["capital_district_budget"]) \
+        == (50, 50)
+    assert (at[date(2026, 1, 11)]["cash"], at[date(2026, 1, 11)]["capital_district_budget"]) \
+        == (1_050, 1_050)
+    assert (at[date(2026, 1, 21)]["cash"], at[date(2026, 1, 21)]["loans_outstanding"],
+            at[date(2026, 1, 21)]["capital_district_budget"]) == (750, 300, 1_050)
