@@ -83,24 +83,30 @@ def rolled_up_targets(
     sub-areas' (recursively); areas with neither are left out. A fund size is summed
     only when every sub-area that has a target gives one."""
     result: dict[str, Target] = {}
-
-    def visit(code: str) -> Target | None:
-        below = [t for t in (visit(child) for child in children.get(code, [])) if t is not None]
-        target = own.get(code)
-        if target is None and below:
-            sizes = [t.fund_size for t in below]
-            target = Target(
-                new_clubs=sum(t.new_clubs for t in below),
-                members=sum(t.members for t in below),
-                fund_size=None if None in sizes else sum(s for s in sizes if s is not None),
-            )
-        if target is not None:
-            result[code] = target
-        return target
-
     for code in top:
-        visit(code)
+        _roll_up_target(code, own, children, result)
     return result
+
+
+def _roll_up_target(
+    code: str, own: Mapping[str, Target], children: Mapping[str | None, list[str]],
+    result: dict[str, Target],
+) -> Target | None:
+    """`rolled_up_targets` of one area, its sub-areas first (a function of its own: a
+    closure calling itself would hold itself in a reference cycle)."""
+    below = [t for t in (_roll_up_target(child, own, children, result)
+                         for child in children.get(code, [])) if t is not None]
+    target = own.get(code)
+    if target is None and below:
+        sizes = [t.fund_size for t in below]
+        target = Target(
+            new_clubs=sum(t.new_clubs for t in below),
+            members=sum(t.members for t in below),
+            fund_size=None if None in sizes else sum(s for s in sizes if s is not None),
+        )
+    if target is not None:
+        result[code] = target
+    return target
 
 
 SEED_SOURCES = ("district_budget", "commune_budget", "province_budget", "donor", "members")

@@ -551,20 +551,26 @@ class Placement:
         children: dict[str | None, list[asyncpg.Record]] = defaultdict(list)
         for t in self.tree:
             children[t["parent_code"]].append(t)
-
-        def visit(node: asyncpg.Record) -> Iterator[tuple[asyncpg.Record, asyncpg.Record | None]]:
-            code = node["code"]
-            if code not in shown and node["depth"] > 0:
-                return  # no club of the caller's under this area
-            yield node, None
-            for child in sorted(children[code], key=lambda t: t["code"]):
-                yield from visit(child)
-            for c in clubs_by_area[code]:
-                yield node, c
-
         for top in (t for t in self.tree if t["depth"] == 0):
             if self.area is not None or top["code"] in shown:
-                yield from visit(top)
+                yield from walk_area(top, children, clubs_by_area, shown)
+
+
+def walk_area(
+    node: asyncpg.Record, children: Mapping[str | None, list[asyncpg.Record]],
+    clubs_by_area: Mapping[str, list[asyncpg.Record]], shown: Container[str],
+) -> Iterator[tuple[asyncpg.Record, asyncpg.Record | None]]:
+    """`Placement.walk` from one area. A function of its own, not a generator closure
+    calling itself: such a closure holds itself, and every row it reaches, in a
+    reference cycle that only the cycle collector frees."""
+    code = node["code"]
+    if code not in shown and node["depth"] > 0:
+        return  # no club of the caller's under this area
+    yield node, None
+    for child in sorted(children[code], key=lambda t: t["code"]):
+        yield from walk_area(child, children, clubs_by_area, shown)
+    for c in clubs_by_area[code]:
+        yield node, c
 
 
 async def place_clubs(ctx: RequestContext, area: str | None, as_of: date) -> Placement:
