@@ -103,6 +103,14 @@ class ClubModel:
     treasurer: httpx.AsyncClient
     chair: httpx.AsyncClient
     loans: list[LoanModel] = field(default_factory=list)
+    club_id: str = ""
+
+
+# The portfolio's fund figures by account code prefix (docs/reports.md), the model's own.
+FIGURE_PREFIXES = {"capital_district_budget": ("4111",), "capital_other_budgets": ("4112",),
+                   "capital_donors": ("4113",), "capital_members": ("4114",),
+                   "capital_retained_surplus": ("4118",), "cash": ("111", "112"),
+                   "loans_outstanding": ("131",)}
 
 
 @dataclass
@@ -259,7 +267,8 @@ def build_machine(
                                {"name": "Nguyễn Thị A", "gender": "female",
                                 "birth_year": 1955})
             assert member.status_code == 201, member.text
-            club = ClubModel(member.json()["id"], clients["treasurer"], clients["chair"])
+            club = ClubModel(member.json()["id"], clients["treasurer"], clients["chair"],
+                             club_id=club_id)
             self.funds.append(FundModel(fund_id, self.accounts_of(fund_id),
                                         closer=clients["chair"], club=club))
 
@@ -530,6 +539,20 @@ def build_machine(
                     read = get(admin, f"/v1/loans/{loan.id}")
                     assert (read["status"], read["outstanding_principal"]) == (
                         loan.status, loan.outstanding)
+            # Each club's fund figures in the portfolio (read from the database's figures
+            # by day, backdated entries and reversals included) are its accounts' balances.
+            clubs = [fund for fund in self.funds if fund.club]
+            if clubs:
+                rows = {row["club_id"]: row for row in get(
+                    admin, f"/v1/reports/portfolio?area={commune}")["items"]
+                    if row["level"] == "club"}
+                for fund in clubs:
+                    assert fund.club is not None
+                    row = rows[fund.club.club_id]
+                    assert {name: row[name] for name in FIGURE_PREFIXES} == {
+                        name: sum(a.balance for a in fund.accounts.values()
+                                  if a.code.startswith(prefixes))
+                        for name, prefixes in FIGURE_PREFIXES.items()}
 
     return LedgerOverHttp
 
