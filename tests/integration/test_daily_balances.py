@@ -13,6 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger import chart
+
 NOW = datetime(2026, 3, 5, 3, 0, tzinfo=UTC)
 DAY_ZERO = date(2026, 1, 1)
 
@@ -269,3 +271,25 @@ async def test_a_backdated_entry_moves_every_later_day_of_the_fund_figures(owner
         == (1_050, 1_050)
     assert (at[date(2026, 1, 21)]["cash"], at[date(2026, 1, 21)]["loans_outstanding"],
             at[date(2026, 1, 21)]["capital_district_budget"]) == (750, 300, 1_050)
+
+
+async def test_the_database_s_figures_follow_the_default_chart(owner_connection):
+    """The accounts of each figure are named once, in the database
+    (`clubfund_report_figure`); they are the default chart's (ledger/chart.py), a loan's
+    receivable sub-accounts with their group, and no other chart account."""
+    expected = {
+        chart.CAPITAL_DISTRICT_BUDGET: "capital_district_budget",
+        chart.CAPITAL_COMMUNE_PROVINCE_BUDGET: "capital_other_budgets",
+        chart.CAPITAL_DONORS: "capital_donors", chart.CAPITAL_MEMBERS: "capital_members",
+        chart.RETAINED_SURPLUS: "capital_retained_surplus", chart.CASH: "cash",
+        chart.BANK: "cash", chart.LOANS_RECEIVABLE: "loans_outstanding",
+        f"{chart.LOANS_RECEIVABLE}.0042": "loans_outstanding",
+        chart.INTEREST_INCOME: "interest_earned", chart.LOAN_WRITE_OFFS: "write_offs",
+    }
+    codes = sorted({account.code for account in chart.DEFAULT_CHART} | set(expected))
+    rows = await owner_connection.fetch(
+        "SELECT code, clubfund_report_figure(code) AS figure FROM unnest($1::text[]) AS code",
+        codes)
+    assert {r["code"]: r["figure"] for r in rows} == {
+        code: expected.get(code) for code in codes}
+    assert set(expected.values()) == set(FIGURE_PREFIXES)
