@@ -233,7 +233,10 @@ async def in_one_snapshot(
     first, second = pair
     scope_names = [n for n, v in zip(SCOPE_SETTINGS, scope, strict=True) if v is not None]
     scope_values = [v for v in scope if v is not None]
+    # The two lanes keep both cores busy: a parallel worker of either would only take
+    # turns with them (and costs its start), so the lanes run without.
     set_scope = ("SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+                 " set_config('max_parallel_workers_per_gather', '0', true),"
                  " (SELECT count(set_config(n, v, true))"
                  "    FROM unnest($1::text[], $2::text[]) AS s(n, v))")
     exporting = first.transaction(isolation="repeatable_read", readonly=True)
