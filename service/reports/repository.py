@@ -453,7 +453,7 @@ async def portfolio_figures(
     start: date, as_of: date, days_at_risk: int, older_age: int,
     fund_scope: list[uuid.UUID] | None,
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """Per club: its figures that are not null (a club with no account or no loan of a
+    """Per club: its figures that are not null (a club with no fund or no loan of a
     figure has none there). See the parts above; one snapshot."""
     return await figures_by_club(
         connection, pool, PORTFOLIO_STATEMENT,

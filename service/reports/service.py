@@ -485,9 +485,9 @@ class CollectorPause:
     objects again and again and every object of the process now and then; and resuming
     it while the answer's rows are still alive would walk them all once more. So a
     report pauses it from its first read to its encoded answer, and frees its rows
-    before the pause ends (`report_answer`). Cycles made meanwhile by other requests
-    wait for the collector's next run: garbage without cycles is freed at once, as
-    always."""
+    before the pause ends (`area_report_answer` in the endpoints). Cycles made
+    meanwhile by other requests wait for the collector's next run: garbage without
+    cycles is freed at once, as always."""
 
     def __init__(self) -> None:
         self.pauses = 0

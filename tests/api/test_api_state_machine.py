@@ -40,6 +40,7 @@ from hypothesis.stateful import (
 )
 
 from tests.api.factories import post_commune
+from tests.report_figures import STOCK_FIGURES, figure_of
 
 T = TypeVar("T")
 START = date(2026, 1, 5)
@@ -105,12 +106,6 @@ class ClubModel:
     loans: list[LoanModel] = field(default_factory=list)
     club_id: str = ""
 
-
-# The portfolio's fund figures by account code prefix (docs/reports.md), the model's own.
-FIGURE_PREFIXES = {"capital_district_budget": ("4111",), "capital_other_budgets": ("4112",),
-                   "capital_donors": ("4113",), "capital_members": ("4114",),
-                   "capital_retained_surplus": ("4118",), "cash": ("111", "112"),
-                   "loans_outstanding": ("131",)}
 
 
 @dataclass
@@ -549,10 +544,10 @@ def build_machine(
                 for fund in clubs:
                     assert fund.club is not None
                     row = rows[fund.club.club_id]
-                    assert {name: row[name] for name in FIGURE_PREFIXES} == {
+                    assert {name: row[name] for name in STOCK_FIGURES} == {
                         name: sum(a.balance for a in fund.accounts.values()
-                                  if a.code.startswith(prefixes))
-                        for name, prefixes in FIGURE_PREFIXES.items()}
+                                  if figure_of(a.code) == name)
+                        for name in STOCK_FIGURES}
 
     return LedgerOverHttp
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import chart
+from tests.report_figures import FIGURE_PREFIXES, figure_of
 
 NOW = datetime(2026, 3, 5, 3, 0, tzinfo=UTC)
 DAY_ZERO = date(2026, 1, 1)
@@ -172,19 +173,6 @@ FIGURE_ACCOUNTS = [("131.0001", "debit"), ("131.0002", "debit"), ("131.0003", "c
                    ("4112", "credit"), ("4113", "credit"), ("4114", "credit"),
                    ("4118", "credit"), ("515", "credit"), ("811", "debit"),
                    ("3388.1", "credit"), ("1311", "debit"), ("411", "credit")]
-# The figures of docs/reports.md by code prefix, written out here as the test's own
-# model (an account whose code begins with a figure's prefix counts in it).
-FIGURE_PREFIXES = {"capital_district_budget": ("4111",), "capital_other_budgets": ("4112",),
-                   "capital_donors": ("4113",), "capital_members": ("4114",),
-                   "capital_retained_surplus": ("4118",), "cash": ("111", "112"),
-                   "loans_outstanding": ("131",), "interest_earned": ("515",),
-                   "write_offs": ("811",)}
-
-
-def figure_of(code: str) -> str | None:
-    return next((name for name, prefixes in FIGURE_PREFIXES.items()
-                 if code.startswith(prefixes)), None)
-
 
 async def make_figures_fund(connection: asyncpg.Connection) -> tuple[uuid.UUID, list]:
     fund = uuid.uuid4()
