@@ -85,6 +85,55 @@ NEW_FIGURES = ",\n               ".join(
     for name in FIGURES)
 
 
+# The trigger's function: a posting statement's postings added to their days and to
+# every later stored day of their funds (`0031` replaces it, and restores it on a
+# downgrade).
+APPLY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION clubfund_apply_postings_to_daily_fund_figures() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+    WITH added AS ({ADDED.format(postings="new_postings")}),
+    first_days AS (
+        SELECT fund_id, min(effective_date) AS first_day FROM added GROUP BY fund_id
+    ),
+    later AS (
+        SELECT d.*
+          FROM first_days f
+          JOIN daily_fund_figures d
+            ON d.fund_id = f.fund_id AND d.effective_date >= f.first_day
+    ),
+    -- Every day whose row is written: the days of the new postings and the stored
+    -- days after the first of them, with what the statement adds on the day and,
+    -- for a stored day, its figures before this statement.
+    days AS (
+        SELECT coalesce(a.fund_id, l.fund_id) AS fund_id,
+               coalesce(a.effective_date, l.effective_date) AS effective_date,
+               l.fund_id IS NOT NULL AS stored,
+               {", ".join(f"coalesce(a.{n}, 0) AS added_{n}, l.{n} AS old_{n}"
+                          for n in FIGURES)}
+          FROM added a
+          FULL JOIN later l
+            ON l.fund_id = a.fund_id AND l.effective_date = a.effective_date
+    )
+    INSERT INTO daily_fund_figures (fund_id, effective_date, {COLUMNS})
+    SELECT d.fund_id, d.effective_date,
+           {NEW_FIGURES}
+      FROM days d
+      LEFT JOIN LATERAL (
+          SELECT * FROM daily_fund_figures p
+           WHERE NOT d.stored AND p.fund_id = d.fund_id
+             AND p.effective_date < d.effective_date
+           ORDER BY p.effective_date DESC
+           LIMIT 1
+      ) AS b ON true
+    WINDOW w AS (PARTITION BY d.fund_id ORDER BY d.effective_date)
+    ON CONFLICT (fund_id, effective_date) DO UPDATE
+       SET {", ".join(f"{n} = excluded.{n}" for n in FIGURES)};
+    RETURN NULL;
+END $$;
+"""
+
+
 def upgrade() -> None:
     execute_script(f"""
     CREATE FUNCTION clubfund_report_figure(code text) RETURNS text
@@ -105,48 +154,7 @@ def upgrade() -> None:
     );
     SELECT clubfund_protect_fund_table('daily_fund_figures');
 
-    CREATE FUNCTION clubfund_apply_postings_to_daily_fund_figures() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-    BEGIN
-        WITH added AS ({ADDED.format(postings="new_postings")}),
-        first_days AS (
-            SELECT fund_id, min(effective_date) AS first_day FROM added GROUP BY fund_id
-        ),
-        later AS (
-            SELECT d.*
-              FROM first_days f
-              JOIN daily_fund_figures d
-                ON d.fund_id = f.fund_id AND d.effective_date >= f.first_day
-        ),
-        -- Every day whose row is written: the days of the new postings and the stored
-        -- days after the first of them, with what the statement adds on the day and,
-        -- for a stored day, its figures before this statement.
-        days AS (
-            SELECT coalesce(a.fund_id, l.fund_id) AS fund_id,
-                   coalesce(a.effective_date, l.effective_date) AS effective_date,
-                   l.fund_id IS NOT NULL AS stored,
-                   {", ".join(f"coalesce(a.{n}, 0) AS added_{n}, l.{n} AS old_{n}"
-                              for n in FIGURES)}
-              FROM added a
-              FULL JOIN later l
-                ON l.fund_id = a.fund_id AND l.effective_date = a.effective_date
-        )
-        INSERT INTO daily_fund_figures (fund_id, effective_date, {COLUMNS})
-        SELECT d.fund_id, d.effective_date,
-               {NEW_FIGURES}
-          FROM days d
-          LEFT JOIN LATERAL (
-              SELECT * FROM daily_fund_figures p
-               WHERE NOT d.stored AND p.fund_id = d.fund_id
-                 AND p.effective_date < d.effective_date
-               ORDER BY p.effective_date DESC
-               LIMIT 1
-          ) AS b ON true
-        WINDOW w AS (PARTITION BY d.fund_id ORDER BY d.effective_date)
-        ON CONFLICT (fund_id, effective_date) DO UPDATE
-           SET {", ".join(f"{n} = excluded.{n}" for n in FIGURES)};
-        RETURN NULL;
-    END $$;
+    {APPLY_FUNCTION}
     CREATE TRIGGER trg_postings_apply_daily_fund_figures AFTER INSERT ON postings
         REFERENCING NEW TABLE AS new_postings
         FOR EACH STATEMENT EXECUTE FUNCTION clubfund_apply_postings_to_daily_fund_figures();

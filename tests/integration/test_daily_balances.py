@@ -261,6 +261,29 @@ async def test_a_backdated_entry_moves_every_later_day_of_the_fund_figures(owner
             at[date(2026, 1, 21)]["capital_district_budget"]) == (750, 300, 1_050)
 
 
+async def test_an_entry_on_a_new_day_reads_the_stored_days_of_its_own_fund_only(
+    owner_connection,
+):
+    """The figures before an entry's day come from one probe of its fund's stored days,
+    never from a scan of every fund's (which grows with every fund and day)."""
+    crowded, crowded_accounts = await make_figures_fund(owner_connection)
+    await insert_batches(owner_connection, crowded, crowded_accounts,
+                         [[(offset, 3, 5, 10) for offset in range(2_000)]])
+    fund, accounts = await make_figures_fund(owner_connection)
+    await insert_batches(owner_connection, fund, accounts, [[(10, 3, 5, 1_000)]])
+    await owner_connection.execute("ANALYZE daily_fund_figures")
+    async with owner_connection.transaction():
+        await insert_entries(owner_connection, fund, 2, [
+            (DAY_ZERO + timedelta(days=20), [(accounts[0], "debit", 300),
+                                             (accounts[3], "credit", 300)])])
+        scanned = await owner_connection.fetchval(
+            "SELECT seq_tup_read FROM pg_stat_xact_user_tables"
+            " WHERE relname = 'daily_fund_figures'")
+    assert scanned == 0
+    assert await figures_stored(owner_connection, fund) == figures_expected(
+        [[(10, 3, 5, 1_000)], [(20, 0, 3, 300)]])
+
+
 async def test_the_database_s_figures_follow_the_default_chart(owner_connection):
     """The accounts of each figure are named once, in the database
     (`clubfund_report_figure`); they are the default chart's (ledger/chart.py), a loan's
