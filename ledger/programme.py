@@ -143,17 +143,17 @@ class ProgrammeFigures(NamedTuple):
 
 def club_figures(
     seeding: ClubSeeding, start: date, end: date, *, seed_by_source: Mapping[str, int],
-    decision_numbers: Iterable[str], active_months: Iterable[int], members: int,
+    decision_numbers: Iterable[str], active_month_bits: int, members: int,
     members_women: int, members_aged_60_plus: int,
 ) -> ProgrammeFigures:
     """One club's figures for the period [start, end]: `seed_by_source` and
-    `decision_numbers` are its seed grants dated in the period, `active_months` the
-    months (1–12) in which it recorded an operation."""
+    `decision_numbers` are its seed grants dated in the period; bit m of
+    `active_month_bits` (m from 1 to 12) is set when it recorded an operation in month
+    m."""
     established = start <= seeding.established_on <= end
     seeded = seeding.seeded_in(start, end)
     wait = seeding.days_waiting(end)
     days = seeding.days_to_seed
-    months = set(active_months)
     return ProgrammeFigures(
         clubs_established=int(established),
         new_club_members=members if established else 0,
@@ -163,7 +163,8 @@ def club_figures(
         longest_wait_days=wait,
         days_to_seed=(days,) if seeded and days is not None else (),
         decision_numbers=frozenset(decision_numbers),
-        active_by_month=tuple([1 if m in months else 0 for m in range(1, MONTHS_IN_YEAR + 1)]),
+        active_by_month=tuple([active_month_bits >> m & 1
+                               for m in range(1, MONTHS_IN_YEAR + 1)]),
         members=members, members_women=members_women,
         members_aged_60_plus=members_aged_60_plus,
     )

@@ -684,8 +684,9 @@ class SeedGrantCredit(SQLModel, table=True):
 
 
 class FundMonth(SQLModel, table=True):
-    """A month (its first day) in which the fund has an entry dated: derived from the
-    journal by the database, never written by the service (migration 0025)."""
+    """A month (its first day) in which the fund has an entry dated, and the earliest
+    date of those entries: derived from the journal by the database, never written by
+    the service (migrations 0025 and 0032)."""
 
     __tablename__ = "fund_months"
     __table_args__ = (
@@ -694,6 +695,7 @@ class FundMonth(SQLModel, table=True):
     )
     fund_id: uuid.UUID = _uuid()
     month: date = Field(sa_column=Column(Date, nullable=False))
+    first_day: date = Field(sa_column=Column(Date, nullable=False))
 
 
 class WebCredential(SQLModel, table=True):

@@ -14,6 +14,7 @@ from ledger.programme import SEED_SOURCES
 from service.reports.repository import (
     CLUB_FUNDS_CTE,
     LOAN_SUMS_SQL,
+    OLDER_MEMBER,
     PORTFOLIO_PARAMETER_TYPES,
     ReportStatement,
     StatementPart,
@@ -122,49 +123,33 @@ SELECT c.id AS club_id,
  WHERE c.id = ANY($1::uuid[])
 """
 
-# A club is active in a month when an entry of its funds is dated in it. The months
-# wholly on or before `as_of` are read from `fund_months` (derived from the journal by
-# the database): one range of its index per fund. When `as_of` is not the last day of
-# its month, that month counts up to `as_of` only: one probe of the entries' (fund_id,
-# effective_date) index per fund. The period ($2) begins on the first of a month.
+# A club is active in a month when an entry of its funds is dated in it, up to `as_of`:
+# a month of `fund_months` (derived from the journal by the database) from the period's
+# first month on whose first entry is dated on or before `as_of` — one range of its
+# index per fund, nothing else read. The months come as one integer per club, bit m
+# set for month m (no array per club). The period ($2) begins on the first of a month.
 # Members active now who had joined by the end of the period (without a joining date:
 # members since the club began).
 ACTIVITY_SQL = f"""
 WITH {CLUB_FUNDS_CTE},
 activity AS (
-    -- A month as often as the club's funds were active in it (the core keeps a set):
-    -- no sort.
-    SELECT cf.club_id, array_agg(a.month) AS active_months
+    SELECT cf.club_id, bit_or(1 << extract(month FROM m.month)::int) AS active_month_bits
       FROM club_funds cf
-     CROSS JOIN LATERAL (
-         SELECT extract(month FROM m.month)::int AS month
-           FROM fund_months m
-          WHERE m.fund_id = cf.fund_id AND m.month >= $2::date
-            AND m.month < date_trunc('month', $3::date + 1)::date
-         UNION ALL
-         SELECT extract(month FROM $3::date)::int
-          -- Not the month's last day: date arithmetic the planner folds (a custom
-          -- plan), so that no probe runs at all on a month's last day.
-          WHERE extract(day FROM $3::date + 1) <> 1
-            AND EXISTS (SELECT FROM entries e
-                         WHERE e.fund_id = cf.fund_id
-                           AND e.effective_date BETWEEN date_trunc('month', $3::date)::date
-                                                    AND $3::date)
-     ) AS a
+      JOIN fund_months m ON m.fund_id = cf.fund_id
+     WHERE m.month >= $2::date AND m.month <= $3::date AND m.first_day <= $3::date
      GROUP BY cf.club_id
 ),
 people AS (
     SELECT m.club_id, count(*) AS members,
            count(*) FILTER (WHERE m.gender = 'female') AS members_women,
-           count(*) FILTER (WHERE extract(year FROM $3::date) - m.birth_year >= $6)
-               AS members_aged_60_plus
+           count(*) FILTER (WHERE {OLDER_MEMBER}) AS members_aged_60_plus
       FROM members m
      WHERE m.club_id = ANY($1::uuid[]) AND m.status = 'active'
        AND (m.joined_on IS NULL OR m.joined_on <= $3)
      GROUP BY m.club_id
 )
 SELECT c.id AS club_id,
-       coalesce(ac.active_months, '{{}}') AS active_months,
+       coalesce(ac.active_month_bits, 0) AS active_month_bits,
        coalesce(pe.members, 0) AS members,
        coalesce(pe.members_women, 0) AS members_women,
        coalesce(pe.members_aged_60_plus, 0) AS members_aged_60_plus
@@ -179,7 +164,7 @@ SEEDING_PART = StatementPart(
      "decision_numbers"))
 ACTIVITY_PART = StatementPart(
     "activity", ACTIVITY_SQL,
-    ("active_months", "members", "members_women", "members_aged_60_plus"))
+    ("active_month_bits", "members", "members_women", "members_aged_60_plus"))
 # The portfolio's figures a programme row shows: the capital by source and the loans
 # outstanding (no cash, no flows), what fell due, was repaid and is at risk (no
 # borrowers' counts).

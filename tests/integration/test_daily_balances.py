@@ -1,6 +1,7 @@
 """`daily_balances` is derived from the postings by a trigger: whatever order entries
 arrive in (backdated ones included, several per statement or one by one), each row
-holds exactly the totals of the postings dated on or before its day."""
+holds exactly the totals of the postings dated on or before its day. So for the fund
+figures by day and the fund months."""
 
 from __future__ import annotations
 
@@ -282,6 +283,35 @@ async def test_an_entry_on_a_new_day_reads_the_stored_days_of_its_own_fund_only(
     assert scanned == 0
     assert await figures_stored(owner_connection, fund) == figures_expected(
         [[(10, 3, 5, 1_000)], [(20, 0, 3, 300)]])
+
+
+month_entry = st.tuples(
+    st.integers(min_value=0, max_value=120),
+    st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
+    st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
+    st.integers(min_value=1, max_value=10**6),
+)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(month_entry, min_size=1, max_size=6), min_size=1,
+                        max_size=6))
+async def test_fund_months_hold_the_first_day_of_their_entries(owner_connection, batches):
+    """Whatever order the entries arrive in (a backdated one moves its month's first
+    day earlier), each month in which the fund has an entry is stored once, with the
+    earliest date of its entries."""
+    fund, accounts = await make_figures_fund(owner_connection)
+    await insert_batches(owner_connection, fund, accounts, batches)
+    first_days: dict[date, date] = {}
+    for batch in batches:
+        for offset, *_ in batch:
+            day = DAY_ZERO + timedelta(days=offset)
+            month = day.replace(day=1)
+            first_days[month] = min(first_days.get(month, day), day)
+    rows = await owner_connection.fetch(
+        "SELECT month, first_day FROM fund_months WHERE fund_id = $1 ORDER BY month", fund)
+    assert [tuple(r) for r in rows] == sorted(first_days.items())
 
 
 async def test_the_database_s_figures_follow_the_default_chart(owner_connection):
