@@ -220,18 +220,21 @@ async def figures_stored(connection: asyncpg.Connection, fund: uuid.UUID) -> lis
     return [tuple(r) for r in rows]
 
 
-figures_entry = st.tuples(
-    st.integers(min_value=0, max_value=40),
-    st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
-    st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
-    st.integers(min_value=1, max_value=10**6),
-)
+def figures_batches(day_offset_max: int) -> st.SearchStrategy[list]:
+    """Batches of entries (day offset, debit account, credit account, amount) between
+    the figures fund's accounts, dated up to `day_offset_max` days after day zero."""
+    entry = st.tuples(
+        st.integers(min_value=0, max_value=day_offset_max),
+        st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
+        st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
+        st.integers(min_value=1, max_value=10**6),
+    )
+    return st.lists(st.lists(entry, min_size=1, max_size=6), min_size=1, max_size=6)
 
 
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches=st.lists(st.lists(figures_entry, min_size=1, max_size=6), min_size=1,
-                        max_size=6))
+@given(batches=figures_batches(40))
 async def test_daily_fund_figures_equal_the_balances_of_their_accounts(
     owner_connection, batches
 ):
@@ -285,18 +288,9 @@ async def test_an_entry_on_a_new_day_reads_the_stored_days_of_its_own_fund_only(
         [[(10, 3, 5, 1_000)], [(20, 0, 3, 300)]])
 
 
-month_entry = st.tuples(
-    st.integers(min_value=0, max_value=120),
-    st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
-    st.integers(min_value=0, max_value=len(FIGURE_ACCOUNTS) - 1),
-    st.integers(min_value=1, max_value=10**6),
-)
-
-
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches=st.lists(st.lists(month_entry, min_size=1, max_size=6), min_size=1,
-                        max_size=6))
+@given(batches=figures_batches(120))
 async def test_fund_months_hold_the_first_day_of_their_entries(owner_connection, batches):
     """Whatever order the entries arrive in (a backdated one moves its month's first
     day earlier), each month in which the fund has an entry is stored once, with the
