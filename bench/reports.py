@@ -727,7 +727,7 @@ async def measure(db: EmbeddedDatabase, args: argparse.Namespace) -> Results:
         async with owner.transaction():
             figures = await programme_repository.programme_figures(
                 owner, None, province_ids, date(year, 1, 1), date(year, 12, 31), 30, 60, None)
-        assert len(figures) == len(province_ids)
+        assert len(figures.programme) == len(province_ids)
 
     results.add(f"programme figures SQL alone, {NATIONAL_START.year}, one statement",
                 await timed(max(args.portfolio_samples // 3, 1), programme_sql_one_statement),

@@ -8,7 +8,7 @@ reported by source but do not make a club seeded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -142,14 +142,17 @@ class ProgrammeFigures(NamedTuple):
 
 
 def club_figures(
-    seeding: ClubSeeding, start: date, end: date, *, seed_by_source: Mapping[str, int],
+    seeding: ClubSeeding, start: date, end: date, *, seed_by_source: Sequence[int],
     decision_numbers: Iterable[str], active_month_bits: int, members: int,
     members_women: int, members_aged_60_plus: int,
 ) -> ProgrammeFigures:
-    """One club's figures for the period [start, end]: `seed_by_source` and
-    `decision_numbers` are its seed grants dated in the period; bit m of
+    """One club's figures for the period [start, end]: `seed_by_source` (in
+    `SEED_SOURCES` order) and `decision_numbers` are its seed grants dated in the
+    period; bit m of
     `active_month_bits` (m from 1 to 12) is set when it recorded an operation in month
     m."""
+    if len(seed_by_source) != len(SEED_SOURCES):
+        raise ValueError(f"{len(seed_by_source)} seed amounts for {len(SEED_SOURCES)} sources")
     established = start <= seeding.established_on <= end
     seeded = seeding.seeded_in(start, end)
     wait = seeding.days_waiting(end)
@@ -158,7 +161,7 @@ def club_figures(
         clubs_established=int(established),
         new_club_members=members if established else 0,
         clubs_seeded=int(seeded),
-        seed_by_source=tuple([seed_by_source.get(source, 0) for source in SEED_SOURCES]),
+        seed_by_source=tuple(seed_by_source),
         clubs_waiting=int(wait is not None),
         longest_wait_days=wait,
         days_to_seed=(days,) if seeded and days is not None else (),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import NamedTuple
 
 import asyncpg
 
@@ -18,9 +18,9 @@ from service.reports.repository import (
     PORTFOLIO_PARAMETER_TYPES,
     ReportStatement,
     StatementPart,
-    figures_by_club,
     ledger_figures_sql,
     portfolio_arguments,
+    records_by_club,
 )
 
 TARGET_COLUMNS = (
@@ -177,29 +177,40 @@ PROGRAMME_LOANS_PART = StatementPart(
     "loans", LOAN_SUMS_SQL,
     ("amount_fallen_due", "amount_repaid_of_due", "outstanding_at_risk_30"))
 # Two lanes as near equal in cost as the parts allow at 10,000 clubs: the ledger
-# (60–70 ms) and the loans (200–260 ms) on one, the activity and members (160–210 ms)
-# and the seed money (180–240 ms) on the other (docs/benchmarks.md).
+# (90 ms) and the loans (400 ms) on one, the activity and members (190 ms) and the seed
+# money (310 ms) on the other, on a host where pgbench's select-only script gives
+# 25,000 tps (docs/benchmarks.md). `ProgrammeRecords` names the lanes in this order.
 PROGRAMME_STATEMENT = ReportStatement(
     (*PORTFOLIO_PARAMETER_TYPES, "text[]", "text[]", "text[]"),
     ((PROGRAMME_LEDGER_PART, PROGRAMME_LOANS_PART), (ACTIVITY_PART, SEEDING_PART)))
+
+
+class ProgrammeRecords(NamedTuple):
+    """Each club's rows of the programme's parts, by club id: `portfolio` holds the
+    ledger and loan parts' columns (lane 0), `programme` the activity and seed money
+    parts' (lane 1); one and the same row when the parts ran as one statement."""
+
+    portfolio: dict[uuid.UUID, asyncpg.Record]
+    programme: dict[uuid.UUID, asyncpg.Record]
 
 
 async def programme_figures(
     connection: asyncpg.Connection, pool: asyncpg.Pool | None, club_ids: list[uuid.UUID],
     start: date, as_of: date, days_at_risk: int, older_age: int,
     fund_scope: list[uuid.UUID] | None,
-) -> dict[uuid.UUID, dict[str, Any]]:
+) -> ProgrammeRecords:
     """Per club: its establishment date, first seed money (a budget's seed grant) by
     `as_of`, the seed grants dated in [start, as_of] by source and their decision
-    numbers, the months it was active, its members, and the portfolio's figures (none
+    numbers, the months it was active, its members, and the portfolio's figures (null
     where the club has none of a side) — one snapshot, on two connections of `pool`
-    when two are free (see `figures_by_club`). The period begins on the first of a month
-    (the active months are read by month)."""
+    when two are free (see `records_by_club`). The period begins on the first of a
+    month (the active months are read by month)."""
     if start.day != 1:
         raise ValueError(f"a programme period begins on the first of a month, not {start}")
-    return await figures_by_club(
+    records = await records_by_club(
         connection, pool, PROGRAMME_STATEMENT,
         [*portfolio_arguments(club_ids, start, as_of, days_at_risk, older_age, fund_scope),
          SEED_GRANT_ACCOUNTS, sorted(source.value for source in BUDGET_SOURCES),
          BUDGET_CAPITAL_ACCOUNTS],
     )
+    return ProgrammeRecords(records.lane(0), records.lane(1))

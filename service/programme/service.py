@@ -266,19 +266,27 @@ async def programme_report(
     if area is not None:
         await require_visible_area(ctx, area)
     placement = await place_clubs(ctx, area, as_of)
-    by_club = await repository.programme_figures(
+    records = await repository.programme_figures(
         ctx.connection, pool, placement.club_ids, start, as_of, DAYS_AT_RISK, OLDER_AGE,
         ctx.fund_scope,
     )
     codes = [t["code"] for t in placement.tree]
     targets = await repository.list_targets(ctx.connection, codes, year, None, len(codes) + 1)
     with cycle_collector_paused():
-        return assemble_report(placement, by_club, targets, area, year, start, as_of,
+        return assemble_report(placement, records, targets, area, year, start, as_of,
                                language)
 
 
+# The portfolio's figures a programme row shows, by position in `PortfolioFigures`
+# (after `clubs`); the others stay 0.
+PROGRAMME_PORTFOLIO_FIGURES = (*repository.PROGRAMME_LEDGER_FIGURES,
+                               *repository.PROGRAMME_LOANS_PART.columns)
+PORTFOLIO_POSITIONS = [(FIGURE_NAMES.index(name), name) for name in PROGRAMME_PORTFOLIO_FIGURES]
+SEED_COLUMNS = tuple(f"seed_{source}" for source in SEED_SOURCES)
+
+
 def assemble_report(
-    placement: Placement, by_club: Mapping[uuid.UUID, Mapping[str, Any]],
+    placement: Placement, records: repository.ProgrammeRecords,
     targets: Sequence[Mapping[str, Any]], area: str | None, year: int, start: date,
     as_of: date, language: Language,
 ) -> ProgrammeReport:
@@ -287,23 +295,24 @@ def assemble_report(
     club_programme: dict[uuid.UUID, ProgrammeFigures] = {}
     club_portfolio: dict[uuid.UUID, PortfolioFigures] = {}
     seeding: dict[uuid.UUID, ClubSeeding] = {}
-    seed_columns = [(source, f"seed_{source}") for source in SEED_SOURCES]
-    # PortfolioFigures' fields after `clubs`, in order (built by position).
-    portfolio_names = FIGURE_NAMES[1:]
+    zeros = [0] * len(FIGURE_NAMES)
+    zeros[0] = 1  # one club
     for club in placement.clubs:
         club_id = club["id"]
-        r = by_club[club_id]
-        seeding[club_id] = club_seeding = ClubSeeding(r["established_on"],
-                                                      r.get("first_seed_on"))
+        r = records.programme[club_id]
+        seeding[club_id] = club_seeding = ClubSeeding(r["established_on"], r["first_seed_on"])
         club_programme[club_id] = club_figures(
             club_seeding, start, as_of,
-            seed_by_source={source: r[column] for source, column in seed_columns},
+            seed_by_source=[r[column] for column in SEED_COLUMNS],
             decision_numbers=r["decision_numbers"], active_month_bits=r["active_month_bits"],
             members=r["members"], members_women=r["members_women"],
             members_aged_60_plus=r["members_aged_60_plus"],
         )
-        club_portfolio[club_id] = PortfolioFigures(
-            1, *[r.get(name, 0) for name in portfolio_names])
+        p = records.portfolio[club_id]
+        values = zeros.copy()
+        for position, name in PORTFOLIO_POSITIONS:
+            values[position] = p[name] or 0  # null: no fund, or no loan
+        club_portfolio[club_id] = PortfolioFigures._make(values)
     portfolio_totals = placement.roll_up(club_portfolio, total_figures)
     programme_totals = placement.roll_up(club_programme, combine)
 

@@ -171,15 +171,29 @@ SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
 SECOND_CONNECTIONS_WAIT_SECONDS = 0.1
 
 
-async def figures_by_club(
+@dataclass(frozen=True)
+class ClubRecords:
+    """Each club's row of every lane of a statement, by club id: on two connections,
+    one map per lane, each row holding that lane's columns; as one statement, one map
+    whose rows hold every part's columns. A part without a row for a club leaves its
+    columns null."""
+
+    lanes: tuple[dict[uuid.UUID, asyncpg.Record], ...]
+
+    def lane(self, index: int) -> dict[uuid.UUID, asyncpg.Record]:
+        """The rows that hold the columns of lane `index`'s parts."""
+        return self.lanes[index if len(self.lanes) > 1 else 0]
+
+
+async def records_by_club(
     connection: asyncpg.Connection, pool: asyncpg.Pool | None,
     statement: ReportStatement, arguments: Sequence[object],
-) -> dict[uuid.UUID, dict[str, Any]]:
-    """Per club of $1: the columns of every part that are not null, read in one
-    snapshot. With a pool that has two connections free, each of them runs one lane's
-    parts as one statement for every club (two cores), both reading one exported
-    snapshot under the scope of `connection`'s transaction; otherwise every part runs
-    as one statement on `connection`."""
+) -> ClubRecords:
+    """Per club of $1: its rows of `statement`, read in one snapshot. With a pool that
+    has two connections free, each of them runs one lane's parts as one statement for
+    every club (two cores), both reading one exported snapshot under the scope of
+    `connection`'s transaction; otherwise every part runs as one statement on
+    `connection`."""
     pair = None if pool is None else await acquire_two(pool)
     if pool is None or pair is None:
         await use_custom_plans(connection)
@@ -194,11 +208,21 @@ async def figures_by_club(
         finally:
             for partner in pair:
                 await pool.release(partner)
+    return ClubRecords(tuple({r["club_id"]: r for r in rows} for rows in answers))
+
+
+async def figures_by_club(
+    connection: asyncpg.Connection, pool: asyncpg.Pool | None,
+    statement: ReportStatement, arguments: Sequence[object],
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Per club of $1: the columns of every part that are not null, read in one
+    snapshot (see `records_by_club`)."""
+    records = await records_by_club(connection, pool, statement, arguments)
     figures: dict[uuid.UUID, dict[str, Any]] = {}
-    for rows in answers:
-        for r in rows:
+    for rows in records.lanes:
+        for club_id, r in rows.items():
             values = dict(r.items())
-            club_id = values.pop("club_id")
+            del values["club_id"]
             if None in values.values():  # few rows: a part without a row for the club
                 values = {k: v for k, v in values.items() if v is not None}
             known = figures.get(club_id)

@@ -236,7 +236,8 @@ async def test_a_month_counts_up_to_the_report_date(province, owner_connection):
     async def months(as_of: date) -> dict[str, list[int]]:
         figures = await programme_figures(owner_connection, None, [a, d], date(2025, 1, 1),
                                           as_of, 30, 60, None)
-        return {club: [m for m in range(1, 13) if figures[key]["active_month_bits"] >> m & 1]
+        return {club: [m for m in range(1, 13)
+                       if figures.programme[key]["active_month_bits"] >> m & 1]
                 for club, key in (("a", a), ("d", d))}
 
     assert await months(date(2025, 1, 19)) == {"a": [], "d": []}

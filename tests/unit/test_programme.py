@@ -66,8 +66,7 @@ def clubs(draw):
                           else established + timedelta(days=seeded))
     return club_figures(
         seeding, YEAR_START, YEAR_END,
-        seed_by_source={"district_budget": draw(st.integers(0, 10**9)),
-                        "donor": draw(st.integers(0, 10**9))},
+        seed_by_source=(draw(st.integers(0, 10**9)), 0, 0, draw(st.integers(0, 10**9)), 0),
         decision_numbers=draw(st.sets(st.sampled_from(["1/QĐ", "2/QĐ", "3/QĐ"]))),
         active_month_bits=sum(1 << m for m in draw(st.sets(st.integers(1, 12)))),
         members=draw(st.integers(0, 70)), members_women=0, members_aged_60_plus=0,
@@ -90,7 +89,7 @@ def test_combining_in_groups_equals_combining_at_once(figures, split):
 
 def test_a_club_counts_as_established_and_seeded_only_in_its_year():
     earlier = club_figures(ClubSeeding(date(2024, 5, 20), date(2024, 6, 1)), YEAR_START,
-                           YEAR_END, seed_by_source={}, decision_numbers=[],
+                           YEAR_END, seed_by_source=(0,) * 5, decision_numbers=[],
                            active_month_bits=1 << 1, members=3, members_women=1,
                            members_aged_60_plus=2)
     assert (earlier.clubs_established, earlier.new_club_members, earlier.clubs_seeded,
