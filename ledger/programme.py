@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from ledger.reports import InvalidReportRange
 
@@ -141,6 +141,12 @@ class ProgrammeFigures(NamedTuple):
         return median_days(self.days_to_seed)
 
 
+# Each pattern of active months (bit m - 1 set: active in month m) as its flags, month by
+# month: built once (4,096 patterns), looked up for every club of a report.
+MONTH_FLAGS: Final = tuple(tuple(pattern >> m & 1 for m in range(MONTHS_IN_YEAR))
+                           for pattern in range(1 << MONTHS_IN_YEAR))
+
+
 def club_figures(
     seeding: ClubSeeding, start: date, end: date, *, seed_by_source: Sequence[int],
     decision_numbers: Iterable[str], active_month_bits: int, members: int,
@@ -148,28 +154,29 @@ def club_figures(
 ) -> ProgrammeFigures:
     """One club's figures for the period [start, end]: `seed_by_source` (in
     `SEED_SOURCES` order) and `decision_numbers` are its seed grants dated in the
-    period; bit m of
-    `active_month_bits` (m from 1 to 12) is set when it recorded an operation in month
-    m."""
+    period; bit m of `active_month_bits` (m from 1 to 12) is set when it recorded an
+    operation in month m."""
     if len(seed_by_source) != len(SEED_SOURCES):
         raise ValueError(f"{len(seed_by_source)} seed amounts for {len(SEED_SOURCES)} sources")
+    if not 0 <= active_month_bits < 1 << (MONTHS_IN_YEAR + 1) or active_month_bits & 1:
+        raise ValueError(f"{active_month_bits:#b} is not a set of months 1 to 12")
     established = start <= seeding.established_on <= end
     seeded = seeding.seeded_in(start, end)
     wait = seeding.days_waiting(end)
     days = seeding.days_to_seed
+    # By position, in the fields' order (a tuple's keywords cost as much again, 10,000
+    # times a report).
     return ProgrammeFigures(
-        clubs_established=int(established),
-        new_club_members=members if established else 0,
-        clubs_seeded=int(seeded),
-        seed_by_source=tuple(seed_by_source),
-        clubs_waiting=int(wait is not None),
-        longest_wait_days=wait,
-        days_to_seed=(days,) if seeded and days is not None else (),
-        decision_numbers=frozenset(decision_numbers),
-        active_by_month=tuple([active_month_bits >> m & 1
-                               for m in range(1, MONTHS_IN_YEAR + 1)]),
-        members=members, members_women=members_women,
-        members_aged_60_plus=members_aged_60_plus,
+        int(established),  # clubs_established
+        members if established else 0,  # new_club_members
+        int(seeded),  # clubs_seeded
+        tuple(seed_by_source),
+        int(wait is not None),  # clubs_waiting
+        wait,  # longest_wait_days
+        (days,) if seeded and days is not None else (),  # days_to_seed
+        frozenset(decision_numbers),
+        MONTH_FLAGS[active_month_bits >> 1],  # active_by_month
+        members, members_women, members_aged_60_plus,
     )
 
 

@@ -107,3 +107,20 @@ def test_targets_roll_up_only_where_none_was_set():
     assert targets["P1"] == Target(1, 5, 7)
     assert "X" not in targets
     assert rolled_up_targets({}, children, ["P"]) == {}
+
+
+@given(st.sets(st.integers(1, 12)))
+def test_a_club_is_active_in_exactly_the_months_of_its_bits(months):
+    figures = club_figures(ClubSeeding(date(2024, 5, 20), None), YEAR_START, YEAR_END,
+                           seed_by_source=(0,) * 5, decision_numbers=[],
+                           active_month_bits=sum(1 << m for m in months), members=0,
+                           members_women=0, members_aged_60_plus=0)
+    assert figures.active_by_month == tuple(int(m in months) for m in range(1, 13))
+
+
+@pytest.mark.parametrize("bits", [1, 1 << 13, -2])
+def test_bits_that_are_not_months_1_to_12_are_refused(bits):
+    with pytest.raises(ValueError, match="not a set of months"):
+        club_figures(ClubSeeding(date(2024, 5, 20), None), YEAR_START, YEAR_END,
+                     seed_by_source=(0,) * 5, decision_numbers=[], active_month_bits=bits,
+                     members=0, members_women=0, members_aged_60_plus=0)
