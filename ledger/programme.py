@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import chain
 from typing import Final, NamedTuple
 
 from ledger.reports import InvalidReportRange
@@ -181,24 +182,25 @@ def club_figures(
 
 
 def combine(figures: Iterable[ProgrammeFigures]) -> ProgrammeFigures:
-    """The figures of a group of clubs (each club once)."""
+    """The figures of a group of clubs (each club once), field by field: each field's
+    column of values at once (one C-level sum, union or maximum per field)."""
     items = list(figures)
-    waits = [f.longest_wait_days for f in items if f.longest_wait_days is not None]
+    if not items:
+        return ProgrammeFigures()
+    (established, new_club_members, seeded, seeds, waiting, waits, days, decisions,
+     active, members, women, older) = zip(*items, strict=True)
+    longest = [wait for wait in waits if wait is not None]
     return ProgrammeFigures(
-        clubs_established=sum(f.clubs_established for f in items),
-        new_club_members=sum(f.new_club_members for f in items),
-        clubs_seeded=sum(f.clubs_seeded for f in items),
-        seed_by_source=tuple(sum(column) for column in zip(
-            *(f.seed_by_source for f in items), strict=True)) if items
-        else ProgrammeFigures().seed_by_source,
-        clubs_waiting=sum(f.clubs_waiting for f in items),
-        longest_wait_days=max(waits) if waits else None,
-        days_to_seed=tuple(d for f in items for d in f.days_to_seed),
-        decision_numbers=frozenset().union(*(f.decision_numbers for f in items)),
-        active_by_month=tuple(sum(column) for column in zip(
-            *(f.active_by_month for f in items), strict=True)) if items
-        else ProgrammeFigures().active_by_month,
-        members=sum(f.members for f in items),
-        members_women=sum(f.members_women for f in items),
-        members_aged_60_plus=sum(f.members_aged_60_plus for f in items),
+        clubs_established=sum(established),
+        new_club_members=sum(new_club_members),
+        clubs_seeded=sum(seeded),
+        seed_by_source=tuple(map(sum, zip(*seeds, strict=True))),
+        clubs_waiting=sum(waiting),
+        longest_wait_days=max(longest) if longest else None,
+        days_to_seed=tuple(chain.from_iterable(days)),
+        decision_numbers=frozenset().union(*decisions),
+        active_by_month=tuple(map(sum, zip(*active, strict=True))),
+        members=sum(members),
+        members_women=sum(women),
+        members_aged_60_plus=sum(older),
     )
