@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -30,6 +32,19 @@ def upgrade(owner_url: str, revision: str = "head") -> None:
 
 def downgrade(owner_url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(owner_url), revision)
+
+
+def load_migration(file_name: str) -> ModuleType:
+    """Another migration's module, by its file name in `migrations/versions/`: for a
+    later migration that restores or reuses its SQL (a downgrade putting back the
+    function it replaced), so that the SQL is written once."""
+    path = migrations_dir() / "versions" / file_name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"no migration {file_name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def execute_script(sql: str) -> None:

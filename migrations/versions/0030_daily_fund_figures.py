@@ -32,10 +32,7 @@ Revises: 2026_12_01_loan_payments_by_date
 Create Date: 2026-12-02
 """
 
-import importlib.util
-from pathlib import Path
-
-from service.migrate import execute_script
+from service.migrate import execute_script, load_migration
 
 revision = "2026_12_02_daily_fund_figures"
 down_revision = "2026_12_01_loan_payments_by_date"
@@ -189,9 +186,4 @@ def downgrade() -> None:
         WHERE strpos(code, '.') > 0;
     CREATE STATISTICS st_accounts_code_dot ON (strpos(code, '.')) FROM accounts;
     """)
-    group_balances = Path(__file__).with_name("0008_daily_group_balances.py")
-    spec = importlib.util.spec_from_file_location("daily_group_balances", group_balances)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.upgrade()
+    load_migration("0008_daily_group_balances.py").upgrade()

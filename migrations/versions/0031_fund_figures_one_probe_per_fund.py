@@ -21,21 +21,14 @@ Revises: 2026_12_02_daily_fund_figures
 Create Date: 2026-12-02
 """
 
-import importlib.util
-from pathlib import Path
-
-from service.migrate import execute_script
+from service.migrate import execute_script, load_migration
 
 revision = "2026_12_02_fund_figures_probe"
 down_revision = "2026_12_02_daily_fund_figures"
 branch_labels = None
 depends_on = None
 
-_spec = importlib.util.spec_from_file_location(
-    "daily_fund_figures", Path(__file__).with_name("0030_daily_fund_figures.py"))
-assert _spec is not None and _spec.loader is not None
-daily_fund_figures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(daily_fund_figures)
+daily_fund_figures = load_migration("0030_daily_fund_figures.py")
 
 ADDED = daily_fund_figures.ADDED
 FIGURES: list[str] = daily_fund_figures.FIGURES

@@ -20,7 +20,7 @@ Revises: 2026_12_02_fund_figures_probe
 Create Date: 2026-12-02
 """
 
-from service.migrate import execute_script
+from service.migrate import execute_script, load_migration
 
 revision = "2026_12_02_fund_month_first_days"
 down_revision = "2026_12_02_fund_figures_probe"
@@ -36,13 +36,18 @@ MONTHS = """
      WHERE excluded.first_day < fund_months.first_day
 """
 
-# `0025`'s months without their first days (restored by the downgrade).
-MONTHS_ONLY = """
-    INSERT INTO fund_months (fund_id, month)
-    SELECT DISTINCT fund_id, date_trunc('month', effective_date)::date
-      FROM new_entries
-    ON CONFLICT (fund_id, month) DO NOTHING
-"""
+
+def add_months_function(months: str) -> str:
+    """The entries' trigger function that adds their months by `months` (a statement
+    over `new_entries`)."""
+    return f"""
+    CREATE OR REPLACE FUNCTION clubfund_add_fund_months() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+    BEGIN
+        {months};
+        RETURN NULL;
+    END $$;
+    """
 
 
 def upgrade() -> None:
@@ -58,24 +63,15 @@ def upgrade() -> None:
             CHECK (date_trunc('month', first_day)::date = month);
     ALTER TABLE fund_months DROP CONSTRAINT pk_fund_months,
         ADD CONSTRAINT pk_fund_months PRIMARY KEY (fund_id, month) INCLUDE (first_day);
-
-    CREATE OR REPLACE FUNCTION clubfund_add_fund_months() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-    BEGIN
-        {MONTHS.format(entries="new_entries")};
-        RETURN NULL;
-    END $$;
+    {add_months_function(MONTHS.format(entries="new_entries"))}
     """)
 
 
 def downgrade() -> None:
+    # `0025`'s months, without their first days.
+    fund_months = load_migration("0025_fund_months.py")
     execute_script(f"""
-    CREATE OR REPLACE FUNCTION clubfund_add_fund_months() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-    BEGIN
-        {MONTHS_ONLY};
-        RETURN NULL;
-    END $$;
+    {add_months_function(fund_months.MONTHS.format(entries="new_entries"))}
     ALTER TABLE fund_months DROP CONSTRAINT pk_fund_months,
         ADD CONSTRAINT pk_fund_months PRIMARY KEY (fund_id, month);
     ALTER TABLE fund_months DROP CONSTRAINT ck_fund_months_first_day_in_month,

@@ -103,9 +103,8 @@ class ClubModel:
     member_id: str
     treasurer: httpx.AsyncClient
     chair: httpx.AsyncClient
+    club_id: str
     loans: list[LoanModel] = field(default_factory=list)
-    club_id: str = ""
-
 
 
 @dataclass
